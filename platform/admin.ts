@@ -1,0 +1,72 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {fingerprint} from './pki/ca.js'
+import {CA_CERT_FILE} from './init.js'
+import {LOCK_FILE} from './server.js'
+import {schemaVersion} from './store/migrate.js'
+import {openStores, storesExist} from './store/stores.js'
+
+export {initDataDir, AlreadyInitializedError} from './init.js'
+export {rotateMasterKey} from './store/rotate.js'
+export {buildConfig, defaultDataDir, ConfigError, DEFAULTS} from './config.js'
+
+/** What `mezu platform status` reports, read without starting anything. */
+export interface LocalStatus {
+  dataDir: string
+  initialized: boolean
+  running: boolean
+  pid: number | null
+  apiUrl: string | null
+  edgeUrl: string | null
+  tunnelUrl: string | null
+  domain: string | null
+  startedAt: string | null
+  caPath: string | null
+  caFingerprint: string | null
+}
+
+export function localStatus(dataDir: string): LocalStatus {
+  const initialized = storesExist(dataDir)
+  const caPath = join(dataDir, CA_CERT_FILE)
+  const hasCa = existsSync(caPath)
+  let lock: {pid: number; apiUrl: string; edgeUrl: string | null; tunnelUrl: string | null; domain: string; startedAt: string} | undefined
+  const lockPath = join(dataDir, LOCK_FILE)
+  if (existsSync(lockPath)) {
+    try {
+      lock = JSON.parse(readFileSync(lockPath, 'utf8'))
+    } catch {
+      lock = undefined
+    }
+  }
+  const running = !!lock && pidAlive(lock.pid)
+  return {
+    dataDir, initialized, running,
+    pid: running ? lock!.pid : null,
+    apiUrl: running ? lock!.apiUrl : null,
+    edgeUrl: running ? lock!.edgeUrl : null,
+    tunnelUrl: running ? lock!.tunnelUrl : null,
+    domain: lock?.domain ?? null,
+    startedAt: running ? lock!.startedAt : null,
+    caPath: hasCa ? caPath : null,
+    caFingerprint: hasCa ? fingerprint(readFileSync(caPath, 'utf8')) : null,
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Opens the stores read-only in spirit: checks the key and schema, then closes. */
+export async function checkDataDir(dataDir: string, masterKey?: string): Promise<{identityVersion: number; configVersion: number}> {
+  const s = await openStores(dataDir, {masterKey})
+  try {
+    return {identityVersion: schemaVersion(s.identity), configVersion: schemaVersion(s.config)}
+  } finally {
+    s.close()
+  }
+}

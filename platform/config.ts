@@ -1,0 +1,101 @@
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
+/**
+ * The platform's configuration: read once from flags and the environment, validated, defaulted,
+ * then passed into constructors. Nothing below reads process.env.
+ */
+export interface PlatformConfig {
+  dataDir: string
+  masterKey?: string
+  host: string
+  apiPort: number
+  edgePort: number
+  tunnelPort: number
+  domain: string
+  /** Session: absolute lifetime and inactivity timeout. */
+  sessionMaxAgeMs: number
+  sessionIdleMs: number
+  /** Failed logins: after `slowAfter` failures in `windowMs` each try is delayed; after `lockAfter` refused for `lockMs`. */
+  loginLimit: {slowAfter: number; lockAfter: number; windowMs: number; lockMs: number; delayMs: number}
+  /** Largest JSON body the API accepts. */
+  apiBodyLimitBytes: number
+  /** Invitation lifetime. */
+  inviteTtlMs: number
+  /** Warpgate client certificate lifetime. */
+  warpgateCertTtlMs: number
+  /** Edge limits. */
+  edge: {
+    maxHeaderBytes: number
+    maxUrlBytes: number
+    headersTimeoutMs: number
+    idleTimeoutMs: number
+    requestTimeoutMs: number
+    defaultBodyLimitBytes: number
+    rateLimitPerMinute: number
+    assertionTtlMs: number
+  }
+  drainGraceMs: number
+  /** argon2id strength; tests may use 'interactive' (default) */
+  passwordStrength: 'interactive' | 'moderate'
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const DAY = 24 * HOUR
+
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env.MEZU_DATA_DIR) return env.MEZU_DATA_DIR
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'mezu')
+  return join(homedir(), '.local', 'share', 'mezu')
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  apiPort: 7443,
+  edgePort: 8443,
+  tunnelPort: 7444,
+  domain: 'mezu.localhost',
+} as const
+
+export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}): PlatformConfig {
+  const cfg: PlatformConfig = {
+    masterKey: undefined,
+    host: DEFAULTS.host,
+    apiPort: DEFAULTS.apiPort,
+    edgePort: DEFAULTS.edgePort,
+    tunnelPort: DEFAULTS.tunnelPort,
+    domain: DEFAULTS.domain,
+    sessionMaxAgeMs: 7 * DAY,
+    sessionIdleMs: DAY,
+    loginLimit: {slowAfter: 3, lockAfter: 10, windowMs: 15 * MIN, lockMs: 15 * MIN, delayMs: 250},
+    apiBodyLimitBytes: 1024 * 1024,
+    inviteTtlMs: 7 * DAY,
+    warpgateCertTtlMs: DAY,
+    edge: {
+      maxHeaderBytes: 16 * 1024,
+      maxUrlBytes: 8 * 1024,
+      headersTimeoutMs: 10_000,
+      idleTimeoutMs: 120_000,
+      requestTimeoutMs: 0,
+      defaultBodyLimitBytes: 1024 * 1024 * 1024,
+      rateLimitPerMinute: 6000,
+      assertionTtlMs: 5 * MIN,
+    },
+    drainGraceMs: 30_000,
+    passwordStrength: 'interactive',
+    ...input,
+  }
+  for (const [name, port] of [['api-port', cfg.apiPort], ['edge-port', cfg.edgePort], ['tunnel-port', cfg.tunnelPort]] as const) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--${name} must be a port number from 0 to 65535, got ${port}`)
+  }
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/.test(cfg.domain)) {
+    throw new ConfigError(`--domain must be a DNS name like mezu.localhost, got "${cfg.domain}"`)
+  }
+  if (cfg.sessionIdleMs <= 0 || cfg.sessionMaxAgeMs <= 0) throw new ConfigError('session lifetimes must be positive')
+  return cfg
+}

@@ -1,0 +1,71 @@
+import type {FastifyRequest} from 'fastify'
+import type {Logger} from 'pino'
+import type {Principal} from '../../src/lib/api-types/index.js'
+import type {PlatformConfig} from '../config.js'
+import type {CaMaterial} from '../pki/ca.js'
+import {appendAudit, type AuditInput} from '../store/config/audit.js'
+import {bumpConfigVersion} from '../store/config/meta.js'
+import type {StoreCtx} from '../store/config/projects.js'
+import {transaction} from '../store/db.js'
+import type {Stores} from '../store/stores.js'
+import type {ChangeEvent, ChangeFeed} from './feed.js'
+import type {LoginLimiter} from './login-limiter.js'
+
+/** Everything a route handler needs, built once by the composition root. */
+export interface ControlContext {
+  config: PlatformConfig
+  stores: Stores
+  /** identity.db with its cipher and hasher */
+  idb: StoreCtx
+  /** config.db with its cipher and hasher */
+  cdb: StoreCtx
+  ca: CaMaterial
+  feed: ChangeFeed
+  limiter: LoginLimiter
+  log: Logger
+  /** Public URLs, known once the listeners are bound. */
+  urls: {api: string; edge: string; tunnel: string}
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal
+  }
+}
+
+export function clientIp(req: FastifyRequest): string {
+  return req.socket.remoteAddress ?? req.ip
+}
+
+export function actorOf(req: FastifyRequest): AuditInput['actor'] {
+  const p = req.principal
+  if (!p) return {kind: 'anonymous', id: null, name: null}
+  return {kind: p.kind, id: p.id, name: p.name}
+}
+
+/**
+ * Runs a change: the write and its audit entry commit together (config.db); when the change
+ * touches configuration the edge serves, the version is bumped in the same transaction and the
+ * feed event is published only after commit.
+ */
+export function change<T>(
+  ctx: ControlContext,
+  req: FastifyRequest,
+  audit: {action: string; target: AuditInput['target']; details?: Record<string, unknown>},
+  fn: () => T,
+  feed?: {kind: string; id: (result: T) => string | null; action: ChangeEvent['action']},
+): T {
+  let event: ChangeEvent | undefined
+  const result = transaction(ctx.cdb.db, (onCommit) => {
+    const value = fn()
+    const target = {...audit.target, id: audit.target.id ?? feed?.id(value) ?? null}
+    appendAudit(ctx.cdb, {actor: actorOf(req), action: audit.action, target, ip: clientIp(req), details: audit.details})
+    if (feed) {
+      const version = bumpConfigVersion(ctx.cdb.db)
+      event = {version, kind: feed.kind, id: feed.id(value), action: feed.action}
+      onCommit(() => ctx.feed.publish(event!))
+    }
+    return value
+  })
+  return result
+}

@@ -1,0 +1,42 @@
+/**
+ * The API's error catalogue. Every error the API answers has one of these codes; callers branch
+ * on `code`, never on message text. The README's error table lists the same codes (a test checks).
+ */
+export const API_ERRORS = {
+  invalid_request: {status: 400, summary: 'The request body, query or parameters do not fit the schema; `field` names the part.'},
+  unauthenticated: {status: 401, summary: 'No credentials, or a token or key that is unknown.'},
+  token_expired: {status: 401, summary: 'The session or API key has expired.'},
+  token_revoked: {status: 401, summary: 'The session or API key was revoked.'},
+  invalid_credentials: {status: 401, summary: 'Email or password is wrong.'},
+  forbidden: {status: 403, summary: 'Authenticated, but the role or scopes do not allow this.'},
+  not_found: {status: 404, summary: 'No such resource within the caller\'s reach.'},
+  conflict: {status: 409, summary: 'A resource with that name already exists, or the change conflicts with current state.'},
+  not_empty: {status: 409, summary: 'The resource still has children; repeat with force to delete them too.'},
+  in_use: {status: 409, summary: 'The resource is used by others (a policy by routes); repeat with force.'},
+  payload_too_large: {status: 413, summary: 'The request body is larger than the API accepts.'},
+  unsupported_media_type: {status: 415, summary: 'The body is not JSON.'},
+  too_many_requests: {status: 429, summary: 'Too many failed attempts; retry after the time given.'},
+  internal: {status: 500, summary: 'Something broke on the platform; the log has the details.'},
+} as const
+
+export type ApiErrorCode = keyof typeof API_ERRORS
+
+export class ApiError extends Error {
+  override name = 'ApiError'
+  readonly status: number
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+    this.status = API_ERRORS[code].status
+  }
+
+  toBody(): {error: {code: string; message: string; field?: string}} {
+    return {error: {code: this.code, message: this.message, ...(this.field ? {field: this.field} : {})}}
+  }
+}
+
+export const notFound = (what: string, ref: string) => new ApiError('not_found', `${what} "${ref}" not found`)

@@ -1,0 +1,14 @@
+import type {FastifyInstance} from 'fastify'
+import type {ControlContext} from '../context.js'
+import {registerAuditRoutes} from './audit.js'
+import {registerAuthRoutes} from './auth.js'
+import {registerProjectRoutes} from './projects.js'
+import {registerServiceAccountRoutes} from './service-accounts.js'
+
+/** Every /v1 resource, one module each. Add a module here to expose it. */
+export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => void> = [
+  registerAuthRoutes,
+  registerProjectRoutes,
+  registerServiceAccountRoutes,
+  registerAuditRoutes,
+]

@@ -1,0 +1,64 @@
+import {randomBytes} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {createCa, fingerprint} from './pki/ca.js'
+import {appendAudit} from './store/config/audit.js'
+import {saveCa} from './store/config/ca.js'
+import {createUser} from './store/identity/users.js'
+import {createMasterKeyFile, hasMasterKeyFile} from './store/master-key.js'
+import {openStores, storesExist} from './store/stores.js'
+
+export const CA_CERT_FILE = 'ca.pem'
+
+export class AlreadyInitializedError extends Error {
+  override name = 'AlreadyInitializedError'
+}
+
+export interface InitResult {
+  dataDir: string
+  adminEmail: string
+  /** Only when the password was generated: shown once, never stored in clear. */
+  generatedPassword?: string
+  caPath: string
+  caFingerprint: string
+  masterKeyFile: string | null
+}
+
+/**
+ * Creates a data directory: master key (0600, unless MEZU_MASTER_KEY is given), both stores,
+ * the platform CA (private key sealed in config.db), and the first owner. Refuses to touch a
+ * directory that already holds a platform.
+ */
+export async function initDataDir(opts: {dataDir: string; masterKey?: string; adminEmail: string; adminPassword?: string; passwordStrength?: 'interactive' | 'moderate'}): Promise<InitResult> {
+  const {dataDir} = opts
+  if (storesExist(dataDir)) throw new AlreadyInitializedError(`${dataDir} already holds a Mezusphere platform; refusing to initialise it again (nothing was changed)`)
+  if (!existsSync(dataDir)) mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  chmodSync(dataDir, 0o700)
+  let masterKeyFile: string | null = null
+  if (!opts.masterKey) {
+    if (!hasMasterKeyFile(dataDir)) await createMasterKeyFile(dataDir)
+    masterKeyFile = join(dataDir, 'master.key')
+  }
+  const stores = await openStores(dataDir, {masterKey: opts.masterKey, create: true, passwordStrength: opts.passwordStrength})
+  try {
+    const ctx = {db: stores.config, cipher: stores.cipher, hasher: stores.hasher}
+    const ca = await createCa()
+    saveCa(ctx, ca)
+    const caPath = join(dataDir, CA_CERT_FILE)
+    writeFileSync(caPath, ca.certPem, {mode: 0o644})
+    const generatedPassword = opts.adminPassword ? undefined : randomBytes(18).toString('base64url')
+    const password = opts.adminPassword ?? generatedPassword!
+    const email = opts.adminEmail.trim().toLowerCase()
+    const user = createUser({db: stores.identity, cipher: stores.cipher, hasher: stores.hasher}, {
+      email,
+      name: email.split('@')[0],
+      role: 'owner',
+      status: 'active',
+      passwordHash: stores.passwords.hash(password),
+    })
+    appendAudit(ctx, {actor: {kind: 'system', id: null, name: 'mezu platform init'}, action: 'platform.init', target: {type: 'user', id: user.id}, ip: null})
+    return {dataDir, adminEmail: email, generatedPassword, caPath, caFingerprint: fingerprint(ca.certPem), masterKeyFile}
+  } finally {
+    stores.close()
+  }
+}

@@ -1,0 +1,88 @@
+import type {Role, User, UserStatus} from '../../../src/lib/api-types/index.js'
+import {newId} from '../../../src/protocol/ids.js'
+import type {StoreCtx} from '../config/projects.js'
+import {normaliseEmail} from '../names.js'
+import {decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
+
+interface Row {
+  id: string
+  created_at: number
+  updated_at: number
+  doc: Buffer
+}
+export interface UserDoc {
+  email: string
+  name: string
+  role: Role
+  status: UserStatus
+  passwordHash: string | null
+}
+const T = 'users'
+
+export interface UserRecord extends User {
+  passwordHash: string | null
+}
+
+function toUser(c: StoreCtx, r: Row): UserRecord {
+  const d = c.cipher.openJson<UserDoc>(T, r.id, r.doc)
+  return {
+    id: r.id, email: d.email, name: d.name, role: d.role, status: d.status, passwordHash: d.passwordHash,
+    createdAt: new Date(r.created_at).toISOString(), updatedAt: new Date(r.updated_at).toISOString(),
+  }
+}
+
+export function publicUser(u: UserRecord): User {
+  const {passwordHash: _omit, ...rest} = u
+  return rest
+}
+
+export const emailIndex = (c: StoreCtx, email: string) => c.hasher.blindIndex('users.email', normaliseEmail(email))
+
+export function createUser(c: StoreCtx, input: Omit<UserDoc, 'email'> & {email: string}, id = newId('user')): UserRecord {
+  const now = Date.now()
+  const doc: UserDoc = {...input, email: normaliseEmail(input.email)}
+  c.db.prepare(`INSERT INTO ${T} (id, email_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?)`).run(
+    id, emailIndex(c, doc.email), now, now, c.cipher.sealJson(T, id, doc),
+  )
+  return getUser(c, id)!
+}
+
+export function getUser(c: StoreCtx, id: string): UserRecord | undefined {
+  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+  return r && toUser(c, r)
+}
+
+export function findUserByEmail(c: StoreCtx, email: string): UserRecord | undefined {
+  const r = c.db.prepare(`SELECT * FROM ${T} WHERE email_bidx = ?`).get(emailIndex(c, email)) as Row | undefined
+  return r && toUser(c, r)
+}
+
+export function listUsers(c: StoreCtx, page: PageRequest): Page<UserRecord> {
+  const after = decodeCursor(page.cursor)
+  const rows = (after
+    ? c.db.prepare(`SELECT * FROM ${T} WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`).all(after.at, after.at, after.id, page.limit + 1)
+    : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id LIMIT ?`).all(page.limit + 1)) as Row[]
+  return pageOf(rows, page.limit, (r) => r.created_at, (r) => toUser(c, r))
+}
+
+export function countUsers(c: StoreCtx): number {
+  return (c.db.prepare(`SELECT count(*) AS n FROM ${T}`).get() as {n: number}).n
+}
+
+export function updateUser(c: StoreCtx, id: string, patch: Partial<UserDoc>): UserRecord | undefined {
+  const cur = getUser(c, id)
+  if (!cur) return undefined
+  const doc: UserDoc = {
+    email: normaliseEmail(patch.email ?? cur.email),
+    name: patch.name ?? cur.name,
+    role: patch.role ?? cur.role,
+    status: patch.status ?? cur.status,
+    passwordHash: patch.passwordHash === undefined ? cur.passwordHash : patch.passwordHash,
+  }
+  c.db.prepare(`UPDATE ${T} SET email_bidx = ?, updated_at = ?, doc = ? WHERE id = ?`).run(emailIndex(c, doc.email), Date.now(), c.cipher.sealJson(T, id, doc), id)
+  return getUser(c, id)
+}
+
+export function deleteUserRow(c: StoreCtx, id: string): boolean {
+  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+}

@@ -1,0 +1,5 @@
+import type {Migration} from '../../migrate.js'
+import {init} from './001-init.js'
+
+/** identity.db migrations, in order. Never edit one that has shipped; add the next. */
+export const identityMigrations: readonly Migration[] = [init]

@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+import {MezuCommand, normaliseApiUrl} from '../lib/base-command.js'
+import {readCredentials, readSettings} from '../lib/credentials.js'
+import {MezuError} from '../lib/errors.js'
+import {readStdin} from '../lib/prompt.js'
+import {loginWithPassword, loginWithToken, resolveLoginCa} from '../lib/session.js'
+
+export default class Login extends MezuCommand<typeof Login> {
+  static override summary = 'Log in to a platform and pin its CA; the session is kept in the credentials file (0600).'
+  static override examples = [
+    '<%= config.bin %> login --api-url https://127.0.0.1:7443',
+    'echo "$PASSWORD" | <%= config.bin %> login --api-url https://127.0.0.1:7443 --ca-file ca.pem --email you@example.com --password-stdin',
+    'echo "$MEZU_SA_KEY" | <%= config.bin %> login --token-stdin --json',
+  ]
+
+  static override flags = {
+    email: Flags.string({description: 'your email'}),
+    'password-stdin': Flags.boolean({description: 'read the password from stdin', exclusive: ['token-stdin']}),
+    'token-stdin': Flags.boolean({description: 'read a service-account API key (or session token) from stdin', exclusive: ['password-stdin', 'email']}),
+  }
+
+  async run() {
+    const f = this.flags
+    let apiUrl = f['api-url'] ?? readCredentials()?.apiUrl ?? readSettings().apiUrl
+    if (!apiUrl) apiUrl = await this.ask('api-url', 'Platform address (https://host:port)')
+    apiUrl = normaliseApiUrl(apiUrl)
+    const caPem = await resolveLoginCa(apiUrl, {caFile: f['ca-file'], interactive: this.canPrompt(), log: (s) => this.log(s)})
+
+    if (f['token-stdin']) {
+      const token = (await readStdin()).trim()
+      if (!token) throw new MezuError('bad_input', 'no token on stdin')
+      const {me} = await loginWithToken(apiUrl, caPem, token)
+      this.log(`Logged in to ${apiUrl} as ${me.principal.kind} ${me.principal.name}.`)
+      return {apiUrl, principal: me.principal}
+    }
+
+    const email = f.email ?? (await this.ask('email', 'Email'))
+    const password = f['password-stdin'] ? await readStdin() : await this.ask('password-stdin', 'Password', {secret: true})
+    if (!password) throw new MezuError('bad_input', 'empty password')
+    const {session} = await loginWithPassword(apiUrl, caPem, email, password)
+    this.log(`Logged in to ${apiUrl} as ${session.user.email} (${session.user.role}).`)
+    return {apiUrl, user: session.user, session: session.session}
+  }
+}

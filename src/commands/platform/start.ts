@@ -1,0 +1,89 @@
+import {Flags} from '@oclif/core'
+import pino from 'pino'
+import {buildConfig, ConfigError, DEFAULTS, defaultDataDir} from '../../../platform/admin.js'
+import {startPlatform} from '../../../platform/server.js'
+import {MezuCommand} from '../../lib/base-command.js'
+import {MezuError} from '../../lib/errors.js'
+import {details} from '../../lib/output.js'
+import {dataDirFlag} from '../../lib/platform-flags.js'
+import {readStdin} from '../../lib/prompt.js'
+
+export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
+  static override summary = 'Run the control plane and the edge in the foreground (initialises an empty data directory first).'
+  static override description = 'Ports are flags; 0 picks any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT or SIGTERM shut it down cleanly.'
+  static override examples = [
+    '<%= config.bin %> platform start',
+    '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
+    '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
+  ]
+
+  static override flags = {
+    ...dataDirFlag,
+    host: Flags.string({description: 'address to listen on', default: DEFAULTS.host}),
+    'api-port': Flags.integer({description: 'control API port (0 = any free port)', default: DEFAULTS.apiPort, min: 0, max: 65535}),
+    'edge-port': Flags.integer({description: 'end-user HTTPS port (0 = any free port)', default: DEFAULTS.edgePort, min: 0, max: 65535}),
+    'tunnel-port': Flags.integer({description: 'Warpgate tunnel port (0 = any free port)', default: DEFAULTS.tunnelPort, min: 0, max: 65535}),
+    domain: Flags.string({description: 'the domain routes live under', default: DEFAULTS.domain}),
+    'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
+    'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
+    'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
+  }
+
+  async run() {
+    const f = this.flags
+    let config
+    try {
+      config = buildConfig({
+        dataDir: f['data-dir'] ?? defaultDataDir(process.env),
+        masterKey: process.env.MEZU_MASTER_KEY || undefined,
+        host: f.host,
+        apiPort: f['api-port'],
+        edgePort: f['edge-port'],
+        tunnelPort: f['tunnel-port'],
+        domain: f.domain.toLowerCase(),
+      })
+    } catch (error) {
+      if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)
+      throw error
+    }
+    const adminPassword = f['admin-password-stdin'] ? await readStdin() : undefined
+    const log = pino({level: f['log-level'], redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
+    let platform
+    try {
+      platform = await startPlatform(config, {log, adminEmail: f['admin-email'], adminPassword})
+    } catch (error) {
+      throw new MezuError('platform', `cannot start the platform from ${config.dataDir}: ${(error as Error).message}`)
+    }
+    const summary = {
+      apiUrl: platform.apiUrl,
+      edgeUrl: platform.edgeUrl,
+      tunnelUrl: platform.tunnelUrl,
+      ports: platform.ports,
+      domain: platform.domain,
+      dataDir: platform.dataDir,
+      caPath: platform.caPath,
+      pid: process.pid,
+      ...(platform.init ? {initialized: {adminEmail: platform.init.adminEmail, generatedPassword: platform.init.generatedPassword ?? null}} : {}),
+    }
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify(summary) + '\n')
+    } else {
+      if (platform.init) {
+        this.log(`Initialised ${platform.dataDir}; owner ${platform.init.adminEmail}${platform.init.generatedPassword ? `, password (shown once): ${platform.init.generatedPassword}` : ''}`)
+      }
+      this.log(details([
+        ['control API', platform.apiUrl],
+        ['edge', platform.edgeUrl ?? '-'],
+        ['tunnel', platform.tunnelUrl ?? '-'],
+        ['CA certificate', platform.caPath],
+      ]))
+      this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+    await platform.stop()
+  }
+}

@@ -1,0 +1,36 @@
+import {defaultDataDir, localStatus} from '../../../platform/admin.js'
+import {ApiClient} from '../../lib/api-client.js'
+import {MezuCommand} from '../../lib/base-command.js'
+import {details} from '../../lib/output.js'
+import {dataDirFlag} from '../../lib/platform-flags.js'
+import {readFileSync} from 'node:fs'
+
+export default class PlatformStatus extends MezuCommand<typeof PlatformStatus> {
+  static override summary = 'Show whether the local platform is initialised and running, and where it listens.'
+  static override examples = ['<%= config.bin %> platform status', '<%= config.bin %> platform status --json']
+  static override flags = {...dataDirFlag}
+
+  async run() {
+    const status = localStatus(this.flags['data-dir'] ?? defaultDataDir(process.env))
+    let healthy: boolean | null = null
+    if (status.running && status.apiUrl && status.caPath) {
+      try {
+        await new ApiClient({apiUrl: status.apiUrl, caPem: readFileSync(status.caPath, 'utf8'), timeoutMs: 3000}).request('GET', '../healthz')
+        healthy = true
+      } catch {
+        healthy = false
+      }
+    }
+    const result = {...status, healthy}
+    this.log(details([
+      ['data directory', status.dataDir],
+      ['initialised', status.initialized ? 'yes' : 'no (mezu platform init)'],
+      ['running', status.running ? `yes (pid ${status.pid}${healthy === false ? ', not answering' : ''})` : 'no'],
+      ['control API', status.apiUrl],
+      ['edge', status.edgeUrl],
+      ['tunnel', status.tunnelUrl],
+      ['CA fingerprint', status.caFingerprint],
+    ]))
+    return result
+  }
+}

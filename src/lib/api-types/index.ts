@@ -1,0 +1,6 @@
+// The request and response types of /v1, shared by the CLI and the control plane.
+export * from './common.js'
+export * from './projects.js'
+export * from './auth.js'
+export * from './audit.js'
+export * from './users.js'

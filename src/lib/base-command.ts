@@ -1,0 +1,101 @@
+import {input, password as passwordPrompt} from '@inquirer/prompts'
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {ApiClient} from './api-client.js'
+import {readCaFile} from './ca-pin.js'
+import {readCredentials, readSettings} from './credentials.js'
+import {MezuError, toErrorBody} from './errors.js'
+import {canPrompt} from './prompt.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof MezuCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Every mezu command extends this: `--json` (oclif's enableJsonFlag), the connection flags with
+ * their env defaults, parsing in init(), an API client, prompts only for people, and errors on
+ * stderr (as a JSON object under --json) with exit code 2 for usage and 1 otherwise.
+ */
+export abstract class MezuCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    'api-url': Flags.string({description: 'control-plane address (default: the one you logged in to)', env: 'MEZU_API_URL', helpGroup: 'GLOBAL'}),
+    'ca-file': Flags.string({description: 'PEM file of the platform CA to trust', env: 'MEZU_CA_FILE', helpGroup: 'GLOBAL'}),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof MezuCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** The platform address: --api-url / MEZU_API_URL, else the one logged in to. */
+  protected apiUrl(): string {
+    const url = this.flags['api-url'] ?? readCredentials()?.apiUrl ?? readSettings().apiUrl
+    if (!url) throw new MezuError('no_api_url', 'no platform address: pass --api-url or set MEZU_API_URL (or run mezu login)')
+    return normaliseApiUrl(url)
+  }
+
+  /** The CA to pin: --ca-file / MEZU_CA_FILE, else the one pinned at login for this address. */
+  protected caPem(apiUrl: string): string {
+    if (this.flags['ca-file']) return readCaFile(this.flags['ca-file'])
+    const creds = readCredentials()
+    if (creds?.caPem && normaliseApiUrl(creds.apiUrl) === apiUrl) return creds.caPem
+    throw new MezuError('ca_untrusted', `no CA pinned for ${apiUrl}: run \`mezu login --api-url ${apiUrl}\` or pass --ca-file (MEZU_CA_FILE)`)
+  }
+
+  /** An authenticated client: MEZU_TOKEN wins over the stored session. */
+  protected api(opts: {anonymous?: boolean} = {}): ApiClient {
+    const apiUrl = this.apiUrl()
+    const caPem = this.caPem(apiUrl)
+    if (opts.anonymous) return new ApiClient({apiUrl, caPem})
+    const creds = readCredentials()
+    const token = process.env.MEZU_TOKEN || (creds && normaliseApiUrl(creds.apiUrl) === apiUrl ? creds.token : undefined)
+    if (!token) throw new MezuError('not_logged_in', `not logged in to ${apiUrl}: run \`mezu login\` or set MEZU_TOKEN`)
+    return new ApiClient({apiUrl, caPem, token})
+  }
+
+  protected canPrompt(): boolean {
+    return canPrompt(this.jsonEnabled())
+  }
+
+  /** Asks a person; anywhere else a missing value is an error naming the flag. */
+  protected async ask(flag: string, question: string, opts: {secret?: boolean; default?: string} = {}): Promise<string> {
+    if (!this.canPrompt()) throw new MezuError('missing_value', `missing --${flag} (no terminal to ask on${process.env.CI ? ', CI is set' : ''})`, 2)
+    return opts.secret ? passwordPrompt({message: question, mask: '*'}) : input({message: question, default: opts.default, required: true})
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    if (err instanceof Errors.ExitError || err.code === 'EEXIT') throw err
+    // inquirer's Ctrl-C
+    if (err.name === 'ExitPromptError') {
+      process.stderr.write('cancelled\n')
+      return this.exit(130)
+    }
+    const {body, exit} = toErrorBody(err)
+    if (this.jsonEnabled()) process.stderr.write(JSON.stringify(body) + '\n')
+    else process.stderr.write(`Error: ${body.error.message}\n`)
+    if (exit === 2 && !this.jsonEnabled()) process.stderr.write(`See 'mezu ${this.id?.replaceAll(':', ' ') ?? ''} --help'.\n`)
+    return this.exit(exit)
+  }
+}
+
+export function normaliseApiUrl(url: string): string {
+  let u: URL
+  try {
+    u = new URL(/^https?:\/\//.test(url) ? url : `https://${url}`)
+  } catch {
+    throw new MezuError('usage', `--api-url "${url}" is not a URL`, 2)
+  }
+  if (u.protocol !== 'https:') throw new MezuError('usage', `--api-url must use https://, got ${u.protocol}`, 2)
+  return `${u.protocol}//${u.host}`
+}

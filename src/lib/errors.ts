@@ -1,0 +1,45 @@
+/**
+ * The CLI's error catalogue. Every failure the CLI reports has a code from this list (or one
+ * the API sent back); scripts branch on `code` in the `--json` error object, never on text.
+ */
+export const CLI_ERRORS = {
+  usage: 'A flag or argument is missing or malformed (exit code 2).',
+  missing_value: 'A value is needed and no terminal is there to ask for it; the message names the flag.',
+  not_logged_in: 'No credentials: run `mezu login` or set MEZU_TOKEN.',
+  no_api_url: 'No platform address: pass --api-url or set MEZU_API_URL.',
+  ca_untrusted: 'The platform\'s certificate is not signed by the pinned CA, or no CA is pinned yet.',
+  network: 'The platform could not be reached.',
+  no_scope: 'A project (or environment) is needed: pass --project/--env, set MEZU_PROJECT/MEZU_ENV, or run `mezu use`.',
+  bad_input: 'A value given to the CLI is invalid (a file, a duration, a name).',
+  not_confirmed: 'A destructive command was not confirmed; pass --yes in scripts.',
+  platform: 'The local platform could not start or its data directory is unusable.',
+  already_initialized: 'The data directory already holds a platform.',
+} as const
+
+export type CliErrorCode = keyof typeof CLI_ERRORS
+
+export class MezuError extends Error {
+  override name = 'MezuError'
+  constructor(
+    /** a CLI code, or the API's error code when the API refused */
+    readonly code: CliErrorCode | string,
+    message: string,
+    readonly exitCode: 1 | 2 = code === 'usage' ? 2 : 1,
+    readonly status?: number,
+  ) {
+    super(message)
+  }
+}
+
+export function toErrorBody(err: unknown): {body: {error: {code: string; message: string}}; exit: number} {
+  if (err instanceof MezuError) return {body: {error: {code: err.code, message: err.message}}, exit: err.exitCode}
+  const e = err as {message?: string; oclif?: {exit?: number}; code?: string}
+  const exit = e?.oclif?.exit ?? 1
+  const code = exit === 2 ? 'usage' : 'internal'
+  return {body: {error: {code, message: stripAnsi(e?.message ?? String(err))}}, exit}
+}
+
+export function stripAnsi(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u001B\[[0-9;]*m/g, '')
+}

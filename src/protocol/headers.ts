@@ -1,0 +1,12 @@
+/** Prefix of every identity header the edge owns; inbound headers with it are always stripped. */
+export const IDENTITY_HEADER_PREFIX = 'mezu-'
+/** The platform user id of the caller, added by the edge. */
+export const HEADER_USER_ID = 'Mezu-User-Id'
+/** The email (or service-account name) of the caller, added by the edge. */
+export const HEADER_USER_EMAIL = 'Mezu-User-Email'
+/** EdDSA JWT asserting the caller's identity to the origin, signed by the platform. */
+export const HEADER_JWT_ASSERTION = 'Mezu-Jwt-Assertion'
+/** A service-account API key presented to the edge by machine clients. */
+export const HEADER_SERVICE_TOKEN = 'Mezu-Service-Token'
+/** Request id the edge assigns, echoed to the origin and to the client. */
+export const HEADER_REQUEST_ID = 'Mezu-Request-Id'
