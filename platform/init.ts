@@ -1,12 +1,12 @@
 import {randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {accessSync, chmodSync, constants, existsSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {createCa, fingerprint} from './pki/ca.js'
 import {appendAudit} from './store/config/audit.js'
 import {saveCa} from './store/config/ca.js'
 import {createUser} from './store/identity/users.js'
 import {createMasterKeyFile, hasMasterKeyFile} from './store/master-key.js'
-import {openStores, storesExist} from './store/stores.js'
+import {CONFIG_DB, IDENTITY_DB, openStores, storesExist} from './store/stores.js'
 
 export const CA_CERT_FILE = 'ca.pem'
 
@@ -32,7 +32,8 @@ export interface InitResult {
 export async function initDataDir(opts: {dataDir: string; masterKey?: string; adminEmail: string; adminPassword?: string; passwordStrength?: 'interactive' | 'moderate'}): Promise<InitResult> {
   const {dataDir} = opts
   if (storesExist(dataDir)) throw new AlreadyInitializedError(`${dataDir} already holds a Mezusphere platform; refusing to initialise it again (nothing was changed)`)
-  if (!existsSync(dataDir)) mkdirSync(dataDir, {recursive: true, mode: 0o700})
+  if (existsSync(dataDir)) refuseUnusable(dataDir)
+  else mkdirSync(dataDir, {recursive: true, mode: 0o700})
   chmodSync(dataDir, 0o700)
   let masterKeyFile: string | null = null
   if (!opts.masterKey) {
@@ -61,4 +62,16 @@ export async function initDataDir(opts: {dataDir: string; masterKey?: string; ad
   } finally {
     stores.close()
   }
+}
+
+/** Checked before anything is written: a directory we cannot use must be left exactly as it is. */
+function refuseUnusable(dataDir: string): void {
+  if (!statSync(dataDir).isDirectory()) throw new Error(`${dataDir} is not a directory`)
+  try {
+    accessSync(dataDir, constants.R_OK | constants.W_OK | constants.X_OK)
+  } catch {
+    throw new Error(`${dataDir} is not readable and writable by this user`)
+  }
+  const half = [IDENTITY_DB, CONFIG_DB].find((f) => existsSync(join(dataDir, f)))
+  if (half) throw new AlreadyInitializedError(`${dataDir} holds ${half} but not the other store; refusing to initialise over part of a platform (nothing was changed)`)
 }

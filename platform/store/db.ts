@@ -8,13 +8,21 @@ export type Db = Database.Database
  * blobs are overwritten too).
  */
 export function openDb(path: string, options: {readonly?: boolean; fileMustExist?: boolean} = {}): Db {
-  const db = new Database(path, {readonly: options.readonly ?? false, fileMustExist: options.fileMustExist ?? false})
-  db.pragma('journal_mode = WAL')
-  db.pragma('foreign_keys = ON')
-  db.pragma('secure_delete = ON')
-  db.pragma('synchronous = NORMAL')
-  db.pragma('busy_timeout = 5000')
-  return db
+  let db: Db | undefined
+  try {
+    db = new Database(path, {readonly: options.readonly ?? false, fileMustExist: options.fileMustExist ?? false})
+    db.pragma('journal_mode = WAL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('secure_delete = ON')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('busy_timeout = 5000')
+    return db
+  } catch (error) {
+    db?.close()
+    // SQLite's own messages ("file is not a database") do not say which file.
+    const e = error as Error & {code?: string}
+    throw new Error(e.code === 'SQLITE_NOTADB' ? `${path} is not a SQLite database` : `cannot open ${path}: ${e.message}`)
+  }
 }
 
 /**
