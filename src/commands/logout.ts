@@ -12,7 +12,8 @@ export default class Logout extends MezuCommand<typeof Logout> {
     let revoked = false
     if (creds.tokenKind !== 'api-key') {
       try {
-        await this.api().delete('sessions/current')
+        // The stored session, not MEZU_TOKEN: logout forgets what login saved.
+        await this.api({token: creds.token}).delete('sessions/current')
         revoked = true
       } catch (error) {
         // An expired or revoked session is already logged out on the server.

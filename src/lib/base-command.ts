@@ -54,12 +54,12 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
   }
 
   /** An authenticated client: MEZU_TOKEN wins over the stored session. */
-  protected api(opts: {anonymous?: boolean} = {}): ApiClient {
+  protected api(opts: {anonymous?: boolean; token?: string} = {}): ApiClient {
     const apiUrl = this.apiUrl()
     const caPem = this.caPem(apiUrl)
     if (opts.anonymous) return new ApiClient({apiUrl, caPem})
     const creds = readCredentials()
-    const token = process.env.MEZU_TOKEN || (creds && normaliseApiUrl(creds.apiUrl) === apiUrl ? creds.token : undefined)
+    const token = opts.token || process.env.MEZU_TOKEN || (creds && normaliseApiUrl(creds.apiUrl) === apiUrl ? creds.token : undefined)
     if (!token) throw new MezuError('not_logged_in', `not logged in to ${apiUrl}: run \`mezu login\` or set MEZU_TOKEN`)
     return new ApiClient({apiUrl, caPem, token})
   }
