@@ -17,6 +17,10 @@ export async function buildControlServer(ctx: ControlContext, tls: {key: string;
     return503OnClosing: true,
   })
 
+  // The API speaks JSON only: fastify's default text/plain parser would let a text body reach
+  // the schema as a string, where it must be refused as 415.
+  app.removeContentTypeParser('text/plain')
+
   app.addHook('onRequest', async (req) => {
     const routeConfig = req.routeOptions.config as {public?: boolean} | undefined
     if (routeConfig?.public || !req.url.startsWith('/v1/')) return
