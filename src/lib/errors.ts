@@ -33,10 +33,13 @@ export class MezuError extends Error {
 
 export function toErrorBody(err: unknown): {body: {error: {code: string; message: string}}; exit: number} {
   if (err instanceof MezuError) return {body: {error: {code: err.code, message: err.message}}, exit: err.exitCode}
-  const e = err as {message?: string; oclif?: {exit?: number}; code?: string}
-  const exit = e?.oclif?.exit ?? 1
+  const e = err as {message?: string; oclif?: {exit?: number}; code?: string; parse?: unknown}
+  // Every oclif parse failure (a missing required flag included) is a usage error.
+  const exit = e && typeof e === 'object' && 'parse' in e ? 2 : (e?.oclif?.exit ?? 1)
   const code = exit === 2 ? 'usage' : 'internal'
-  return {body: {error: {code, message: stripAnsi(e?.message ?? String(err))}}, exit}
+  // oclif appends its own help hint; the catch adds ours, naming the command.
+  const message = stripAnsi(e?.message ?? String(err)).replace(/\n?See more help with --help\s*$/, '')
+  return {body: {error: {code, message}}, exit}
 }
 
 export function stripAnsi(s: string): string {
