@@ -1,9 +1,9 @@
 import {defaultDataDir, localStatus} from '../../../platform/admin.js'
 import {ApiClient} from '../../lib/api-client.js'
 import {MezuCommand} from '../../lib/base-command.js'
+import {readCaFile} from '../../lib/ca-pin.js'
 import {details} from '../../lib/output.js'
 import {dataDirFlag} from '../../lib/platform-flags.js'
-import {readFileSync} from 'node:fs'
 
 export default class PlatformStatus extends MezuCommand<typeof PlatformStatus> {
   static override summary = 'Show whether the local platform is initialised and running, and where it listens.'
@@ -15,7 +15,7 @@ export default class PlatformStatus extends MezuCommand<typeof PlatformStatus> {
     let healthy: boolean | null = null
     if (status.running && status.apiUrl && status.caPath) {
       try {
-        await new ApiClient({apiUrl: status.apiUrl, caPem: readFileSync(status.caPath, 'utf8'), timeoutMs: 3000}).request('GET', '../healthz')
+        await new ApiClient({apiUrl: status.apiUrl, caPem: readCaFile(status.caPath), timeoutMs: 3000}).request('GET', '../healthz')
         healthy = true
       } catch {
         healthy = false

@@ -1,6 +1,6 @@
-import {readFileSync} from 'node:fs'
 import {defaultDataDir, localStatus} from '../../../platform/admin.js'
 import {MezuCommand} from '../../lib/base-command.js'
+import {readCaFile} from '../../lib/ca-pin.js'
 import {MezuError} from '../../lib/errors.js'
 import {dataDirFlag} from '../../lib/platform-flags.js'
 
@@ -15,7 +15,7 @@ export default class PlatformTrust extends MezuCommand<typeof PlatformTrust> {
   async run() {
     const status = localStatus(this.flags['data-dir'] ?? defaultDataDir(process.env))
     if (!status.caPath) throw new MezuError('platform', `${status.dataDir} has no platform CA yet: run mezu platform init (or start)`)
-    const pem = readFileSync(status.caPath, 'utf8')
+    const pem = readCaFile(status.caPath)
     this.log(`# ${status.caPath}\n# SHA-256 fingerprint ${status.caFingerprint}\n# Trust it with: curl --cacert ${status.caPath} …, or import it into your browser's authorities.`)
     this.log(pem.trimEnd())
     return {path: status.caPath, fingerprint: status.caFingerprint, pem}
