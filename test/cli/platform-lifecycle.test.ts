@@ -152,6 +152,11 @@ test('start --json prints where it listens, status and trust see it, and SIGTERM
   t.true(trustHuman.stdout.includes(caPem.trim()))
   t.true(trustHuman.stdout.includes(tr.fingerprint))
 
+  const second = await mezu(['platform', 'start', '--data-dir', dataDir, '--api-port', '0', '--json'])
+  t.is(second.code, 1)
+  t.regex(JSON.parse(second.stderr).error.message, /already running/)
+  t.true(existsSync(join(dataDir, 'platform.json')), 'the refused start leaves the running one alone')
+
   run.child.kill('SIGTERM')
   t.is(await run.exited, 0, run.stderr())
   t.false(existsSync(join(dataDir, 'platform.json')), 'platform.json is removed on shutdown')

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import pino from 'pino'
-import {buildConfig, ConfigError, DEFAULTS, defaultDataDir} from '../../../platform/admin.js'
+import {buildConfig, ConfigError, DEFAULTS, defaultDataDir, localStatus} from '../../../platform/admin.js'
 import {startPlatform} from '../../../platform/server.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
@@ -46,6 +46,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)
       throw error
     }
+    const running = localStatus(config.dataDir)
+    if (running.running) throw new MezuError('platform', `the platform is already running from ${config.dataDir} (pid ${running.pid}, ${running.apiUrl})`)
     const adminPassword = f['admin-password-stdin'] ? await readStdin() : undefined
     const log = pino({level: f['log-level'], redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
     let platform
