@@ -43,11 +43,12 @@ export async function openStores(
   let config: Db | undefined
   try {
     config = openDb(join(dataDir, CONFIG_DB), {fileMustExist: mustExist})
-    // The stores are sealed, but their metadata (row counts, timestamps) is still nobody else's.
-    for (const f of [IDENTITY_DB, CONFIG_DB]) for (const suffix of ['', '-wal', '-shm']) restrict(join(dataDir, f + suffix))
     refuseNewer(identity, identityMigrations.length, IDENTITY_DB)
     refuseNewer(config, configMigrations.length, CONFIG_DB)
     const keyring = readKeyring(identity, cipher)
+    // Only once the directory is known to be ours and readable: the stores are sealed, but their
+    // metadata (row counts, timestamps) is still nobody else's.
+    for (const f of [IDENTITY_DB, CONFIG_DB]) for (const suffix of ['', '-wal', '-shm']) restrict(join(dataDir, f + suffix))
     migrate(identity, identityMigrations, IDENTITY_DB)
     migrate(config, configMigrations, CONFIG_DB)
     const ring = keyring ?? (await createKeyring(identity, cipher))
