@@ -14,7 +14,10 @@ export type AuditInput = Omit<AuditEntry, 'id' | 'at'>
 
 export function appendAudit(c: StoreCtx, entry: AuditInput): string {
   const id = newId('audit')
-  c.db.prepare(`INSERT INTO ${T} (id, at, doc) VALUES (?, ?, ?)`).run(id, Date.now(), c.cipher.sealJson(T, id, entry))
+  // Ids are random, so order rests on `at` alone: keep it strictly increasing, so entries
+  // written within one millisecond still read back in the order they happened.
+  const last = (c.db.prepare(`SELECT max(at) AS at FROM ${T}`).get() as {at: number | null}).at ?? 0
+  c.db.prepare(`INSERT INTO ${T} (id, at, doc) VALUES (?, ?, ?)`).run(id, Math.max(Date.now(), last + 1), c.cipher.sealJson(T, id, entry))
   return id
 }
 
