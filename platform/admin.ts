@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {fingerprint} from './pki/ca.js'
 import {CA_CERT_FILE} from './init.js'
@@ -23,9 +23,23 @@ export interface LocalStatus {
   startedAt: string | null
   caPath: string | null
   caFingerprint: string | null
+  /** Why the directory cannot be used (not a directory, not readable), if it cannot. */
+  problem: string | null
+}
+
+function dataDirProblem(dataDir: string): string | null {
+  if (!existsSync(dataDir)) return null
+  if (!statSync(dataDir).isDirectory()) return `${dataDir} is not a directory`
+  try {
+    accessSync(dataDir, constants.R_OK | constants.X_OK)
+    return null
+  } catch {
+    return `${dataDir} is not readable by this user`
+  }
 }
 
 export function localStatus(dataDir: string): LocalStatus {
+  const problem = dataDirProblem(dataDir)
   const initialized = storesExist(dataDir)
   const caPath = join(dataDir, CA_CERT_FILE)
   const hasCa = existsSync(caPath)
@@ -49,6 +63,7 @@ export function localStatus(dataDir: string): LocalStatus {
     startedAt: running ? lock!.startedAt : null,
     caPath: hasCa ? caPath : null,
     caFingerprint: hasCa ? fingerprint(readFileSync(caPath, 'utf8')) : null,
+    problem,
   }
 }
 

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {createHash, X509Certificate} from 'node:crypto'
-import {cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import test from 'ava'
 import Database from 'better-sqlite3'
@@ -232,4 +232,52 @@ test('a bad data directory fails with one sentence and is never modified', async
   cpSync(good, garbage, {recursive: true})
   writeFileSync(join(garbage, 'identity.db'), 'this is not a database')
   await refusesUnchanged(t, garbage, {}, /identity\.db/)
+})
+
+/** Runs the real binary as an unprivileged user (root reads any directory, so the test drops to nobody). */
+function mezuAs(uid: number, args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {uid, gid: uid, env: {PATH: process.env.PATH, HOME: '/tmp', CI: '1', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({code, stdout, stderr}))
+  })
+}
+
+test('a data directory this user cannot read fails with one sentence and is never modified', async (t) => {
+  const root = tempDir(t)
+  const dataDir = join(root, 'data')
+  await initDir(dataDir)
+  const asRoot = process.getuid?.() === 0
+  // as root: the directory stays root's (0700) and mezu runs as nobody; otherwise: chmod 000
+  chmodSync(root, 0o755)
+  if (!asRoot) chmodSync(dataDir, 0o000)
+  t.teardown(() => chmodSync(dataDir, 0o700))
+  const run = (args: string[]) => (asRoot ? mezuAs(65534, args) : mezu(args))
+  const before = asRoot ? snapshot(dataDir) : undefined
+  const modeBefore = statSync(dataDir).mode
+
+  const start = await run(['platform', 'start', '--data-dir', dataDir, '--api-port', '0', '--json'])
+  t.is(start.code, 1, start.stderr)
+  t.is(start.stdout, '')
+  const err = JSON.parse(start.stderr).error
+  t.is(err.code, 'platform')
+  t.regex(err.message, /not readable/)
+  const human = await run(['platform', 'start', '--data-dir', dataDir, '--api-port', '0'])
+  t.is(human.code, 1)
+  t.regex(human.stderr, /^Error: [^\n]*not readable[^\n]*\n$/)
+  const status = await run(['platform', 'status', '--data-dir', dataDir, '--json'])
+  t.is(status.code, 0)
+  t.regex(JSON.parse(status.stdout).problem, /not readable/)
+  for (const cmd of [['platform', 'trust'], ['platform', 'rotate-key']]) {
+    const r = await run([...cmd, '--data-dir', dataDir, '--json'])
+    t.is(r.code, 1)
+    t.regex(JSON.parse(r.stderr).error.message, /not readable/)
+  }
+
+  t.is(statSync(dataDir).mode, modeBefore, 'the mode is unchanged')
+  if (before) t.deepEqual(snapshot(dataDir), before, 'the files are unchanged')
 })

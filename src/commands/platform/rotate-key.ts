@@ -12,6 +12,7 @@ export default class PlatformRotateKey extends MezuCommand<typeof PlatformRotate
   async run() {
     const dataDir = this.flags['data-dir'] ?? defaultDataDir(process.env)
     const status = localStatus(dataDir)
+    if (status.problem) throw new MezuError('platform', status.problem)
     if (!status.initialized) throw new MezuError('platform', `${dataDir} holds no platform`)
     if (status.running) throw new MezuError('platform', `the platform is running from ${dataDir} (pid ${status.pid}); stop it before rotating the master key`)
     let r

@@ -23,7 +23,7 @@ export default class PlatformStatus extends MezuCommand<typeof PlatformStatus> {
     }
     const result = {...status, healthy}
     this.log(details([
-      ['data directory', status.dataDir],
+      ['data directory', status.problem ?? status.dataDir],
       ['initialised', status.initialized ? 'yes' : 'no (mezu platform init)'],
       ['running', status.running ? `yes (pid ${status.pid}${healthy === false ? ', not answering' : ''})` : 'no'],
       ['control API', status.apiUrl],

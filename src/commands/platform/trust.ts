@@ -14,6 +14,7 @@ export default class PlatformTrust extends MezuCommand<typeof PlatformTrust> {
 
   async run() {
     const status = localStatus(this.flags['data-dir'] ?? defaultDataDir(process.env))
+    if (status.problem) throw new MezuError('platform', status.problem)
     if (!status.caPath) throw new MezuError('platform', `${status.dataDir} has no platform CA yet: run mezu platform init (or start)`)
     const pem = readCaFile(status.caPath)
     this.log(`# ${status.caPath}\n# SHA-256 fingerprint ${status.caFingerprint}\n# Trust it with: curl --cacert ${status.caPath} …, or import it into your browser's authorities.`)
