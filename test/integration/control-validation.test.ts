@@ -45,6 +45,8 @@ test('refuses a body that is not JSON with 400', async (t) => {
   isError(t, await call(t, 'POST', '/v1/projects', {raw: '{"name": "shop",'}), 400, 'invalid_request')
   isError(t, await call(t, 'POST', '/v1/projects', {raw: 'name=shop'}), 400, 'invalid_request')
   isError(t, await call(t, 'POST', '/v1/projects', {raw: ''}), 400, 'invalid_request')
+  isError(t, await call(t, 'POST', '/v1/projects', {raw: '{"name": "proto", "__proto__": {"admin": true}}'}), 400, 'invalid_request')
+  isError(t, await call(t, 'POST', '/v1/projects', {raw: '{"name": "proto", "constructor": {"prototype": {"admin": true}}}'}), 400, 'invalid_request')
   await noProjectCreated(t)
 })
 
