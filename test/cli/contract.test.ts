@@ -110,6 +110,11 @@ test('other errors exit 1', async (t) => {
   const human = await mezu(['projects', 'list'], {env: {MEZU_CONFIG_DIR: config}})
   t.is(human.code, 1)
   t.regex(human.stderr, /^Error: no platform address/)
+  const caFile = join(config, 'ca.pem')
+  writeFileSync(caFile, (await createCa()).certPem)
+  const down = await jsonError(t, ['projects', 'list', '--api-url', 'https://127.0.0.1:1', '--ca-file', caFile], 1, {MEZU_CONFIG_DIR: config, MEZU_TOKEN: 'mezu_sess_' + 'a'.repeat(43)})
+  t.is(down.code, 'network')
+  t.regex(down.message, /127\.0\.0\.1:1/)
 })
 
 test('never prompts without a terminal: a missing value is an error naming its flag', async (t) => {
