@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import type {CreateUserResponse} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ROLES} from '../../lib/users-flags.js'
+import {checkChoice, ROLES} from '../../lib/users-flags.js'
 
 export default class UsersCreate extends MezuCommand<typeof UsersCreate> {
   static override summary = 'Create a user and print their one-time invitation (code and link).'
@@ -13,13 +13,14 @@ export default class UsersCreate extends MezuCommand<typeof UsersCreate> {
   static override flags = {
     email: Flags.string({description: 'the user\'s email (their login)', required: true}),
     name: Flags.string({description: 'display name'}),
-    role: Flags.string({description: 'role on the platform', options: ROLES, default: 'member'}),
+    role: Flags.string({description: 'role on the platform: owner, admin or member', default: 'member'}),
     directory: Flags.string({description: 'directory (id, path or unique name) to add the user to; repeatable', multiple: true}),
   }
 
   async run(): Promise<CreateUserResponse> {
     const f = this.flags
-    const res = await this.api().post<CreateUserResponse>('users', {email: f.email, name: f.name, role: f.role, directories: f.directory})
+    const role = checkChoice('role', f.role, ROLES)
+    const res = await this.api().post<CreateUserResponse>('users', {email: f.email, name: f.name, role, directories: f.directory})
     this.log(`Created ${res.user.email} (${res.user.role}, invited).`)
     this.log(`Invitation code (shown once, valid until ${res.invite.expiresAt}):\n  ${res.invite.code}`)
     this.log(`They set a password with:  mezu login --invite ${res.invite.code}\nor in a browser:  ${res.invite.link}`)

@@ -3,7 +3,7 @@ import type {User} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
 import {enc} from '../../lib/scope.js'
-import {ROLES} from '../../lib/users-flags.js'
+import {checkChoice, ROLES} from '../../lib/users-flags.js'
 
 export default class UsersUpdate extends MezuCommand<typeof UsersUpdate> {
   static override summary = 'Change a user\'s name, email or role.'
@@ -12,13 +12,14 @@ export default class UsersUpdate extends MezuCommand<typeof UsersUpdate> {
   static override flags = {
     name: Flags.string({description: 'new display name'}),
     email: Flags.string({description: 'new email'}),
-    role: Flags.string({description: 'new role', options: ROLES}),
+    role: Flags.string({description: 'new role: owner, admin or member'}),
   }
 
   async run(): Promise<User> {
     const {name, email, role} = this.flags
     if (name === undefined && email === undefined && role === undefined) throw new MezuError('usage', 'nothing to change: pass --name, --email or --role')
-    const user = await this.api().patch<User>(`users/${enc(this.args.user)}`, {name, email, role})
+    const body = {name, email, role: checkChoice('role', role, ROLES)}
+    const user = await this.api().patch<User>(`users/${enc(this.args.user)}`, body)
     this.log(`Updated ${user.email} (${user.role}, ${user.status}).`)
     return user
   }
