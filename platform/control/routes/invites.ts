@@ -38,6 +38,8 @@ export function registerInviteRoutes(app: FastifyInstance, ctx: ControlContext):
     // argon2id is slow: hash before taking the write lock.
     const passwordHash = ctx.stores.passwords.hash(req.body.password)
     const meta = {ip: clientIp(req), userAgent: req.headers['user-agent'] ?? null}
+    // The person holding the code is the one acting, so the audit entry names them (and erasure finds it).
+    req.principal = {kind: 'user', id: user.id, name: user.email, role: user.role}
     const {token, session} = change(ctx, req, {action: 'user.invite.accept', target: {type: 'user', id: user.id, name: user.email}}, () =>
       transaction(ctx.idb.db, () => {
         if (!markInviteUsed(ctx.idb, check.invite.id)) throw new ApiError('invite_used', 'this invitation code was already used; ask an admin for a new one', 'code')

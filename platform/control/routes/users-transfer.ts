@@ -12,7 +12,7 @@ import {type ControlContext, change} from '../context.js'
 import {ApiError} from '../errors.js'
 import {Email, parsePage} from '../schemas.js'
 import {issueInvitation, resolveUser} from '../user-rules.js'
-import {DirectoryRefs, DisplayName, RoleSchema, StatusSchema} from '../user-schemas.js'
+import {DirectoryRefs, DisplayName, RoleUnion, StatusUnion} from '../user-schemas.js'
 
 const MAX_IMPORT_ROWS = 5000
 
@@ -21,8 +21,8 @@ const ImportRow = Type.Object(
     line: Type.Optional(Type.Integer({minimum: 1})),
     email: Email,
     name: Type.Optional(DisplayName),
-    role: Type.Optional(RoleSchema),
-    status: Type.Optional(StatusSchema),
+    role: Type.Optional(RoleUnion),
+    status: Type.Optional(StatusUnion),
     directories: Type.Optional(DirectoryRefs),
     passwordHash: Type.Optional(Type.Union([Type.Null(), Type.String({pattern: '^\\$argon2id\\$', maxLength: 512})])),
   },
