@@ -13,7 +13,7 @@ test('refuses a duplicate email (in any letter case) with 409 conflict', async (
   t.is(r.code, 1)
   t.is(err(r.stderr).code, 'conflict')
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
-  const raw = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/users', {token, body: {email: ' ann@EXAMPLE.test'}})
+  const raw = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/users', {token, body: {email: 'ann@EXAMPLE.test'}})
   t.is(raw.status, 409)
   t.is(raw.body.error.field, 'email')
   t.is((await owner.json(['users'])).items.length, 2)
