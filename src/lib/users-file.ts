@@ -24,9 +24,9 @@ export function readUsersFile(path: string): ImportUserRow[] {
 }
 
 function fromCsv(path: string, text: string): ImportUserRow[] {
-  let records: Array<{record: Record<string, string>; info: {lines: number}}>
+  let records: Array<{record: Record<string, string>; raw: string; info: {lines: number}}>
   try {
-    records = parse(text, {columns: (h: string[]) => h.map((c) => c.trim()), info: true, skip_empty_lines: true, trim: true, bom: true}) as never
+    records = parse(text, {columns: (h: string[]) => h.map((c) => c.trim()), info: true, raw: true, skip_empty_lines: true, trim: true, bom: true}) as never
   } catch (error) {
     throw new MezuError('bad_input', `${path} is not valid CSV: ${(error as Error).message}`)
   }
@@ -34,8 +34,10 @@ function fromCsv(path: string, text: string): ImportUserRow[] {
   const unknown = header.filter((h) => !(CSV_COLUMNS as readonly string[]).includes(h))
   if (unknown.length > 0) throw new MezuError('bad_input', `${path} line 1: unknown column(s) ${unknown.join(', ')}; the columns are ${CSV_COLUMNS.join(',')}`)
   if (records.length > 0 && !header.includes('email')) throw new MezuError('bad_input', `${path} line 1: the header needs an email column`)
-  return records.map(({record, info}) => {
-    const row: ImportUserRow = {line: info.lines, email: record.email}
+  return records.map(({record, raw, info}) => {
+    // info.lines is where the record ends; a quoted field may span lines, so count back to its start.
+    const body = raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '')
+    const row: ImportUserRow = {line: info.lines - (body.match(/\n/g)?.length ?? 0), email: record.email}
     if (record.name) row.name = record.name
     if (record.role) row.role = record.role as ImportUserRow['role']
     if (record.directories) row.directories = record.directories.split(';').map((d) => d.trim()).filter(Boolean)
