@@ -1,11 +1,8 @@
 import {ApiClient} from './api-client.js'
-import type {CreateSessionResponse} from './api-types/index.js'
+import {type CreateSessionResponse, MIN_PASSWORD_LENGTH} from './api-types/index.js'
 import type {Credentials} from './credentials.js'
 import {MezuError} from './errors.js'
 import {saveLogin} from './session.js'
-
-/** The platform refuses shorter passwords too; checking here saves a round trip. */
-export const MIN_PASSWORD_LENGTH = 8
 
 export function checkNewPassword(password: string, repeat?: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) throw new MezuError('bad_input', `the password must be at least ${MIN_PASSWORD_LENGTH} characters`)

@@ -1,6 +1,6 @@
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
-import type {CreateSessionResponse} from '../../../src/lib/api-types/index.js'
+import {type CreateSessionResponse, MIN_PASSWORD_LENGTH} from '../../../src/lib/api-types/index.js'
 import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
 import {transaction} from '../../store/db.js'
 import {checkInvite, markInviteUsed} from '../../store/identity/invites.js'
@@ -9,8 +9,6 @@ import {createSession} from '../../store/identity/sessions.js'
 import {getUser, updateUser} from '../../store/identity/users.js'
 import {type ControlContext, change, clientIp} from '../context.js'
 import {ApiError} from '../errors.js'
-
-export const MIN_PASSWORD_LENGTH = 8
 
 const AcceptBody = Type.Object(
   {

@@ -101,6 +101,9 @@ export interface UserDetails extends User {
   lastLogins: LoginRecord[]
 }
 
+/** The shortest password the platform accepts (checked by the API; the CLI checks first to save a round trip). */
+export const MIN_PASSWORD_LENGTH = 8
+
 export interface AcceptInviteRequest {
   code: string
   password: string
