@@ -13,6 +13,8 @@ export const API_ERRORS = {
   conflict: {status: 409, summary: 'A resource with that name already exists, or the change conflicts with current state.'},
   not_empty: {status: 409, summary: 'The resource still has children; repeat with force to delete them too.'},
   in_use: {status: 409, summary: 'The resource is used by others (a policy by routes); repeat with force.'},
+  invite_used: {status: 410, summary: 'The invitation code was already used; ask an admin for a new one (`mezu users invite`).'},
+  invite_expired: {status: 410, summary: 'The invitation code has expired; ask an admin for a new one (`mezu users invite`).'},
   payload_too_large: {status: 413, summary: 'The request body is larger than the API accepts.'},
   unsupported_media_type: {status: 415, summary: 'The body is not JSON.'},
   too_many_requests: {status: 429, summary: 'Too many failed attempts; retry after the time given.'},

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {MezuCommand, normaliseApiUrl} from '../lib/base-command.js'
 import {readCredentials, readSettings} from '../lib/credentials.js'
 import {MezuError} from '../lib/errors.js'
+import {acceptInvite, checkNewPassword} from '../lib/invite.js'
 import {readStdin} from '../lib/prompt.js'
 import {loginWithPassword, loginWithToken, resolveLoginCa} from '../lib/session.js'
 
@@ -11,12 +12,14 @@ export default class Login extends MezuCommand<typeof Login> {
     '<%= config.bin %> login --api-url https://127.0.0.1:7443',
     'echo "$PASSWORD" | <%= config.bin %> login --api-url https://127.0.0.1:7443 --ca-file ca.pem --email you@example.com --password-stdin',
     'echo "$MEZU_SA_KEY" | <%= config.bin %> login --token-stdin --json',
+    '<%= config.bin %> login --api-url https://127.0.0.1:7443 --ca-file ca.pem --invite mezu_inv_...',
   ]
 
   static override flags = {
     email: Flags.string({description: 'your email'}),
     'password-stdin': Flags.boolean({description: 'read the password from stdin', exclusive: ['token-stdin']}),
     'token-stdin': Flags.boolean({description: 'read a service-account API key (or session token) from stdin', exclusive: ['password-stdin', 'email']}),
+    invite: Flags.string({description: 'accept an invitation: set your new password with this one-time code', exclusive: ['token-stdin', 'email']}),
   }
 
   async run() {
@@ -32,6 +35,14 @@ export default class Login extends MezuCommand<typeof Login> {
       const {me} = await loginWithToken(apiUrl, caPem, token)
       this.log(`Logged in to ${apiUrl} as ${me.principal.kind} ${me.principal.name}.`)
       return {apiUrl, principal: me.principal}
+    }
+
+    if (f.invite) {
+      const password = f['password-stdin'] ? await readStdin() : await this.ask('password-stdin', 'New password (at least 8 characters)', {secret: true})
+      checkNewPassword(password, f['password-stdin'] ? undefined : await this.ask('password-stdin', 'Repeat the new password', {secret: true}))
+      const {session} = await acceptInvite(apiUrl, caPem, f.invite, password)
+      this.log(`Password set. Logged in to ${apiUrl} as ${session.user.email} (${session.user.role}).`)
+      return {apiUrl, user: session.user, session: session.session}
     }
 
     const email = f.email ?? (await this.ask('email', 'Email'))

@@ -35,7 +35,7 @@ export async function loginWithToken(apiUrl: string, caPem: string, token: strin
   return {creds, me}
 }
 
-function saveLogin(creds: Credentials): void {
+export function saveLogin(creds: Credentials): void {
   const settings = readSettings()
   // A different platform's project and environment make no sense here.
   const sameHost = settings.apiUrl === creds.apiUrl

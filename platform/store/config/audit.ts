@@ -48,7 +48,8 @@ export function listAudit(c: StoreCtx, page: PageRequest, filter: (e: AuditEntry
 }
 
 /** Rewrites entries that name a user to an anonymous form (erasure keeps only that it happened). */
-export function anonymiseAuditFor(c: StoreCtx, userId: string, matches: (e: AuditInput) => boolean): number {
+export function anonymiseAuditFor(c: StoreCtx, userId: string, matches: (e: AuditInput) => boolean, email?: string): number {
+  const names = (x: {id: string | null; name?: string | null}) => x.id === userId || (!!email && x.name?.toLowerCase() === email.toLowerCase())
   const rows = c.db.prepare(`SELECT * FROM ${T}`).all() as Row[]
   const update = c.db.prepare(`UPDATE ${T} SET doc = ? WHERE id = ?`)
   let n = 0
@@ -57,8 +58,10 @@ export function anonymiseAuditFor(c: StoreCtx, userId: string, matches: (e: Audi
     if (!matches(d)) continue
     const anon: AuditInput = {
       ...d,
-      actor: d.actor.id === userId ? {kind: d.actor.kind, id: null, name: null} : d.actor,
-      target: d.target.id === userId ? {type: d.target.type, id: null, name: null} : d.target,
+      actor: names(d.actor) ? {kind: d.actor.kind, id: null, name: null} : d.actor,
+      target: names(d.target) ? {type: d.target.type, id: null, name: null} : d.target,
+      // where the person acted from is about them too
+      ip: names(d.actor) ? null : d.ip,
       details: undefined,
     }
     update.run(c.cipher.sealJson(T, r.id, anon), r.id)

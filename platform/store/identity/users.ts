@@ -86,3 +86,9 @@ export function updateUser(c: StoreCtx, id: string, patch: Partial<UserDoc>): Us
 export function deleteUserRow(c: StoreCtx, id: string): boolean {
   return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
 }
+
+/** Active owners, optionally leaving one out (the one about to be disabled, demoted or erased). */
+export function countActiveOwners(c: StoreCtx, except?: string): number {
+  const rows = c.db.prepare(`SELECT * FROM ${T}`).all() as Row[]
+  return rows.filter((r) => r.id !== except).map((r) => toUser(c, r)).filter((u) => u.role === 'owner' && u.status === 'active').length
+}

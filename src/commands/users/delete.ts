@@ -1,0 +1,19 @@
+import {Args, Flags} from '@oclif/core'
+import type {EraseUserResponse} from '../../lib/api-types/index.js'
+import {MezuCommand} from '../../lib/base-command.js'
+import {confirmOrRefuse} from '../../lib/confirm.js'
+import {enc} from '../../lib/scope.js'
+
+export default class UsersDelete extends MezuCommand<typeof UsersDelete> {
+  static override summary = 'Erase a user: their profile, sessions, memberships and login history; the audit log keeps only that an erasure happened.'
+  static override examples = ['<%= config.bin %> users delete ada@example.com', '<%= config.bin %> users delete ada@example.com --yes --json']
+  static override args = {user: Args.string({description: 'email or id', required: true})}
+  static override flags = {yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (needed without a terminal)'})}
+
+  async run(): Promise<EraseUserResponse> {
+    await confirmOrRefuse({yes: this.flags.yes, canPrompt: this.canPrompt(), question: `Erase ${this.args.user} and everything about them? This cannot be undone.`})
+    const res = await this.api().delete<EraseUserResponse>(`users/${enc(this.args.user)}`)
+    this.log(`Erased ${res.erased.email}: ${res.removed.sessions} session(s), ${res.removed.loginHistory} login record(s), ${res.removed.memberships} membership(s); ${res.anonymisedAuditEntries} audit entries anonymised.`)
+    return res
+  }
+}
