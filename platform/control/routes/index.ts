@@ -2,8 +2,12 @@ import type {FastifyInstance} from 'fastify'
 import type {ControlContext} from '../context.js'
 import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
+import {registerDirectoryRoutes} from './directories.js'
+import {registerPolicyRoutes} from './policies.js'
 import {registerProjectRoutes} from './projects.js'
+import {registerRouteRoutes} from './routes.js'
 import {registerServiceAccountRoutes} from './service-accounts.js'
+import {registerSessionRoutes} from './sessions.js'
 
 /** Every /v1 resource, one module each. Add a module here to expose it. */
 export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => void> = [
@@ -11,4 +15,8 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerProjectRoutes,
   registerServiceAccountRoutes,
   registerAuditRoutes,
+  registerDirectoryRoutes,
+  registerSessionRoutes,
+  registerPolicyRoutes,
+  registerRouteRoutes,
 ]
