@@ -14,8 +14,12 @@ export function normaliseHostname(input: string, domain: string): string {
   if (raw.includes(':') || raw.includes('/')) throw refuse('give the name only, without a scheme, port or path')
   const host = raw.includes('.') ? raw : `${raw}.${domain}`
   if (host.length > 253) throw refuse('it is longer than 253 characters')
-  const bad = host.split('.').find((l) => !LABEL.test(l))
+  const labels = host.split('.')
+  const bad = labels.find((l) => !LABEL.test(l))
   if (bad !== undefined) throw refuse(`the label "${bad}" must be 1 to 63 letters, digits or "-", not starting or ending with "-"`)
+  if (/^\d+$/.test(labels.at(-1)!)) throw refuse('an IP address is not a hostname')
+  // The edge serves its login pages there; a route must not shadow them.
+  if (host === `auth.${domain}`) throw refuse(`auth.${domain} is reserved for the login pages`)
   return host
 }
 

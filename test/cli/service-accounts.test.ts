@@ -151,3 +151,20 @@ test('refuses bad input with a clear error and writes nothing', async (t) => {
   const names = (await owner.json(['service-accounts', 'list'])).items.map((a: {name: string}) => a.name)
   t.deepEqual(names, ['taken'], 'no account was created by a refused command')
 })
+
+test('a project-scoped account that manages accounts sees only those of its own project', async (t) => {
+  const platform = await startTestPlatform(t)
+  const owner = await ownerCli(t, platform)
+  for (const p of ['alpha', 'beta']) await owner.json(['projects', 'create', p])
+  const {apiKey} = await owner.json(['service-accounts', 'create', 'alpha-admin', '--scope', 'service-accounts:write', '--scope', 'routes:read', '--project', 'alpha'])
+  await owner.json(['service-accounts', 'create', 'beta-bot', '--scope', 'routes:read', '--project', 'beta'])
+  const sa = cliUser(t, platform, {MEZU_TOKEN: apiKey})
+  const child = await sa.json(['service-accounts', 'create', 'alpha-bot', '--scope', 'routes:read', '--project', 'alpha'])
+  t.truthy(child.apiKey)
+  t.deepEqual((await sa.json(['service-accounts', 'list'])).items.map((a: {name: string}) => a.name).sort(), ['alpha-admin', 'alpha-bot'])
+  for (const args of [['service-accounts', 'get', 'beta-bot'], ['service-accounts', 'revoke', 'beta-bot']]) {
+    const r = await sa.run([...args, '--json'])
+    t.is(errorOf(r.stderr).code, 'not_found', args.join(' '))
+  }
+  t.is((await owner.json(['service-accounts', 'get', 'beta-bot'])).status, 'active')
+})

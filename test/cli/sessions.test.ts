@@ -32,6 +32,7 @@ test('revoking one session by id ends it at once and publishes a session feed ev
   t.is(listed.items.length, 2)
   for (const s of listed.items) {
     t.is(s.ip, '127.0.0.1')
+    t.is(s.userEmail, 'ada@example.test')
     t.truthy(s.lastUsedAt)
     t.false('token' in s)
   }

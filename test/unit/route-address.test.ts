@@ -11,7 +11,7 @@ test('a bare label goes under the platform domain; names are lower-cased and a t
 })
 
 test('refuses hostnames that are not DNS names, naming the hostname field', (t) => {
-  for (const bad of ['he llo', ' hello', '', '-a.example.com', 'a-.example.com', 'a..b', 'under_score.example', 'https://a.example', 'a.example:8443', `${'a'.repeat(64)}.example`, 'ex*ample.com']) {
+  for (const bad of ['he llo', ' hello', '', '-a.example.com', 'a-.example.com', 'a..b', 'under_score.example', 'https://a.example', 'a.example:8443', `${'a'.repeat(64)}.example`, 'ex*ample.com', '127.0.0.1', 'auth', 'AUTH.mezu.localhost']) {
     const e = t.throws(() => normaliseHostname(bad, 'mezu.localhost'), {instanceOf: ApiError}, JSON.stringify(bad))
     t.is(e?.field, 'hostname')
     t.is(e?.code, 'invalid_request')

@@ -1,6 +1,6 @@
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
-import type {Page, Principal, SessionInfo, SessionRevokeResult} from '../../../src/lib/api-types/index.js'
+import type {Page, Principal, SessionInfo, SessionListItem, SessionRevokeResult} from '../../../src/lib/api-types/index.js'
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {getSession, listSessions, revokeSession, type SessionRecord} from '../../store/identity/sessions.js'
 import {findUserByEmail, getUser} from '../../store/identity/users.js'
@@ -45,14 +45,19 @@ function revokeOne(ctx: ControlContext, req: FastifyRequest, s: SessionRecord): 
 }
 
 export function registerSessionRoutes(app: FastifyInstance, ctx: ControlContext): void {
-  app.get<{Querystring: Static<typeof ListQuery>}>('/v1/sessions', {schema: {querystring: ListQuery}}, async (req): Promise<Page<SessionInfo>> => {
+  app.get<{Querystring: Static<typeof ListQuery>}>('/v1/sessions', {schema: {querystring: ListQuery}}, async (req): Promise<Page<SessionListItem>> => {
     const own = onlyOwn(req.principal!, 'sessions:read')
     const wanted = req.query.user ? userIdOf(ctx, req.query.user) : undefined
     if (own && wanted && wanted !== own) throw new ApiError('forbidden', 'you may only list your own sessions')
     const now = Date.now()
+    const emails = new Map<string, string | null>()
+    const emailOf = (id: string) => {
+      if (!emails.has(id)) emails.set(id, getUser(ctx.idb, id)?.email ?? null)
+      return emails.get(id)!
+    }
     const items = listSessions(ctx.idb, {userId: own ?? wanted, activeOnly: true})
       .filter((s) => now - s.lastUsedAtMs <= ctx.config.sessionIdleMs)
-      .map(publicSession)
+      .map((s) => ({...publicSession(s), userEmail: emailOf(s.userId)}))
     return {items, nextCursor: null}
   })
 

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import type {SessionInfo} from '../../lib/api-types/index.js'
+import type {SessionListItem} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {ago, table} from '../../lib/output.js'
 
@@ -9,11 +9,11 @@ export default class Sessions extends MezuCommand<typeof Sessions> {
   static override examples = ['<%= config.bin %> sessions', '<%= config.bin %> sessions list --user ada@example.com --json']
   static override flags = {user: Flags.string({description: 'only this user\'s sessions (email or id)'})}
 
-  async run(): Promise<{items: SessionInfo[]}> {
-    const items = await this.api().all<SessionInfo>('sessions', {user: this.flags.user})
+  async run(): Promise<{items: SessionListItem[]}> {
+    const items = await this.api().all<SessionListItem>('sessions', {user: this.flags.user})
     this.log(table(items, [
       {header: 'ID', get: (s) => s.id},
-      {header: 'USER', get: (s) => s.userId},
+      {header: 'USER', get: (s) => s.userEmail ?? s.userId},
       {header: 'CLIENT', get: (s) => s.client},
       {header: 'IP', get: (s) => s.ip},
       {header: 'CREATED', get: (s) => ago(s.createdAt)},

@@ -19,9 +19,3 @@ export interface DirectoryMember {
   name: string
   addedAt: string
 }
-
-export interface SessionRevokeResult {
-  revoked: string[]
-  /** the caller's own session, left alone by `--all` */
-  kept: string | null
-}
