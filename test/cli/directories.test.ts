@@ -4,7 +4,9 @@ import {startTestPlatform} from '../helpers/platform.js'
 import {errorOf, seedUser} from '../helpers/seed-user.js'
 import {ownerCli} from '../helpers/session.js'
 
-test('a member of eng/platform is in eng for policy purposes, and not in a sibling', async (t) => {
+// Serial on purpose: each test spawns many CLI processes; one at a time, results arrive steadily
+// instead of all at the end of a long CPU-bound stretch (ava's timeout counts time without results).
+test.serial('a member of eng/platform is in eng for policy purposes, and not in a sibling', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   const ada = seedUser(platform, 'ada@example.test')
@@ -36,7 +38,7 @@ test('a member of eng/platform is in eng for policy purposes, and not in a sibli
   t.deepEqual(directoryIdsOfUser(loadDirectoryTree(platform.ctx.idb), listMemberships(platform.ctx.idb), ada.id), [])
 })
 
-test('refuses to move a directory under itself or one of its descendants', async (t) => {
+test.serial('refuses to move a directory under itself or one of its descendants', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await cli.json(['directories', 'create', 'eng'])
@@ -56,7 +58,7 @@ test('refuses to move a directory under itself or one of its descendants', async
   t.is((await cli.json(['directories', 'move', 'eng/platform/sre', '--parent', 'eng'])).path, 'eng/sre')
 })
 
-test('refuses to delete a directory with sub-directories or members unless forced', async (t) => {
+test.serial('refuses to delete a directory with sub-directories or members unless forced', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   seedUser(platform, 'bob@example.test')
@@ -84,7 +86,7 @@ test('refuses to delete a directory with sub-directories or members unless force
   t.deepEqual((await cli.json(['directories', 'list'])).items, [])
 })
 
-test('renames within the tree and refuses a sibling with the same name', async (t) => {
+test.serial('renames within the tree and refuses a sibling with the same name', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await cli.json(['directories', 'create', 'eng'])
@@ -103,7 +105,7 @@ test('renames within the tree and refuses a sibling with the same name', async (
   t.is((await cli.json(['directories', 'create', 'platform'])).path, 'platform')
 })
 
-test('refuses unknown directories, unknown users and bad names without writing anything', async (t) => {
+test.serial('refuses unknown directories, unknown users and bad names without writing anything', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await cli.json(['directories', 'create', 'eng'])
@@ -129,7 +131,7 @@ test('refuses unknown directories, unknown users and bad names without writing a
   t.deepEqual(listMemberships(platform.ctx.idb), [])
 })
 
-test('every directory change is audited and bumps the configuration version', async (t) => {
+test.serial('every directory change is audited and bumps the configuration version', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   const events: Array<{kind: string; action: string}> = []

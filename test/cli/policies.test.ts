@@ -8,7 +8,9 @@ async function shop(cli: CliUser): Promise<void> {
   await cli.json(['envs', 'create', 'production', '--project', 'shop'])
 }
 
-test('a policy names directories and service accounts by name and keeps their ids; IPs become CIDR ranges', async (t) => {
+// Serial on purpose: each test spawns many CLI processes; one at a time, results arrive steadily
+// instead of all at the end of a long CPU-bound stretch (ava's timeout counts time without results).
+test.serial('a policy names directories and service accounts by name and keeps their ids; IPs become CIDR ranges', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
@@ -33,7 +35,7 @@ test('a policy names directories and service accounts by name and keeps their id
   t.deepEqual((await cli.json(['policies', 'list', '--project', 'shop'])).items, [policy])
 })
 
-test('refuses a malformed CIDR, an unknown directory or service account, and a duplicate name, writing nothing', async (t) => {
+test.serial('refuses a malformed CIDR, an unknown directory or service account, and a duplicate name, writing nothing', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
@@ -63,7 +65,7 @@ test('refuses a malformed CIDR, an unknown directory or service account, and a d
   t.is(version().value, before, 'no configuration change was made')
 })
 
-test('update replaces only the lists it is given, and --public / --no-public switch openness', async (t) => {
+test.serial('update replaces only the lists it is given, and --public / --no-public switch openness', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
@@ -83,7 +85,7 @@ test('update replaces only the lists it is given, and --public / --no-public swi
   t.is(nothing.code, 2)
 })
 
-test('refuses to delete a policy routes use, naming them; with --force those routes fall back to any signed-in user', async (t) => {
+test.serial('refuses to delete a policy routes use, naming them; with --force those routes fall back to any signed-in user', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
@@ -111,7 +113,7 @@ test('refuses to delete a policy routes use, naming them; with --force those rou
   t.is(errorOf(gone.stderr).code, 'not_found')
 })
 
-test('a policy belongs to its project: another project cannot see it or attach it', async (t) => {
+test.serial('a policy belongs to its project: another project cannot see it or attach it', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)

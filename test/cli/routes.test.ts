@@ -16,7 +16,9 @@ async function shop(cli: CliUser, envs = ['production']): Promise<void> {
   for (const e of envs) await cli.json(['envs', 'create', e, '--project', 'shop'])
 }
 
-test('create and get show the public URL; a bare label goes under the platform domain; no policy means any signed-in user', async (t) => {
+// Serial on purpose: each test spawns many CLI processes; one at a time, results arrive steadily
+// instead of all at the end of a long CPU-bound stretch (ava's timeout counts time without results).
+test.serial('create and get show the public URL; a bare label goes under the platform domain; no policy means any signed-in user', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
@@ -38,7 +40,7 @@ test('create and get show the public URL; a bare label goes under the platform d
   t.deepEqual(list.items.map((r: {url: string}) => r.url), [route.url, urlOf(platform, 'docs.example.com', '/')])
 })
 
-test('refuses a hostname with a space, a bad path and a duplicate hostname + path, writing nothing', async (t) => {
+test.serial('refuses a hostname with a space, a bad path and a duplicate hostname + path, writing nothing', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
@@ -74,7 +76,7 @@ test('refuses a hostname with a space, a bad path and a duplicate hostname + pat
   t.is(configVersion(platform), before, 'no configuration change')
 })
 
-test('a project with several environments needs --env; with one it is implied', async (t) => {
+test.serial('a project with several environments needs --env; with one it is implied', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli, ['production', 'staging'])
@@ -88,7 +90,7 @@ test('a project with several environments needs --env; with one it is implied', 
   t.deepEqual((await cli.json(['routes', 'list', '--project', 'shop', '--env', 'production'])).items, [])
 })
 
-test('update changes policy, hostname and limits; delete removes the route', async (t) => {
+test.serial('update changes policy, hostname and limits; delete removes the route', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)

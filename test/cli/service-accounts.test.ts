@@ -16,7 +16,9 @@ async function until<T>(deadlineMs: number, fn: () => Promise<T>, done: (v: T) =
   return v
 }
 
-// Serial: ava runs these first and alone, so other tests cannot stall the grace period they race.
+// Serial on purpose: each test spawns many CLI processes; one at a time, results arrive steadily
+// instead of all at the end of a long CPU-bound stretch (ava's timeout counts time without results).
+// Alone, the rotation and expiry tests cannot be stalled by others while they race a clock.
 test.serial('after rotation with a grace period the old key works, then fails with token_expired', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
@@ -55,7 +57,7 @@ test.serial('a key of an account created with --expires fails with token_expired
   t.is((await owner.json(['service-accounts', 'get', 'brief'])).status, 'expired')
 })
 
-test('a service account limited to routes:write on project A creates routes there and nothing else', async (t) => {
+test.serial('a service account limited to routes:write on project A creates routes there and nothing else', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
   for (const p of ['alpha', 'beta']) {
@@ -90,7 +92,7 @@ test('a service account limited to routes:write on project A creates routes ther
   t.deepEqual((await owner.json(['projects'])).items.map((p: {name: string}) => p.name).sort(), ['alpha', 'beta'])
 })
 
-test('revoking an account makes its key fail with 401 token_revoked; deleting it makes the key unknown', async (t) => {
+test.serial('revoking an account makes its key fail with 401 token_revoked; deleting it makes the key unknown', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
   const {apiKey} = await owner.json(['service-accounts', 'create', 'bot', '--scope', 'routes:read'])
@@ -111,7 +113,7 @@ test('revoking an account makes its key fail with 401 token_revoked; deleting it
   t.deepEqual((await owner.json(['service-accounts', 'list'])).items, [])
 })
 
-test('the API key is printed once at creation and never by list or get', async (t) => {
+test.serial('the API key is printed once at creation and never by list or get', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
   const created = await owner.json(['service-accounts', 'create', 'ci', '--scope', 'routes:write', '--scope', 'projects:read', '--description', 'the CI job'])
@@ -127,7 +129,7 @@ test('the API key is printed once at creation and never by list or get', async (
   t.is(got.json().description, 'the CI job')
 })
 
-test('refuses bad input with a clear error and writes nothing', async (t) => {
+test.serial('refuses bad input with a clear error and writes nothing', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
   await owner.json(['service-accounts', 'create', 'taken', '--scope', 'routes:read'])
@@ -152,7 +154,7 @@ test('refuses bad input with a clear error and writes nothing', async (t) => {
   t.deepEqual(names, ['taken'], 'no account was created by a refused command')
 })
 
-test('a project-scoped account that manages accounts sees only those of its own project', async (t) => {
+test.serial('a project-scoped account that manages accounts sees only those of its own project', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
   for (const p of ['alpha', 'beta']) await owner.json(['projects', 'create', p])

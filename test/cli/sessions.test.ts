@@ -20,7 +20,9 @@ async function until<T>(deadlineMs: number, fn: () => Promise<T>, done: (v: T) =
 
 const me = (p: TestPlatform, token: string) => api(p.apiUrl, p.caPem, 'GET', '/v1/me', {token})
 
-test('revoking one session by id ends it at once and publishes a session feed event', async (t) => {
+// Serial on purpose: each test spawns many CLI processes; one at a time, results arrive steadily
+// instead of all at the end of a long CPU-bound stretch (ava's timeout counts time without results).
+test.serial('revoking one session by id ends it at once and publishes a session feed event', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   seedUser(platform, 'ada@example.test', {password: PW})
@@ -53,7 +55,7 @@ test('revoking one session by id ends it at once and publishes a session feed ev
   t.is(errorOf(again.stderr).code, 'conflict')
 })
 
-test('revoke --user ends every session of that user; --all spares only the caller', async (t) => {
+test.serial('revoke --user ends every session of that user; --all spares only the caller', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   seedUser(platform, 'ada@example.test', {password: PW})
@@ -77,7 +79,7 @@ test('revoke --user ends every session of that user; --all spares only the calle
   t.deepEqual(left.items.map((s: {id: string}) => s.id), [all.kept], 'the owner is still logged in')
 })
 
-test('a member sees and revokes only their own sessions', async (t) => {
+test.serial('a member sees and revokes only their own sessions', async (t) => {
   const platform = await startTestPlatform(t)
   seedUser(platform, 'ada@example.test', {password: PW})
   const owner = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -93,7 +95,7 @@ test('a member sees and revokes only their own sessions', async (t) => {
   t.is((await me(platform, owner)).status, 200)
 })
 
-test('refuses a revoke without exactly one target, and unknown users and sessions', async (t) => {
+test.serial('refuses a revoke without exactly one target, and unknown users and sessions', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   for (const args of [['sessions', 'revoke'], ['sessions', 'revoke', 'ses_00000000000000000000', '--all'], ['sessions', 'revoke', '--user', 'a@b.c', '--all']]) {
@@ -109,7 +111,7 @@ test('refuses a revoke without exactly one target, and unknown users and session
   t.is((await cli.json(['sessions', 'list'])).items.length, 1, 'the owner\'s session is untouched')
 })
 
-// Serial: ava runs these first and alone, so password hashing in other tests cannot stall the clock they race.
+// Runs alone (serial), so password hashing in other tests cannot stall the clock it races.
 test.serial('a session unused for longer than the idle timeout expires', async (t) => {
   const platform = await startTestPlatform(t, {sessionIdleMs: 1500})
   const ada = seedUser(platform, 'ada@example.test', {password: PW})
@@ -126,7 +128,7 @@ test.serial('a session unused for longer than the idle timeout expires', async (
   t.is(r.body.error.code, 'token_expired')
 })
 
-// Serial: ava runs these first and alone, so password hashing in other tests cannot stall the clock they race.
+// Runs alone (serial), so password hashing in other tests cannot stall the clock it races.
 test.serial('a session in use still ends at its maximum age', async (t) => {
   const platform = await startTestPlatform(t, {sessionMaxAgeMs: 2000, sessionIdleMs: 60_000})
   seedUser(platform, 'ada@example.test', {password: PW})
@@ -141,7 +143,7 @@ test.serial('a session in use still ends at its maximum age', async (t) => {
   t.is(r.body.error.code, 'token_expired')
 })
 
-// Serial: ava runs these first and alone, so password hashing in other tests cannot stall the clock they race.
+// Runs alone (serial), so password hashing in other tests cannot stall the clock it races.
 test.serial('a session in regular use outlives the idle timeout', async (t) => {
   const platform = await startTestPlatform(t, {sessionIdleMs: 2000})
   seedUser(platform, 'ada@example.test', {password: PW})
