@@ -90,7 +90,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, ctx: ControlContex
     const sub = subtreeIds(ctx.idb, d.id)
     const members = sub.reduce((n, id) => n + countMembers(ctx.idb, id), 0)
     if ((countChildren(ctx.idb, d.id) > 0 || members > 0) && req.query.force !== 'true') {
-      throw new ApiError('not_empty', `directory "${d.path}" has ${sub.length - 1} sub-directorie(s) and ${members} membership(s); repeat with --force to delete them too`)
+      throw new ApiError('not_empty', `directory "${d.path}" is not empty (sub-directories: ${sub.length - 1}, memberships: ${members}); repeat with --force to delete them too`)
     }
     change(ctx, req, {action: 'directory.delete', target: {type: 'directory', id: d.id, name: d.path}, details: {directories: sub.length, memberships: members}}, () => deleteDirectoryTree(ctx.idb, d.id), feed(d.id, 'deleted'))
     reply.code(204)
