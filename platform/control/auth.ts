@@ -7,7 +7,10 @@ import {getUser} from '../store/identity/users.js'
 import type {ControlContext} from './context.js'
 import {ApiError} from './errors.js'
 
-/** last_used_at is written at most this often per session, so reads don't turn into writes. */
+/**
+ * last_used_at is written at most this often per session, so reads don't turn into writes; never
+ * less often than a quarter of the idle timeout, or a session in use could expire as idle.
+ */
 const TOUCH_EVERY_MS = 60_000
 
 /** Bearer token → principal: a user's session token or a service account's API key. */
@@ -36,7 +39,7 @@ export function sessionPrincipal(ctx: ControlContext, token: string): Principal 
   const user = getUser(ctx.idb, s.userId)
   if (!user) throw new ApiError('unauthenticated', 'the session\'s user no longer exists')
   if (user.status === 'disabled') throw new ApiError('token_revoked', 'the user is disabled')
-  if (now - s.lastUsedAtMs > TOUCH_EVERY_MS) touchSession(ctx.idb, s.id, now)
+  if (now - s.lastUsedAtMs > Math.min(TOUCH_EVERY_MS, ctx.config.sessionIdleMs / 4)) touchSession(ctx.idb, s.id, now)
   return {kind: 'user', id: user.id, name: user.email, role: user.role, sessionId: s.id}
 }
 

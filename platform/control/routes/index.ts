@@ -2,9 +2,13 @@ import type {FastifyInstance} from 'fastify'
 import type {ControlContext} from '../context.js'
 import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
+import {registerDirectoryRoutes} from './directories.js'
+import {registerPolicyRoutes} from './policies.js'
 import {registerProjectRoutes} from './projects.js'
+import {registerRouteRoutes} from './routes.js'
 import {registerServiceAccountRoutes} from './service-accounts.js'
 import {registerUserRoutes} from './users.js'
+import {registerSessionRoutes} from './sessions.js'
 
 /** Every /v1 resource, one module each. Add a module here to expose it. */
 export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => void> = [
@@ -13,4 +17,8 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerServiceAccountRoutes,
   registerAuditRoutes,
   registerUserRoutes,
+  registerDirectoryRoutes,
+  registerSessionRoutes,
+  registerPolicyRoutes,
+  registerRouteRoutes,
 ]

@@ -1,6 +1,6 @@
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
-import type {CreateServiceAccountResponse, Page, ServiceAccount} from '../../../src/lib/api-types/index.js'
+import type {CreateServiceAccountResponse, Page, Principal, ServiceAccount} from '../../../src/lib/api-types/index.js'
 import {parseDuration, parseExpiry} from '../../../src/lib/duration.js'
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {
@@ -30,16 +30,21 @@ export function publicAccount(a: ServiceAccountRecord): ServiceAccount {
   return rest
 }
 
-function resolveAccount(ctx: ControlContext, ref: string): ServiceAccountRecord {
+/** A project-scoped account reaches only the accounts of its own project; others are 404. */
+function withinReach(p: Principal, a: ServiceAccountRecord): boolean {
+  return !(p.kind === 'service-account' && p.projectId && a.projectId !== p.projectId)
+}
+
+function resolveAccount(ctx: ControlContext, p: Principal, ref: string): ServiceAccountRecord {
   const a = looksLikeId(ref, 'serviceAccount') ? getServiceAccount(ctx.idb, ref) : findServiceAccountByName(ctx.idb, ref)
-  if (!a) throw notFound('service account', ref)
+  if (!a || !withinReach(p, a)) throw notFound('service account', ref)
   return a
 }
 
 export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlContext): void {
   app.get('/v1/service-accounts', async (req): Promise<Page<ServiceAccount>> => {
     requireScope(req.principal!, 'service-accounts:read')
-    return {items: listServiceAccounts(ctx.idb).map(publicAccount), nextCursor: null}
+    return {items: listServiceAccounts(ctx.idb).filter((a) => withinReach(req.principal!, a)).map(publicAccount), nextCursor: null}
   })
 
   app.post<{Body: Static<typeof CreateBody>}>('/v1/service-accounts', {schema: {body: CreateBody}}, async (req, reply): Promise<CreateServiceAccountResponse> => {
@@ -72,12 +77,12 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlC
 
   app.get<{Params: RefParamsT}>('/v1/service-accounts/:ref', {schema: {params: RefParams}}, async (req): Promise<ServiceAccount> => {
     requireScope(req.principal!, 'service-accounts:read')
-    return publicAccount(resolveAccount(ctx, req.params.ref))
+    return publicAccount(resolveAccount(ctx, req.principal!, req.params.ref))
   })
 
   app.post<{Params: RefParamsT; Body: Static<typeof RotateBody>}>('/v1/service-accounts/:ref/rotate', {schema: {params: RefParams, body: RotateBody}}, async (req) => {
     requireScope(req.principal!, 'service-accounts:write')
-    const a = resolveAccount(ctx, req.params.ref)
+    const a = resolveAccount(ctx, req.principal!, req.params.ref)
     if (a.status !== 'active') throw new ApiError('conflict', `service account "${a.name}" is ${a.status}; its key cannot be rotated`)
     const grace = req.body?.grace ? parseDuration(req.body.grace) : 0
     if (grace === undefined) throw new ApiError('invalid_request', `grace must be a duration like 1h, got "${req.body.grace}"`, 'grace')
@@ -89,7 +94,7 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlC
 
   app.post<{Params: RefParamsT}>('/v1/service-accounts/:ref/revoke', {schema: {params: RefParams}}, async (req) => {
     requireScope(req.principal!, 'service-accounts:write')
-    const a = resolveAccount(ctx, req.params.ref)
+    const a = resolveAccount(ctx, req.principal!, req.params.ref)
     change(ctx, req, {action: 'service-account.revoke', target: {type: 'service-account', id: a.id, name: a.name}}, () => revokeServiceAccount(ctx.idb, a.id), {
       kind: 'service-account', id: () => a.id, action: 'revoked',
     })
@@ -98,7 +103,7 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlC
 
   app.delete<{Params: RefParamsT}>('/v1/service-accounts/:ref', {schema: {params: RefParams}}, async (req, reply) => {
     requireScope(req.principal!, 'service-accounts:write')
-    const a = resolveAccount(ctx, req.params.ref)
+    const a = resolveAccount(ctx, req.principal!, req.params.ref)
     change(ctx, req, {action: 'service-account.delete', target: {type: 'service-account', id: a.id, name: a.name}}, () => deleteServiceAccount(ctx.idb, a.id), {
       kind: 'service-account', id: () => a.id, action: 'deleted',
     })

@@ -43,3 +43,50 @@ export interface Route {
   createdAt: string
   updatedAt: string
 }
+
+/** Policy rules as a request names them: emails, directory paths or ids, service account names or ids, IPs or CIDRs. */
+export type PolicyRulesInput = Partial<PolicyRules>
+
+export interface CreatePolicyRequest {
+  name: string
+  public?: boolean
+  allow?: PolicyRulesInput
+  deny?: PolicyRulesInput
+}
+
+/** Lists given replace the stored ones; lists left out stay as they are. */
+export interface UpdatePolicyRequest {
+  name?: string
+  public?: boolean
+  allow?: PolicyRulesInput
+  deny?: PolicyRulesInput
+}
+
+export interface CreateRouteRequest {
+  project: string
+  /** environment name or id; may be left out when the project has exactly one */
+  env?: string
+  hostname: string
+  path?: string
+  service: string
+  /** policy name (in the route's project) or id */
+  policy?: string
+  bodyLimitBytes?: number
+  rateLimitPerMinute?: number
+}
+
+/** `policy: null` removes the policy (any signed-in user); bodyLimitBytes / rateLimitPerMinute null = platform default. */
+export interface UpdateRouteRequest {
+  hostname?: string
+  path?: string
+  service?: string
+  policy?: string | null
+  bodyLimitBytes?: number | null
+  rateLimitPerMinute?: number | null
+}
+
+/** A policy that was deleted with force, and the routes that fell back to "any signed-in user". */
+export interface DeletePolicyResult {
+  deleted: string
+  detachedRoutes: string[]
+}

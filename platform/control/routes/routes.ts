@@ -1,0 +1,138 @@
+import {type Static, Type} from '@sinclair/typebox'
+import type {FastifyInstance} from 'fastify'
+import type {Environment, Page, Principal, Project, Route} from '../../../src/lib/api-types/index.js'
+import {looksLikeId} from '../../../src/protocol/ids.js'
+import {getProject} from '../../store/config/projects.js'
+import {listEnvironments} from '../../store/config/environments.js'
+import {createRoute, deleteRoute, findRouteByHostPath, getRoute, listRoutes, type RouteRecord, updateRoute} from '../../store/config/routes.js'
+import {projectReach, requireScope} from '../access.js'
+import {type ControlContext, change} from '../context.js'
+import {ApiError, notFound} from '../errors.js'
+import {resolveEnvironment, resolveProject} from '../resolve.js'
+import {edgePortOf, normaliseHostname, normalisePathPrefix, routeUrl} from '../route-address.js'
+import {Name, PageQuery} from '../schemas.js'
+import {resolvePolicy} from './policies.js'
+
+const Ref = Type.String({minLength: 1, maxLength: 1000})
+const Host = Type.String({minLength: 1, maxLength: 300})
+const Path = Type.String({minLength: 1, maxLength: 2000})
+const BodyLimit = Type.Integer({minimum: 1, maximum: 1024 ** 4})
+const RateLimit = Type.Integer({minimum: 1, maximum: 1_000_000})
+const CreateBody = Type.Object(
+  {
+    project: Ref, env: Type.Optional(Ref), hostname: Host, path: Type.Optional(Path), service: Name, policy: Type.Optional(Ref),
+    bodyLimitBytes: Type.Optional(BodyLimit), rateLimitPerMinute: Type.Optional(RateLimit),
+  },
+  {additionalProperties: false},
+)
+const UpdateBody = Type.Object(
+  {
+    hostname: Type.Optional(Host), path: Type.Optional(Path), service: Type.Optional(Name), policy: Type.Optional(Type.Union([Ref, Type.Null()])),
+    bodyLimitBytes: Type.Optional(Type.Union([BodyLimit, Type.Null()])), rateLimitPerMinute: Type.Optional(Type.Union([RateLimit, Type.Null()])),
+  },
+  {additionalProperties: false, minProperties: 1},
+)
+const ListQuery = Type.Object({project: Type.Optional(Ref), env: Type.Optional(Ref), ...PageQuery.properties}, {additionalProperties: false})
+const Params = Type.Object({ref: Ref})
+
+export function withUrl(ctx: ControlContext, r: RouteRecord): Route {
+  return {...r, url: routeUrl(r.hostname, r.pathPrefix, edgePortOf(ctx.urls.edge, ctx.config.edgePort))}
+}
+
+/** A route by id or by "hostname[/path]" (a bare label is under the platform domain); out of reach is 404. */
+function resolveRoute(ctx: ControlContext, p: Principal, ref: string): RouteRecord {
+  let r: RouteRecord | undefined
+  if (looksLikeId(ref, 'route')) {
+    r = getRoute(ctx.cdb, ref)
+  } else {
+    const slash = ref.indexOf('/')
+    try {
+      const host = normaliseHostname(slash === -1 ? ref : ref.slice(0, slash), ctx.config.domain)
+      r = findRouteByHostPath(ctx.cdb, host, normalisePathPrefix(slash === -1 ? '/' : ref.slice(slash)))
+    } catch {
+      r = undefined
+    }
+  }
+  const reach = r && projectReach(ctx, p)
+  if (!r || (reach && !reach.includes(r.projectId))) throw notFound('route', ref)
+  return r
+}
+
+function pickEnvironment(ctx: ControlContext, project: Project, ref: string | undefined): Environment {
+  if (ref) return resolveEnvironment(ctx, project, ref)
+  const envs = listEnvironments(ctx.cdb, project.id, {limit: 2}).items
+  if (envs.length === 1) return envs[0]
+  throw new ApiError('invalid_request', envs.length === 0
+    ? `project "${project.name}" has no environment yet: create one with \`mezu envs create NAME --project ${project.name}\``
+    : `project "${project.name}" has several environments: name one with --env`, 'env')
+}
+
+function refuseTaken(ctx: ControlContext, hostname: string, pathPrefix: string, self?: string): void {
+  const other = findRouteByHostPath(ctx.cdb, hostname, pathPrefix)
+  if (other && other.id !== self) throw new ApiError('conflict', `a route for ${hostname}${pathPrefix} already exists (${other.id})`, 'hostname')
+}
+
+const label = (r: {hostname: string; pathPrefix: string}) => `${r.hostname}${r.pathPrefix === '/' ? '' : r.pathPrefix}`
+
+export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): void {
+  app.get<{Querystring: Static<typeof ListQuery>}>('/v1/routes', {schema: {querystring: ListQuery}}, async (req): Promise<Page<Route>> => {
+    const p = req.principal!
+    requireScope(p, 'routes:read')
+    let filter: {projectId?: string; environmentId?: string} = {}
+    if (req.query.project) {
+      const project = resolveProject(ctx, p, req.query.project)
+      filter = {projectId: project.id, environmentId: req.query.env ? resolveEnvironment(ctx, project, req.query.env).id : undefined}
+    } else if (req.query.env) {
+      throw new ApiError('invalid_request', 'env needs a project', 'project')
+    }
+    const reach = projectReach(ctx, p)
+    const items = listRoutes(ctx.cdb, filter).filter((r) => !reach || reach.includes(r.projectId)).map((r) => withUrl(ctx, r))
+    return {items, nextCursor: null}
+  })
+
+  app.post<{Body: Static<typeof CreateBody>}>('/v1/routes', {schema: {body: CreateBody}}, async (req, reply): Promise<Route> => {
+    const p = req.principal!
+    requireScope(p, 'routes:write')
+    const project = resolveProject(ctx, p, req.body.project)
+    const env = pickEnvironment(ctx, project, req.body.env)
+    const hostname = normaliseHostname(req.body.hostname, ctx.config.domain)
+    const pathPrefix = normalisePathPrefix(req.body.path ?? '/')
+    const policy = req.body.policy ? resolvePolicy(ctx, project, req.body.policy) : null
+    refuseTaken(ctx, hostname, pathPrefix)
+    const route = change(ctx, req, {action: 'route.create', target: {type: 'route', id: null, name: label({hostname, pathPrefix})}, details: {projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null}}, () =>
+      createRoute(ctx.cdb, {
+        projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null, hostname, pathPrefix, service: req.body.service,
+        bodyLimitBytes: req.body.bodyLimitBytes ?? null, rateLimitPerMinute: req.body.rateLimitPerMinute ?? null,
+      }), {kind: 'route', id: (r) => r.id, action: 'created'})
+    reply.code(201)
+    return withUrl(ctx, route)
+  })
+
+  app.get<{Params: Static<typeof Params>}>('/v1/routes/:ref', {schema: {params: Params}}, async (req): Promise<Route> => {
+    requireScope(req.principal!, 'routes:read')
+    return withUrl(ctx, resolveRoute(ctx, req.principal!, req.params.ref))
+  })
+
+  app.patch<{Params: Static<typeof Params>; Body: Static<typeof UpdateBody>}>('/v1/routes/:ref', {schema: {params: Params, body: UpdateBody}}, async (req): Promise<Route> => {
+    const p = req.principal!
+    requireScope(p, 'routes:write')
+    const cur = resolveRoute(ctx, p, req.params.ref)
+    const project = getProject(ctx.cdb, cur.projectId)!
+    const hostname = req.body.hostname === undefined ? cur.hostname : normaliseHostname(req.body.hostname, ctx.config.domain)
+    const pathPrefix = req.body.path === undefined ? cur.pathPrefix : normalisePathPrefix(req.body.path)
+    const policyId = req.body.policy === undefined ? undefined : req.body.policy === null ? null : resolvePolicy(ctx, project, req.body.policy).id
+    refuseTaken(ctx, hostname, pathPrefix, cur.id)
+    const route = change(ctx, req, {action: 'route.update', target: {type: 'route', id: cur.id, name: label(cur)}, details: {fields: Object.keys(req.body)}}, () =>
+      updateRoute(ctx.cdb, cur.id, {hostname, pathPrefix, service: req.body.service, policyId, bodyLimitBytes: req.body.bodyLimitBytes, rateLimitPerMinute: req.body.rateLimitPerMinute})!, {
+      kind: 'route', id: () => cur.id, action: 'updated',
+    })
+    return withUrl(ctx, route)
+  })
+
+  app.delete<{Params: Static<typeof Params>}>('/v1/routes/:ref', {schema: {params: Params}}, async (req, reply) => {
+    requireScope(req.principal!, 'routes:write')
+    const r = resolveRoute(ctx, req.principal!, req.params.ref)
+    change(ctx, req, {action: 'route.delete', target: {type: 'route', id: r.id, name: label(r)}}, () => deleteRoute(ctx.cdb, r.id), {kind: 'route', id: () => r.id, action: 'deleted'})
+    reply.code(204)
+  })
+}
