@@ -4,6 +4,7 @@ import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerServiceAccountRoutes} from './service-accounts.js'
+import {registerWarpgateRoutes} from './warpgates.js'
 
 /** Every /v1 resource, one module each. Add a module here to expose it. */
 export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => void> = [
@@ -11,4 +12,5 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerProjectRoutes,
   registerServiceAccountRoutes,
   registerAuditRoutes,
+  registerWarpgateRoutes,
 ]
