@@ -1,0 +1,60 @@
+import test from 'ava'
+import {buildConfig} from '../../platform/config.js'
+import {startOrigin} from '../helpers/origin.js'
+import {startTestPlatform} from '../helpers/platform.js'
+import {addProjectEnv, addRoute} from '../helpers/routes.js'
+import {edgeRequest, startWarpgate} from '../helpers/tunnel.js'
+
+const limits = {...buildConfig({dataDir: '/unused'}).edge, requestTimeoutMs: 1500}
+
+test('answers each failure with its own status and an edge error page: 404, 503, 502 lost, 502 not answering, 504', async (t) => {
+  const platform = await startTestPlatform(t, {edge: limits})
+  const scope = addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  const gone = await startOrigin(t, 'gone')
+  await gone.close()
+  addRoute(platform, {...scope, hostname: 'up.mezu.localhost', service: 'up'})
+  addRoute(platform, {...scope, hostname: 'offline.mezu.localhost', service: 'offline'})
+  addRoute(platform, {...scope, hostname: 'dead.mezu.localhost', service: 'dead'})
+  addRoute(platform, {...scope, hostname: 'lost.mezu.localhost', service: 'lost'})
+  await startWarpgate(t, platform, scope, 'up', origin.url)
+  await startWarpgate(t, platform, scope, 'dead', gone.url)
+  const {wg: lost} = await startWarpgate(t, platform, scope, 'lost', origin.url)
+
+  const unknown = await edgeRequest(platform, 'nobody.mezu.localhost', '/', {headers: {accept: 'text/html'}})
+  t.is(unknown.status, 404)
+  t.is(unknown.headers['mezu-edge-error'], 'unknown-host')
+  t.regex(String(unknown.headers['content-type']), /text\/html/)
+
+  const offline = await edgeRequest(platform, 'offline.mezu.localhost', '/', {headers: {accept: 'application/json'}})
+  t.is(offline.status, 503)
+  t.is(JSON.parse(offline.text).error.code, 'service-offline')
+  t.regex(JSON.parse(offline.text).error.message, /offline/)
+
+  const notAnswering = await edgeRequest(platform, 'dead.mezu.localhost', '/hello')
+  t.is(notAnswering.status, 502)
+  t.is(notAnswering.headers['mezu-edge-error'], 'origin-unreachable')
+
+  const timeout = await edgeRequest(platform, 'up.mezu.localhost', '/hang')
+  t.is(timeout.status, 504)
+  t.is(timeout.headers['mezu-edge-error'], 'timeout')
+
+  // The Warpgate goes away while the request waits for the origin.
+  const pending = edgeRequest(platform, 'lost.mezu.localhost', '/slow?ms=60000')
+  await waitUntil(() => origin.seen.some((s) => s.url === '/slow?ms=60000'), 'the origin to see the slow request')
+  await lost.stop()
+  const lostResponse = await pending
+  t.is(lostResponse.status, 502)
+  t.is(lostResponse.headers['mezu-edge-error'], 'warpgate-lost')
+
+  // And the healthy route still works beside all that.
+  t.is((await edgeRequest(platform, 'up.mezu.localhost', '/hello')).status, 200)
+})
+
+async function waitUntil(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
