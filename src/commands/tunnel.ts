@@ -23,7 +23,12 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     grace: Flags.string({description: 'how long in-flight requests may take to finish on shutdown', default: '30s'}),
   }
 
-  async run(): Promise<WarpgateEvent> {
+  // Under --json every event is one line, the closing summary included.
+  override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json) + '\n')
+  }
+
+  async run(): Promise<{type: 'exit'; warpgateId: string; requests: number}> {
     let target
     try {
       target = resolveTarget(this.args.target)
@@ -38,12 +43,17 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
     const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections})
     const json = this.jsonEnabled()
-    wg.on('event', (e) => (json ? process.stdout.write(JSON.stringify(e) + '\n') : this.log(describe(e))))
+    let requests = 0
+    wg.on('event', (e) => {
+      if (e.type === 'request') requests++
+      if (json) this.logJson(e)
+      else this.log(describe(e))
+    })
     const creds = await wg.start()
     for (const hostname of this.flags.route ?? []) {
       const r = await ensureRoute(this.api(), {project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), hostname, service: creds.info.service})
       const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
-      if (json) process.stdout.write(JSON.stringify(event) + '\n')
+      if (json) this.logJson(event)
       else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
     }
     await new Promise<void>((resolve) => {
@@ -51,7 +61,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       process.once('SIGINT', onSignal)
       process.once('SIGTERM', onSignal)
     })
-    return {type: 'stopped'}
+    return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
   }
 }
 
