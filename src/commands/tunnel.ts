@@ -4,7 +4,7 @@ import {parseDuration} from '../lib/duration.js'
 import {MezuError} from '../lib/errors.js'
 import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
 import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
-import {resolveTarget, TargetError, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
+import {RegistrationError, resolveTarget, TargetError, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
@@ -49,7 +49,9 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       if (json) this.logJson(e)
       else this.log(describe(e))
     })
-    const creds = await wg.start()
+    const creds = await wg.start().catch((error: Error) => {
+      throw error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
+    })
     for (const hostname of this.flags.route ?? []) {
       const r = await ensureRoute(this.api(), {project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), hostname, service: creds.info.service})
       const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
