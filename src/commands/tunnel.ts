@@ -69,7 +69,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
 
 function describe(e: WarpgateEvent): string {
   switch (e.type) {
-    case 'registered': return `Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`
+    case 'registered': return [`Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`, ...(e.urls.length ? e.urls.map((u) => `Public URL: ${u}`) : [`No route points at "${e.service}" yet: add one with --route HOST`])].join('\n')
     case 'connected': return `connection ${e.connection} up (${e.connections} live)`
     case 'disconnected': return `connection ${e.connection} down: ${e.reason.detail} (${e.connections} live)`
     case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`

@@ -37,7 +37,7 @@ export interface WarpgateOptions {
 
 /** Everything a Warpgate reports, for `mezu tunnel`'s screen and its --json event lines. */
 export type WarpgateEvent =
-  | {type: 'registered'; warpgateId: string; service: string; expiresAt: string; edgeUrl: string}
+  | {type: 'registered'; warpgateId: string; service: string; expiresAt: string; edgeUrl: string; urls: string[]}
   | {type: 'connected'; connection: number; connections: number}
   | {type: 'disconnected'; connection: number; connections: number; reason: EndReason}
   | {type: 'reconnecting'; connection: number; inMs: number}
@@ -86,7 +86,7 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
       if (!this.opts.token) throw new Error('a Warpgate needs a registration token or credentials')
       creds = await register(api, this.opts.token)
     }
-    this.report({type: 'registered', warpgateId: creds.info.warpgateId, service: creds.info.service, expiresAt: creds.info.expiresAt, edgeUrl: creds.info.edgeUrl})
+    this.report({type: 'registered', warpgateId: creds.info.warpgateId, service: creds.info.service, expiresAt: creds.info.expiresAt, edgeUrl: creds.info.edgeUrl, urls: creds.info.urls ?? []})
     const clock = this.opts.clock ?? systemClock
     this.keeper = new CertificateKeeper(creds, api, clock)
     this.keeper.on('renewed', (c) => this.report({type: 'renewed', expiresAt: c.info.expiresAt}))

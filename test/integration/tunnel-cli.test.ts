@@ -34,6 +34,7 @@ test('a logged-in user\'s mezu tunnel registers a Warpgate on the fly, serves, a
   await connected
   const registered = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'registered')
   t.is(registered.service, 'fly')
+  t.deepEqual(registered.urls, [`https://fly.mezu.localhost:${platform.ports.edge}/`])
   t.is((await edgeRequest(platform, 'fly.mezu.localhost', '/hello')).text, 'hello from origin\n')
   const listed = await owner.json(['warpgates', 'list'])
   t.deepEqual(listed.items.map((w: any) => [w.name, w.status]), [['fly', 'connected']])

@@ -6,9 +6,11 @@ import {looksLikeId} from '../../../src/protocol/ids.js'
 import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
 import {CertificateError, signWarpgateCsr, verifyRenewalSignature, verifyWarpgateCert} from '../../pki/csr.js'
 import {getEnvironment} from '../../store/config/environments.js'
+import {listRoutes} from '../../store/config/routes.js'
 import {createWarpgate, findWarpgateByToken, getWarpgate, listWarpgates, recordCertificate, revokeWarpgate, type WarpgateRecord} from '../../store/config/warpgates.js'
 import {canReachProject, projectReach, requireScope} from '../access.js'
 import {type ControlContext, change} from '../context.js'
+import {routeUrl} from '../edge-config.js'
 import {ApiError, notFound} from '../errors.js'
 import {resolveEnvironment, resolveProject} from '../resolve.js'
 import {Name, RefParams, type RefParamsT} from '../schemas.js'
@@ -130,8 +132,14 @@ function certificateAnswer(ctx: ControlContext, w: WarpgateRecord, issued: {cert
   return {
     warpgateId: w.id, service: w.service, projectId: w.projectId, environmentId: w.environmentId,
     certificatePem: issued.certPem, caPem: ctx.ca.certPem, expiresAt: issued.notAfter.toISOString(),
-    tunnelUrl: ctx.urls.tunnel, edgeUrl: ctx.urls.edge,
+    tunnelUrl: ctx.urls.tunnel, edgeUrl: ctx.urls.edge, urls: serviceUrls(ctx, w),
   }
+}
+
+/** Where end users reach this Warpgate's service: the routes to it in its environment. */
+function serviceUrls(ctx: ControlContext, w: WarpgateRecord): string[] {
+  const port = ctx.urls.edge ? Number(new URL(ctx.urls.edge).port || 443) : null
+  return listRoutes(ctx.cdb, {environmentId: w.environmentId}).filter((r) => r.service === w.service).map((r) => routeUrl(r, port))
 }
 
 /** By id, or by name within --project (a name may repeat across projects). */
@@ -159,6 +167,6 @@ function toView(ctx: ControlContext, w: WarpgateRecord): Warpgate {
     status, connections: live?.connections ?? 0, healthy: live && live.connections > 0 ? live.healthy : null,
     remoteIps: live?.remoteIps ?? [], version: live?.version ?? null, connectedSince: iso(live?.connectedSince),
     lastSeenAt: live && live.connections > 0 ? new Date().toISOString() : iso(w.lastSeenAt),
-    certificateExpiresAt: iso(w.certExpiresAt), createdAt: iso(w.createdAt)!, revokedAt: iso(w.revokedAt),
+    certificateExpiresAt: iso(w.certExpiresAt), urls: serviceUrls(ctx, w), createdAt: iso(w.createdAt)!, revokedAt: iso(w.revokedAt),
   }
 }

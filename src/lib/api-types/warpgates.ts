@@ -17,6 +17,8 @@ export interface Warpgate {
   connectedSince: string | null
   lastSeenAt: string | null
   certificateExpiresAt: string | null
+  /** public URLs of the routes that point at this Warpgate's service in its environment */
+  urls: string[]
   createdAt: string
   revokedAt: string | null
 }
@@ -41,4 +43,6 @@ export interface WarpgateCertificate {
   tunnelUrl: string
   /** the edge's public base URL, e.g. https://mezu.localhost:8443 */
   edgeUrl: string
+  /** public URLs of the routes to this service at the time of the answer */
+  urls: string[]
 }
