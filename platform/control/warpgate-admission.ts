@@ -25,6 +25,8 @@ export class WarpgateAdmission {
   constructor(private readonly cdb: StoreCtx, feed: ChangeFeed) {
     for (const w of listWarpgates(cdb)) this.apply(w)
     this.unsubscribe = feed.subscribe((e) => {
+      // Deleting a project or environment cascades to its Warpgates without a warpgate event.
+      if ((e.kind === 'project' || e.kind === 'environment') && e.action === 'deleted') return this.dropDeleted()
       if (e.kind !== 'warpgate' || !e.id) return
       const w = getWarpgate(this.cdb, e.id)
       if (w) this.apply(w)
@@ -36,12 +38,21 @@ export class WarpgateAdmission {
     })
   }
 
+  private dropDeleted(): void {
+    for (const id of [...this.admitted.keys()]) {
+      if (getWarpgate(this.cdb, id)) continue
+      this.admitted.delete(id)
+      this.revoked.add(id)
+      this.emitRevoked(id)
+    }
+  }
+
   private apply(w: WarpgateRecord): void {
     if (w.revokedAt !== null) {
-      const wasKnown = !this.revoked.has(w.id)
+      const isNewlyRevoked = !this.revoked.has(w.id)
       this.revoked.add(w.id)
       this.admitted.delete(w.id)
-      if (wasKnown) this.emitRevoked(w.id)
+      if (isNewlyRevoked) this.emitRevoked(w.id)
     } else if (w.registeredAt !== null) {
       this.admitted.set(w.id, {id: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service})
     }

@@ -27,3 +27,5 @@ export const TUNNEL_H2_SETTINGS = {
 /** Liveness pings on an idle tunnel connection, and how long a ping may go unanswered. */
 export const TUNNEL_PING_INTERVAL_MS = 10_000
 export const TUNNEL_PING_TIMEOUT_MS = 10_000
+/** How long the edge waits for a Warpgate's hello on a new connection before closing it. */
+export const TUNNEL_HELLO_TIMEOUT_MS = 10_000

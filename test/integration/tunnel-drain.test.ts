@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
 import test from 'ava'
 import {BIN} from '../helpers/cli.js'
 import {startOrigin} from '../helpers/origin.js'
@@ -61,7 +62,7 @@ test('mezu tunnel drains on SIGTERM: the slow request in flight finishes, new on
   t.is(live.status, 'connected')
   t.is(live.connections, 2)
   t.deepEqual(live.remoteIps, ['127.0.0.1'])
-  t.truthy(live.version)
+  t.is(live.version, JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version)
 
   const slow = edgeRequest(platform, 'slow.mezu.localhost', '/slow?ms=2000')
   const deadline = Date.now() + 10_000

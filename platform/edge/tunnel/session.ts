@@ -1,7 +1,7 @@
 import {EventEmitter} from 'node:events'
 import http2 from 'node:http2'
 import type {TLSSocket} from 'node:tls'
-import {TUNNEL_CONNECTION_WINDOW_BYTES, TUNNEL_H2_SETTINGS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
+import {TUNNEL_CONNECTION_WINDOW_BYTES, TUNNEL_H2_SETTINGS, TUNNEL_HELLO_TIMEOUT_MS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
 import {controlLineReader, encodeControl, HEADER_TUNNEL_STREAM, TUNNEL_STREAM_CONTROL} from '../../../src/protocol/tunnel.js'
 
 /** Who is at the other end of a tunnel connection, as the registration says (never as the Warpgate claims). */
@@ -43,6 +43,11 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
     this.openControl()
     this.pingTimer = setInterval(() => this.ping(), TUNNEL_PING_INTERVAL_MS)
     this.pingTimer.unref()
+    // A peer that never says hello never gets traffic; do not keep its socket either.
+    const helloTimer = setTimeout(() => {
+      if (!this.isReady) this.close()
+    }, TUNNEL_HELLO_TIMEOUT_MS)
+    helloTimer.unref()
   }
 
   private openControl(): void {
