@@ -57,7 +57,7 @@ export interface EdgeResponse {
 export function edgeRequest(platform: TestPlatform, host: string, path: string, opts: {method?: string; body?: Buffer | string; headers?: Record<string, string>; agent?: https.Agent} = {}): Promise<EdgeResponse> {
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: '127.0.0.1', port: platform.ports.edge!, servername: host, method: opts.method ?? 'GET', path, ca: platform.caPem,
+      host: '127.0.0.1', port: platform.ports.edge!, servername: host.replace(/:\d+$/, ''), method: opts.method ?? 'GET', path, ca: platform.caPem,
       headers: {host, ...opts.headers}, agent: opts.agent ?? false,
     }, (res) => {
       const chunks: Buffer[] = []
