@@ -81,6 +81,8 @@ export class EdgeServer {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head))
     this.server.on('sessionError', () => {})
     this.server.on('secureConnection', (socket: TLSSocket) => {
+      // Responses are written as header + body writes; Nagle would hold the second one for an ACK.
+      socket.setNoDelay(true)
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
     })

@@ -131,8 +131,9 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       }
       if (settled) return stream.close(NGHTTP2_CANCEL)
       res.writeHead(status, endUserResponseHeaders(headers) as never)
-      // Flush headers now: an SSE stream or a long poll must not wait for the first body byte.
-      if ('flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
+      // An event stream's headers go out now, not with the first event; everything else saves the
+      // extra packet and sends headers with the first body bytes.
+      if (String(headers['content-type']).startsWith('text/event-stream') && 'flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
       stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length))
       ;(stream as unknown as NodeJS.ReadableStream).pipe(res as unknown as NodeJS.WritableStream)
       stream.on('end', () => settle({status, bytesOut}))
