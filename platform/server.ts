@@ -9,7 +9,7 @@ import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
-import {EdgeServer} from './edge/server.js'
+import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import {touchWarpgate} from './store/config/warpgates.js'
@@ -39,7 +39,7 @@ export interface RunningPlatform {
  * The composition root of `mezu platform start`: open the stores, start the control plane and
  * the edge in this process, and wire the change feed between them.
  */
-export async function startPlatform(config: PlatformConfig, opts: {log?: Logger; adminEmail?: string; adminPassword?: string} = {}): Promise<RunningPlatform> {
+export async function startPlatform(config: PlatformConfig, opts: {log?: Logger; adminEmail?: string; adminPassword?: string; edge?: EdgePlugins} = {}): Promise<RunningPlatform> {
   const log = opts.log ?? pino({level: 'silent'})
   let init: InitResult | undefined
   if (!storesExist(config.dataDir)) {
@@ -79,7 +79,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const hostForUrl = urlHost.includes(':') ? `[${urlHost}]` : urlHost
   let data: Awaited<ReturnType<typeof startDataPlane>>
   try {
-    data = await startDataPlane(ctx, ips)
+    data = await startDataPlane(ctx, ips, opts.edge ?? {})
   } catch (error) {
     await api.close()
     stores.close()
@@ -111,11 +111,14 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   return running
 }
 
+/** The edge pipeline's pluggable steps (gate: issue 5; pages and request log: the periphery). */
+export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog'>
+
 /**
  * The edge (end-user listener) and the tunnel listener, fed by an in-memory configuration snapshot
  * and the Warpgate admission list; both kept current by the change feed.
  */
-async function startDataPlane(ctx: ControlContext, ips: string[]) {
+async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgePlugins) {
   const {config} = ctx
   const edgeCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, config.domain, 'localhost'], ips: ['127.0.0.1', ...ips.filter((ip) => ip !== '127.0.0.1')]})
   const tls = {key: edgeCert.keyPem, cert: edgeCert.chainPem}
@@ -142,7 +145,7 @@ async function startDataPlane(ctx: ControlContext, ips: string[]) {
     },
     onRefused: (reason, ip) => ctx.log.info({reason, ip}, 'tunnel connection refused'),
   })
-  const edge = new EdgeServer({host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool})
+  const edge = new EdgeServer({host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool, ...plugins})
   let edgePort: number
   let tunnelPort: number
   try {

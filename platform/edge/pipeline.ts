@@ -38,51 +38,61 @@ export const publicGate: Gate = async (req) => {
   return {action: 'forward', setHeaders: {}}
 }
 
-/** An error the edge answers itself. */
+/** An error the edge answers itself (the shape of the periphery's ErrorPageInput). */
 export interface EdgeProblem {
   status: number
-  /** stable code, e.g. unknown-host, service-offline */
+  /** stable code, e.g. unknown_host, service_offline */
   code: string
   title: string
   message: string
   requestId: string
 }
 
-/** Renders an error page: HTML for browsers, JSON for API clients (templates/pages plug in here). */
-export type PageRenderer = (problem: EdgeProblem, accept: string | undefined) => {headers: Record<string, string>; body: string}
+/** A page ready to write (the shape of the periphery's RenderedPage). */
+export interface RenderedPage {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+/**
+ * Renders an error page: HTML for browsers, JSON for API clients. The periphery's
+ * `Pages.error(req, page)` (templates/pages) has this shape and plugs in as is.
+ */
+export type PageRenderer = (req: {method?: string; headers: IncomingHttpHeaders}, problem: EdgeProblem) => RenderedPage
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /** MINIMAL DEFAULT renderer until templates/pages land: a bare HTML page or a JSON error object. */
-export const minimalPages: PageRenderer = (p, accept) => {
-  if (accept?.includes('text/html')) {
+export const minimalPages: PageRenderer = (req, p) => {
+  if (req.headers.accept?.includes('text/html')) {
     const body = `<!doctype html><meta charset="utf-8"><title>${p.status} ${escapeHtml(p.title)}</title><h1>${escapeHtml(p.title)}</h1><p>${escapeHtml(p.message)}</p><p><small>request ${escapeHtml(p.requestId)} · Mezusphere edge</small></p>\n`
-    return {headers: {'content-type': 'text/html; charset=utf-8'}, body}
+    return {status: p.status, headers: {'content-type': 'text/html; charset=utf-8'}, body}
   }
-  return {headers: {'content-type': 'application/json'}, body: JSON.stringify({error: {code: p.code, message: p.message, requestId: p.requestId}}) + '\n'}
+  return {status: p.status, headers: {'content-type': 'application/json'}, body: JSON.stringify({error: {code: p.code, message: p.message}}) + '\n'}
 }
 
-/** One request's metadata for `mezu logs`: never a body, never a header value. */
+/** One request's metadata for `mezu logs` (the shape of api-types' RequestLogEntry): never a body. */
 export interface RequestLogEntry {
   time: string
-  requestId: string
   routeId: string | null
   host: string
   method: string
   path: string
   status: number
   durationMs: number
+  bytesIn: number
   bytesOut: number
   clientIp: string
   tlsVersion: string | null
+  /** http/1.1 or h2 */
   protocol: string
-  /** set when the edge answered instead of the origin */
-  error?: string
 }
 
+/** Where the edge appends request metadata; the periphery's RequestLog ring has this shape. */
 export interface RequestLogSink {
-  record(entry: RequestLogEntry): void
+  append(entry: RequestLogEntry): void
 }
 
 /** MINIMAL DEFAULT sink until the request-log ring lands: keeps nothing. */
-export const discardRequestLog: RequestLogSink = {record() {}}
+export const discardRequestLog: RequestLogSink = {append() {}}

@@ -8,7 +8,7 @@ import type {Route} from '../../src/lib/api-types/index.js'
 import {HEADER_EDGE_ERROR, HEADER_REQUEST_ID} from '../../src/protocol/headers.js'
 import type {PlatformConfig} from '../config.js'
 import type {ConfigSource} from './config-source.js'
-import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink} from './pipeline.js'
+import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
 import {buildRouteTable, normaliseHost, normalisePath, type RouteTable} from './router.js'
 import {type EndUserRequest, type EndUserResponse, type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
 import type {TunnelPool} from './tunnel/pool.js'
@@ -35,12 +35,12 @@ export interface EdgeServerOptions {
   requestLog?: RequestLogSink
 }
 
-const PROBLEMS: Record<ForwardFailure | 'unknown-host' | 'bad-request', {status: number; title: string; message: string}> = {
-  'bad-request': {status: 400, title: 'Bad request', message: 'The request target or Host header is not valid.'},
-  'unknown-host': {status: 404, title: 'Not found', message: 'No service is published at this address.'},
-  'service-offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
-  'warpgate-lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
-  'origin-unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
+const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request', {status: number; title: string; message: string}> = {
+  'bad_request': {status: 400, title: 'Bad request', message: 'The request target or Host header is not valid.'},
+  'unknown_host': {status: 404, title: 'Not found', message: 'No service is published at this address.'},
+  'service_offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
+  'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
+  'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
 }
 
@@ -93,13 +93,13 @@ export class EdgeServer {
     return `${this.idPrefix}${(this.counter++).toString(36).padStart(6, '0')}`
   }
 
-  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad-request' | 'unknown-host'} {
+  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad_request' | 'unknown_host'} {
     const rawHost = (req.headers[':authority'] as string | undefined) ?? req.headers.host
     const host = normaliseHost(rawHost)
     const target = normalisePath(req.url)
-    if (!host || !target || (req.url?.length ?? 0) > this.opts.limits.maxUrlBytes) return {problem: 'bad-request'}
+    if (!host || !target || (req.url?.length ?? 0) > this.opts.limits.maxUrlBytes) return {problem: 'bad_request'}
     const route = this.routes.match(host, target.path)
-    if (!route) return {problem: 'unknown-host', host, path: target.path}
+    if (!route) return {problem: 'unknown_host', host, path: target.path}
     return {route, host: rawHost!, path: target.path, search: target.search}
   }
 
@@ -108,40 +108,43 @@ export class EdgeServer {
     const requestId = this.nextRequestId()
     const clientIp = req.socket?.remoteAddress ?? ''
     const {route, host, path, search, problem} = this.route(req)
-    const finish = (status: number, bytesOut: number, error?: string) => this.log.record({
-      time: new Date().toISOString(), requestId, routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
-      status, durationMs: Math.round(performance.now() - started), bytesOut, clientIp,
-      tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: `HTTP/${req.httpVersion}`, error,
+    const finish = (status: number, bytesIn: number, bytesOut: number) => this.log.append({
+      time: new Date().toISOString(), routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
+      status, durationMs: Math.round(performance.now() - started), bytesIn, bytesOut, clientIp,
+      tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
     })
     try {
-      if (!route) return finish(this.problem(req, res, problem!, requestId), 0, problem)
+      if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
       const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers}, route, clientIp)
       if (decision.action === 'respond') {
         res.writeHead(decision.status, decision.headers as never)
         res.end(decision.body)
-        return finish(decision.status, Buffer.byteLength(decision.body))
+        return finish(decision.status, 0, Buffer.byteLength(decision.body))
       }
+      // Whatever the gate did, no inbound mezu-* header reaches the origin: only the gate's own.
+      stripIdentityHeaders(req.headers)
       const result = await forwardRequest(this.opts.pool, req, res, {
         environmentId: route.environmentId, service: route.service, path: path! + search!, host: host!, clientIp,
         setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
         responseTimeoutMs: this.opts.limits.requestTimeoutMs,
       })
       if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
-      finish(result.status, result.bytesOut, result.failure)
-    } catch (error) {
-      if (!res.headersSent) this.problem(req, res, 'warpgate-lost', requestId)
+      finish(result.status, result.bytesIn, result.bytesOut)
+    } catch {
+      // A throwing gate or a broken stream: the end user gets a 502, never a hang.
+      if (!res.headersSent) this.problem(req, res, 'warpgate_lost', requestId)
       else res.destroy()
-      finish(502, 0, (error as Error).message)
+      finish(502, 0, 0)
     }
   }
 
   private problem(req: EndUserRequest, res: EndUserResponse, code: keyof typeof PROBLEMS, requestId: string): number {
     const p = PROBLEMS[code]
     const problem: EdgeProblem = {status: p.status, code, title: p.title, message: p.message, requestId}
-    const page = this.pages(problem, req.headers.accept)
+    const page = this.pages(req, problem)
     // Drain what the end user is still sending so the response can be read.
     req.resume()
-    res.writeHead(p.status, {...page.headers, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
+    res.writeHead(page.status, {...page.headers, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
     res.end(page.body)
     return p.status
   }
@@ -153,12 +156,12 @@ export class EdgeServer {
     const {route, host, path, search, problem} = this.route(req)
     const refuse = (code: keyof typeof PROBLEMS) => {
       const p = PROBLEMS[code]
-      const page = this.pages({status: p.status, code, title: p.title, message: p.message, requestId}, req.headers.accept)
+      const page = this.pages(req, {status: p.status, code, title: p.title, message: p.message, requestId})
       const headers = {...page.headers, 'content-length': String(Buffer.byteLength(page.body)), connection: 'close', [HEADER_EDGE_ERROR.toLowerCase()]: code}
       socket.end(`HTTP/1.1 ${p.status} ${p.title}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${page.body}`)
     }
     if (!route) return refuse(problem!)
-    if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('bad-request')
+    if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('bad_request')
     const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers}, route, clientIp)
     if (decision.action === 'respond') {
       const body = Buffer.from(decision.body)
@@ -167,6 +170,7 @@ export class EdgeServer {
       socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]))
       return
     }
+    stripIdentityHeaders(req.headers)
     const result = await forwardUpgrade(this.opts.pool, req, socket, head, {
       environmentId: route.environmentId, service: route.service, path: path! + search!, host: host!, clientIp,
       setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},

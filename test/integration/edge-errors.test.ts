@@ -23,17 +23,17 @@ test('answers each failure with its own status and an edge error page: 404, 503,
 
   const unknown = await edgeRequest(platform, 'nobody.mezu.localhost', '/', {headers: {accept: 'text/html'}})
   t.is(unknown.status, 404)
-  t.is(unknown.headers['mezu-edge-error'], 'unknown-host')
+  t.is(unknown.headers['mezu-edge-error'], 'unknown_host')
   t.regex(String(unknown.headers['content-type']), /text\/html/)
 
   const offline = await edgeRequest(platform, 'offline.mezu.localhost', '/', {headers: {accept: 'application/json'}})
   t.is(offline.status, 503)
-  t.is(JSON.parse(offline.text).error.code, 'service-offline')
+  t.is(JSON.parse(offline.text).error.code, 'service_offline')
   t.regex(JSON.parse(offline.text).error.message, /offline/)
 
   const notAnswering = await edgeRequest(platform, 'dead.mezu.localhost', '/hello')
   t.is(notAnswering.status, 502)
-  t.is(notAnswering.headers['mezu-edge-error'], 'origin-unreachable')
+  t.is(notAnswering.headers['mezu-edge-error'], 'origin_unreachable')
 
   const timeout = await edgeRequest(platform, 'up.mezu.localhost', '/hang')
   t.is(timeout.status, 504)
@@ -45,7 +45,7 @@ test('answers each failure with its own status and an edge error page: 404, 503,
   await lost.stop()
   const lostResponse = await pending
   t.is(lostResponse.status, 502)
-  t.is(lostResponse.headers['mezu-edge-error'], 'warpgate-lost')
+  t.is(lostResponse.headers['mezu-edge-error'], 'warpgate_lost')
 
   // And the healthy route still works beside all that.
   t.is((await edgeRequest(platform, 'up.mezu.localhost', '/hello')).status, 200)

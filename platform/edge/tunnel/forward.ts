@@ -9,7 +9,7 @@ export type EndUserRequest = IncomingMessage | http2.Http2ServerRequest
 export type EndUserResponse = ServerResponse | http2.Http2ServerResponse
 
 /** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
-export type ForwardFailure = 'service-offline' | 'warpgate-lost' | 'origin-unreachable' | 'timeout'
+export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout'
 
 export interface ForwardTarget {
   environmentId: string
@@ -29,6 +29,7 @@ export interface ForwardTarget {
 export interface ForwardResult {
   status: number
   failure?: ForwardFailure
+  bytesIn: number
   bytesOut: number
 }
 
@@ -96,10 +97,11 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
   const method = req.method ?? 'GET'
   const noBody = hasNoBody(req)
   const stream = open(pool, t, tunnelRequestHeaders(method, req.headers, t), noBody)
-  if (!stream) return Promise.resolve({status: 503, failure: 'service-offline', bytesOut: 0})
+  if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
 
   return new Promise((resolve) => {
     let settled = false
+    let bytesIn = 0
     let bytesOut = 0
     let timer: NodeJS.Timeout | undefined
     const settle = (r: ForwardResult) => {
@@ -111,11 +113,14 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     if (t.responseTimeoutMs > 0) {
       timer = setTimeout(() => {
         if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
-        settle({status: 504, failure: 'timeout', bytesOut: 0})
+        settle({status: 504, failure: 'timeout', bytesIn, bytesOut: 0})
       }, t.responseTimeoutMs)
     }
 
-    if (!noBody) req.pipe(stream)
+    if (!noBody) {
+      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length))
+      req.pipe(stream)
+    }
     // The end user went away: cancel the tunnel stream so the origin stops too.
     res.on('close', () => {
       if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_CANCEL)
@@ -127,7 +132,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       const tunnelError = headers[HEADER_TUNNEL_ERROR]
       if (tunnelError) {
         stream.resume()
-        return settle({status: 502, failure: 'origin-unreachable', bytesOut: 0})
+        return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
       }
       if (settled) return stream.close(NGHTTP2_CANCEL)
       res.writeHead(status, endUserResponseHeaders(headers) as never)
@@ -136,17 +141,17 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       if (String(headers['content-type']).startsWith('text/event-stream') && 'flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
       stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length))
       ;(stream as unknown as NodeJS.ReadableStream).pipe(res as unknown as NodeJS.WritableStream)
-      stream.on('end', () => settle({status, bytesOut}))
+      stream.on('end', () => settle({status, bytesIn, bytesOut}))
     })
     stream.on('close', () => {
       if (settled && res.headersSent) {
         if (!res.writableEnded && stream.rstCode !== undefined && stream.rstCode !== 0) res.destroy()
         return
       }
-      if (!res.headersSent) return settle({status: 502, failure: 'warpgate-lost', bytesOut: 0})
+      if (!res.headersSent) return settle({status: 502, failure: 'warpgate_lost', bytesIn, bytesOut: 0})
       // The body was cut mid-way: the end user must see a broken response, not a short one.
       if (!res.writableEnded) res.destroy()
-      settle({status: res.statusCode, bytesOut})
+      settle({status: res.statusCode, bytesIn, bytesOut})
     })
     stream.on('error', () => {
       // 'close' follows and decides.
@@ -164,7 +169,7 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
   for (const [name, value] of Object.entries(req.headers)) if (name.startsWith('sec-websocket-') && value !== undefined) headers[name] = value
   headers[':protocol'] = String(req.headers.upgrade ?? 'websocket').toLowerCase()
   const stream = open(pool, t, headers, false)
-  if (!stream) return Promise.resolve({status: 503, failure: 'service-offline', bytesOut: 0})
+  if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
   return new Promise((resolve) => {
     let answered = false
     stream.on('response', (h) => {
@@ -172,7 +177,7 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
       const status = Number(h[':status'])
       if (h[HEADER_TUNNEL_ERROR]) {
         stream.close(NGHTTP2_CANCEL)
-        return resolve({status: 502, failure: 'origin-unreachable', bytesOut: 0})
+        return resolve({status: 502, failure: 'origin_unreachable', bytesIn: 0, bytesOut: 0})
       }
       if (status !== 200) {
         // The origin refused the upgrade: pass its answer on as a plain response.
@@ -180,7 +185,7 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
         for (const [k, v] of Object.entries(endUserResponseHeaders(h))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
         socket.write(lines.join('\r\n') + '\r\n\r\n')
         ;(stream as unknown as NodeJS.ReadableStream).pipe(socket as unknown as NodeJS.WritableStream)
-        return resolve({status, bytesOut: 0})
+        return resolve({status, bytesIn: 0, bytesOut: 0})
       }
       const lines = ['HTTP/1.1 101 Switching Protocols', 'upgrade: websocket', 'connection: Upgrade']
       for (const [k, v] of Object.entries(endUserResponseHeaders(h))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
@@ -188,10 +193,10 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
       if (head.length) stream.write(head)
       socket.pipe(stream)
       stream.pipe(socket)
-      resolve({status: 101, bytesOut: 0})
+      resolve({status: 101, bytesIn: 0, bytesOut: 0})
     })
     const teardown = () => {
-      if (!answered) return resolve({status: 502, failure: 'warpgate-lost', bytesOut: 0})
+      if (!answered) return resolve({status: 502, failure: 'warpgate_lost', bytesIn: 0, bytesOut: 0})
       socket.destroy()
     }
     stream.on('close', teardown)
