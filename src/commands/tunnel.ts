@@ -21,6 +21,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     route: Flags.string({description: 'public hostname to route to this service (created or reused)', multiple: true}),
     token: Flags.string({description: 'one-time registration token (default: create one, when logged in)', env: 'MEZU_WARPGATE_TOKEN'}),
     grace: Flags.string({description: 'how long in-flight requests may take to finish on shutdown', default: '30s'}),
+    quiet: Flags.boolean({char: 'q', description: 'no line per request (connection events only)'}),
   }
 
   // Under --json every event is one line, the closing summary included.
@@ -45,7 +46,10 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const json = this.jsonEnabled()
     let requests = 0
     wg.on('event', (e) => {
-      if (e.type === 'request') requests++
+      if (e.type === 'request') {
+        requests++
+        if (this.flags.quiet) return
+      }
       if (json) this.logJson(e)
       else this.log(describe(e))
     })
