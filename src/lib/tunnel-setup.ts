@@ -1,5 +1,5 @@
 import type {ApiClient} from './api-client.js'
-import type {WarpgateCreated} from './api-types/index.js'
+import type {Route, WarpgateCreated} from './api-types/index.js'
 import {MezuError} from './errors.js'
 import {resolveEnvRef, resolveProjectRef} from './scope.js'
 
@@ -17,17 +17,20 @@ export async function registrationTokenFor(api: () => ApiClient, flags: {token?:
 }
 
 /**
- * Creates the route HOST → service, or reuses it when it already exists. The routes API belongs
- * to the routes helper (issue 3); this speaks its POST /v1/routes and treats a conflict as "exists".
+ * Creates the route HOST → service, or reuses it when it already points at this service. Speaks the
+ * routes API (POST /v1/routes {project, env, hostname, service}; a taken hostname is a conflict).
  */
 export async function ensureRoute(api: ApiClient, input: {project: string; env: string; hostname: string; service: string}): Promise<{hostname: string; reused: boolean}> {
   try {
-    await api.post('routes', {project: input.project, environment: input.env, hostname: input.hostname, pathPrefix: '/', service: input.service})
+    await api.post('routes', {project: input.project, env: input.env, hostname: input.hostname, service: input.service})
     return {hostname: input.hostname, reused: false}
   } catch (error) {
-    if (error instanceof MezuError && error.code === 'conflict') return {hostname: input.hostname, reused: true}
-    throw error
+    if (!(error instanceof MezuError) || error.code !== 'conflict') throw error
   }
+  const existing = (await api.all<Route>('routes', {project: input.project, env: input.env})).find((r) => r.hostname === input.hostname.toLowerCase() && r.pathPrefix === '/')
+  if (!existing) throw new MezuError('conflict', `--route ${input.hostname} is taken by a route outside ${input.project}/${input.env}`)
+  if (existing.service !== input.service) throw new MezuError('conflict', `--route ${input.hostname} already points at service "${existing.service}", not "${input.service}"`)
+  return {hostname: existing.hostname, reused: true}
 }
 
 /** The public URL of a host on the edge whose base URL is `edgeUrl` (its port carried over). */
