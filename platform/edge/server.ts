@@ -132,14 +132,20 @@ export class EdgeServer {
       finish(result.status, result.bytesIn, result.bytesOut)
     } catch {
       // A throwing gate or a broken stream: the end user gets a 502, never a hang.
-      if (!res.headersSent) this.problem(req, res, 'warpgate_lost', requestId)
-      else res.destroy()
+      try {
+        if (!res.headersSent) this.problem(req, res, 'warpgate_lost', requestId)
+        else res.destroy()
+      } catch {
+        res.destroy()
+      }
       finish(502, 0, 0)
     }
   }
 
   private problem(req: EndUserRequest, res: EndUserResponse, code: keyof typeof PROBLEMS, requestId: string): number {
     const p = PROBLEMS[code]
+    // The end user already left: nobody to answer.
+    if (res.destroyed || res.writableEnded || ('stream' in res && res.stream?.destroyed)) return p.status
     const problem: EdgeProblem = {status: p.status, code, title: p.title, message: p.message, requestId}
     const page = this.pages(req, problem)
     // Drain what the end user is still sending so the response can be read.

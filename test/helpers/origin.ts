@@ -10,6 +10,8 @@ export interface TestOrigin {
   server: http.Server
   /** requests the origin has seen */
   seen: Array<{method: string; url: string; headers: http.IncomingHttpHeaders}>
+  /** URLs of /hang requests whose connection went away (the cancel reached the origin) */
+  cancelled: string[]
   close(): Promise<void>
 }
 
@@ -21,6 +23,7 @@ export interface TestOrigin {
  */
 export async function startOrigin(t: ExecutionContext, name = 'origin'): Promise<TestOrigin> {
   const seen: TestOrigin['seen'] = []
+  const cancelled: string[] = []
   const sseClients = new Set<http.ServerResponse>()
   const server = http.createServer((req, res) => {
     seen.push({method: req.method!, url: req.url!, headers: req.headers})
@@ -76,6 +79,7 @@ export async function startOrigin(t: ExecutionContext, name = 'origin'): Promise
         setTimeout(() => res.end('slow done\n'), Number(u.searchParams.get('ms') ?? 1000))
         return
       case '/hang':
+        res.on('close', () => cancelled.push(req.url!))
         return
       default:
         res.statusCode = 404
@@ -88,7 +92,7 @@ export async function startOrigin(t: ExecutionContext, name = 'origin'): Promise
   const port = (server.address() as AddressInfo).port
   let closed = false
   const origin: TestOrigin = {
-    url: `http://127.0.0.1:${port}`, port, server, seen,
+    url: `http://127.0.0.1:${port}`, port, server, seen, cancelled,
     async close() {
       if (closed) return
       closed = true

@@ -1,3 +1,5 @@
+import http2 from 'node:http2'
+import https from 'node:https'
 import test from 'ava'
 import {buildConfig} from '../../platform/config.js'
 import {startOrigin} from '../helpers/origin.js'
@@ -58,3 +60,28 @@ async function waitUntil(check: () => boolean, what: string, ms = 10_000): Promi
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+test('an end user who leaves mid-request cancels the origin request, over HTTP/1.1 and HTTP/2, and the edge keeps serving', async (t) => {
+  const platform = await startTestPlatform(t)
+  const scope = addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  addRoute(platform, {...scope, hostname: 'leave.mezu.localhost', service: 'leave'})
+  await startWarpgate(t, platform, scope, 'leave', origin.url)
+
+  const h1 = https.request({host: '127.0.0.1', port: platform.ports.edge!, servername: 'leave.mezu.localhost', path: '/hang?v=1', ca: platform.caPem, headers: {host: 'leave.mezu.localhost'}, agent: false})
+  h1.on('error', () => {})
+  h1.end()
+  await waitUntil(() => origin.seen.some((s) => s.url === '/hang?v=1'), 'the origin to see the HTTP/1.1 request')
+  h1.destroy()
+  await waitUntil(() => origin.cancelled.includes('/hang?v=1'), 'the HTTP/1.1 cancel to reach the origin')
+
+  const client = http2.connect(`https://127.0.0.1:${platform.ports.edge}`, {ca: platform.caPem, servername: 'leave.mezu.localhost'})
+  t.teardown(() => client.destroy())
+  const h2 = client.request({':path': '/hang?v=2', ':authority': 'leave.mezu.localhost'})
+  h2.on('error', () => {})
+  await waitUntil(() => origin.seen.some((s) => s.url === '/hang?v=2'), 'the origin to see the HTTP/2 request')
+  h2.close(http2.constants.NGHTTP2_CANCEL)
+  await waitUntil(() => origin.cancelled.includes('/hang?v=2'), 'the HTTP/2 cancel to reach the origin')
+
+  t.is((await edgeRequest(platform, 'leave.mezu.localhost', '/hello')).status, 200)
+})
