@@ -63,9 +63,11 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
     }
     await new Promise<void>((resolve) => {
-      const onSignal = () => void wg.drain(graceMs).then(resolve)
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
+      let signals = 0
+      // The first signal drains; a second one stops at once.
+      const onSignal = () => void (signals++ === 0 ? wg.drain(graceMs) : wg.stop()).then(resolve)
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
     })
     return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
   }
