@@ -7,6 +7,12 @@ import type {ControlContext} from './control/context.js'
 import {ChangeFeed} from './control/feed.js'
 import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
+import {StoreConfigSource} from './control/edge-config.js'
+import {WarpgateAdmission} from './control/warpgate-admission.js'
+import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
+import {TunnelListener} from './edge/tunnel/listener.js'
+import {TunnelPool} from './edge/tunnel/pool.js'
+import {touchWarpgate} from './store/config/warpgates.js'
 import {CA_CERT_FILE, initDataDir, type InitResult} from './init.js'
 import {issueServerCert} from './pki/ca.js'
 import {loadCa} from './store/config/ca.js'
@@ -33,7 +39,7 @@ export interface RunningPlatform {
  * The composition root of `mezu platform start`: open the stores, start the control plane and
  * the edge in this process, and wire the change feed between them.
  */
-export async function startPlatform(config: PlatformConfig, opts: {log?: Logger; adminEmail?: string; adminPassword?: string} = {}): Promise<RunningPlatform> {
+export async function startPlatform(config: PlatformConfig, opts: {log?: Logger; adminEmail?: string; adminPassword?: string; edge?: EdgePlugins} = {}): Promise<RunningPlatform> {
   const log = opts.log ?? pino({level: 'silent'})
   let init: InitResult | undefined
   if (!storesExist(config.dataDir)) {
@@ -70,12 +76,24 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   ctx.urls.api = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${apiPort}`
 
+  const hostForUrl = urlHost.includes(':') ? `[${urlHost}]` : urlHost
+  let data: Awaited<ReturnType<typeof startDataPlane>>
+  try {
+    data = await startDataPlane(ctx, ips, opts.edge ?? {})
+  } catch (error) {
+    await api.close()
+    stores.close()
+    throw error
+  }
+  ctx.urls.edge = `https://${config.domain}:${data.edgePort}`
+  ctx.urls.tunnel = `tls://${hostForUrl}:${data.tunnelPort}`
+
   const lockPath = join(config.dataDir, LOCK_FILE)
   const running: RunningPlatform = {
     apiUrl: ctx.urls.api,
-    edgeUrl: null,
-    tunnelUrl: null,
-    ports: {api: apiPort, edge: null, tunnel: null},
+    edgeUrl: ctx.urls.edge,
+    tunnelUrl: ctx.urls.tunnel,
+    ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort},
     dataDir: config.dataDir,
     caPath,
     caPem: ca.certPem,
@@ -83,6 +101,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     init,
     ctx,
     async stop() {
+      await data.stop()
       await api.close()
       stores.close()
       rmSync(lockPath, {force: true})
@@ -90,4 +109,66 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   }
   writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
   return running
+}
+
+/** The edge pipeline's pluggable steps (gate: issue 5; pages and request log: the periphery). */
+export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog'>
+
+/**
+ * The edge (end-user listener) and the tunnel listener, fed by an in-memory configuration snapshot
+ * and the Warpgate admission list; both kept current by the change feed.
+ */
+async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgePlugins) {
+  const {config} = ctx
+  const edgeCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, config.domain, 'localhost'], ips: ['127.0.0.1', ...ips.filter((ip) => ip !== '127.0.0.1')]})
+  const tls = {key: edgeCert.keyPem, cert: edgeCert.chainPem}
+  const admission = new WarpgateAdmission(ctx.cdb, ctx.feed)
+  const pool = new TunnelPool()
+  const source = new StoreConfigSource(ctx.cdb, ctx.feed, config.domain)
+  // Revocation closes live connections at once; the admission list already refuses new ones.
+  const offRevoked = admission.onRevoked((id) => pool.closeWarpgate(id))
+  const touch = (id: string) => {
+    try {
+      touchWarpgate(ctx.cdb, id)
+    } catch (error) {
+      ctx.log.warn({err: error, warpgateId: id}, 'could not record last seen')
+    }
+  }
+  pool.on('open', (s) => touch(s.peer.warpgateId))
+  pool.on('close', (s) => touch(s.peer.warpgateId))
+  ctx.warpgatesLive = {live: (id) => pool.live(id)}
+  const tunnel = new TunnelListener({
+    host: config.host, port: config.tunnelPort, tls, caPem: ctx.ca.certPem, pool,
+    admit: (id) => {
+      const w = admission.admit(id)
+      return w && {warpgateId: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service}
+    },
+    onRefused: (reason, ip) => ctx.log.info({reason, ip}, 'tunnel connection refused'),
+  })
+  const edge = new EdgeServer({host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool, ...plugins})
+  let edgePort: number
+  let tunnelPort: number
+  try {
+    edgePort = await edge.listen()
+    tunnelPort = await tunnel.listen()
+  } catch (error) {
+    await edge.close()
+    await tunnel.close()
+    throw error
+  }
+  source.setEdgePort(edgePort)
+  let stopped = false
+  return {
+    edgePort, tunnelPort, pool, edge, tunnel,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      offRevoked()
+      await tunnel.close()
+      pool.closeAll()
+      await edge.close()
+      source.close()
+      admission.close()
+    },
+  }
 }

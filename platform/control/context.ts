@@ -25,6 +25,21 @@ export interface ControlContext {
   log: Logger
   /** Public URLs, known once the listeners are bound. */
   urls: {api: string; edge: string; tunnel: string}
+  /** Live Warpgate connections as the edge's pool sees them (set once the edge runs). */
+  warpgatesLive?: WarpgateLiveView
+}
+
+/** What the edge knows about one Warpgate's live connections. */
+export interface WarpgateLive {
+  connections: number
+  healthy: boolean
+  remoteIps: string[]
+  version: string | null
+  connectedSince: number | null
+}
+
+export interface WarpgateLiveView {
+  live(warpgateId: string): WarpgateLive | undefined
 }
 
 declare module 'fastify' {

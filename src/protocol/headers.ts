@@ -10,3 +10,5 @@ export const HEADER_JWT_ASSERTION = 'Mezu-Jwt-Assertion'
 export const HEADER_SERVICE_TOKEN = 'Mezu-Service-Token'
 /** Request id the edge assigns, echoed to the origin and to the client. */
 export const HEADER_REQUEST_ID = 'Mezu-Request-Id'
+/** Set by the edge on every error page it produces itself, so clients can tell it from the origin's. */
+export const HEADER_EDGE_ERROR = 'Mezu-Edge-Error'

@@ -9,6 +9,7 @@ import {registerRouteRoutes} from './routes.js'
 import {registerServiceAccountRoutes} from './service-accounts.js'
 import {registerUserRoutes} from './users.js'
 import {registerSessionRoutes} from './sessions.js'
+import {registerWarpgateRoutes} from './warpgates.js'
 
 /** Every /v1 resource, one module each. Add a module here to expose it. */
 export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => void> = [
@@ -21,4 +22,5 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerSessionRoutes,
   registerPolicyRoutes,
   registerRouteRoutes,
+  registerWarpgateRoutes,
 ]

@@ -1,0 +1,64 @@
+import type {Policy, Route} from '../../src/lib/api-types/index.js'
+import type {ConfigSource, EdgeSnapshot} from '../edge/config-source.js'
+import {configVersion} from '../store/config/meta.js'
+import {listPolicies} from '../store/config/policies.js'
+import type {StoreCtx} from '../store/config/projects.js'
+import {listRoutes, type RouteRecord} from '../store/config/routes.js'
+import type {ChangeFeed} from './feed.js'
+
+/** Feed kinds that change what the edge serves. */
+const EDGE_KINDS = new Set(['route', 'policy', 'project', 'environment'])
+
+/** The public URL of a route on an edge listening at `edgePort` (443 is left out). */
+export function routeUrl(route: Pick<RouteRecord, 'hostname' | 'pathPrefix'>, edgePort: number | null): string {
+  const port = edgePort && edgePort !== 443 ? `:${edgePort}` : ''
+  return `https://${route.hostname}${port}${route.pathPrefix === '/' ? '/' : route.pathPrefix}`
+}
+
+/**
+ * The control plane's ConfigSource for an in-process edge: a snapshot read from the route and
+ * policy stores, rebuilt whole after each committed change and swapped atomically.
+ */
+export class StoreConfigSource implements ConfigSource {
+  private snapshot: EdgeSnapshot
+  private readonly listeners = new Set<(s: EdgeSnapshot) => void>()
+  private readonly unsubscribe: () => void
+
+  constructor(private readonly cdb: StoreCtx, feed: ChangeFeed, private readonly domain: string, private edgePort: number | null = null) {
+    this.snapshot = this.build()
+    this.unsubscribe = feed.subscribe((e) => {
+      if (EDGE_KINDS.has(e.kind)) this.refresh()
+    })
+  }
+
+  /** The edge's port, once bound, so route URLs in the snapshot are right. */
+  setEdgePort(port: number): void {
+    this.edgePort = port
+    this.refresh()
+  }
+
+  private build(): EdgeSnapshot {
+    const routes: Route[] = listRoutes(this.cdb).map((r) => Object.freeze({...r, url: routeUrl(r, this.edgePort)}))
+    const policies = new Map<string, Policy>(listPolicies(this.cdb).map((p) => [p.id, Object.freeze(p)]))
+    return Object.freeze({version: configVersion(this.cdb.db), domain: this.domain, routes: Object.freeze(routes), policies})
+  }
+
+  refresh(): void {
+    this.snapshot = this.build()
+    for (const fn of this.listeners) fn(this.snapshot)
+  }
+
+  get(): EdgeSnapshot {
+    return this.snapshot
+  }
+
+  onChange(listener: (snapshot: EdgeSnapshot) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  close(): void {
+    this.unsubscribe()
+    this.listeners.clear()
+  }
+}

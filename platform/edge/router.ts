@@ -1,0 +1,59 @@
+import type {Route} from '../../src/lib/api-types/index.js'
+
+/** Routes by hostname, each host's routes ordered longest path prefix first. Built once per snapshot. */
+export interface RouteTable {
+  match(host: string, path: string): Route | undefined
+}
+
+/** Lower case, no port, no trailing dot; undefined when it is not a plausible host name. */
+export function normaliseHost(host: string | undefined): string | undefined {
+  if (!host) return undefined
+  let h = host.trim().toLowerCase()
+  if (h.startsWith('[')) return undefined // IP literals never name a route
+  const colon = h.lastIndexOf(':')
+  if (colon >= 0) h = h.slice(0, colon)
+  if (h.endsWith('.')) h = h.slice(0, -1)
+  return /^[a-z0-9.-]{1,253}$/.test(h) ? h : undefined
+}
+
+/**
+ * The path as routing sees it: dot segments resolved and the query dropped, so `/api/../admin`
+ * is matched (and forwarded) as `/admin`. Undefined for a request target that is not a path.
+ */
+export function normalisePath(target: string | undefined): {path: string; search: string} | undefined {
+  if (!target || !target.startsWith('/') || target.startsWith('//')) return undefined
+  try {
+    const u = new URL(target, 'http://route.invalid')
+    return {path: u.pathname, search: u.search}
+  } catch {
+    return undefined
+  }
+}
+
+function trimPrefix(prefix: string): string {
+  return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix
+}
+
+/** Does `path` sit under `prefix` on a segment boundary (`/api` matches `/api` and `/api/x`, not `/apix`)? */
+export function underPrefix(path: string, prefix: string): boolean {
+  const p = trimPrefix(prefix)
+  if (p === '/') return true
+  return path === p || (path.startsWith(p) && path.charCodeAt(p.length) === 47 /* / */)
+}
+
+/** Compiles routes into a table: exact host first, then the longest matching path prefix. */
+export function buildRouteTable(routes: readonly Route[]): RouteTable {
+  const byHost = new Map<string, Route[]>()
+  for (const r of routes) {
+    const list = byHost.get(r.hostname) ?? []
+    list.push(r)
+    byHost.set(r.hostname, list)
+  }
+  for (const list of byHost.values()) list.sort((a, b) => trimPrefix(b.pathPrefix).length - trimPrefix(a.pathPrefix).length)
+  return {
+    match(host, path) {
+      const list = byHost.get(host)
+      return list?.find((r) => underPrefix(path, r.pathPrefix))
+    },
+  }
+}

@@ -1,0 +1,206 @@
+import {randomBytes} from 'node:crypto'
+import type {IncomingMessage} from 'node:http'
+import http2 from 'node:http2'
+import type {AddressInfo} from 'node:net'
+import type {Duplex} from 'node:stream'
+import type {TLSSocket} from 'node:tls'
+import type {Route} from '../../src/lib/api-types/index.js'
+import {HEADER_EDGE_ERROR, HEADER_REQUEST_ID} from '../../src/protocol/headers.js'
+import type {PlatformConfig} from '../config.js'
+import type {ConfigSource} from './config-source.js'
+import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
+import {buildRouteTable, normaliseHost, normalisePath, type RouteTable} from './router.js'
+import {type EndUserRequest, type EndUserResponse, type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
+import type {TunnelPool} from './tunnel/pool.js'
+
+/** TLS 1.2 suites offered to end users: ECDHE key exchange with AEAD ciphers only (TLS 1.3's are all AEAD). */
+export const END_USER_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':')
+
+export interface EdgeServerOptions {
+  host: string
+  port: number
+  tls: {key: string; cert: string}
+  limits: PlatformConfig['edge']
+  source: ConfigSource
+  pool: TunnelPool
+  /** login / policy / identity headers (issue 5); default: strip mezu-* and forward */
+  gate?: Gate
+  /** error pages; default: minimal HTML or JSON */
+  pages?: PageRenderer
+  /** request metadata for `mezu logs`; default: discarded */
+  requestLog?: RequestLogSink
+}
+
+const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request', {status: number; title: string; message: string}> = {
+  'bad_request': {status: 400, title: 'Bad request', message: 'The request target or Host header is not valid.'},
+  'unknown_host': {status: 404, title: 'Not found', message: 'No service is published at this address.'},
+  'service_offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
+  'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
+  'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
+  timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
+}
+
+/**
+ * The end-user listener. HTTPS with ALPN h2 and http/1.1 (browsers get HTTP/2), TLS 1.2 minimum.
+ * Each request goes through the pipeline: route → gate → forward, every step working from the
+ * in-memory snapshot; nothing here touches a database.
+ */
+export class EdgeServer {
+  readonly server: http2.Http2SecureServer
+  private routes: RouteTable
+  private readonly gate: Gate
+  private readonly pages: PageRenderer
+  private readonly log: RequestLogSink
+  private readonly unsubscribe: () => void
+  private readonly idPrefix = randomBytes(4).toString('hex')
+  private counter = 0
+  private readonly sockets = new Set<TLSSocket>()
+
+  constructor(private readonly opts: EdgeServerOptions) {
+    this.gate = opts.gate ?? publicGate
+    this.pages = opts.pages ?? minimalPages
+    this.log = opts.requestLog ?? discardRequestLog
+    this.routes = buildRouteTable(opts.source.get().routes)
+    // A new snapshot replaces the table whole; requests in flight keep the route they matched.
+    this.unsubscribe = opts.source.onChange((s) => (this.routes = buildRouteTable(s.routes)))
+    this.server = http2.createSecureServer({
+      key: opts.tls.key,
+      cert: opts.tls.cert,
+      allowHTTP1: true,
+      minVersion: 'TLSv1.2',
+      ciphers: END_USER_CIPHERS,
+      honorCipherOrder: true,
+      maxSessionMemory: 64,
+      settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024},
+    })
+    this.server.on('request', (req, res) => void this.handle(req, res))
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head))
+    this.server.on('sessionError', () => {})
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      // Responses are written as header + body writes; Nagle would hold the second one for an ACK.
+      socket.setNoDelay(true)
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    this.server.setTimeout(opts.limits.idleTimeoutMs)
+  }
+
+  private nextRequestId(): string {
+    return `${this.idPrefix}${(this.counter++).toString(36).padStart(6, '0')}`
+  }
+
+  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad_request' | 'unknown_host'} {
+    const rawHost = (req.headers[':authority'] as string | undefined) ?? req.headers.host
+    const host = normaliseHost(rawHost)
+    const target = normalisePath(req.url)
+    if (!host || !target || (req.url?.length ?? 0) > this.opts.limits.maxUrlBytes) return {problem: 'bad_request'}
+    const route = this.routes.match(host, target.path)
+    if (!route) return {problem: 'unknown_host', host, path: target.path}
+    return {route, host: rawHost!, path: target.path, search: target.search}
+  }
+
+  private async handle(req: EndUserRequest, res: EndUserResponse): Promise<void> {
+    const started = performance.now()
+    const requestId = this.nextRequestId()
+    const clientIp = req.socket?.remoteAddress ?? ''
+    const {route, host, path, search, problem} = this.route(req)
+    const finish = (status: number, bytesIn: number, bytesOut: number) => this.log.append({
+      time: new Date().toISOString(), routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
+      status, durationMs: Math.round(performance.now() - started), bytesIn, bytesOut, clientIp,
+      tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
+    })
+    try {
+      if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
+      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers}, route, clientIp)
+      if (decision.action === 'respond') {
+        res.writeHead(decision.status, decision.headers as never)
+        res.end(decision.body)
+        return finish(decision.status, 0, Buffer.byteLength(decision.body))
+      }
+      // Whatever the gate did, no inbound mezu-* header reaches the origin: only the gate's own.
+      stripIdentityHeaders(req.headers)
+      const result = await forwardRequest(this.opts.pool, req, res, {
+        environmentId: route.environmentId, service: route.service, path: path! + search!, host: host!, clientIp,
+        setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
+        responseTimeoutMs: this.opts.limits.requestTimeoutMs,
+      })
+      if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
+      finish(result.status, result.bytesIn, result.bytesOut)
+    } catch {
+      // A throwing gate or a broken stream: the end user gets a 502, never a hang.
+      try {
+        if (!res.headersSent) this.problem(req, res, 'warpgate_lost', requestId)
+        else res.destroy()
+      } catch {
+        res.destroy()
+      }
+      finish(502, 0, 0)
+    }
+  }
+
+  private problem(req: EndUserRequest, res: EndUserResponse, code: keyof typeof PROBLEMS, requestId: string): number {
+    const p = PROBLEMS[code]
+    // The end user already left: nobody to answer.
+    if (res.destroyed || res.writableEnded || ('stream' in res && res.stream?.destroyed)) return p.status
+    const problem: EdgeProblem = {status: p.status, code, title: p.title, message: p.message, requestId}
+    const page = this.pages(req, problem)
+    // Drain what the end user is still sending so the response can be read.
+    req.resume()
+    res.writeHead(page.status, {...page.headers, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
+    res.end(page.body)
+    return p.status
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => {})
+    const requestId = this.nextRequestId()
+    const clientIp = req.socket.remoteAddress ?? ''
+    const {route, host, path, search, problem} = this.route(req)
+    const refuse = (code: keyof typeof PROBLEMS) => {
+      const p = PROBLEMS[code]
+      const page = this.pages(req, {status: p.status, code, title: p.title, message: p.message, requestId})
+      const headers = {...page.headers, 'content-length': String(Buffer.byteLength(page.body)), connection: 'close', [HEADER_EDGE_ERROR.toLowerCase()]: code}
+      socket.end(`HTTP/1.1 ${p.status} ${p.title}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${page.body}`)
+    }
+    if (!route) return refuse(problem!)
+    if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('bad_request')
+    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers}, route, clientIp)
+    if (decision.action === 'respond') {
+      const body = Buffer.from(decision.body)
+      const lines = [`HTTP/1.1 ${decision.status} Refused`, `content-length: ${body.length}`, 'connection: close']
+      for (const [k, v] of Object.entries(decision.headers)) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
+      socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]))
+      return
+    }
+    stripIdentityHeaders(req.headers)
+    const result = await forwardUpgrade(this.opts.pool, req, socket, head, {
+      environmentId: route.environmentId, service: route.service, path: path! + search!, host: host!, clientIp,
+      setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
+      responseTimeoutMs: this.opts.limits.requestTimeoutMs,
+    })
+    if (result.failure) refuse(result.failure)
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
+    })
+    return (this.server.address() as AddressInfo).port
+  }
+
+  /** Stops accepting, ends open connections; safe to call twice. */
+  async close(): Promise<void> {
+    this.unsubscribe()
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    for (const socket of this.sockets) socket.destroy()
+    await closed
+  }
+}

@@ -1,0 +1,209 @@
+import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:http'
+import http2 from 'node:http2'
+import type {Duplex} from 'node:stream'
+import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
+import type {TunnelPool} from './pool.js'
+import type {TunnelSession} from './session.js'
+
+export type EndUserRequest = IncomingMessage | http2.Http2ServerRequest
+export type EndUserResponse = ServerResponse | http2.Http2ServerResponse
+
+/** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
+export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout'
+
+export interface ForwardTarget {
+  environmentId: string
+  service: string
+  /** path + query as forwarded (normalised by the router) */
+  path: string
+  /** the Host the end user asked for */
+  host: string
+  clientIp: string
+  /** headers the gate adds (identity, assertion, request id) */
+  setHeaders: Record<string, string>
+  /** time allowed for the response headers; 0 = no limit */
+  responseTimeoutMs: number
+}
+
+/** The result for the request log; `failure` set when the edge answered for the origin. */
+export interface ForwardResult {
+  status: number
+  failure?: ForwardFailure
+  bytesIn: number
+  bytesOut: number
+}
+
+const {NGHTTP2_CANCEL} = http2.constants
+
+/**
+ * The headers sent over the tunnel: the end user's minus hop-by-hop ones (and those named in
+ * Connection), minus anything tunnel-internal, plus X-Forwarded-* and the gate's headers.
+ */
+export function tunnelRequestHeaders(method: string, headers: IncomingHttpHeaders, t: ForwardTarget): http2.OutgoingHttpHeaders {
+  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean))
+  const out: http2.OutgoingHttpHeaders = {':method': method, ':path': t.path, ':scheme': 'https', ':authority': t.host}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.charCodeAt(0) === 58 /* : */ || name === 'host') continue
+    if (HOP_BY_HOP_HEADERS.has(name) || named.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    if (name.startsWith('x-forwarded-') || name === 'forwarded') continue
+    out[name] = value
+  }
+  if (String(headers.te ?? '').toLowerCase().includes('trailers')) out.te = 'trailers'
+  out['x-forwarded-for'] = t.clientIp
+  out['x-forwarded-proto'] = 'https'
+  out['x-forwarded-host'] = t.host
+  for (const [name, value] of Object.entries(t.setHeaders)) out[name.toLowerCase()] = value
+  return out
+}
+
+/** The origin's response headers as sent to the end user: no pseudo, hop-by-hop or tunnel-internal ones. */
+export function endUserResponseHeaders(headers: http2.IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.charCodeAt(0) === 58 || HOP_BY_HOP_HEADERS.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    out[name] = value
+  }
+  return out
+}
+
+function hasNoBody(req: EndUserRequest): boolean {
+  if ('stream' in req && req.stream) return req.stream.endAfterHeaders
+  const h = req.headers
+  return h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')
+}
+
+/** Opens a stream on the best connection; a connection that refuses on the spot is skipped once. */
+function open(pool: TunnelPool, t: ForwardTarget, headers: http2.OutgoingHttpHeaders, endStream: boolean): http2.ClientHttp2Stream | undefined {
+  let tried: TunnelSession | undefined
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const session = pool.pick(t.environmentId, t.service, tried)
+    if (!session) return undefined
+    try {
+      return session.request(headers, {endStream})
+    } catch {
+      tried = session // closed or went away between pick and request
+    }
+  }
+  return undefined
+}
+
+/**
+ * Streams one end-user request to a Warpgate and the response back, both ways with back-pressure
+ * (pipe respects each side's flow control; the HTTP/2 windows bound what is in flight). Resolves
+ * with a failure only while the end user has had no response yet; after that a broken tunnel
+ * stream can only be passed on by cutting the end user's response.
+ */
+export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUserResponse, t: ForwardTarget): Promise<ForwardResult> {
+  const method = req.method ?? 'GET'
+  const noBody = hasNoBody(req)
+  const stream = open(pool, t, tunnelRequestHeaders(method, req.headers, t), noBody)
+  if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
+
+  return new Promise((resolve) => {
+    let settled = false
+    let bytesIn = 0
+    let bytesOut = 0
+    let timer: NodeJS.Timeout | undefined
+    const settle = (r: ForwardResult) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(r)
+    }
+    if (t.responseTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+        settle({status: 504, failure: 'timeout', bytesIn, bytesOut: 0})
+      }, t.responseTimeoutMs)
+    }
+
+    if (!noBody) {
+      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length))
+      req.pipe(stream)
+    }
+    // The end user went away: cancel the tunnel stream so the origin stops too.
+    res.on('close', () => {
+      if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_CANCEL)
+    })
+
+    stream.on('response', (headers) => {
+      clearTimeout(timer)
+      const status = Number(headers[':status'])
+      const tunnelError = headers[HEADER_TUNNEL_ERROR]
+      if (tunnelError) {
+        stream.resume()
+        return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
+      }
+      if (settled) return stream.close(NGHTTP2_CANCEL)
+      res.writeHead(status, endUserResponseHeaders(headers) as never)
+      // An event stream's headers go out now, not with the first event; everything else saves the
+      // extra packet and sends headers with the first body bytes.
+      if (String(headers['content-type']).startsWith('text/event-stream') && 'flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
+      stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length))
+      ;(stream as unknown as NodeJS.ReadableStream).pipe(res as unknown as NodeJS.WritableStream)
+      stream.on('end', () => settle({status, bytesIn, bytesOut}))
+    })
+    stream.on('close', () => {
+      if (settled && res.headersSent) {
+        if (!res.writableEnded && stream.rstCode !== undefined && stream.rstCode !== 0) res.destroy()
+        return
+      }
+      if (!res.headersSent) return settle({status: 502, failure: 'warpgate_lost', bytesIn, bytesOut: 0})
+      // The body was cut mid-way: the end user must see a broken response, not a short one.
+      if (!res.writableEnded) res.destroy()
+      settle({status: res.statusCode, bytesIn, bytesOut})
+    })
+    stream.on('error', () => {
+      // 'close' follows and decides.
+    })
+  })
+}
+
+/**
+ * Carries an HTTP/1.1 WebSocket upgrade over the tunnel as an extended CONNECT stream (RFC 8441)
+ * and splices the two byte streams once the origin accepted. Resolves with the status the end
+ * user got (101 on success) or a failure before anything was written.
+ */
+export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: Duplex, head: Buffer, t: ForwardTarget): Promise<ForwardResult> {
+  const headers = tunnelRequestHeaders('CONNECT', req.headers, t)
+  for (const [name, value] of Object.entries(req.headers)) if (name.startsWith('sec-websocket-') && value !== undefined) headers[name] = value
+  headers[':protocol'] = String(req.headers.upgrade ?? 'websocket').toLowerCase()
+  const stream = open(pool, t, headers, false)
+  if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
+  return new Promise((resolve) => {
+    let answered = false
+    stream.on('response', (h) => {
+      answered = true
+      const status = Number(h[':status'])
+      if (h[HEADER_TUNNEL_ERROR]) {
+        stream.close(NGHTTP2_CANCEL)
+        return resolve({status: 502, failure: 'origin_unreachable', bytesIn: 0, bytesOut: 0})
+      }
+      if (status !== 200) {
+        // The origin refused the upgrade: pass its answer on as a plain response.
+        const lines = [`HTTP/1.1 ${status} ${status === 101 ? 'Switching Protocols' : 'Upgrade Refused'}`, 'connection: close']
+        for (const [k, v] of Object.entries(endUserResponseHeaders(h))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
+        socket.write(lines.join('\r\n') + '\r\n\r\n')
+        ;(stream as unknown as NodeJS.ReadableStream).pipe(socket as unknown as NodeJS.WritableStream)
+        return resolve({status, bytesIn: 0, bytesOut: 0})
+      }
+      const lines = ['HTTP/1.1 101 Switching Protocols', 'upgrade: websocket', 'connection: Upgrade']
+      for (const [k, v] of Object.entries(endUserResponseHeaders(h))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
+      socket.write(lines.join('\r\n') + '\r\n\r\n')
+      if (head.length) stream.write(head)
+      socket.pipe(stream)
+      stream.pipe(socket)
+      resolve({status: 101, bytesIn: 0, bytesOut: 0})
+    })
+    const teardown = () => {
+      if (!answered) return resolve({status: 502, failure: 'warpgate_lost', bytesIn: 0, bytesOut: 0})
+      socket.destroy()
+    }
+    stream.on('close', teardown)
+    stream.on('error', () => {})
+    socket.on('close', () => {
+      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+    })
+    socket.on('error', () => {})
+  })
+}

@@ -1,0 +1,89 @@
+import {Args, Flags} from '@oclif/core'
+import {MezuCommand} from '../lib/base-command.js'
+import {parseDuration} from '../lib/duration.js'
+import {MezuError} from '../lib/errors.js'
+import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
+import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
+import {RegistrationError, resolveTarget, TargetError, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
+
+export default class Tunnel extends MezuCommand<typeof Tunnel> {
+  static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
+  static override description = 'TARGET is a port (3000) or a URL (http://127.0.0.1:3000). Ctrl-C or SIGTERM drains: the edge stops sending new requests, in-flight ones finish (--grace), then it exits 0. With --json every event is one JSON line.'
+  static override examples = [
+    '<%= config.bin %> tunnel 3000 --name hello --route hello.mezu.localhost --project demo --env prod',
+    'MEZU_WARPGATE_TOKEN=mezu_wg_… <%= config.bin %> tunnel http://127.0.0.1:8080 --connections 4 --json',
+  ]
+  static override args = {target: Args.string({description: 'port or URL of the local service', required: true})}
+  static override flags = {
+    ...scopeFlags,
+    name: Flags.string({char: 'n', description: 'service name (default: from TARGET)'}),
+    connections: Flags.integer({description: 'tunnel connections to keep', default: 2, min: 1, max: 16}),
+    route: Flags.string({description: 'public hostname to route to this service (created or reused)', multiple: true}),
+    token: Flags.string({description: 'one-time registration token (default: create one, when logged in)', env: 'MEZU_WARPGATE_TOKEN'}),
+    grace: Flags.string({description: 'how long in-flight requests may take to finish on shutdown', default: '30s'}),
+    quiet: Flags.boolean({char: 'q', description: 'no line per request (connection events only)'}),
+  }
+
+  // Under --json every event is one line, the closing summary included.
+  override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(json) + '\n')
+  }
+
+  async run(): Promise<{type: 'exit'; warpgateId: string; requests: number}> {
+    let target
+    try {
+      target = resolveTarget(this.args.target)
+    } catch (error) {
+      if (error instanceof TargetError) throw new MezuError('usage', error.message, 2)
+      throw error
+    }
+    const graceMs = parseDuration(this.flags.grace)
+    if (graceMs === undefined) throw new MezuError('usage', `--grace must be a duration like 30s or 2m, got "${this.flags.grace}"`, 2)
+    const name = this.flags.name ?? target.suggestedName
+    const apiUrl = this.apiUrl()
+    const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
+    const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections})
+    const json = this.jsonEnabled()
+    let requests = 0
+    wg.on('event', (e) => {
+      if (e.type === 'request') {
+        requests++
+        if (this.flags.quiet) return
+      }
+      if (json) this.logJson(e)
+      else this.log(describe(e))
+    })
+    const creds = await wg.start().catch((error: Error) => {
+      throw error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
+    })
+    for (const hostname of this.flags.route ?? []) {
+      const r = await ensureRoute(this.api(), {project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), hostname, service: creds.info.service})
+      const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
+      if (json) this.logJson(event)
+      else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
+    }
+    await new Promise<void>((resolve) => {
+      let signals = 0
+      // The first signal drains; a second one stops at once.
+      const onSignal = () => void (signals++ === 0 ? wg.drain(graceMs) : wg.stop()).then(resolve)
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+    })
+    return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
+  }
+}
+
+function describe(e: WarpgateEvent): string {
+  switch (e.type) {
+    case 'registered': return [`Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`, ...(e.urls.length ? e.urls.map((u) => `Public URL: ${u}`) : [`No route points at "${e.service}" yet: add one with --route HOST`])].join('\n')
+    case 'connected': return `connection ${e.connection} up (${e.connections} live)`
+    case 'disconnected': return `connection ${e.connection} down: ${e.reason.detail} (${e.connections} live)`
+    case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`
+    case 'renewed': return `certificate renewed, valid until ${e.expiresAt}`
+    case 'renew-failed': return `certificate renewal failed: ${e.message}`
+    case 'health': return `service ${e.healthy ? 'healthy' : `unhealthy: ${e.reason ?? ''}`}`
+    case 'request': return `${e.method} ${e.path} ${e.status} ${e.durationMs}ms${e.error ? ` (${e.error})` : ''}`
+    case 'draining': return `draining: in-flight requests have ${e.graceMs / 1000}s to finish`
+    case 'stopped': return 'stopped'
+  }
+}

@@ -1,0 +1,32 @@
+import type {RouteRecord} from '../../platform/store/config/routes.js'
+import {createRoute} from '../../platform/store/config/routes.js'
+import {createEnvironment} from '../../platform/store/config/environments.js'
+import {createProject} from '../../platform/store/config/projects.js'
+import {bumpConfigVersion} from '../../platform/store/config/meta.js'
+import {transaction} from '../../platform/store/db.js'
+import type {TestPlatform} from './platform.js'
+
+/**
+ * Creates a route through the store module and publishes the change-feed event after commit,
+ * as the control plane's change() does (the routes API is another helper's work).
+ */
+export function addRoute(platform: TestPlatform, input: {projectId: string; environmentId: string; hostname: string; service: string; pathPrefix?: string}): RouteRecord {
+  const ctx = platform.ctx
+  let version = 0
+  const route = transaction(ctx.cdb.db, () => {
+    const r = createRoute(ctx.cdb, {projectId: input.projectId, environmentId: input.environmentId, policyId: null, hostname: input.hostname, pathPrefix: input.pathPrefix ?? '/', service: input.service, bodyLimitBytes: null, rateLimitPerMinute: null})
+    version = bumpConfigVersion(ctx.cdb.db)
+    return r
+  })
+  ctx.feed.publish({version, kind: 'route', id: route.id, action: 'created'})
+  return route
+}
+
+/** A project and environment made through the store modules (feed event published). */
+export function addProjectEnv(platform: TestPlatform, name = 'demo', env = 'prod'): {projectId: string; environmentId: string; project: string; env: string} {
+  const ctx = platform.ctx
+  const project = createProject(ctx.cdb, {name})
+  const environment = createEnvironment(ctx.cdb, project.id, env)
+  ctx.feed.publish({version: bumpConfigVersion(ctx.cdb.db), kind: 'environment', id: environment.id, action: 'created'})
+  return {projectId: project.id, environmentId: environment.id, project: name, env}
+}

@@ -1,0 +1,44 @@
+import test from 'ava'
+import type {Route} from '../../src/lib/api-types/index.js'
+import {buildRouteTable, normaliseHost, normalisePath, underPrefix} from '../../platform/edge/router.js'
+
+const route = (id: string, hostname: string, pathPrefix: string): Route => ({
+  id, hostname, pathPrefix, projectId: 'p', environmentId: 'e', service: id, policyId: null, bodyLimitBytes: null, rateLimitPerMinute: null, url: '', createdAt: '', updatedAt: '',
+})
+
+test('matches the exact hostname, then the longest path prefix on segment boundaries', (t) => {
+  const table = buildRouteTable([route('root', 'a.test', '/'), route('api', 'a.test', '/api'), route('v2', 'a.test', '/api/v2/'), route('other', 'b.test', '/')])
+  t.is(table.match('a.test', '/')?.id, 'root')
+  t.is(table.match('a.test', '/api')?.id, 'api')
+  t.is(table.match('a.test', '/api/users')?.id, 'api')
+  t.is(table.match('a.test', '/apix')?.id, 'root', '/api does not match /apix')
+  t.is(table.match('a.test', '/api/v2')?.id, 'v2')
+  t.is(table.match('a.test', '/api/v2/x')?.id, 'v2')
+  t.is(table.match('b.test', '/api')?.id, 'other')
+  t.is(table.match('c.test', '/'), undefined)
+  t.is(table.match('x.a.test', '/'), undefined, 'no suffix matching of hostnames')
+})
+
+test('a host with only a narrower prefix does not match outside it', (t) => {
+  const table = buildRouteTable([route('api', 'a.test', '/api')])
+  t.is(table.match('a.test', '/'), undefined)
+  t.is(table.match('a.test', '/ap'), undefined)
+})
+
+test('normalises hosts (case, port, trailing dot) and refuses IP literals and junk', (t) => {
+  t.is(normaliseHost('Hello.Mezu.Localhost:8443'), 'hello.mezu.localhost')
+  t.is(normaliseHost('a.test.'), 'a.test')
+  t.is(normaliseHost('[::1]:443'), undefined)
+  t.is(normaliseHost('a b'), undefined)
+  t.is(normaliseHost(undefined), undefined)
+})
+
+test('resolves dot segments before matching so /api/../admin is routed as /admin', (t) => {
+  t.deepEqual(normalisePath('/api/../admin?x=1'), {path: '/admin', search: '?x=1'})
+  t.deepEqual(normalisePath('/a/./b'), {path: '/a/b', search: ''})
+  t.is(normalisePath('http://evil.test/'), undefined)
+  t.is(normalisePath('//evil.test/x'), undefined)
+  t.is(normalisePath('*'), undefined)
+  t.true(underPrefix('/api', '/api/'))
+  t.false(underPrefix('/apiv', '/api/'))
+})
