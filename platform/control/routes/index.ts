@@ -2,6 +2,7 @@ import type {FastifyInstance} from 'fastify'
 import type {ControlContext} from '../context.js'
 import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
+import {registerLogRoutes} from './logs.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerServiceAccountRoutes} from './service-accounts.js'
 
@@ -11,4 +12,5 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerProjectRoutes,
   registerServiceAccountRoutes,
   registerAuditRoutes,
+  registerLogRoutes,
 ]
