@@ -81,6 +81,7 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   private state: boolean | undefined
   private timer: unknown
   private running = false
+  private generation = 0
   private readonly clock: Clock
   private readonly probe: () => Promise<ProbeResult>
 
@@ -100,23 +101,30 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
   start(): void {
     if (this.running) return
     this.running = true
-    void this.tick()
+    void this.tick(++this.generation)
   }
 
   stop(): void {
     this.running = false
+    this.generation++
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
   }
 
-  private async tick(): Promise<void> {
+  private async tick(generation: number): Promise<void> {
     this.timer = undefined
-    const result = await this.probe()
-    if (!this.running) return
+    let result: ProbeResult
+    try {
+      result = await this.probe()
+    } catch (error) {
+      result = {healthy: false, detail: `probe failed: ${(error as Error).message}`}
+    }
+    // A stop() (and maybe a start()) while this probe ran makes it stale: the newer loop reports.
+    if (!this.running || generation !== this.generation) return
     const changed = this.state !== result.healthy
     this.state = result.healthy
     this.emit('check', result)
     if (changed) this.emit('change', result)
-    if (this.running) this.timer = this.clock.setTimeout(() => void this.tick(), this.opts.intervalMs)
+    this.timer = this.clock.setTimeout(() => void this.tick(generation), this.opts.intervalMs)
   }
 }

@@ -121,3 +121,29 @@ test('refuses a zero interval or timeout', (t) => {
   t.throws(() => new HealthChecker({url: 'http://127.0.0.1:1', intervalMs: 0, timeoutMs: 1}), {instanceOf: RangeError})
   t.throws(() => new HealthChecker({url: 'http://127.0.0.1:1', intervalMs: 1, timeoutMs: 0}), {instanceOf: RangeError})
 })
+
+test('a probe that throws counts as unhealthy, and a probe still running at stop reports nothing', async (t) => {
+  const clock = new ManualClock()
+  let release: (r: ProbeResult) => void = () => {}
+  const answers: Array<() => Promise<ProbeResult>> = [
+    async () => {
+      throw new Error('boom')
+    },
+    () => new Promise<ProbeResult>((r) => (release = r)),
+  ]
+  const h = new HealthChecker({url: 'http://127.0.0.1:1', intervalMs: 1000, timeoutMs: 1000, clock, probe: () => answers.shift()!()})
+  const first = once(h, 'change')
+  h.start()
+  const [r] = (await first) as [ProbeResult]
+  t.false(r.healthy)
+  t.regex(r.detail, /probe failed: boom/)
+  clock.advance(1000)
+  h.stop()
+  let reported = false
+  h.on('check', () => (reported = true))
+  release({healthy: true, detail: 'late'})
+  await new Promise((r) => setImmediate(r))
+  t.false(reported)
+  t.is(h.healthy, false)
+  t.is(clock.pending, 0)
+})
