@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
-import type {IncomingHttpHeaders} from 'node:http'
+import type {IncomingHttpHeaders, ServerResponse} from 'node:http'
+import type {Http2ServerResponse} from 'node:http2'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {HEADER_REQUEST_ID} from '../../src/protocol/headers.js'
@@ -138,4 +139,17 @@ export class Pages {
   private htmlHeaders(t: Template, body: string): Record<string, string> {
     return {'content-type': 'text/html; charset=utf-8', 'content-security-policy': t.csp, 'x-frame-options': 'DENY', 'content-length': String(Buffer.byteLength(body))}
   }
+}
+
+/** Writes a rendered page on HTTP/1.1 or HTTP/2; a HEAD gets the headers only. */
+export function writePage(res: ServerResponse | Http2ServerResponse, page: RenderedPage, method?: string): void {
+  if (res.headersSent) {
+    // Too late for a page: the service's own response had begun. Cut it so the client sees a failure.
+    res.destroy()
+    return
+  }
+  for (const [k, v] of Object.entries(page.headers)) res.setHeader(k, v)
+  res.statusCode = page.status
+  if (method?.toUpperCase() === 'HEAD') res.end()
+  else res.end(page.body)
 }

@@ -1,3 +1,6 @@
+import type {IncomingMessage} from 'node:http'
+import type {Http2ServerRequest} from 'node:http2'
+import type {TLSSocket} from 'node:tls'
 import type {RequestLogEntry} from '../../src/lib/api-types/index.js'
 
 export type {RequestLogEntry} from '../../src/lib/api-types/index.js'
@@ -65,5 +68,17 @@ export class RequestLog {
 
   get followerCount(): number {
     return this.followers.size
+  }
+}
+
+/** The connection-level fields of an entry, read from the end user's request (HTTP/1.1 or HTTP/2). */
+export function connectionMeta(req: IncomingMessage | Http2ServerRequest): Pick<RequestLogEntry, 'clientIp' | 'tlsVersion' | 'protocol'> {
+  const socket = req.socket as Partial<TLSSocket> | undefined
+  const ip = socket?.remoteAddress ?? ''
+  return {
+    // ::ffff:203.0.113.7 is how a dual-stack listener shows an IPv4 client
+    clientIp: ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip,
+    tlsVersion: typeof socket?.getProtocol === 'function' ? socket.getProtocol() : null,
+    protocol: req.httpVersionMajor === 2 ? 'h2' : `http/${req.httpVersion}`,
   }
 }
