@@ -1,4 +1,5 @@
 import {type ChildProcess, spawn} from 'node:child_process'
+import {statSync} from 'node:fs'
 import {EventEmitter} from 'node:events'
 import {createInterface} from 'node:readline'
 import {MezuError} from '../lib/errors.js'
@@ -91,6 +92,7 @@ export class ServiceProcess extends EventEmitter<{exit: [ServiceExit]}> {
   /** Starts the command and resolves once the service answers; rejects (having stopped it) if it dies or the deadline passes. */
   static async start(opts: ServiceProcessOptions): Promise<ServiceProcess> {
     const {file, args} = commandArgv(opts.command)
+    if (!isDirectory(opts.cwd)) throw new MezuError('bad_input', `cannot start ${opts.name}: its directory ${opts.cwd} does not exist`)
     const port = new URL(opts.url).port
     const env = {...process.env, ...(port ? {PORT: port} : {}), ...opts.env}
     const child = spawn(file, args, {cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
@@ -166,4 +168,12 @@ export class ServiceProcess extends EventEmitter<{exit: [ServiceExit]}> {
 
 function describeExit(e: ServiceExit): string {
   return e.signal ? `signal ${e.signal}` : `code ${e.code}`
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
 }

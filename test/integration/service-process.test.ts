@@ -105,7 +105,9 @@ test('refuses while the healthcheck answers 500 or more', async (t) => {
   t.regex(err!.message, /last: GET \/healthz → 503/)
 })
 
-test('refuses a command that does not exist, naming it', async (t) => {
+test('refuses a command that does not exist, or a directory that does not, naming it', async (t) => {
   const err = await t.throwsAsync(ServiceProcess.start({name: 'tiny', command: ['no-such-binary-mezu'], cwd: TINY, url: 'http://127.0.0.1:1', output: () => {}}))
   t.regex(err!.message, /cannot start tiny: no-such-binary-mezu: command not found/)
+  const gone = await t.throwsAsync(ServiceProcess.start({name: 'tiny', command: ['node', 'server.mjs'], cwd: `${TINY}-missing`, url: 'http://127.0.0.1:1', output: () => {}}))
+  t.regex(gone!.message, /its directory .*tiny-missing does not exist/)
 })
