@@ -2,6 +2,7 @@ import type {FastifyRequest} from 'fastify'
 import type {Logger} from 'pino'
 import type {Principal} from '../../src/lib/api-types/index.js'
 import type {PlatformConfig} from '../config.js'
+import type {RequestLog} from '../edge/request-log.js'
 import type {CaMaterial} from '../pki/ca.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
 import {bumpConfigVersion} from '../store/config/meta.js'
@@ -27,6 +28,8 @@ export interface ControlContext {
   urls: {api: string; edge: string; tunnel: string}
   /** Live Warpgate connections as the edge's pool sees them (set once the edge runs). */
   warpgatesLive?: WarpgateLiveView
+  /** The edge's request ring for `mezu logs`; absent when no edge runs in this process. */
+  requestLog?: RequestLog
 }
 
 /** What the edge knows about one Warpgate's live connections. */

@@ -1,40 +1,50 @@
-import type {Clock} from '../../src/warpgate/registration.js'
+import type {Clock} from '../../src/warpgate/clock.js'
 
-/** A clock that moves only when told to: timers fire on advance(), in order. */
+interface Timer {
+  id: number
+  at: number
+  fn: () => void
+}
+
+/** A clock that moves only when the test says so; timers fire in time order during advance(). */
 export class ManualClock implements Clock {
-  private t = 1_700_000_000_000
-  private timers: Array<{at: number; fn: () => void; id: number}> = []
-  private nextId = 1
+  private time: number
+  private seq = 0
+  private timers: Timer[] = []
+
+  constructor(start = 1_700_000_000_000) {
+    this.time = start
+  }
 
   now(): number {
-    return this.t
+    return this.time
   }
 
   setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++
-    this.timers.push({at: this.t + ms, fn, id})
-    return id
+    const timer = {id: ++this.seq, at: this.time + Math.max(0, ms), fn}
+    this.timers.push(timer)
+    return timer.id
   }
 
   clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle)
+    this.timers = this.timers.filter((t) => t.id !== handle)
   }
 
-  /** pending timers */
+  /** Timers waiting to fire. */
   get pending(): number {
     return this.timers.length
   }
 
+  /** Moves time forward by ms, firing every timer that falls due, earliest first. */
   advance(ms: number): void {
-    const until = this.t + ms
+    const end = this.time + ms
     for (;;) {
-      this.timers.sort((a, b) => a.at - b.at)
-      const next = this.timers[0]
-      if (!next || next.at > until) break
-      this.timers.shift()
-      this.t = next.at
-      next.fn()
+      const due = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0]
+      if (!due) break
+      this.timers = this.timers.filter((t) => t !== due)
+      this.time = due.at
+      due.fn()
     }
-    this.t = until
+    this.time = end
   }
 }

@@ -4,6 +4,7 @@ import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
 import {registerDirectoryRoutes} from './directories.js'
 import {registerPolicyRoutes} from './policies.js'
+import {registerLogRoutes} from './logs.js'
 import {registerProjectRoutes} from './projects.js'
 import {registerRouteRoutes} from './routes.js'
 import {registerServiceAccountRoutes} from './service-accounts.js'
@@ -23,4 +24,5 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerPolicyRoutes,
   registerRouteRoutes,
   registerWarpgateRoutes,
+  registerLogRoutes,
 ]

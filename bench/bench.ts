@@ -1,0 +1,103 @@
+// `npm run bench`: the same origin reached directly and through Mezusphere (edge + Warpgate on a
+// public route): small-request throughput and latency under concurrency, 256 MiB download and
+// upload, and memory. Prints a table with ratios. Not part of the tests.
+//
+// Knobs (environment): BENCH_CONNS=64 BENCH_DURATION=8 (s) BENCH_WARMUP=2 (s) BENCH_LARGE_MB=256
+//   BENCH_TOOL=node|wrk (default: wrk when installed) BENCH_JSON=<file> (also write the results).
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {createInterface} from 'node:readline'
+import {fileURLToPath} from 'node:url'
+import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
+import {peakMiB, rssMiB} from './memory.js'
+import {startThroughMezu} from './through-mezu.js'
+
+const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d)
+const CONNS = env('BENCH_CONNS', 64)
+const DURATION_MS = env('BENCH_DURATION', 8) * 1000
+const WARMUP_MS = env('BENCH_WARMUP', 2) * 1000
+const LARGE_MB = env('BENCH_LARGE_MB', 256)
+const USE_WRK = process.env.BENCH_TOOL ? process.env.BENCH_TOOL === 'wrk' : hasWrk()
+
+interface Measured {
+  small: SmallResult
+  downloadMiBs: number
+  uploadMiBs: number
+  memory: Record<string, {idle: number; peak: number}>
+}
+
+/** Starts the origin as its own process on a free port. */
+async function startOrigin(): Promise<{pid: number; port: number; url: string; stop(): void}> {
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'origin.js'), '0'], {stdio: ['ignore', 'pipe', 'inherit']})
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({input: child.stdout}).once('line', (l) => resolve(Number(/listening (\d+)/.exec(l)?.[1])))
+    child.once('exit', (code) => reject(new Error(`origin exited ${code}`)))
+  })
+  return {pid: child.pid!, port, url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM')}
+}
+
+async function measure(label: string, ep: Endpoint, processes: Record<string, number>): Promise<Measured> {
+  await waitReady(ep)
+  const idle = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, rssMiB(pid)]))
+  process.stderr.write(`[bench] ${label}: small requests (${CONNS} connections, ${DURATION_MS / 1000}s)\n`)
+  const small = await smallRequests(ep, {connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK})
+  process.stderr.write(`[bench] ${label}: ${LARGE_MB} MiB download\n`)
+  const downloadMiBs = await download(ep, LARGE_MB)
+  process.stderr.write(`[bench] ${label}: ${LARGE_MB} MiB upload\n`)
+  const uploadMiBs = await upload(ep, LARGE_MB)
+  const memory = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, {idle: idle[k], peak: peakMiB(pid)}]))
+  return {small, downloadMiBs, uploadMiBs, memory}
+}
+
+const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits))
+const ratio = (a: number | undefined, b: number | undefined) => (a && b ? `${(b / a).toFixed(2)}x` : '-')
+
+function table(direct: Measured, mezu: Measured | undefined): string {
+  const rows: string[][] = [
+    ['small requests, req/s', f(direct.small.rps), f(mezu?.small.rps), ratio(direct.small.rps, mezu?.small.rps)],
+    ['small requests, p50 ms', f(direct.small.p50Ms, 2), f(mezu?.small.p50Ms, 2), ratio(direct.small.p50Ms, mezu?.small.p50Ms)],
+    ['small requests, p99 ms', f(direct.small.p99Ms, 2), f(mezu?.small.p99Ms, 2), ratio(direct.small.p99Ms, mezu?.small.p99Ms)],
+    ['small requests, errors', f(direct.small.errors), f(mezu?.small.errors), ''],
+    [`download ${LARGE_MB} MiB, MiB/s`, f(direct.downloadMiBs), f(mezu?.downloadMiBs), ratio(direct.downloadMiBs, mezu?.downloadMiBs)],
+    [`upload ${LARGE_MB} MiB, MiB/s`, f(direct.uploadMiBs), f(mezu?.uploadMiBs), ratio(direct.uploadMiBs, mezu?.uploadMiBs)],
+  ]
+  const names = new Set([...Object.keys(direct.memory), ...Object.keys(mezu?.memory ?? {})])
+  for (const n of names) {
+    const d = direct.memory[n]
+    const m = mezu?.memory[n]
+    rows.push([`${n} RSS idle / peak, MiB`, d ? `${f(d.idle)} / ${f(d.peak)}` : '-', m ? `${f(m.idle)} / ${f(m.peak)}` : '-', ''])
+  }
+  const head = ['metric', 'direct', 'through Mezusphere', 'ratio']
+  const lines = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`)
+  return lines.join('\n')
+}
+
+async function main(): Promise<void> {
+  const origin = await startOrigin()
+  const workDir = mkdtempSync(join(tmpdir(), 'mezu-bench-'))
+  let mezuTarget: Awaited<ReturnType<NonNullable<typeof startThroughMezu>>> | undefined
+  try {
+    const direct = await measure('direct', {url: origin.url}, {origin: origin.pid})
+    let mezu: Measured | undefined
+    if (startThroughMezu) {
+      mezuTarget = await startThroughMezu({url: origin.url, port: origin.port, workDir})
+      mezu = await measure('through Mezusphere', mezuTarget, {origin: origin.pid, ...mezuTarget.processes})
+    }
+    console.log(`\nMezusphere benchmark: node ${process.version}, ${cpus().length} CPUs, load by ${direct.small.tool}, ${CONNS} keep-alive connections, ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), ${LARGE_MB} MiB transfers over one connection\n`)
+    console.log(table(direct, mezu))
+    if (!mezu) console.log('\nthrough Mezusphere: not wired yet (bench/through-mezu.ts startThroughMezu is undefined)')
+    if (direct.small.tool === 'node') console.log('\nnote: the Node load generator shares the CPU with what it measures; install wrk for the client to cost less')
+    if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({direct, mezu, conns: CONNS, durationMs: DURATION_MS, largeMb: LARGE_MB}, null, 2) + '\n')
+  } finally {
+    await mezuTarget?.stop()
+    origin.stop()
+    rmSync(workDir, {recursive: true, force: true})
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench failed: ${(error as Error).message}`)
+  process.exit(1)
+})

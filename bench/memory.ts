@@ -1,0 +1,37 @@
+import {readdirSync, readFileSync} from 'node:fs'
+
+/** A process and its descendants (Linux /proc), so a wrapper's children are counted too. */
+function tree(pid: number): number[] {
+  const out = [pid]
+  let tasks: string[] = []
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return []
+  }
+  for (const t of tasks) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) out.push(...tree(Number(c)))
+    } catch {}
+  }
+  return out
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Current resident memory of a process tree, MiB. */
+export function rssMiB(pid: number): number {
+  return tree(pid).reduce((a, p) => a + statusKb(p, 'VmRSS'), 0) / 1024
+}
+
+/** Peak resident memory (sum of each process's high-water mark: an upper bound), MiB. */
+export function peakMiB(pid: number): number {
+  return tree(pid).reduce((a, p) => a + statusKb(p, 'VmHWM'), 0) / 1024
+}

@@ -1,0 +1,149 @@
+import type {IncomingMessage} from 'node:http'
+import type {Duplex} from 'node:stream'
+import {type Static, Type} from '@sinclair/typebox'
+import type {FastifyInstance, FastifyRequest} from 'fastify'
+import {WebSocketServer, type WebSocket} from 'ws'
+import type {LogsResponse, Principal, RequestLogEntry} from '../../../src/lib/api-types/index.js'
+import {listRoutes} from '../../store/config/routes.js'
+import {projectReach, requireScope} from '../access.js'
+import {authenticate} from '../auth.js'
+import type {ControlContext} from '../context.js'
+import {ApiError} from '../errors.js'
+
+export const LOGS_FOLLOW_PATH = '/v1/logs/follow'
+const MAX_LIMIT = 1000
+/** A follower this far behind is cut off: the log never slows the edge down. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+/** How often a follower's credentials are checked again (and the socket pinged). */
+const RECHECK_MS = 30_000
+
+const LogsQuery = Type.Object(
+  {
+    route: Type.Optional(Type.String({minLength: 1, maxLength: 253})),
+    limit: Type.Optional(Type.String({pattern: '^[0-9]{1,4}$'})),
+  },
+  {additionalProperties: false},
+)
+type LogsQueryT = Static<typeof LogsQuery>
+
+/**
+ * Which entries a principal may see: those of routes in projects within reach (all, including
+ * requests that matched no route, for owners, admins and unscoped service accounts), narrowed to
+ * one route (by id or hostname) when asked.
+ */
+function entryFilter(ctx: ControlContext, p: Principal, route: string | undefined): (e: RequestLogEntry) => boolean {
+  const reach = projectReach(ctx, p)
+  const routes = reach === undefined ? listRoutes(ctx.cdb) : reach.flatMap((projectId) => listRoutes(ctx.cdb, {projectId}))
+  if (route !== undefined) {
+    const wanted = route.toLowerCase()
+    const ids = new Set(routes.filter((r) => r.id === route || r.hostname === wanted).map((r) => r.id))
+    if (ids.size === 0) throw new ApiError('not_found', `route "${route}" not found`, 'route')
+    return (e) => e.routeId !== null && ids.has(e.routeId)
+  }
+  if (reach === undefined) return () => true
+  const ids = new Set(routes.map((r) => r.id))
+  return (e) => e.routeId !== null && ids.has(e.routeId)
+}
+
+function parseLimit(raw: string | undefined, fallback: number, min: number): number {
+  const limit = raw === undefined ? fallback : Number(raw)
+  if (!Number.isInteger(limit) || limit < min || limit > MAX_LIMIT) throw new ApiError('invalid_request', `limit must be from ${min} to ${MAX_LIMIT}`, 'limit')
+  return limit
+}
+
+/** GET /v1/logs and the ws follow stream at /v1/logs/follow (scope logs:read). */
+export function registerLogRoutes(app: FastifyInstance, ctx: ControlContext): void {
+  app.get<{Querystring: LogsQueryT}>('/v1/logs', {schema: {querystring: LogsQuery}}, async (req): Promise<LogsResponse> => {
+    const p = req.principal!
+    requireScope(p, 'logs:read')
+    const limit = parseLimit(req.query.limit, 100, 1)
+    const filter = entryFilter(ctx, p, req.query.route)
+    return {items: ctx.requestLog?.recent(limit, filter) ?? []}
+  })
+
+  // The follow stream rides the API's own HTTPS server (same TLS 1.3 listener and certificate).
+  const wss = new WebSocketServer({noServer: true, maxPayload: 1024, perMessageDeflate: false})
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'https://api.invalid')
+    if (url.pathname !== LOGS_FOLLOW_PATH) {
+      // Another module may own this path; when nobody else listens, refuse rather than hang.
+      if (app.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, new ApiError('not_found', `no such endpoint: GET ${url.pathname}`))
+      return
+    }
+    let follower: ReturnType<typeof admitFollower>
+    try {
+      follower = admitFollower(ctx, req, url)
+    } catch (error) {
+      refuseUpgrade(socket, error instanceof ApiError ? error : new ApiError('internal', 'internal error'))
+      if (!(error instanceof ApiError)) ctx.log.error({err: error}, 'log follow upgrade failed')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveFollower(ctx, ws, req, follower))
+  })
+  app.addHook('preClose', async () => {
+    for (const ws of wss.clients) ws.terminate()
+    wss.close()
+  })
+}
+
+function admitFollower(ctx: ControlContext, req: IncomingMessage, url: URL) {
+  for (const k of url.searchParams.keys()) if (k !== 'route' && k !== 'limit') throw new ApiError('invalid_request', `query: unknown field "${k}"`, k)
+  const principal = authenticate(ctx, {headers: req.headers} as FastifyRequest)
+  requireScope(principal, 'logs:read')
+  const route = url.searchParams.get('route') ?? undefined
+  if (route !== undefined && (route.length < 1 || route.length > 253)) throw new ApiError('invalid_request', 'route must be 1 to 253 characters', 'route')
+  const backlog = parseLimit(url.searchParams.get('limit') ?? undefined, 0, 0)
+  return {principal, filter: entryFilter(ctx, principal, route), backlog, route}
+}
+
+function serveFollower(ctx: ControlContext, ws: WebSocket, req: IncomingMessage, f: ReturnType<typeof admitFollower>): void {
+  const log = ctx.requestLog
+  const send = (e: RequestLogEntry) => {
+    if (!f.filter(e)) return
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      ws.close(1013, 'too far behind; follow again')
+      return
+    }
+    ws.send(JSON.stringify(e))
+  }
+  // Backlog and subscription happen in the same tick, so nothing falls between them.
+  for (const e of log?.recent(f.backlog, f.filter) ?? []) send(e)
+  const unsubscribe = log?.subscribe(send) ?? (() => {})
+  // Routes created or moved after the follower connected change what it may see.
+  const unfeed = ctx.feed.subscribe(() => {
+    try {
+      f.filter = entryFilter(ctx, f.principal, f.route)
+    } catch (error) {
+      ws.close(1008, error instanceof ApiError ? error.message.slice(0, 120) : 'no longer allowed')
+    }
+  })
+  // A session revoked or expired while following ends the stream.
+  let alive = true
+  const timer = setInterval(() => {
+    try {
+      f.principal = authenticate(ctx, {headers: req.headers} as FastifyRequest)
+      requireScope(f.principal, 'logs:read')
+    } catch {
+      ws.close(1008, 'credentials no longer valid')
+      return
+    }
+    if (!alive) return ws.terminate()
+    alive = false
+    ws.ping()
+  }, RECHECK_MS)
+  timer.unref()
+  ws.on('pong', () => (alive = true))
+  ws.on('close', () => {
+    unsubscribe()
+    unfeed()
+    clearInterval(timer)
+  })
+  ws.on('error', () => ws.terminate())
+}
+
+function refuseUpgrade(socket: Duplex, err: ApiError): void {
+  const body = JSON.stringify(err.toBody())
+  const reason = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found'}[err.status] ?? 'Error'
+  const auth = err.status === 401 ? 'WWW-Authenticate: Bearer realm="mezu", error="invalid_token"\r\n' : ''
+  socket.end(`HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${auth}Connection: close\r\n\r\n${body}`)
+}
