@@ -6,7 +6,7 @@ import type {EdgeSigningKey} from './identity-snapshot.js'
 export const ASSERTION_ALG = 'EdDSA'
 
 export interface AssertionClaims {
-  /** user or service-account id */
+  /** user or service-account id; "anonymous" on a public route */
   sub: string
   /** the user's email; a service account has none */
   email?: string
@@ -14,8 +14,8 @@ export interface AssertionClaims {
   name?: string
   /** directory paths of the user */
   groups: readonly string[]
-  /** what kind of caller: "user" or "service" */
-  kind: 'user' | 'service'
+  /** what kind of caller: "user", "service", or "anonymous" (public routes only) */
+  kind: 'user' | 'service' | 'anonymous'
 }
 
 /** The issuer of assertions for a platform domain. */

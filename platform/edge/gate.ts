@@ -81,14 +81,17 @@ export function createGate(state: IdentityEdgeState): Gate {
       return respond(state, req, {status: 403, code: 'forbidden', message: 'you are signed in, but this route does not let you in', reasons: decision.reasons})
     }
 
-    let identity: CallerIdentity | null = null
-    if (caller.kind === 'user' || caller.kind === 'service') {
-      const claims: AssertionClaims = caller.kind === 'user'
-        ? {kind: 'user', sub: caller.user.id, email: caller.user.email, groups: caller.user.directoryPaths}
-        : {kind: 'service', sub: caller.accountId, name: caller.accountName, groups: []}
-      const assertion = await state.signer.sign(snap.identity.activeKey, snap.domain, route.hostname, claims)
-      identity = {id: claims.sub, email: caller.kind === 'user' ? caller.user.email : caller.accountName, assertion}
-    }
+    // Every forwarded request carries an assertion, so `--require-assertion` can tell "came through
+    // the edge" even on a public route; an anonymous caller gets one naming nobody.
+    const claims: AssertionClaims = caller.kind === 'user'
+      ? {kind: 'user', sub: caller.user.id, email: caller.user.email, groups: caller.user.directoryPaths}
+      : caller.kind === 'service'
+        ? {kind: 'service', sub: caller.accountId, name: caller.accountName, groups: []}
+        : {kind: 'anonymous', sub: 'anonymous', groups: []}
+    const assertion = await state.signer.sign(snap.identity.activeKey, snap.domain, route.hostname, claims)
+    const identity: CallerIdentity = caller.kind === 'user'
+      ? {id: caller.user.id, email: caller.user.email, assertion}
+      : caller.kind === 'service' ? {id: caller.accountId, email: caller.accountName, assertion} : {assertion}
     const rw = rewriteIdentityHeaders(req.rawHeaders, identity)
     return {action: 'forward', setHeaders: rw.set, removeHeaders: rw.remove, target: checked.target, reasons: decision.reasons}
   }

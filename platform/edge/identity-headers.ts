@@ -30,9 +30,10 @@ export function stripSessionCookie(cookie: string): string | null {
 }
 
 export interface CallerIdentity {
-  id: string
+  /** absent for an anonymous caller on a public route, who still gets an assertion proving the edge let them in */
+  id?: string
   /** the email, or the service account's name */
-  email: string
+  email?: string
   assertion: string
 }
 
@@ -53,8 +54,8 @@ export function rewriteIdentityHeaders(rawHeaders: readonly string[], caller: Ca
     else set.cookie = kept
   }
   if (caller) {
-    set[HEADER_USER_ID] = caller.id
-    set[HEADER_USER_EMAIL] = caller.email
+    if (caller.id !== undefined) set[HEADER_USER_ID] = caller.id
+    if (caller.email !== undefined) set[HEADER_USER_EMAIL] = caller.email
     set[HEADER_JWT_ASSERTION] = caller.assertion
   }
   return {remove: [...remove], set}
