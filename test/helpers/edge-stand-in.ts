@@ -274,3 +274,12 @@ export async function waitFor(check: () => Promise<boolean>, deadlineMs: number)
     await new Promise((r) => setImmediate(r))
   }
 }
+
+/** For a file-wide fixture started in test.before: collects teardowns to run in test.after.always. */
+export function fileScope(): {t: ExecutionContext; close(): Promise<void>} {
+  const fns: Array<() => unknown> = []
+  const t = {teardown: (fn: () => unknown) => fns.push(fn)} as unknown as ExecutionContext
+  return {t, async close() {
+    for (const fn of fns.reverse()) await fn()
+  }}
+}
