@@ -41,7 +41,7 @@ export interface StandIn {
   refresh(): void
 }
 
-export async function startStandIn(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}): Promise<StandIn> {
+export async function startStandIn(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}, opts: {rebuildOnFeed?: boolean} = {}): Promise<StandIn> {
   const platform = await startTestPlatform(t, overrides)
   const ctx = platform.ctx
   const domain = platform.domain
@@ -67,7 +67,10 @@ export async function startStandIn(t: ExecutionContext, overrides: Partial<Platf
     snapshot = build()
     for (const fn of listeners) fn(snapshot)
   }
-  const unsubscribe = ctx.feed.subscribe(() => refresh())
+  // rebuildOnFeed: false shows that the feed event alone revokes, before any new snapshot
+  const unsubscribe = ctx.feed.subscribe(() => {
+    if (opts.rebuildOnFeed !== false) refresh()
+  })
   t.teardown(unsubscribe)
 
   const edge = createIdentityEdge({
@@ -103,6 +106,7 @@ export async function startStandIn(t: ExecutionContext, overrides: Partial<Platf
       return res.end('no route')
     }
     edge.gate(req, route, req.socket.remoteAddress ?? '').then((r) => {
+      if (process.env.DEBUG_STANDIN) console.error('gate', req.url, r.action, r.action === 'respond' ? r.status : '')
       if (r.action === 'respond') {
         res.writeHead(r.status, r.headers)
         return res.end(r.body)
@@ -114,9 +118,13 @@ export async function startStandIn(t: ExecutionContext, overrides: Partial<Platf
         res.writeHead(ores.statusCode ?? 502, ores.headers)
         ores.pipe(res)
       })
-      up.on('error', () => res.destroy())
+      up.on('error', (err) => {
+        if (process.env.DEBUG_STANDIN) console.error('upstream', err)
+        res.destroy()
+      })
       req.pipe(up)
-    }, () => {
+    }, (err) => {
+      if (process.env.DEBUG_STANDIN) console.error('gate failed', err)
       res.writeHead(500)
       res.end()
     })
@@ -168,7 +176,7 @@ export interface EdgeResponse {
 export function edgeFetch(e: StandIn, host: string, path: string, opts: {method?: string; headers?: Record<string, string | string[]>; body?: string} = {}): Promise<EdgeResponse> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({
-      host: '127.0.0.1', port: e.port, servername: host, method: opts.method ?? 'GET', path, ca: e.caPem,
+      host: '127.0.0.1', port: e.port, servername: host, method: opts.method ?? 'GET', path, ca: e.caPem, agent: false,
       headers: {host: `${host}:${e.port}`, ...opts.headers, ...(opts.body !== undefined ? {'content-length': String(Buffer.byteLength(opts.body))} : {})},
     }, (res) => {
       const chunks: Buffer[] = []
