@@ -78,7 +78,8 @@ export function createGate(state: IdentityEdgeState): Gate {
     const decision = evaluate(policy, whoOf(caller), clientIp)
     if (!decision.allow) {
       if (decision.reasons.includes('user-unauthenticated')) return loginRequired(state, req, route, checked.target, caller.kind === 'invalid')
-      return respond(state, req, {status: 403, code: 'forbidden', message: 'you are signed in, but this route does not let you in', reasons: decision.reasons})
+      // a service token means a machine client: it always gets JSON
+      return respond(state, req, {status: 403, code: 'forbidden', message: caller.kind === 'service' ? 'this service account is not allowed on this route' : 'you are signed in, but this route does not let you in', reasons: decision.reasons}, caller.kind === 'service')
     }
 
     // Every forwarded request carries an assertion, so `--require-assertion` can tell "came through
