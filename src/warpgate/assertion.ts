@@ -83,12 +83,21 @@ function kidOf(token: string): string | undefined {
   }
 }
 
-/** Fetches https://auth.<domain>/.well-known/jwks.json trusting only the pinned platform CA. */
-export function fetchJwks(url: string, caPem: string, opts: {timeoutMs?: number; lookupHost?: string} = {}): () => Promise<JSONWebKeySet> {
+/**
+ * Fetches https://auth.<domain>/.well-known/jwks.json trusting only the pinned platform CA.
+ * `connectTo` dials another address than the URL's host (the name is still used for SNI,
+ * the Host header and certificate checks), for edges reached by IP.
+ */
+export function fetchJwks(url: string, caPem: string, opts: {timeoutMs?: number; connectTo?: string} = {}): () => Promise<JSONWebKeySet> {
+  const u = new URL(url)
+  if (u.protocol !== 'https:') throw new Error(`the JWKS URL must be https, got ${url}`)
   return () =>
     new Promise((resolve, reject) => {
-      const u = new URL(url)
-      const req = request(u, {ca: caPem, timeout: opts.timeoutMs ?? 10_000, minVersion: 'TLSv1.2', headers: {accept: 'application/json'}, ...(opts.lookupHost ? {host: opts.lookupHost, servername: u.hostname, headers: {host: u.host, accept: 'application/json'}} : {})}, (res) => {
+      const req = request({
+        host: opts.connectTo ?? u.hostname, port: u.port || 443, path: u.pathname + u.search, servername: u.hostname,
+        ca: caPem, minVersion: 'TLSv1.2', timeout: opts.timeoutMs ?? 10_000, agent: false,
+        headers: {host: u.host, accept: 'application/json'},
+      }, (res) => {
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (c: Buffer) => {
