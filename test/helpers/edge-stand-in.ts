@@ -29,6 +29,8 @@ export interface StandIn {
   port: number
   domain: string
   caPem: string
+  /** the stand-in's own server certificate (leaf first) */
+  certPem: string
   state: IdentityEdgeState
   source: ConfigSource
   /** every request the origin received */
@@ -138,7 +140,7 @@ export async function startStandIn(t: ExecutionContext, overrides: Partial<Platf
   const env = createEnvironment(ctx.cdb, project.id, 'prod')
   const none = (): PolicyRules => ({emails: [], directories: [], serviceAccounts: [], ips: []})
   return {
-    platform, port, domain, caPem: platform.caPem, state: edge.state, source, originSeen,
+    platform, port, domain, caPem: platform.caPem, certPem: cert.certPem, state: edge.state, source, originSeen,
     projectId: project.id, environmentId: env.id,
     addRoute(hostname, pathPrefix, policyId, extra = {}) {
       const r = createRoute(ctx.cdb, {projectId: project.id, environmentId: env.id, policyId, hostname, pathPrefix, service: 'echo', bodyLimitBytes: null, rateLimitPerMinute: extra.rateLimitPerMinute ?? null})
