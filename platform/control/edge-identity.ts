@@ -5,7 +5,7 @@ import {bumpConfigVersion} from '../store/config/meta.js'
 import type {StoreCtx} from '../store/config/projects.js'
 import {ensureSigningKey, publishedSigningKeys, type SigningKeyRecord} from '../store/config/signing-keys.js'
 import {transaction} from '../store/db.js'
-import {findSessionByToken, revokeSession, type SessionRecord} from '../store/identity/sessions.js'
+import {findSessionByToken, revokeSession, type SessionRecord, touchSession} from '../store/identity/sessions.js'
 import {listServiceAccounts} from '../store/identity/service-accounts.js'
 import {getUser, listUsers, updateUser, type UserRecord} from '../store/identity/users.js'
 import type {ControlContext} from './context.js'
@@ -144,6 +144,12 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
         if (error instanceof ApiError && error.code === 'invalid_credentials') return {ok: false, reason: 'invalid', message: 'email or password is wrong'}
         throw error
       }
+    },
+
+    async touchSessions(entries) {
+      transaction(ctx.idb.db, () => {
+        for (const e of entries) touchSession(ctx.idb, e.id, e.at)
+      })
     },
 
     async logout(token) {

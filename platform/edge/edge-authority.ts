@@ -10,6 +10,8 @@ export interface EdgeAuthority {
   hashToken(token: string): string
   /** Password login for a browser: a new session every time (no fixation). */
   login(input: {email: string; password: string; ip: string; userAgent: string | null}): Promise<LoginOutcome>
+  /** Records when sessions were last used at the edge (batched, about once a minute), so the idle timeout survives restarts. */
+  touchSessions(entries: ReadonlyArray<{id: string; at: number}>): Promise<void>
   /** Revokes the session behind this token (a no-op for unknown tokens). */
   logout(token: string): Promise<void>
   /** Who an invitation code is for, when it is still usable. */

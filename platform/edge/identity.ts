@@ -22,6 +22,9 @@ export interface SessionLimits {
   sessionIdleMs: number
 }
 
+/** How often session last-use times are written back (and the granularity of that record). */
+const TOUCH_FLUSH_MS = 60_000
+
 interface Cached {
   session: EdgeSession
   user: EdgeUser
@@ -33,6 +36,11 @@ export class EdgeIdentity {
   /** id → config version after which the snapshot can be trusted again for it */
   private readonly distrusted = new Map<string, number>()
   private readonly unsubscribe: Array<() => void> = []
+  /** session id → last use not yet written back */
+  private readonly dirty = new Map<string, number>()
+  /** session id → last use already queued for writing */
+  private readonly written = new Map<string, number>()
+  private readonly flushTimer: NodeJS.Timeout
 
   constructor(
     private readonly source: ConfigSource,
@@ -43,10 +51,22 @@ export class EdgeIdentity {
   ) {
     this.unsubscribe.push(events.subscribe((e) => this.onEvent(e)))
     this.unsubscribe.push(source.onChange((s) => this.onSnapshot(s)))
+    this.flushTimer = setInterval(() => void this.flush(), TOUCH_FLUSH_MS)
+    this.flushTimer.unref()
   }
 
   close(): void {
     for (const u of this.unsubscribe.splice(0)) u()
+    clearInterval(this.flushTimer)
+    void this.flush()
+  }
+
+  /** Writes last-use times back through the authority; a failure only costs precision of the idle timeout. */
+  async flush(): Promise<void> {
+    if (this.dirty.size === 0) return
+    const entries = [...this.dirty].map(([id, at]) => ({id, at}))
+    this.dirty.clear()
+    await this.authority.touchSessions(entries).catch(() => undefined)
   }
 
   /** Identifies the caller from the request's headers. */
@@ -71,6 +91,10 @@ export class EdgeIdentity {
     if (session.expiresAtMs <= now) return {kind: 'invalid', credential: 'session', reason: 'expired'}
     const last = Math.max(this.lastUsed.get(session.id) ?? 0, session.lastUsedAtMs)
     if (now - last > this.limits.sessionIdleMs) return {kind: 'invalid', credential: 'session', reason: 'idle'}
+    if (now - (this.written.get(session.id) ?? session.lastUsedAtMs) > TOUCH_FLUSH_MS) {
+      this.dirty.set(session.id, now)
+      this.written.set(session.id, now)
+    }
     this.lastUsed.set(session.id, now)
     return {kind: 'user', user, session, token}
   }
@@ -126,6 +150,7 @@ export class EdgeIdentity {
     // cached sessions the snapshot now carries need no cache entry
     for (const [hash, c] of this.cache) if (s.identity.sessions.get(hash)?.id === c.session.id) this.cache.delete(hash)
     if (this.lastUsed.size > 100_000) this.lastUsed.clear()
+    if (this.written.size > 100_000) this.written.clear()
   }
 }
 

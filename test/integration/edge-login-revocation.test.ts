@@ -91,3 +91,24 @@ test('a session idle for longer than the inactivity timeout is refused', async (
   t.teardown(() => sameTime.close())
   t.is(sameTime.bySessionToken(token).kind, 'user')
 })
+
+test('the edge writes session use back, so the idle timeout is kept across restarts', async (t) => {
+  const e = await startStandIn(t)
+  e.addRoute(`hello.${e.domain}`, '/', null)
+  addUser(e.platform, 'ivan@example.test')
+  const {cookie} = await signedIn(e, 'ivan@example.test')
+  const token = cookie.cookie.split('=')[1]!
+  const {findSessionByToken} = await import('../../platform/store/identity/sessions.js')
+  const {EdgeIdentity} = await import('../../platform/edge/identity.js')
+  const {createEdgeAuthority} = await import('../../platform/control/edge-identity.js')
+  const before = findSessionByToken(e.platform.ctx.idb, token)!.lastUsedAtMs
+  e.refresh() // a fresh identity module sees the session through the snapshot, not the login cache
+  const later = Date.now() + 120_000
+  const id = new EdgeIdentity(e.source, createEdgeAuthority(e.platform.ctx), e.platform.ctx.feed, {sessionIdleMs: 86_400_000}, () => later)
+  t.is(id.bySessionToken(token).kind, 'user')
+  await id.flush()
+  id.close()
+  const after = findSessionByToken(e.platform.ctx.idb, token)!.lastUsedAtMs
+  t.true(before < later)
+  t.is(after, later)
+})
