@@ -186,11 +186,13 @@ async function readForm(req: Req): Promise<{values: URLSearchParams} | {error: R
   if (type !== 'application/x-www-form-urlencoded') return {error: {status: 415, body: 'send the form as application/x-www-form-urlencoded', contentType: 'text/plain; charset=utf-8'}}
   const chunks: Buffer[] = []
   let size = 0
+  // An oversized form is read to its end and dropped (not stored), so the 413 reaches the client
+  // on HTTP/1 and HTTP/2 alike; the edge's own body limit bounds how much that can be.
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > FORM_LIMIT_BYTES) return {error: {status: 413, body: 'the form is too large', contentType: 'text/plain; charset=utf-8', headers: {connection: 'close'}}}
-    chunks.push(chunk)
+    if (size <= FORM_LIMIT_BYTES) chunks.push(chunk)
   }
+  if (size > FORM_LIMIT_BYTES) return {error: {status: 413, body: 'the form is too large', contentType: 'text/plain; charset=utf-8'}}
   return {values: new URLSearchParams(Buffer.concat(chunks).toString('utf8'))}
 }
 
