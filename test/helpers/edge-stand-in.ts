@@ -1,5 +1,6 @@
-import {createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server} from 'node:http'
+import {createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer, request as httpsRequest} from 'node:https'
+import {createSecureServer, type Http2ServerRequest, type Http2ServerResponse} from 'node:http2'
 import type {AddressInfo} from 'node:net'
 import {connect} from 'node:tls'
 import type {ExecutionContext} from 'ava'
@@ -43,7 +44,7 @@ export interface StandIn {
   refresh(): void
 }
 
-export async function startStandIn(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}, opts: {rebuildOnFeed?: boolean} = {}): Promise<StandIn> {
+export async function startStandIn(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}, opts: {rebuildOnFeed?: boolean; http2?: boolean} = {}): Promise<StandIn> {
   const platform = await startTestPlatform(t, overrides)
   const ctx = platform.ctx
   const domain = platform.domain
@@ -92,45 +93,52 @@ export async function startStandIn(t: ExecutionContext, overrides: Partial<Platf
   const originPort = (origin.address() as AddressInfo).port
 
   const cert = await issueServerCert(ctx.ca, {dns: [domain, `*.${domain}`], ips: ['127.0.0.1']})
-  const server = createHttpsServer({key: cert.keyPem, cert: cert.chainPem, maxHeaderSize: 32 * 1024}, (req, res) => {
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase()
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const host = String(req.headers.host ?? req.headers[':authority'] ?? '').replace(/:\d+$/, '').toLowerCase()
     if (host === `auth.${domain}`) return edge.login(req, res)
     const checked = checkRequest(edge.state, req)
     if (!checked.ok) {
-      res.writeHead(checked.response.status, checked.response.headers)
-      return res.end(checked.response.body)
+      ;(res as ServerResponse).writeHead(checked.response.status, checked.response.headers)
+      return (res as ServerResponse).end(checked.response.body)
     }
     const route = [...snapshot.routes]
       .filter((r) => r.hostname === host && pathUnder(checked.path, r.pathPrefix))
       .sort((a, b) => b.pathPrefix.length - a.pathPrefix.length)[0]
     if (!route) {
-      res.writeHead(404)
-      return res.end('no route')
+      ;(res as ServerResponse).writeHead(404)
+      return (res as ServerResponse).end('no route')
     }
     edge.gate(req, route, req.socket.remoteAddress ?? '').then((r) => {
       if (process.env.DEBUG_STANDIN) console.error('gate', req.url, r.action, r.action === 'respond' ? r.status : '')
       if (r.action === 'respond') {
-        res.writeHead(r.status, r.headers)
-        return res.end(r.body)
+        ;(res as ServerResponse).writeHead(r.status, r.headers)
+        return (res as ServerResponse).end(r.body)
       }
       const headers: Record<string, string | string[]> = {}
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !r.removeHeaders.includes(k) && k !== 'connection') headers[k] = v
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !r.removeHeaders.includes(k) && k !== 'connection' && !k.startsWith(':')) headers[k] = v
       Object.assign(headers, r.setHeaders)
+      headers.host = String(req.headers.host ?? req.headers[':authority'])
       const up = httpRequest({host: '127.0.0.1', port: originPort, method: req.method, path: r.target, headers}, (ores) => {
-        res.writeHead(ores.statusCode ?? 502, ores.headers)
-        ores.pipe(res)
+        const out = {...ores.headers}
+        for (const hop of ['connection', 'keep-alive', 'transfer-encoding']) delete out[hop]
+        ;(res as ServerResponse).writeHead(ores.statusCode ?? 502, out)
+        ores.pipe(res as ServerResponse)
       })
       up.on('error', (err) => {
         if (process.env.DEBUG_STANDIN) console.error('upstream', err)
         res.destroy()
       })
-      req.pipe(up)
+      ;(req as IncomingMessage).pipe(up)
     }, (err) => {
       if (process.env.DEBUG_STANDIN) console.error('gate failed', err)
-      res.writeHead(500)
-      res.end()
+      ;(res as ServerResponse).writeHead(500)
+      ;(res as ServerResponse).end()
     })
-  })
+  }
+  const tlsOptions = {key: cert.keyPem, cert: cert.chainPem, maxHeaderSize: 32 * 1024}
+  const server = opts.http2
+    ? createSecureServer({...tlsOptions, allowHTTP1: true}, handler)
+    : createHttpsServer(tlsOptions, handler)
   await listen(server)
   t.teardown(() => close(server))
   port = (server.address() as AddressInfo).port
@@ -156,13 +164,13 @@ export async function startStandIn(t: ExecutionContext, overrides: Partial<Platf
   }
 }
 
-function listen(s: Server | ReturnType<typeof createHttpsServer>): Promise<void> {
+function listen(s: Server | ReturnType<typeof createHttpsServer> | ReturnType<typeof createSecureServer>): Promise<void> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve()))
 }
 
-function close(s: Server | ReturnType<typeof createHttpsServer>): Promise<void> {
+function close(s: Server | ReturnType<typeof createHttpsServer> | ReturnType<typeof createSecureServer>): Promise<void> {
   return new Promise((resolve) => {
-    s.closeAllConnections?.()
+    if ('closeAllConnections' in s) s.closeAllConnections()
     s.close(() => resolve())
   })
 }
