@@ -83,7 +83,7 @@ export class EdgeIdentity {
     const snap = this.source.get()
     const hash = this.authority.hashToken(token)
     const cached = this.cache.get(hash)
-    const session = cached?.session ?? (this.trusts(snap, 'session', snap.identity.sessions.get(hash)?.id) ? snap.identity.sessions.get(hash) : undefined)
+    const session = cached?.session ?? snap.identity.sessions.get(hash)
     if (!session || this.isDistrusted(snap, session.id)) return {kind: 'invalid', credential: 'session', reason: 'unknown'}
     const user = cached?.user ?? snap.identity.users.get(session.userId)
     if (!user || this.isDistrusted(snap, user.id) || user.status !== 'active') return {kind: 'invalid', credential: 'session', reason: 'revoked'}
@@ -120,10 +120,6 @@ export class EdgeIdentity {
     if (key.revokedAtMs !== null || this.isDistrusted(snap, key.accountId) || this.isDistrusted(snap, key.keyId)) return {kind: 'invalid', credential: 'service-token', reason: 'revoked'}
     if (key.expiresAtMs !== null && key.expiresAtMs <= this.now()) return {kind: 'invalid', credential: 'service-token', reason: 'expired'}
     return {kind: 'service', accountId: key.accountId, accountName: key.accountName}
-  }
-
-  private trusts(snap: EdgeSnapshot, _kind: string, id: string | undefined): boolean {
-    return id !== undefined && !this.isDistrusted(snap, id)
   }
 
   private isDistrusted(snap: EdgeSnapshot, id: string): boolean {
