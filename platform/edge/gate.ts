@@ -10,7 +10,7 @@ import {clearSessionCookieHeader, readCookie, sessionCookieHeader} from './login
 import {edgeOrigin} from './login/return-url.js'
 import {normalisePath} from './path.js'
 import {evaluate, type Who} from './policy.js'
-import {type Refusal, wantsJson} from './refusal.js'
+import {edgePageHeaders, type Refusal, wantsJson} from './refusal.js'
 
 /** The parts of a request the gate reads (Node's http and http2-compat requests both fit). */
 export interface GateRequest {
@@ -116,7 +116,7 @@ function loginRequired(state: IdentityEdgeState, req: GateRequest, route: Route,
     })
   }
   const back = `${edgeOrigin(route.hostname, port)}${target}`
-  return {action: 'respond', status: 302, headers: {...clear, location: `${loginUrl}?return=${encodeURIComponent(back)}`, 'cache-control': 'no-store'}, body: ''}
+  return {action: 'respond', status: 302, headers: {...edgePageHeaders(), ...clear, location: `${loginUrl}?return=${encodeURIComponent(back)}`}, body: ''}
 }
 
 /** /.mezu/* on a route host: the login callback and logout; answered by the edge, never forwarded. */
@@ -132,7 +132,7 @@ async function edgePath(state: IdentityEdgeState, req: GateRequest, route: Route
     const caller = state.identity.bySessionToken(pending.token)
     if (caller.kind !== 'user') return respond(state, req, {status: 400, code: 'invalid_callback', message: 'this sign-in has ended; sign in again'})
     const maxAge = (caller.session.expiresAtMs - state.now()) / 1000
-    return {action: 'respond', status: 303, headers: {'set-cookie': sessionCookieHeader(pending.token, maxAge), location: pending.returnUrl, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer'}, body: ''}
+    return {action: 'respond', status: 303, headers: {...edgePageHeaders(), 'set-cookie': sessionCookieHeader(pending.token, maxAge), location: pending.returnUrl}, body: ''}
   }
   if (path === `${EDGE_PATH_PREFIX}logout`) {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE)
@@ -140,7 +140,7 @@ async function edgePath(state: IdentityEdgeState, req: GateRequest, route: Route
       state.identity.forget(token)
       await state.authority.logout(token)
     }
-    return {action: 'respond', status: 303, headers: {'set-cookie': clearSessionCookieHeader(), location: `${authOrigin}/logout`, 'cache-control': 'no-store'}, body: ''}
+    return {action: 'respond', status: 303, headers: {...edgePageHeaders(), 'set-cookie': clearSessionCookieHeader(), location: `${authOrigin}/logout`}, body: ''}
   }
   return respond(state, req, {status: 404, code: 'not_found', message: 'no such edge page'})
 }

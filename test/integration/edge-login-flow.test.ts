@@ -12,6 +12,8 @@ test('a browser is sent to login, signs in, and reaches the origin with verified
 
   const first = await edgeFetch(e, `hello.${e.domain}`, '/greet?x=1')
   t.is(first.status, 302)
+  t.is(first.headers['cache-control'], 'no-store')
+  t.truthy(first.headers['strict-transport-security'])
   t.is(first.headers.location, `https://auth.${e.domain}:${e.port}/login?return=${encodeURIComponent(url)}`)
 
   const {session, final, callback} = await signIn(e, url, ADMIN_EMAIL, ADMIN_PASSWORD)
