@@ -1,8 +1,10 @@
 import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
+import {buildConfig} from './config.js'
 import {fingerprint} from './pki/ca.js'
 import {CA_CERT_FILE} from './init.js'
 import {LOCK_FILE} from './server.js'
+import {rotateSigningKey} from './store/config/signing-keys.js'
 import {schemaVersion} from './store/migrate.js'
 import {openStores, storesExist} from './store/stores.js'
 
@@ -81,6 +83,23 @@ export async function checkDataDir(dataDir: string, masterKey?: string): Promise
   const s = await openStores(dataDir, {masterKey})
   try {
     return {identityVersion: schemaVersion(s.identity), configVersion: schemaVersion(s.config)}
+  } finally {
+    s.close()
+  }
+}
+
+/**
+ * `mezu platform rotate-signing-key`: on a stopped platform's data directory, a new Ed25519 key
+ * becomes active; the old one stays published in the JWKS until assertions it signed have expired.
+ */
+export async function rotateSigningKeyOffline(dataDir: string, masterKey?: string): Promise<{kid: string; retired: string[]; deleted: number; publishedUntil: string | null}> {
+  const ttl = buildConfig({dataDir}).edge.assertionTtlMs
+  const s = await openStores(dataDir, {masterKey})
+  try {
+    const cdb = {db: s.config, cipher: s.cipher, hasher: s.hasher}
+    const now = Date.now()
+    const r = rotateSigningKey(cdb, ttl, now)
+    return {kid: r.active.kid, retired: r.retired, deleted: r.deleted, publishedUntil: r.retired.length ? new Date(now + ttl).toISOString() : null}
   } finally {
     s.close()
   }

@@ -8,6 +8,8 @@ import {ChangeFeed} from './control/feed.js'
 import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
+import {Pages} from './edge/pages.js'
+import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
 import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
@@ -124,7 +126,7 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   const tls = {key: edgeCert.keyPem, cert: edgeCert.chainPem}
   const admission = new WarpgateAdmission(ctx.cdb, ctx.feed)
   const pool = new TunnelPool()
-  const source = new StoreConfigSource(ctx.cdb, ctx.feed, config.domain)
+  const source = new StoreConfigSource(ctx, ctx.feed, config.domain)
   // Revocation closes live connections at once; the admission list already refuses new ones.
   const offRevoked = admission.onRevoked((id) => pool.closeWarpgate(id))
   const touch = (id: string) => {
@@ -145,7 +147,16 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
     },
     onRefused: (reason, ip) => ctx.log.info({reason, ip}, 'tunnel connection refused'),
   })
-  const edge = new EdgeServer({host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool, ...plugins})
+  // The request ring is shared by the edge (writer) and the control API (`mezu logs`).
+  const requestLog = new RequestLog(10_000)
+  ctx.requestLog = requestLog
+  const pages = Pages.load()
+  const edge = new EdgeServer({
+    host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool,
+    pages: (req, problem) => pages.error(req, problem),
+    requestLog,
+    ...plugins,
+  })
   let edgePort: number
   let tunnelPort: number
   try {

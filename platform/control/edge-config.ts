@@ -2,12 +2,13 @@ import type {Policy, Route} from '../../src/lib/api-types/index.js'
 import type {ConfigSource, EdgeSnapshot} from '../edge/config-source.js'
 import {configVersion} from '../store/config/meta.js'
 import {listPolicies} from '../store/config/policies.js'
-import type {StoreCtx} from '../store/config/projects.js'
 import {listRoutes, type RouteRecord} from '../store/config/routes.js'
+import type {ControlContext} from './context.js'
+import {buildEdgeIdentity} from './edge-identity.js'
 import type {ChangeFeed} from './feed.js'
 
 /** Feed kinds that change what the edge serves. */
-const EDGE_KINDS = new Set(['route', 'policy', 'project', 'environment'])
+const EDGE_KINDS = new Set(['route', 'policy', 'project', 'environment', 'user', 'session', 'service-account', 'directory', 'signing-key'])
 
 /** The public URL of a route on an edge listening at `edgePort` (443 is left out). */
 export function routeUrl(route: Pick<RouteRecord, 'hostname' | 'pathPrefix'>, edgePort: number | null): string {
@@ -24,7 +25,7 @@ export class StoreConfigSource implements ConfigSource {
   private readonly listeners = new Set<(s: EdgeSnapshot) => void>()
   private readonly unsubscribe: () => void
 
-  constructor(private readonly cdb: StoreCtx, feed: ChangeFeed, private readonly domain: string, private edgePort: number | null = null) {
+  constructor(private readonly ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, feed: ChangeFeed, private readonly domain: string, private edgePort: number | null = null) {
     this.snapshot = this.build()
     this.unsubscribe = feed.subscribe((e) => {
       if (EDGE_KINDS.has(e.kind)) this.refresh()
@@ -38,9 +39,10 @@ export class StoreConfigSource implements ConfigSource {
   }
 
   private build(): EdgeSnapshot {
-    const routes: Route[] = listRoutes(this.cdb).map((r) => Object.freeze({...r, url: routeUrl(r, this.edgePort)}))
-    const policies = new Map<string, Policy>(listPolicies(this.cdb).map((p) => [p.id, Object.freeze(p)]))
-    return Object.freeze({version: configVersion(this.cdb.db), domain: this.domain, routes: Object.freeze(routes), policies})
+    const cdb = this.ctx.cdb
+    const routes: Route[] = listRoutes(cdb).map((r) => Object.freeze({...r, url: routeUrl(r, this.edgePort)}))
+    const policies = new Map<string, Policy>(listPolicies(cdb).map((p) => [p.id, Object.freeze(p)]))
+    return Object.freeze({version: configVersion(cdb.db), domain: this.domain, routes: Object.freeze(routes), policies, identity: buildEdgeIdentity(this.ctx)})
   }
 
   refresh(): void {

@@ -1,4 +1,5 @@
 import type {Policy, Route} from '../../src/lib/api-types/index.js'
+import type {EdgeIdentitySnapshot} from './identity-snapshot.js'
 
 /**
  * What the edge serves from: an immutable snapshot, swapped whole when the configuration
@@ -10,6 +11,8 @@ export interface EdgeSnapshot {
   domain: string
   routes: readonly Route[]
   policies: ReadonlyMap<string, Policy>
+  /** users, sessions, service keys and signing keys (platform/control/edge-identity.ts builds it) */
+  identity: EdgeIdentitySnapshot
 }
 
 /** The seam between control plane and edge (Pomerium's config.Source). */

@@ -106,13 +106,12 @@ const SECURITY_HEADERS = {
  * rendered per request from memory.
  */
 export class Pages {
-  private constructor(private readonly errorPage: Template, private readonly loginPage: Template) {}
+  private constructor(private readonly errorPage: Template) {}
 
   /** Reads the templates; throws at start (naming the file) rather than at the first error. */
   static load(dir = PAGES_DIR): Pages {
     return new Pages(
       loadTemplate(dir, 'error.html', ['{{status}}', '{{title}}', '{{message}}', '{{{reasons}}}', '{{requestId}}']),
-      loadTemplate(dir, 'login.html', ['{{action}}', '{{returnTo}}', '{{csrf}}', '{{requestId}}']),
     )
   }
 
@@ -130,11 +129,6 @@ export class Pages {
   }
 
   /** The sign-in form served on auth.<domain>. */
-  login(page: LoginPageInput, status = 200): RenderedPage {
-    const error = page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''
-    const body = renderTemplate(this.loginPage.text, {destination: page.destination, action: page.action, returnTo: page.returnTo, csrf: page.csrf, requestId: page.requestId, email: page.email ?? ''}, {error})
-    return {status, headers: {...SECURITY_HEADERS, [HEADER_REQUEST_ID.toLowerCase()]: page.requestId, ...this.htmlHeaders(this.loginPage, body)}, body}
-  }
 
   private htmlHeaders(t: Template, body: string): Record<string, string> {
     return {'content-type': 'text/html; charset=utf-8', 'content-security-policy': t.csp, 'x-frame-options': 'DENY', 'content-length': String(Buffer.byteLength(body))}

@@ -12,3 +12,9 @@ export const HEADER_SERVICE_TOKEN = 'Mezu-Service-Token'
 export const HEADER_REQUEST_ID = 'Mezu-Request-Id'
 /** Set by the edge on every error page it produces itself, so clients can tell it from the origin's. */
 export const HEADER_EDGE_ERROR = 'Mezu-Edge-Error'
+/** The edge's browser session cookie on a route host (host-only: the __Host- prefix forbids Domain). */
+export const SESSION_COOKIE = '__Host-mezu_session'
+/** The pre-session cookie the login form's CSRF token is bound to. */
+export const CSRF_COOKIE = '__Host-mezu_csrf'
+/** The path under every route host that the edge itself answers (callback, logout). */
+export const EDGE_PATH_PREFIX = '/.mezu/'

@@ -61,7 +61,7 @@ test('an injection attempt in the message, title, reasons and request id is esca
 })
 
 test('sends HSTS, nosniff, a CSP without script, no referrer and no-store', (t) => {
-  for (const p of [pages.error(browser, offline), pages.error({method: 'POST', headers: {}}, offline), pages.login({destination: 'hello.mezu.localhost', action: '/login', returnTo: 'https://hello.mezu.localhost/', csrf: 'c', requestId: 'r'})]) {
+  for (const p of [pages.error(browser, offline), pages.error({method: 'POST', headers: {}}, offline)]) {
     t.regex(p.headers['strict-transport-security'], /^max-age=\d+/)
     t.is(p.headers['x-content-type-options'], 'nosniff')
     t.is(p.headers['referrer-policy'], 'no-referrer')
@@ -78,16 +78,6 @@ test('the HTML CSP allows exactly the page\'s own style block by hash', (t) => {
   const style = /<style>([\s\S]*?)<\/style>/.exec(p.body)![1]
   const hash = createHash('sha256').update(style).digest('base64')
   t.true(p.headers['content-security-policy'].includes(`style-src 'sha256-${hash}'`))
-})
-
-test('the login page escapes what it echoes and shows an error', (t) => {
-  const p = pages.login({destination: '<b>x</b>', action: '/login', returnTo: 'https://a.test/"><script>', csrf: 'tok', requestId: 'r', email: 'a"b@x', error: 'Wrong <password>'})
-  t.is(p.status, 200)
-  t.false(p.body.includes('<script>'))
-  t.true(p.body.includes('value="https://a.test/&quot;&gt;&lt;script&gt;"'))
-  t.true(p.body.includes('value="a&quot;b@x"'))
-  t.true(p.body.includes('<p class="error" role="alert">Wrong &lt;password&gt;</p>'))
-  t.true(p.body.includes('<strong>&lt;b&gt;x&lt;/b&gt;</strong>'))
 })
 
 test('refuses at load a template with a script or without a required placeholder, naming the file', (t) => {

@@ -1,0 +1,26 @@
+import type {EdgeSession, EdgeUser} from './identity-snapshot.js'
+
+/**
+ * What the edge asks of the control plane, and only at login, logout and invitation time: never
+ * per request. The control plane implements it (platform/control/edge-identity.ts); a remote
+ * edge would carry the same calls over its control connection.
+ */
+export interface EdgeAuthority {
+  /** The keyed hash (hex) of a session token or API key, as the snapshot indexes them. */
+  hashToken(token: string): string
+  /** Password login for a browser: a new session every time (no fixation). */
+  login(input: {email: string; password: string; ip: string; userAgent: string | null}): Promise<LoginOutcome>
+  /** Records when sessions were last used at the edge (batched, about once a minute), so the idle timeout survives restarts. */
+  touchSessions(entries: ReadonlyArray<{id: string; at: number}>): Promise<void>
+  /** Revokes the session behind this token (a no-op for unknown tokens). */
+  logout(token: string): Promise<void>
+  /** Who an invitation code is for, when it is still usable. */
+  invitation(code: string): Promise<{ok: true; email: string} | {ok: false}>
+  /** Sets the password of an invited user and marks the invitation used. */
+  acceptInvitation(input: {code: string; password: string; ip: string; userAgent: string | null}): Promise<{ok: true; email: string} | {ok: false; reason: 'invalid' | 'weak-password'; message: string}>
+}
+
+export type LoginOutcome =
+  | {ok: true; token: string; tokenHash: string; session: EdgeSession; user: EdgeUser}
+  | {ok: false; reason: 'invalid'; message: string}
+  | {ok: false; reason: 'limited'; message: string; retryAfterSeconds: number}

@@ -1,0 +1,82 @@
+import type {PlatformConfig} from '../config.js'
+import {AssertionSigner} from './assertion.js'
+import type {ConfigSource} from './config-source.js'
+import type {EdgeAuthority} from './edge-authority.js'
+import {createGate, type Gate} from './gate.js'
+import {EdgeIdentity} from './identity.js'
+import type {ChangeEvents} from './identity-snapshot.js'
+import {CallbackCodes} from './login/callback-codes.js'
+import {CsrfTokens} from './login/csrf.js'
+import {createLoginHandler, type LoginHandler} from './login/handler.js'
+import {PageTemplates} from './login/templates.js'
+import {RateLimiter} from './rate-limit.js'
+import {type RefusalRenderer, simpleRenderer} from './refusal.js'
+
+/** The limits the identity-aware edge needs, picked from PlatformConfig by identityLimits(). */
+export interface IdentityLimits {
+  sessionIdleMs: number
+  sessionMaxAgeMs: number
+  assertionTtlMs: number
+  rateLimitPerMinute: number
+  maxUrlBytes: number
+  maxHeaderBytes: number
+}
+
+export function identityLimits(config: PlatformConfig): IdentityLimits {
+  return {
+    sessionIdleMs: config.sessionIdleMs,
+    sessionMaxAgeMs: config.sessionMaxAgeMs,
+    assertionTtlMs: config.edge.assertionTtlMs,
+    rateLimitPerMinute: config.edge.rateLimitPerMinute,
+    maxUrlBytes: config.edge.maxUrlBytes,
+    maxHeaderBytes: config.edge.maxHeaderBytes,
+  }
+}
+
+export interface IdentityEdgeDeps {
+  source: ConfigSource
+  authority: EdgeAuthority
+  events: ChangeEvents
+  limits: IdentityLimits
+  /** the port browsers reach the edge on (443 in production; the bound port in tests) */
+  publicPort: () => number
+  renderer?: RefusalRenderer
+  templatesDir?: string
+  now?: () => number
+}
+
+/** Shared by the gate and the login handler: one session cache, one set of callback codes. */
+export interface IdentityEdgeState {
+  source: ConfigSource
+  authority: EdgeAuthority
+  limits: IdentityLimits
+  publicPort: () => number
+  renderer: RefusalRenderer
+  templates: PageTemplates
+  identity: EdgeIdentity
+  signer: AssertionSigner
+  codes: CallbackCodes
+  csrf: CsrfTokens
+  rate: RateLimiter
+  now: () => number
+}
+
+/** Builds the gate (for every route request) and the login handler (for auth.<domain>). */
+export function createIdentityEdge(deps: IdentityEdgeDeps): {gate: Gate; login: LoginHandler; state: IdentityEdgeState; close(): void} {
+  const now = deps.now ?? Date.now
+  const state: IdentityEdgeState = {
+    source: deps.source,
+    authority: deps.authority,
+    limits: deps.limits,
+    publicPort: deps.publicPort,
+    renderer: deps.renderer ?? simpleRenderer,
+    templates: new PageTemplates(deps.templatesDir),
+    identity: new EdgeIdentity(deps.source, deps.authority, deps.events, deps.limits, now),
+    signer: new AssertionSigner(deps.limits.assertionTtlMs, now),
+    codes: new CallbackCodes(60_000, now),
+    csrf: new CsrfTokens(),
+    rate: new RateLimiter(now),
+    now,
+  }
+  return {gate: createGate(state), login: createLoginHandler(state), state, close: () => state.identity.close()}
+}

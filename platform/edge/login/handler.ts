@@ -1,0 +1,221 @@
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Http2ServerRequest, Http2ServerResponse} from 'node:http2'
+import {CSRF_COOKIE, SESSION_COOKIE} from '../../../src/protocol/headers.js'
+import {jwks} from '../assertion.js'
+import type {IdentityEdgeState} from '../identity-edge.js'
+import {guardRequest} from '../http-guard.js'
+import {normalisePath} from '../path.js'
+import {edgePageHeaders} from '../refusal.js'
+import {clearSessionCookieHeader, csrfCookieHeader, readCookie, sessionCookieHeader} from './cookies.js'
+import {acceptReturnUrl, edgeOrigin} from './return-url.js'
+
+/** (req, res) for every request to auth.<domain>. */
+export type LoginHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void
+
+type Req = IncomingMessage | Http2ServerRequest
+type Res = ServerResponse | Http2ServerResponse
+
+const FORM_LIMIT_BYTES = 16 * 1024
+const WRONG = 'email or password is wrong'
+
+interface Reply {
+  status: number
+  headers?: Record<string, string | string[]>
+  body?: string
+  contentType?: string
+}
+
+/**
+ * auth.<domain>: the login form, the set-password form for invitations, logout and the JWKS.
+ * A successful login makes a new session (never reuses one: no fixation) and sends the browser
+ * to the route's /.mezu/callback with a one-time code.
+ */
+export function createLoginHandler(state: IdentityEdgeState): LoginHandler {
+  return (req, res) => {
+    handle(state, req).then(
+      (r) => write(state, res, r),
+      () => write(state, res, {status: 500, body: 'the sign-in service failed; try again', contentType: 'text/plain; charset=utf-8'}),
+    )
+  }
+}
+
+async function handle(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const guard = guardRequest(req, state.limits)
+  if (!guard.ok) return {status: guard.status, body: guard.reason, contentType: 'text/plain; charset=utf-8'}
+  const p = normalisePath(req.url ?? '/')
+  if (!p.ok) return {status: 400, body: p.reason, contentType: 'text/plain; charset=utf-8'}
+  // the login host shares the per-IP request limit every route has (failed passwords have their own limiter)
+  const rate = state.rate.take('auth', clientIp(req), state.limits.rateLimitPerMinute)
+  if (!rate.allowed) return {status: 429, body: 'too many requests; slow down', contentType: 'text/plain; charset=utf-8', headers: {'retry-after': String(rate.retryAfterSeconds)}}
+  const query = new URLSearchParams(p.query ?? '')
+  const method = req.method ?? 'GET'
+  const isGet = method === 'GET' || method === 'HEAD'
+
+  switch (p.path) {
+    case '/.well-known/jwks.json':
+      if (!isGet) return methodNotAllowed()
+      return {status: 200, body: JSON.stringify(jwks(state.source.get().identity.publishedKeys)), contentType: 'application/json', headers: {'cache-control': 'public, max-age=60'}}
+    case '/':
+      return home(state, req)
+    case '/login':
+      if (isGet) return loginForm(state, req.headers.cookie, {returnUrl: query.get('return') ?? '', notice: query.get('notice') === 'password-set' ? 'Your password is set. Sign in with it.' : undefined, email: query.get('email') ?? undefined})
+      if (method === 'POST') return loginSubmit(state, req)
+      return methodNotAllowed()
+    case '/invite':
+      if (isGet) return inviteForm(state, req, query.get('code') ?? '', query.get('return') ?? '')
+      if (method === 'POST') return inviteSubmit(state, req)
+      return methodNotAllowed()
+    case '/logout':
+      if (isGet || method === 'POST') return logout(state, req)
+      return methodNotAllowed()
+    default:
+      return message(state, 404, 'Not found', 'There is no such page here.')
+  }
+}
+
+function home(state: IdentityEdgeState, req: Req): Reply {
+  const token = readCookie(req.headers.cookie, SESSION_COOKIE)
+  const caller = token ? state.identity.bySessionToken(token) : undefined
+  if (caller?.kind === 'user') return message(state, 200, 'Signed in', `You are signed in as ${caller.user.email}.`, {link: '/logout', linkText: 'Sign out'})
+  return {status: 303, headers: {location: '/login'}}
+}
+
+function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefined, v: {returnUrl: string; error?: string; notice?: string; email?: string}, status = 200, extra: Record<string, string | string[]> = {}): Reply {
+  // Already signed in here: go straight back through the route's callback, with the same session.
+  const token = readCookie(cookies, SESSION_COOKIE)
+  const ret = acceptReturnUrl(v.returnUrl, state.source.get().routes, state.publicPort())
+  if (status === 200 && token && ret && state.identity.bySessionToken(token).kind === 'user') return toCallback(state, token, ret)
+
+  let csrfCookie = readCookie(cookies, CSRF_COOKIE)
+  const setCookies: string[] = []
+  if (!csrfCookie) {
+    csrfCookie = state.csrf.newCookieValue()
+    setCookies.push(csrfCookieHeader(csrfCookie))
+  }
+  const body = state.templates.render('login', {
+    domain: state.source.get().domain, csrf: state.csrf.tokenFor(csrfCookie), returnUrl: ret?.url ?? '', error: v.error, notice: v.notice, email: v.email,
+  })
+  return {status, body, contentType: 'text/html; charset=utf-8', headers: {...extra, ...(setCookies.length ? {'set-cookie': setCookies} : {})}}
+}
+
+async function loginSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const form = await readForm(req)
+  if ('error' in form) return form.error
+  const returnUrl = form.values.get('return') ?? ''
+  if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
+    return loginForm(state, undefined, {returnUrl, error: 'The form expired. Please sign in again.'}, 403)
+  }
+  const email = (form.values.get('email') ?? '').trim()
+  const password = form.values.get('password') ?? ''
+  if (!email || !password || email.length > 320 || password.length > 1024) return loginForm(state, req.headers.cookie, {returnUrl, email, error: WRONG}, 401)
+  const outcome = await state.authority.login({email, password, ip: clientIp(req), userAgent: header(req, 'user-agent')})
+  if (!outcome.ok) {
+    if (outcome.reason === 'limited') {
+      return loginForm(state, req.headers.cookie, {returnUrl, email, error: `Too many failed sign-ins. Try again in ${outcome.retryAfterSeconds} seconds.`}, 429, {'retry-after': String(outcome.retryAfterSeconds)})
+    }
+    return loginForm(state, req.headers.cookie, {returnUrl, email, error: WRONG}, 401)
+  }
+  state.identity.remember(outcome.tokenHash, outcome.session, outcome.user)
+  const maxAge = (outcome.session.expiresAtMs - state.now()) / 1000
+  const ret = acceptReturnUrl(returnUrl, state.source.get().routes, state.publicPort())
+  const cookie = sessionCookieHeader(outcome.token, maxAge)
+  if (!ret) return {status: 303, headers: {location: '/', 'set-cookie': cookie}}
+  const r = toCallback(state, outcome.token, ret)
+  return {...r, headers: {...r.headers, 'set-cookie': cookie}}
+}
+
+function toCallback(state: IdentityEdgeState, token: string, ret: {url: string; host: string}): Reply {
+  const code = state.codes.issue(token, ret.host, ret.url)
+  return {status: 303, headers: {location: `${edgeOrigin(ret.host, state.publicPort())}/.mezu/callback?token=${code}`}}
+}
+
+async function inviteForm(state: IdentityEdgeState, req: Req, code: string, returnUrl: string, error?: string, status = 200): Promise<Reply> {
+  const inv = code ? await state.authority.invitation(code) : {ok: false as const}
+  if (!inv.ok) return message(state, 400, 'Invitation not valid', 'This invitation is not valid any more. Ask an administrator for a new one.')
+  let csrfCookie = readCookie(req.headers.cookie, CSRF_COOKIE)
+  const headers: Record<string, string> = {}
+  if (!csrfCookie) {
+    csrfCookie = state.csrf.newCookieValue()
+    headers['set-cookie'] = csrfCookieHeader(csrfCookie)
+  }
+  const ret = acceptReturnUrl(returnUrl, state.source.get().routes, state.publicPort())
+  const body = state.templates.render('set-password', {domain: state.source.get().domain, email: inv.email, code, csrf: state.csrf.tokenFor(csrfCookie), returnUrl: ret?.url ?? '', error})
+  return {status, body, contentType: 'text/html; charset=utf-8', headers}
+}
+
+async function inviteSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const form = await readForm(req)
+  if ('error' in form) return form.error
+  const code = form.values.get('code') ?? ''
+  const returnUrl = form.values.get('return') ?? ''
+  if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
+    return message(state, 403, 'Form expired', 'The form expired. Open the invitation link again.')
+  }
+  const password = form.values.get('password') ?? ''
+  if (password !== (form.values.get('confirm') ?? '')) return inviteForm(state, req, code, returnUrl, 'The two passwords are not the same.', 400)
+  const r = await state.authority.acceptInvitation({code, password, ip: clientIp(req), userAgent: header(req, 'user-agent')})
+  if (!r.ok) {
+    if (r.reason === 'weak-password') return inviteForm(state, req, code, returnUrl, r.message, 400)
+    return message(state, 400, 'Invitation not valid', 'This invitation is not valid any more. Ask an administrator for a new one.')
+  }
+  const q = new URLSearchParams({notice: 'password-set', email: r.email})
+  const ret = acceptReturnUrl(returnUrl, state.source.get().routes, state.publicPort())
+  if (ret) q.set('return', ret.url)
+  return {status: 303, headers: {location: `/login?${q}`}}
+}
+
+async function logout(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const token = readCookie(req.headers.cookie, SESSION_COOKIE)
+  if (token) {
+    state.identity.forget(token)
+    await state.authority.logout(token)
+  }
+  return message(state, 200, 'Signed out', 'You are signed out.', {link: '/login', linkText: 'Sign in again'}, {'set-cookie': clearSessionCookieHeader()})
+}
+
+function message(state: IdentityEdgeState, status: number, title: string, text: string, link: {link?: string; linkText?: string} = {}, headers: Record<string, string> = {}): Reply {
+  return {status, body: state.templates.render('message', {title, message: text, ...link}), contentType: 'text/html; charset=utf-8', headers}
+}
+
+function methodNotAllowed(): Reply {
+  return {status: 405, body: 'method not allowed', contentType: 'text/plain; charset=utf-8', headers: {allow: 'GET, POST'}}
+}
+
+async function readForm(req: Req): Promise<{values: URLSearchParams} | {error: Reply}> {
+  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  if (type !== 'application/x-www-form-urlencoded') return {error: {status: 415, body: 'send the form as application/x-www-form-urlencoded', contentType: 'text/plain; charset=utf-8'}}
+  const chunks: Buffer[] = []
+  let size = 0
+  // An oversized form is read to its end and dropped (not stored), so the 413 reaches the client
+  // on HTTP/1 and HTTP/2 alike; the edge's own body limit bounds how much that can be.
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size <= FORM_LIMIT_BYTES) chunks.push(chunk)
+  }
+  if (size > FORM_LIMIT_BYTES) return {error: {status: 413, body: 'the form is too large', contentType: 'text/plain; charset=utf-8'}}
+  return {values: new URLSearchParams(Buffer.concat(chunks).toString('utf8'))}
+}
+
+function header(req: Req, name: string): string | null {
+  const v = req.headers[name]
+  return (Array.isArray(v) ? v[0] : v) ?? null
+}
+
+function clientIp(req: Req): string {
+  return req.socket?.remoteAddress ?? ''
+}
+
+function write(state: IdentityEdgeState, res: Res, r: Reply): void {
+  const domain = state.source.get().domain
+  const headers: Record<string, string | string[]> = {
+    // the login form posts here, then the browser follows a redirect to a route host's callback
+    ...edgePageHeaders(`'self' https://*.${domain}:*`),
+    ...r.headers,
+  }
+  if (r.body !== undefined) headers['content-type'] = r.contentType ?? 'text/plain; charset=utf-8'
+  const body = r.body ?? ''
+  headers['content-length'] = String(Buffer.byteLength(body))
+  ;(res as ServerResponse).writeHead(r.status, headers)
+  ;(res as ServerResponse).end(body)
+}
+

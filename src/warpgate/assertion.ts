@@ -1,0 +1,123 @@
+import {request} from 'node:https'
+import {createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify} from 'jose'
+import {HEADER_JWT_ASSERTION} from '../protocol/headers.js'
+
+/**
+ * `mezu tunnel --require-assertion`: the Warpgate checks the edge's Mezu-Jwt-Assertion itself
+ * (signature against the platform JWKS, issuer, audience = the request's host, expiry), so a
+ * request that reached it without passing the edge is refused: defence in depth.
+ */
+export type AssertionCheck =
+  | {ok: true; claims: JWTPayload & {email?: string; groups?: string[]; kind?: string}}
+  | {ok: false; status: 401; code: 'assertion_missing' | 'assertion_invalid' | 'assertion_expired' | 'assertion_wrong_audience'; message: string}
+
+export interface AssertionVerifierOptions {
+  /** https://auth.<domain> */
+  issuer: string
+  /** loads the JWKS; fetchJwks() below does it over HTTPS with the platform CA pinned */
+  loadJwks: () => Promise<JSONWebKeySet>
+  /** how long a fetched JWKS is used before fetching again even if every kid is known */
+  refreshMs?: number
+  /** the shortest gap between two fetches, so forged kids cannot make the Warpgate hammer the edge */
+  minRefetchMs?: number
+  now?: () => number
+}
+
+export class AssertionVerifier {
+  private keys: ReturnType<typeof createLocalJWKSet> | undefined
+  private kids = new Set<string>()
+  private fetchedAt = Number.NEGATIVE_INFINITY
+  private inflight: Promise<void> | undefined
+
+  constructor(private readonly opts: AssertionVerifierOptions) {}
+
+  /** Checks the assertion on a request for `host` (the route hostname; any :port is ignored). */
+  async check(headers: Record<string, string | string[] | undefined>, host: string): Promise<AssertionCheck> {
+    const raw = headers[HEADER_JWT_ASSERTION.toLowerCase()]
+    const token = Array.isArray(raw) ? (raw.length === 1 ? raw[0] : undefined) : raw
+    if (!token) return {ok: false, status: 401, code: 'assertion_missing', message: `the request carries no ${HEADER_JWT_ASSERTION}; it did not come through the edge`}
+    const audience = host.replace(/:\d+$/, '').toLowerCase()
+    const now = this.opts.now ?? Date.now
+    try {
+      await this.ensureKeys(kidOf(token))
+      const {payload} = await jwtVerify(token, this.keys!, {
+        issuer: this.opts.issuer, audience, algorithms: ['EdDSA'], currentDate: new Date(now()), clockTolerance: 5,
+      })
+      return {ok: true, claims: payload}
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) return {ok: false, status: 401, code: 'assertion_expired', message: `${HEADER_JWT_ASSERTION} has expired`}
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return {ok: false, status: 401, code: 'assertion_wrong_audience', message: `${HEADER_JWT_ASSERTION} was issued for another host`}
+      return {ok: false, status: 401, code: 'assertion_invalid', message: `${HEADER_JWT_ASSERTION} does not verify against the platform keys`}
+    }
+  }
+
+  private async ensureKeys(kid: string | undefined): Promise<void> {
+    const now = (this.opts.now ?? Date.now)()
+    const stale = now - this.fetchedAt > (this.opts.refreshMs ?? 10 * 60_000)
+    const unknownKid = kid !== undefined && !this.kids.has(kid) && now - this.fetchedAt > (this.opts.minRefetchMs ?? 30_000)
+    if (this.keys && !stale && !unknownKid) return
+    this.inflight ??= this.opts.loadJwks().then(
+      (set) => {
+        this.keys = createLocalJWKSet(set)
+        this.kids = new Set(set.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'))
+        this.fetchedAt = (this.opts.now ?? Date.now)()
+      },
+    ).finally(() => {
+      this.inflight = undefined
+    })
+    try {
+      await this.inflight
+    } catch (error) {
+      // keep verifying with the keys we have; without any, nothing can pass
+      if (!this.keys) throw error
+    }
+  }
+}
+
+function kidOf(token: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as {kid?: unknown}
+    return typeof header.kid === 'string' ? header.kid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Fetches https://auth.<domain>/.well-known/jwks.json trusting only the pinned platform CA.
+ * `connectTo` dials another address than the URL's host (the name is still used for SNI,
+ * the Host header and certificate checks), for edges reached by IP.
+ */
+export function fetchJwks(url: string, caPem: string, opts: {timeoutMs?: number; connectTo?: string} = {}): () => Promise<JSONWebKeySet> {
+  const u = new URL(url)
+  if (u.protocol !== 'https:') throw new Error(`the JWKS URL must be https, got ${url}`)
+  return () =>
+    new Promise((resolve, reject) => {
+      const req = request({
+        host: opts.connectTo ?? u.hostname, port: u.port || 443, path: u.pathname + u.search, servername: u.hostname,
+        ca: caPem, minVersion: 'TLSv1.2', timeout: opts.timeoutMs ?? 10_000, agent: false,
+        headers: {host: u.host, accept: 'application/json'},
+      }, (res) => {
+        const chunks: Buffer[] = []
+        let size = 0
+        res.on('data', (c: Buffer) => {
+          size += c.length
+          if (size > 256 * 1024) req.destroy(new Error('the JWKS is larger than 256 KiB'))
+          else chunks.push(c)
+        })
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`${url} answered ${res.statusCode}`))
+          try {
+            const set = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet
+            if (!Array.isArray(set.keys)) throw new Error('no "keys" array')
+            resolve(set)
+          } catch (error) {
+            reject(new Error(`${url} did not return a JWKS: ${(error as Error).message}`))
+          }
+        })
+      })
+      req.on('timeout', () => req.destroy(new Error(`fetching ${url} timed out`)))
+      req.on('error', reject)
+      req.end()
+    })
+}

@@ -1,0 +1,55 @@
+import {connect, type IncomingHttpHeaders} from 'node:http2'
+import test from 'ava'
+import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
+import {formField, startStandIn, type StandIn} from '../helpers/edge-stand-in.js'
+
+/** One HTTP/2 request to the stand-in for `host` (SNI and :authority), the platform CA pinned. */
+function h2(e: StandIn, host: string, path: string, opts: {method?: string; headers?: Record<string, string>; body?: string} = {}): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+  return new Promise((resolve, reject) => {
+    const session = connect(`https://127.0.0.1:${e.port}`, {ca: e.caPem, servername: host})
+    session.on('error', reject)
+    const req = session.request({':method': opts.method ?? 'GET', ':path': path, ':authority': `${host}:${e.port}`, ...opts.headers})
+    let headers: IncomingHttpHeaders = {}
+    const chunks: Buffer[] = []
+    req.on('response', (h) => (headers = h))
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      session.close()
+      resolve({status: Number(headers[':status']), headers, text: Buffer.concat(chunks).toString('utf8')})
+    })
+    req.on('error', reject)
+    req.end(opts.body)
+  })
+}
+
+const cookieValue = (headers: IncomingHttpHeaders, name: string) => {
+  const all = (headers['set-cookie'] ?? []) as string[]
+  return all.map((c) => c.split(';')[0]!).find((c) => c.startsWith(name + '='))?.slice(name.length + 1)
+}
+
+test('over HTTP/2 the gate redirects, the login handler signs in, and the origin gets the identity', async (t) => {
+  const e = await startStandIn(t, {}, {http2: true})
+  e.addRoute(`hello.${e.domain}`, '/', null)
+  const host = `hello.${e.domain}`
+  const first = await h2(e, host, '/h2')
+  t.is(first.status, 302)
+  const login = new URL(String(first.headers.location))
+  const page = await h2(e, login.hostname, login.pathname + login.search)
+  t.is(page.status, 200)
+  const csrfCookie = cookieValue(page.headers, '__Host-mezu_csrf')!
+  const post = await h2(e, login.hostname, '/login', {
+    method: 'POST',
+    headers: {'content-type': 'application/x-www-form-urlencoded', cookie: `__Host-mezu_csrf=${csrfCookie}`},
+    body: new URLSearchParams({email: ADMIN_EMAIL, password: ADMIN_PASSWORD, csrf: formField(page.text, 'csrf')!, return: formField(page.text, 'return')!}).toString(),
+  })
+  t.is(post.status, 303)
+  const cb = new URL(String(post.headers.location))
+  const callback = await h2(e, cb.hostname, cb.pathname + cb.search)
+  t.is(callback.status, 303)
+  const session = cookieValue(callback.headers, '__Host-mezu_session')!
+  const final = await h2(e, host, '/h2', {headers: {cookie: `__Host-mezu_session=${session}`, 'mezu-user-email': 'spoof@example.test'}})
+  t.is(final.status, 200)
+  const echoed = JSON.parse(final.text)
+  t.is(echoed.headers['mezu-user-email'], ADMIN_EMAIL)
+  t.is(echoed.headers.cookie, undefined)
+})
