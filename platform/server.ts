@@ -9,6 +9,10 @@ import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
 import {Pages} from './edge/pages.js'
+import {createIdentityEdge, identityLimits} from './edge/identity-edge.js'
+import type {Gate as IdentityGate} from './edge/gate.js'
+import type {Gate} from './edge/pipeline.js'
+import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
 import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
@@ -151,10 +155,16 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   const requestLog = new RequestLog(10_000)
   ctx.requestLog = requestLog
   const pages = Pages.load()
+  // Issue 5's identity-aware step: login on auth.<domain>, policy, signed identity to the origin.
+  let boundEdgePort = config.edgePort
+  const identity = plugins.gate ? undefined : createIdentityEdge({
+    source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
+  })
   const edge = new EdgeServer({
     host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool,
     pages: (req, problem) => pages.error(req, problem),
     requestLog,
+    ...(identity ? {gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login}} : {}),
     ...plugins,
   })
   let edgePort: number
@@ -167,6 +177,7 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
     await tunnel.close()
     throw error
   }
+  boundEdgePort = edgePort
   source.setEdgePort(edgePort)
   let stopped = false
   return {
@@ -178,8 +189,19 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
       await tunnel.close()
       pool.closeAll()
       await edge.close()
+      identity?.close()
       source.close()
       admission.close()
     },
+  }
+}
+
+/** Adapts the identity gate to the pipeline: it also names inbound headers to drop and the target. */
+function identityGate(gate: IdentityGate): Gate {
+  return async (req, route, clientIp) => {
+    const r = await gate(req, route, clientIp)
+    if (r.action === 'respond') return r
+    for (const name of r.removeHeaders) delete req.headers[name]
+    return {action: 'forward', setHeaders: r.setHeaders, target: r.target}
   }
 }

@@ -9,11 +9,15 @@ export interface GateRequest {
   path: string
   host: string
   headers: IncomingHttpHeaders
+  /** the raw request target, header list and version, for the HTTP shape checks */
+  url: string
+  rawHeaders: string[]
+  httpVersion: string
 }
 
 /** The gate's decision, as data: forward with these headers set, or answer the end user itself. */
 export type GateDecision =
-  | {action: 'forward'; setHeaders: Record<string, string>}
+  | {action: 'forward'; setHeaders: Record<string, string>; /** normalised target to forward instead of the routed path */ target?: string}
   | {action: 'respond'; status: number; headers: Record<string, string | string[]>; body: string | Buffer}
 
 /**

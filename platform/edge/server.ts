@@ -33,6 +33,8 @@ export interface EdgeServerOptions {
   pages?: PageRenderer
   /** request metadata for `mezu logs`; default: discarded */
   requestLog?: RequestLogSink
+  /** the login host (auth.<domain>) and its handler (issue 5); absent: no login host */
+  auth?: {host: string; handler: (req: EndUserRequest, res: EndUserResponse) => void}
 }
 
 const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request', {status: number; title: string; message: string}> = {
@@ -107,6 +109,15 @@ export class EdgeServer {
     const started = performance.now()
     const requestId = this.nextRequestId()
     const clientIp = req.socket?.remoteAddress ?? ''
+    const auth = this.opts.auth
+    if (auth && normaliseHost((req.headers[':authority'] as string | undefined) ?? req.headers.host) === auth.host) {
+      res.once('finish', () => this.log.append({
+        time: new Date().toISOString(), routeId: null, host: auth.host, method: req.method ?? '', path: (req.url ?? '').split('?')[0],
+        status: res.statusCode, durationMs: Math.round(performance.now() - started), bytesIn: 0, bytesOut: 0, clientIp,
+        tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
+      }))
+      return auth.handler(req, res)
+    }
     const {route, host, path, search, problem} = this.route(req)
     const finish = (status: number, bytesIn: number, bytesOut: number) => this.log.append({
       time: new Date().toISOString(), routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
@@ -115,7 +126,7 @@ export class EdgeServer {
     })
     try {
       if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
-      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers}, route, clientIp)
+      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
       if (decision.action === 'respond') {
         res.writeHead(decision.status, decision.headers as never)
         res.end(decision.body)
@@ -124,7 +135,7 @@ export class EdgeServer {
       // Whatever the gate did, no inbound mezu-* header reaches the origin: only the gate's own.
       stripIdentityHeaders(req.headers)
       const result = await forwardRequest(this.opts.pool, req, res, {
-        environmentId: route.environmentId, service: route.service, path: path! + search!, host: host!, clientIp,
+        environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
         setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
         responseTimeoutMs: this.opts.limits.requestTimeoutMs,
       })
@@ -168,7 +179,7 @@ export class EdgeServer {
     }
     if (!route) return refuse(problem!)
     if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('bad_request')
-    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers}, route, clientIp)
+    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
     if (decision.action === 'respond') {
       const body = Buffer.from(decision.body)
       const lines = [`HTTP/1.1 ${decision.status} Refused`, `content-length: ${body.length}`, 'connection: close']
@@ -178,7 +189,7 @@ export class EdgeServer {
     }
     stripIdentityHeaders(req.headers)
     const result = await forwardUpgrade(this.opts.pool, req, socket, head, {
-      environmentId: route.environmentId, service: route.service, path: path! + search!, host: host!, clientIp,
+      environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
       setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
       responseTimeoutMs: this.opts.limits.requestTimeoutMs,
     })

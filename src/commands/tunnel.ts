@@ -4,16 +4,17 @@ import {parseDuration} from '../lib/duration.js'
 import {MezuError} from '../lib/errors.js'
 import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
 import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
-import {RegistrationError, resolveTarget, TargetError, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
+import {RegistrationError, resolveServiceTarget, ServiceProcess, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
-  static override description = 'TARGET is a port (3000) or a URL (http://127.0.0.1:3000). Ctrl-C or SIGTERM drains: the edge stops sending new requests, in-flight ones finish (--grace), then it exits 0. With --json every event is one JSON line.'
+  static override description = 'TARGET is a service directory holding mezu.json (its `command` is started and stopped with the tunnel, its `routes` ensured), a port (3000) or a URL (http://127.0.0.1:3000). Ctrl-C or SIGTERM drains: the edge stops sending new requests, in-flight ones finish (--grace), then it exits 0. With --json every event is one JSON line.'
   static override examples = [
+    '<%= config.bin %> tunnel ./hello --project demo --env prod',
     '<%= config.bin %> tunnel 3000 --name hello --route hello.mezu.localhost --project demo --env prod',
     'MEZU_WARPGATE_TOKEN=mezu_wg_… <%= config.bin %> tunnel http://127.0.0.1:8080 --connections 4 --json',
   ]
-  static override args = {target: Args.string({description: 'port or URL of the local service', required: true})}
+  static override args = {target: Args.string({description: 'service directory (mezu.json), port or URL of the local service', required: true})}
   static override flags = {
     ...scopeFlags,
     name: Flags.string({char: 'n', description: 'service name (default: from TARGET)'}),
@@ -30,18 +31,20 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
   }
 
   async run(): Promise<{type: 'exit'; warpgateId: string; requests: number}> {
-    let target
-    try {
-      target = resolveTarget(this.args.target)
-    } catch (error) {
-      if (error instanceof TargetError) throw new MezuError('usage', error.message, 2)
-      throw error
-    }
+    const target = resolveServiceTarget(this.args.target, {name: this.flags.name})
     const graceMs = parseDuration(this.flags.grace)
     if (graceMs === undefined) throw new MezuError('usage', `--grace must be a duration like 30s or 2m, got "${this.flags.grace}"`, 2)
-    const name = this.flags.name ?? target.suggestedName
+    const name = target.name
     const apiUrl = this.apiUrl()
     const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
+    // The service starts before the tunnel so the edge never sends it a request it cannot answer.
+    const service = target.command && target.cwd
+      ? await ServiceProcess.start({name, command: target.command, cwd: target.cwd, env: target.env, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs})
+      : undefined
+    service?.on('exit', (e) => {
+      if (!e.expected) this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
+      if (!e.expected) process.kill(process.pid, 'SIGTERM')
+    })
     const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections})
     const json = this.jsonEnabled()
     let requests = 0
@@ -53,10 +56,12 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       if (json) this.logJson(e)
       else this.log(describe(e))
     })
-    const creds = await wg.start().catch((error: Error) => {
+    const creds = await wg.start().catch(async (error: Error) => {
+      await service?.stop()
       throw error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
     })
-    for (const hostname of this.flags.route ?? []) {
+    const hostnames = [...(this.flags.route ?? []), ...(target.routes ?? []).map((r) => r.hostname)]
+    for (const hostname of hostnames) {
       const r = await ensureRoute(this.api(), {project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), hostname, service: creds.info.service})
       const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
       if (json) this.logJson(event)
@@ -69,6 +74,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
     })
+    await service?.stop()
     return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
   }
 }

@@ -22,12 +22,15 @@ export async function registrationTokenFor(api: () => ApiClient, flags: {token?:
  */
 export async function ensureRoute(api: ApiClient, input: {project: string; env: string; hostname: string; service: string}): Promise<{hostname: string; reused: boolean}> {
   try {
-    await api.post('routes', {project: input.project, env: input.env, hostname: input.hostname, service: input.service})
-    return {hostname: input.hostname, reused: false}
+    const created = await api.post<Route>('routes', {project: input.project, env: input.env, hostname: input.hostname, service: input.service})
+    return {hostname: created.hostname, reused: false}
   } catch (error) {
     if (!(error instanceof MezuError) || error.code !== 'conflict') throw error
   }
-  const existing = (await api.all<Route>('routes', {project: input.project, env: input.env})).find((r) => r.hostname === input.hostname.toLowerCase() && r.pathPrefix === '/')
+  // A bare label ("hello") was expanded by the platform to hello.<domain>.
+  const wanted = input.hostname.toLowerCase()
+  const matches = (host: string) => host === wanted || (!wanted.includes('.') && host.split('.')[0] === wanted)
+  const existing = (await api.all<Route>('routes', {project: input.project, env: input.env})).find((r) => matches(r.hostname) && r.pathPrefix === '/')
   if (!existing) throw new MezuError('conflict', `--route ${input.hostname} is taken by a route outside ${input.project}/${input.env}`)
   if (existing.service !== input.service) throw new MezuError('conflict', `--route ${input.hostname} already points at service "${existing.service}", not "${input.service}"`)
   return {hostname: existing.hostname, reused: true}

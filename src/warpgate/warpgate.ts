@@ -6,6 +6,9 @@ import {CertificateKeeper, type Clock, type Credentials, register, systemClock} 
 import {Supervisor} from './supervisor.js'
 
 export {resolveTarget, TargetError, type ServiceTarget} from './target.js'
+// `mezu tunnel ./service`: the service directory (mezu.json) and the process it starts.
+export {resolveTarget as resolveServiceTarget, type ServiceTarget as ServiceDirectoryTarget} from './service-config.js'
+export {ServiceProcess} from './service-process.js'
 export {RegistrationError, type Credentials} from './registration.js'
 
 /** The version a Warpgate reports to the edge. */
