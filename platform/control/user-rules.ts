@@ -40,9 +40,10 @@ export function resolveDirectories(ctx: ControlContext, refs: readonly string[],
 
 /** The edge serves the invitation page on auth.<domain>; its port is left out when it is 443. */
 export function inviteLink(ctx: ControlContext, code: string): string {
-  const port = ctx.config.edgePort === 443 ? '' : `:${ctx.config.edgePort}`
-  const base = ctx.urls.edge || `https://auth.${ctx.config.domain}${port}`
-  return `${base.replace(/\/+$/, '')}/invite?code=${encodeURIComponent(code)}`
+  // The edge's bound port once it listens, else the configured one; 443 is left out.
+  const edgePort = ctx.urls.edge ? Number(new URL(ctx.urls.edge).port || 443) : ctx.config.edgePort
+  const port = edgePort === 443 ? '' : `:${edgePort}`
+  return `https://auth.${ctx.config.domain}${port}/invite?code=${encodeURIComponent(code)}`
 }
 
 /** Issues an invitation (inside the caller's identity transaction) and shapes it for the API. */

@@ -1,5 +1,5 @@
 import type {IncomingHttpHeaders} from 'node:http'
-import type {Route} from '../../src/lib/api-types/index.js'
+import type {RequestLogEntry, Route} from '../../src/lib/api-types/index.js'
 import {IDENTITY_HEADER_PREFIX} from '../../src/protocol/headers.js'
 
 /** The request as the gate sees it: enough to decide, nothing to write to. */
@@ -76,22 +76,8 @@ export const minimalPages: PageRenderer = (req, p) => {
   return {status: p.status, headers: {'content-type': 'application/json'}, body: JSON.stringify({error: {code: p.code, message: p.message}}) + '\n'}
 }
 
-/** One request's metadata for `mezu logs` (the shape of api-types' RequestLogEntry): never a body. */
-export interface RequestLogEntry {
-  time: string
-  routeId: string | null
-  host: string
-  method: string
-  path: string
-  status: number
-  durationMs: number
-  bytesIn: number
-  bytesOut: number
-  clientIp: string
-  tlsVersion: string | null
-  /** http/1.1 or h2 */
-  protocol: string
-}
+/** One request's metadata for `mezu logs`: never a body. */
+export type {RequestLogEntry}
 
 /** Where the edge appends request metadata; the periphery's RequestLog ring has this shape. */
 export interface RequestLogSink {
