@@ -182,17 +182,17 @@ export function resolveTarget(target: string, opts: {name?: string} = {}): Servi
   const t = target.trim()
   const named = (url: string): ServiceTarget => {
     const name = opts.name ?? `local-${new URL(url).port || (url.startsWith('https:') ? '443' : '80')}`
-    if (!NAME_PATTERN.test(name)) throw new ServiceConfigError('--name', undefined, `must be ${NAME_RULE}, got ${JSON.stringify(name)}`)
+    if (!NAME_PATTERN.test(name)) throw new MezuError('usage', `--name: must be ${NAME_RULE}, got ${JSON.stringify(name)}`)
     return {name, url}
   }
   if (/^\d+$/.test(t)) {
     const port = Number(t)
-    if (!isPort(port)) throw new MezuError('bad_input', `TARGET port must be from 1 to 65535, got ${t}`)
+    if (!isPort(port)) throw new MezuError('usage', `TARGET port must be from 1 to 65535, got ${t}`)
     return named(`http://127.0.0.1:${port}`)
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
     const url = parseServiceUrl(t)
-    if (typeof url !== 'string') throw new MezuError('bad_input', `TARGET ${url.error}`)
+    if (typeof url !== 'string') throw new MezuError('usage', `TARGET ${url.error}`)
     return named(url)
   }
   const kind = statKind(t)
@@ -204,7 +204,8 @@ export function resolveTarget(target: string, opts: {name?: string} = {}): Servi
     const url = parseServiceUrl(`http://${t}`)
     if (typeof url === 'string') return named(url)
   }
-  throw new MezuError('bad_input', kind === 'file'
+  // A malformed argument is a usage error (exit 2); a bad mezu.json stays bad_input (exit 1).
+  throw new MezuError('usage', kind === 'file'
     ? `TARGET ${t} is a file; give its directory (holding ${SERVICE_FILE}), a URL or a port`
     : `TARGET ${JSON.stringify(t)} is not a port, a URL or a service directory (no such directory)`)
 }

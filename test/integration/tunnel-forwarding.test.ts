@@ -21,7 +21,7 @@ test('forwards a GET through a Warpgate and sets X-Forwarded-* while dropping sp
   t.is(hello.text, 'hello from origin\n')
 
   const echoed = await edgeRequest(platform, 'hello.mezu.localhost', '/headers?x=1', {
-    headers: {'mezu-user-email': 'spoof@example.test', 'Mezu_User_Id': 'usr_spoof', 'x-forwarded-for': '6.6.6.6', 'keep-alive': 'timeout=5', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'x-keep-me': 'yes'},
+    headers: {'mezu-user-email': 'spoof@example.test', 'MEZU-USER-ID': 'usr_spoof', 'x-forwarded-for': '6.6.6.6', 'keep-alive': 'timeout=5', connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'x-keep-me': 'yes'},
   })
   t.is(echoed.status, 200)
   const seen = JSON.parse(echoed.text) as Record<string, string | undefined>
@@ -30,10 +30,16 @@ test('forwards a GET through a Warpgate and sets X-Forwarded-* while dropping sp
   t.is(seen['x-forwarded-host'], 'hello.mezu.localhost')
   t.is(seen['x-keep-me'], 'yes')
   t.is(seen['mezu-user-email'], undefined)
-  t.is(seen['mezu_user_id'], undefined)
+  t.not(seen['mezu-user-id'], 'usr_spoof')
   t.is(seen['x-drop-me'], undefined)
   t.is(seen['keep-alive'], undefined)
   t.truthy(seen['mezu-request-id'])
+
+  // An origin that folds `_` into `-` would read Mezu_User_Id as identity: the edge refuses it.
+  const before = origin.seen.length
+  const underscored = await edgeRequest(platform, 'hello.mezu.localhost', '/headers', {headers: {'Mezu_User_Id': 'usr_spoof'}})
+  t.is(underscored.status, 400)
+  t.is(origin.seen.length, before, 'never reached the origin')
 })
 
 const MiB = 1024 * 1024

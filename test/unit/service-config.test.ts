@@ -135,7 +135,8 @@ test('resolveTarget takes a port, a URL or host:port', (t) => {
 })
 
 test('resolveTarget refuses a bad port, a bad URL, a missing directory, a plain file and a bad --name', (t) => {
-  t.throws(() => resolveTarget('70000'), {message: /port must be from 1 to 65535, got 70000/})
+  const port = t.throws(() => resolveTarget('70000'), {message: /port must be from 1 to 65535, got 70000/}) as any
+  t.is(port.exitCode, 2, 'a malformed TARGET is a usage error')
   t.throws(() => resolveTarget('0'), {message: /port must be from 1 to 65535/})
   t.throws(() => resolveTarget('ftp://x:21'), {message: /TARGET must use http/})
   t.throws(() => resolveTarget('./no-such-dir-here'), {message: /not a port, a URL or a service directory/})
