@@ -81,7 +81,8 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
       maxUrlBytes: 8 * 1024,
       headersTimeoutMs: 10_000,
       idleTimeoutMs: 120_000,
-      requestTimeoutMs: 0,
+      // Time for the origin to send response headers before the edge answers 504 (Cloudflare's is 100 s).
+      requestTimeoutMs: 100_000,
       defaultBodyLimitBytes: 1024 * 1024 * 1024,
       rateLimitPerMinute: 6000,
       assertionTtlMs: 5 * MIN,
