@@ -93,6 +93,8 @@ test('mezu login --web --json: the code is approved in a signed-in browser, the 
   const web = got.lastLogins.find((l: {method: string}) => l.method === 'web')
   t.like(web, {method: 'web', client: 'cli', result: 'success'})
   t.truthy(got.lastLogins.find((l: {method: string; client?: string}) => l.method === 'edge-password' && l.client === 'browser'), 'the browser sign-in is in the history too')
+  const audit = await owner.json(['audit', 'list', '--action', 'device-login.'])
+  t.like(audit.items.find((e: {actor: {name: string}}) => e.actor.name === 'wendy@example.test'), {action: 'device-login.approve', actor: {kind: 'user', name: 'wendy@example.test'}, target: {type: 'device-login', name: 'cli'}})
 })
 
 test('mezu login --web without --json tells a person where to go, and a denial exits 1 with a clear message and saves nothing', async (t) => {
@@ -274,6 +276,11 @@ test('polling faster than the interval is answered slow_down; unknown and malfor
   t.is(bad.body.error.code, 'invalid_request')
   const extra = await api(p.apiUrl, p.caPem, 'POST', '/v1/device-logins', {body: {client: 'cli', scope: 'admin'}})
   t.is(extra.status, 400)
+  for (const client of ['browser', 'Official Admin Console', '']) {
+    const r = await api(p.apiUrl, p.caPem, 'POST', '/v1/device-logins', {body: {client}})
+    t.is(r.status, 400, client)
+    t.is(r.body.error.field, 'client')
+  }
 })
 
 test('starting web logins is rate-limited per client address', async (t) => {

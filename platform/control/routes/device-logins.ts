@@ -14,7 +14,9 @@ import {authPageUrl} from '../user-rules.js'
 /** The login-history method of a web (device) login. */
 export const DEVICE_LOGIN_METHOD = 'web'
 
-const StartBody = Type.Object({client: Type.Optional(Type.String({minLength: 1, maxLength: 64}))}, {additionalProperties: false})
+// The client name is shown on the approval page, so it is kept to a plain word, and never the
+// edge's own `browser` (whose sessions double as edge cookies).
+const StartBody = Type.Object({client: Type.Optional(Type.String({maxLength: 32, pattern: '^(?!browser$)[a-z][a-z0-9._-]*$'}))}, {additionalProperties: false})
 const TokenBody = Type.Object(
   {deviceCode: Type.String({minLength: TOKEN_PREFIX.device.length + 1, maxLength: 200})},
   {additionalProperties: false},
