@@ -8,6 +8,7 @@ import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
 import {cliUser, ownerCli} from '../helpers/session.js'
 import {seedUser} from '../helpers/seed-user.js'
 import {hookScope} from '../helpers/shared.js'
+import {findUserByEmail, updateUser} from '../../platform/store/identity/users.js'
 
 const test = anyTest as TestFn<{p: TestPlatform}>
 const scope = hookScope()
@@ -291,4 +292,30 @@ test('starting web logins is rate-limited per client address', async (t) => {
   t.is(third.status, 429)
   t.is(third.body.error.code, 'too_many_requests')
   t.truthy(third.headers['retry-after'])
+})
+
+test('wrong codes on the page count like failed passwords: after the limit even the right code waits', async (t) => {
+  const strict = await startTestPlatform(t, {deviceLogin: {ttlMs: 600_000, intervalSeconds: 1, startsPerMinute: 100}, loginLimit: {slowAfter: 100, lockAfter: 3, windowMs: 60_000, lockMs: 60_000, delayMs: 0}})
+  const browser = await signedInBrowser(strict, 'gus@example.test')
+  const {body: start} = await startDevice(strict)
+  const wrong = start.userCode === 'BBBB-BBBB' ? 'CCCC-CCCC' : 'BBBB-BBBB'
+  for (let i = 0; i < 3; i++) t.is((await browser.get(`/device?code=${wrong}`)).status, 400)
+  const locked = await browser.get(`/device?code=${start.userCode}`)
+  t.is(locked.status, 429)
+  t.regex(locked.text, /Too many wrong codes/)
+  t.is((await pollDevice(strict, start.deviceCode)).body.error.code, 'authorization_pending')
+})
+
+test('an approval by an account disabled before the CLI collects it is refused and recorded', async (t) => {
+  const {p} = t.context
+  const browser = await signedInBrowser(p, 'vic@example.test')
+  const {body: start} = await startDevice(p)
+  t.is((await decide(browser, start.userCode, 'approve')).status, 200)
+  updateUser(p.ctx.idb, findUserByEmail(p.ctx.idb, 'vic@example.test')!.id, {status: 'disabled'})
+  const r = await pollDevice(p, start.deviceCode)
+  t.is(r.status, 403)
+  t.is(r.body.error.code, 'access_denied')
+  const owner = await ownerCli(t, p)
+  const got = await owner.json(['users', 'get', 'vic@example.test'])
+  t.like(got.lastLogins.find((l: {method: string}) => l.method === 'web'), {client: 'cli', result: 'refused-disabled'})
 })
