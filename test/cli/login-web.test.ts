@@ -304,6 +304,12 @@ test('wrong codes on the page count like failed passwords: after the limit even 
   t.is(locked.status, 429)
   t.regex(locked.text, /Too many wrong codes/)
   t.is((await pollDevice(strict, start.deviceCode)).body.error.code, 'authorization_pending')
+  // an address locked out for failed passwords cannot start (or poll) a web login either
+  for (let i = 0; i < 3; i++) await api(strict.apiUrl, strict.caPem, 'POST', '/v1/sessions', {body: {email: 'gus@example.test', password: 'not it at all'}})
+  const refused = await startDevice(strict)
+  t.is(refused.status, 429)
+  t.is(refused.body.error.code, 'too_many_requests')
+  t.is((await pollDevice(strict, start.deviceCode)).status, 429)
 })
 
 test('an approval by an account disabled before the CLI collects it is refused and recorded', async (t) => {
