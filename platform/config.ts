@@ -22,6 +22,8 @@ export interface PlatformConfig {
   apiBodyLimitBytes: number
   /** Invitation lifetime. */
   inviteTtlMs: number
+  /** `mezu login --web` (device authorization grant): code lifetime, poll interval, starts per client IP per minute. */
+  deviceLogin: {ttlMs: number; intervalSeconds: number; startsPerMinute: number}
   /** Warpgate client certificate lifetime. */
   warpgateCertTtlMs: number
   /** Edge limits. */
@@ -75,6 +77,7 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     loginLimit: {slowAfter: 3, lockAfter: 10, windowMs: 15 * MIN, lockMs: 15 * MIN, delayMs: 250},
     apiBodyLimitBytes: 1024 * 1024,
     inviteTtlMs: 7 * DAY,
+    deviceLogin: {ttlMs: 10 * MIN, intervalSeconds: 5, startsPerMinute: 20},
     warpgateCertTtlMs: DAY,
     edge: {
       maxHeaderBytes: 16 * 1024,
@@ -98,5 +101,9 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     throw new ConfigError(`--domain must be a DNS name like mezu.localhost, got "${cfg.domain}"`)
   }
   if (cfg.sessionIdleMs <= 0 || cfg.sessionMaxAgeMs <= 0) throw new ConfigError('session lifetimes must be positive')
+  const d = cfg.deviceLogin
+  if (!(d.ttlMs > 0) || !Number.isInteger(d.intervalSeconds) || d.intervalSeconds < 1 || !(d.startsPerMinute > 0)) {
+    throw new ConfigError('deviceLogin needs a positive ttlMs, a whole intervalSeconds of at least 1 and a positive startsPerMinute')
+  }
   return cfg
 }

@@ -5,6 +5,7 @@ import pino, {type Logger} from 'pino'
 import type {PlatformConfig} from './config.js'
 import type {ControlContext} from './control/context.js'
 import {ChangeFeed} from './control/feed.js'
+import {DeviceLogins} from './control/device-logins.js'
 import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
@@ -65,6 +66,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     config, stores, idb, cdb, ca, log,
     feed: new ChangeFeed(),
     limiter: new LoginLimiter(config.loginLimit),
+    deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
     urls: {api: '', edge: '', tunnel: ''},
   }
   const dns = ['localhost', config.domain, `*.${config.domain}`]

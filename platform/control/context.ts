@@ -9,6 +9,7 @@ import {bumpConfigVersion} from '../store/config/meta.js'
 import type {StoreCtx} from '../store/config/projects.js'
 import {transaction} from '../store/db.js'
 import type {Stores} from '../store/stores.js'
+import type {DeviceLogins} from './device-logins.js'
 import type {ChangeEvent, ChangeFeed} from './feed.js'
 import type {LoginLimiter} from './login-limiter.js'
 
@@ -23,6 +24,8 @@ export interface ControlContext {
   ca: CaMaterial
   feed: ChangeFeed
   limiter: LoginLimiter
+  /** pending `mezu login --web` logins (in memory: see device-logins.ts) */
+  deviceLogins: DeviceLogins
   log: Logger
   /** Public URLs, known once the listeners are bound. */
   urls: {api: string; edge: string; tunnel: string}

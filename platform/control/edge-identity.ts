@@ -1,16 +1,19 @@
-import type {EdgeAuthority, LoginOutcome} from '../edge/edge-authority.js'
+import type {DeviceLoginLookup, EdgeAuthority, LoginOutcome} from '../edge/edge-authority.js'
 import type {EdgeIdentitySnapshot, EdgeServiceKey, EdgeSession, EdgeSigningKey, EdgeUser} from '../edge/identity-snapshot.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
 import {bumpConfigVersion} from '../store/config/meta.js'
 import type {StoreCtx} from '../store/config/projects.js'
 import {ensureSigningKey, publishedSigningKeys, type SigningKeyRecord} from '../store/config/signing-keys.js'
 import {transaction} from '../store/db.js'
+import {recordLogin} from '../store/identity/login-history.js'
 import {findSessionByToken, revokeSession, type SessionRecord, touchSession} from '../store/identity/sessions.js'
 import {listServiceAccounts} from '../store/identity/service-accounts.js'
 import {getUser, listUsers, updateUser, type UserRecord} from '../store/identity/users.js'
 import type {ControlContext} from './context.js'
+import type {PendingDeviceLogin} from './device-logins.js'
 import {ApiError} from './errors.js'
 import {passwordLogin} from './routes/auth.js'
+import {DEVICE_LOGIN_METHOD} from './routes/device-logins.js'
 
 /** The edge's login client name in the sessions table. */
 export const BROWSER_CLIENT = 'browser'
@@ -182,6 +185,21 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
       record({kind: 'user', id: u.id, name: u.email}, 'invite.accept', {type: 'user', id: u.id, name: u.email}, input.ip, {kind: 'user', id: u.id, action: 'updated'})
       return {ok: true, email: u.email}
     },
+
+    async deviceLogin(input) {
+      return lookupDeviceLogin(ctx, input, () => ctx.deviceLogins.find(input.userCode)).result
+    },
+
+    async decideDeviceLogin(input) {
+      const r = lookupDeviceLogin(ctx, input, () => ctx.deviceLogins.decide(input.userCode, input.userId, input.approve))
+      if (!r.ok) return r.result
+      const u = getUser(ctx.idb, input.userId)
+      const p = r.pending
+      // A denial ends the login here, so it is written now; an approval is written when the CLI collects its session.
+      if (!input.approve) recordLogin(ctx.idb, input.userId, {ip: p.ip, userAgent: p.userAgent, method: DEVICE_LOGIN_METHOD, client: p.client, result: 'denied'})
+      record({kind: 'user', id: input.userId, name: u?.email ?? null}, input.approve ? 'device-login.approve' : 'device-login.deny', {type: 'device-login', id: p.id, name: p.client}, input.ip)
+      return r.result
+    },
   }
 }
 
@@ -191,4 +209,20 @@ function usableInvite(ctx: ControlContext, code: string): {id: string; user_id: 
   const row = ctx.idb.db.prepare('SELECT id, user_id, code_hash, expires_at, used_at FROM invites WHERE code_hash = ?').get(hash) as {id: string; user_id: string; code_hash: Buffer; expires_at: number; used_at: number | null} | undefined
   if (!row || !ctx.stores.hasher.tokenMatches(code, row.code_hash) || row.used_at !== null || row.expires_at <= Date.now()) return undefined
   return row
+}
+
+/**
+ * A user code typed on the approval page. Codes are short (about 34 bits), so a wrong one counts
+ * against the person and their address like a failed password, with the same slow-down and lockout.
+ */
+function lookupDeviceLogin(ctx: ControlContext, input: {userId: string; ip: string}, find: () => PendingDeviceLogin | undefined): {ok: true; pending: PendingDeviceLogin; result: DeviceLoginLookup} | {ok: false; result: DeviceLoginLookup} {
+  const keys = [`device-user:${input.userId}`, `device-ip:${input.ip}`]
+  const verdict = ctx.limiter.check(keys)
+  if (!verdict.allowed) return {ok: false, result: {ok: false, reason: 'limited', retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000)}}
+  const pending = find()
+  if (!pending) {
+    ctx.limiter.fail(keys)
+    return {ok: false, result: {ok: false, reason: 'invalid'}}
+  }
+  return {ok: true, pending, result: {ok: true, userCode: pending.userCode, client: pending.client, ip: pending.ip, expiresAtMs: pending.expiresAtMs}}
 }

@@ -38,12 +38,17 @@ export function resolveDirectories(ctx: ControlContext, refs: readonly string[],
   })
 }
 
-/** The edge serves the invitation page on auth.<domain>; its port is left out when it is 443. */
-export function inviteLink(ctx: ControlContext, code: string): string {
+/** A page the edge serves on auth.<domain> (invitation, web login); its port is left out when it is 443. */
+export function authPageUrl(ctx: ControlContext, pathAndQuery: string): string {
   // The edge's bound port once it listens, else the configured one; 443 is left out.
   const edgePort = ctx.urls.edge ? Number(new URL(ctx.urls.edge).port || 443) : ctx.config.edgePort
   const port = edgePort === 443 ? '' : `:${edgePort}`
-  return `https://auth.${ctx.config.domain}${port}/invite?code=${encodeURIComponent(code)}`
+  return `https://auth.${ctx.config.domain}${port}${pathAndQuery}`
+}
+
+/** The edge serves the invitation page on auth.<domain>. */
+export function inviteLink(ctx: ControlContext, code: string): string {
+  return authPageUrl(ctx, `/invite?code=${encodeURIComponent(code)}`)
 }
 
 /** Issues an invitation (inside the caller's identity transaction) and shapes it for the API. */

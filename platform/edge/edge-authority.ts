@@ -18,7 +18,17 @@ export interface EdgeAuthority {
   invitation(code: string): Promise<{ok: true; email: string} | {ok: false}>
   /** Sets the password of an invited user and marks the invitation used. */
   acceptInvitation(input: {code: string; password: string; ip: string; userAgent: string | null}): Promise<{ok: true; email: string} | {ok: false; reason: 'invalid' | 'weak-password'; message: string}>
+  /** The pending web login (`mezu login --web`) behind a user code, for the approval page. */
+  deviceLogin(input: {userCode: string; userId: string; ip: string}): Promise<DeviceLoginLookup>
+  /** Approves or denies a pending web login for this signed-in user. */
+  decideDeviceLogin(input: {userCode: string; userId: string; approve: boolean; ip: string; userAgent: string | null}): Promise<DeviceLoginLookup>
 }
+
+/** A user code looked up (and counted, when wrong, against the person's and address's limits). */
+export type DeviceLoginLookup =
+  | {ok: true; userCode: string; client: string; ip: string; expiresAtMs: number}
+  | {ok: false; reason: 'invalid'}
+  | {ok: false; reason: 'limited'; retryAfterSeconds: number}
 
 export type LoginOutcome =
   | {ok: true; token: string; tokenHash: string; session: EdgeSession; user: EdgeUser}

@@ -5,6 +5,7 @@ import {MezuError} from '../lib/errors.js'
 import {acceptInvite, checkNewPassword} from '../lib/invite.js'
 import {readStdin} from '../lib/prompt.js'
 import {loginWithPassword, loginWithToken, resolveLoginCa} from '../lib/session.js'
+import {announceWebLogin, loginWithWeb, stopOnInterrupt} from '../lib/web-login.js'
 
 export default class Login extends MezuCommand<typeof Login> {
   static override summary = 'Log in to a platform and pin its CA; the session is kept in the credentials file (0600).'
@@ -13,6 +14,7 @@ export default class Login extends MezuCommand<typeof Login> {
     'echo "$PASSWORD" | <%= config.bin %> login --api-url https://127.0.0.1:7443 --ca-file ca.pem --email you@example.com --password-stdin',
     'echo "$MEZU_SA_KEY" | <%= config.bin %> login --token-stdin --json',
     '<%= config.bin %> login --api-url https://127.0.0.1:7443 --ca-file ca.pem --invite mezu_inv_...',
+    '<%= config.bin %> login --web --api-url https://127.0.0.1:7443 --ca-file ca.pem',
   ]
 
   static override flags = {
@@ -20,6 +22,8 @@ export default class Login extends MezuCommand<typeof Login> {
     'password-stdin': Flags.boolean({description: 'read the password from stdin', exclusive: ['token-stdin']}),
     'token-stdin': Flags.boolean({description: 'read a service-account API key (or session token) from stdin', exclusive: ['password-stdin', 'email']}),
     invite: Flags.string({description: 'accept an invitation: set your new password with this one-time code', exclusive: ['token-stdin', 'email']}),
+    web: Flags.boolean({description: 'log in by approving a short code in a browser signed in on auth.<domain>', exclusive: ['email', 'password-stdin', 'token-stdin', 'invite']}),
+    browser: Flags.boolean({description: 'with --web: open the browser when at a terminal', default: true, allowNo: true}),
   }
 
   async run() {
@@ -28,6 +32,15 @@ export default class Login extends MezuCommand<typeof Login> {
     if (!apiUrl) apiUrl = await this.ask('api-url', 'Platform address (https://host:port)')
     apiUrl = normaliseApiUrl(apiUrl)
     const caPem = await resolveLoginCa(apiUrl, {caFile: f['ca-file'], interactive: this.canPrompt(), log: (s) => this.log(s)})
+
+    if (f.web) {
+      const {session} = await stopOnInterrupt((signal) => loginWithWeb(apiUrl, caPem, {
+        signal,
+        onStart: (start) => announceWebLogin(start, {json: this.jsonEnabled(), browser: f.browser}),
+      }))
+      this.log(`Logged in to ${apiUrl} as ${session.user.email} (${session.user.role}).`)
+      return {apiUrl, user: session.user, session: session.session}
+    }
 
     if (f['token-stdin']) {
       const token = (await readStdin()).trim()

@@ -81,7 +81,9 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
       process.stderr.write('cancelled\n')
       return this.exit(130)
     }
-    const {body, exit} = toErrorBody(err)
+    const {body, exit: status} = toErrorBody(err)
+    // Ctrl-C while waiting exits like a shell's interrupted command.
+    const exit = err instanceof MezuError && err.code === 'cancelled' ? 130 : status
     if (this.jsonEnabled()) process.stderr.write(JSON.stringify(body) + '\n')
     else process.stderr.write(`Error: ${body.error.message}\n`)
     if (exit === 2 && !this.jsonEnabled()) process.stderr.write(`See 'mezu ${this.id?.replaceAll(':', ' ') ?? ''} --help'.\n`)

@@ -15,6 +15,7 @@ export const ID_PREFIX = {
   warpgate: 'wg',
   audit: 'aud',
   login: 'lgn',
+  deviceLogin: 'dvl',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIX

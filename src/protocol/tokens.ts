@@ -13,6 +13,8 @@ export const TOKEN_PREFIX = {
   invite: 'mezu_inv_',
   /** A one-time Warpgate registration token. */
   warpgate: 'mezu_wg_',
+  /** The secret a CLI polls with during a web login (`mezu login --web`); single use. */
+  device: 'mezu_dev_',
 } as const
 
 export type TokenKind = keyof typeof TOKEN_PREFIX

@@ -70,7 +70,7 @@ export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInp
   const user = findUserByEmail(ctx.idb, email)
   dummyHash ??= ctx.stores.passwords.hash('mezu-dummy-password-for-timing')
   const ok = ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password) && !!user?.passwordHash
-  const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method}
+  const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method, client: input.client}
   if (!user || !ok) {
     ctx.limiter.fail(keys)
     recordLogin(ctx.idb, user?.id ?? null, {...meta, result: 'wrong-password'})

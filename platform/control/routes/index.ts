@@ -2,6 +2,7 @@ import type {FastifyInstance} from 'fastify'
 import type {ControlContext} from '../context.js'
 import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
+import {registerDeviceLoginRoutes} from './device-logins.js'
 import {registerDirectoryRoutes} from './directories.js'
 import {registerPolicyRoutes} from './policies.js'
 import {registerLogRoutes} from './logs.js'
@@ -15,6 +16,7 @@ import {registerWarpgateRoutes} from './warpgates.js'
 /** Every /v1 resource, one module each. Add a module here to expose it. */
 export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => void> = [
   registerAuthRoutes,
+  registerDeviceLoginRoutes,
   registerProjectRoutes,
   registerServiceAccountRoutes,
   registerAuditRoutes,

@@ -43,7 +43,7 @@ export function registerInviteRoutes(app: FastifyInstance, ctx: ControlContext):
         if (!markInviteUsed(ctx.idb, check.invite.id)) throw new ApiError('invite_used', 'this invitation code was already used; ask an admin for a new one', 'code')
         updateUser(ctx.idb, user.id, {status: 'active', passwordHash})
         const s = createSession(ctx.idb, user.id, {...meta, client: req.body.client ?? 'api'}, ctx.config.sessionMaxAgeMs)
-        recordLogin(ctx.idb, user.id, {...meta, method: 'invite', result: 'success'})
+        recordLogin(ctx.idb, user.id, {...meta, method: 'invite', result: 'success', client: req.body.client ?? 'api'})
         return s
       }), {kind: 'user', id: () => user.id, action: 'updated'})
     reply.code(201)

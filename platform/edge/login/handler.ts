@@ -7,7 +7,7 @@ import {guardRequest} from '../http-guard.js'
 import {normalisePath} from '../path.js'
 import {edgePageHeaders} from '../refusal.js'
 import {clearSessionCookieHeader, csrfCookieHeader, readCookie, sessionCookieHeader} from './cookies.js'
-import {acceptReturnUrl, edgeOrigin} from './return-url.js'
+import {acceptDevicePageUrl, acceptReturnUrl, DEVICE_PAGE_PATH, edgeOrigin} from './return-url.js'
 
 /** (req, res) for every request to auth.<domain>. */
 export type LoginHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void
@@ -26,7 +26,8 @@ interface Reply {
 }
 
 /**
- * auth.<domain>: the login form, the set-password form for invitations, logout and the JWKS.
+ * auth.<domain>: the login form, the set-password form for invitations, the web-login approval
+ * page (`mezu login --web`), logout and the JWKS.
  * A successful login makes a new session (never reuses one: no fixation) and sends the browser
  * to the route's /.mezu/callback with a one-time code.
  */
@@ -65,6 +66,10 @@ async function handle(state: IdentityEdgeState, req: Req): Promise<Reply> {
       if (isGet) return inviteForm(state, req, query.get('code') ?? '', query.get('return') ?? '')
       if (method === 'POST') return inviteSubmit(state, req)
       return methodNotAllowed()
+    case DEVICE_PAGE_PATH:
+      if (isGet) return devicePage(state, req, query.get('code') ?? '')
+      if (method === 'POST') return deviceSubmit(state, req)
+      return methodNotAllowed()
     case '/logout':
       if (isGet || method === 'POST') return logout(state, req)
       return methodNotAllowed()
@@ -83,8 +88,8 @@ function home(state: IdentityEdgeState, req: Req): Reply {
 function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefined, v: {returnUrl: string; error?: string; notice?: string; email?: string}, status = 200, extra: Record<string, string | string[]> = {}): Reply {
   // Already signed in here: go straight back through the route's callback, with the same session.
   const token = readCookie(cookies, SESSION_COOKIE)
-  const ret = acceptReturnUrl(v.returnUrl, state.source.get().routes, state.publicPort())
-  if (status === 200 && token && ret && state.identity.bySessionToken(token).kind === 'user') return toCallback(state, token, ret)
+  const ret = returnTarget(state, v.returnUrl)
+  if (status === 200 && token && ret && state.identity.bySessionToken(token).kind === 'user') return ret.local ? {status: 303, headers: {location: ret.url}} : toCallback(state, token, ret)
 
   let csrfCookie = readCookie(cookies, CSRF_COOKIE)
   const setCookies: string[] = []
@@ -117,9 +122,10 @@ async function loginSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
   }
   state.identity.remember(outcome.tokenHash, outcome.session, outcome.user)
   const maxAge = (outcome.session.expiresAtMs - state.now()) / 1000
-  const ret = acceptReturnUrl(returnUrl, state.source.get().routes, state.publicPort())
+  const ret = returnTarget(state, returnUrl)
   const cookie = sessionCookieHeader(outcome.token, maxAge)
   if (!ret) return {status: 303, headers: {location: '/', 'set-cookie': cookie}}
+  if (ret.local) return {status: 303, headers: {location: ret.url, 'set-cookie': cookie}}
   const r = toCallback(state, outcome.token, ret)
   return {...r, headers: {...r.headers, 'set-cookie': cookie}}
 }
@@ -138,7 +144,7 @@ async function inviteForm(state: IdentityEdgeState, req: Req, code: string, retu
     csrfCookie = state.csrf.newCookieValue()
     headers['set-cookie'] = csrfCookieHeader(csrfCookie)
   }
-  const ret = acceptReturnUrl(returnUrl, state.source.get().routes, state.publicPort())
+  const ret = returnTarget(state, returnUrl)
   const body = state.templates.render('set-password', {domain: state.source.get().domain, email: inv.email, code, csrf: state.csrf.tokenFor(csrfCookie), returnUrl: ret?.url ?? '', error})
   return {status, body, contentType: 'text/html; charset=utf-8', headers}
 }
@@ -159,9 +165,83 @@ async function inviteSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> 
     return message(state, 400, 'Invitation not valid', 'This invitation is not valid any more. Ask an administrator for a new one.')
   }
   const q = new URLSearchParams({notice: 'password-set', email: r.email})
-  const ret = acceptReturnUrl(returnUrl, state.source.get().routes, state.publicPort())
+  const ret = returnTarget(state, returnUrl)
   if (ret) q.set('return', ret.url)
   return {status: 303, headers: {location: `/login?${q}`}}
+}
+
+/** Where a sign-in may go next: a known route (through its callback) or the approval page here. */
+function returnTarget(state: IdentityEdgeState, raw: string): {url: string; host: string; local: boolean} | null {
+  const own = acceptDevicePageUrl(raw, `auth.${state.source.get().domain}`, state.publicPort())
+  if (own) return {...own, local: true}
+  const route = acceptReturnUrl(raw, state.source.get().routes, state.publicPort())
+  return route && {...route, local: false}
+}
+
+/** The signed-in user of this browser on auth.<domain>, if any. */
+function signedInUser(state: IdentityEdgeState, req: Req): {id: string; email: string} | undefined {
+  const token = readCookie(req.headers.cookie, SESSION_COOKIE)
+  const caller = token ? state.identity.bySessionToken(token) : undefined
+  return caller?.kind === 'user' ? {id: caller.user.id, email: caller.user.email} : undefined
+}
+
+/** Not signed in here: sign in first, then come back to the approval page with the same code. */
+function toLoginForDevice(state: IdentityEdgeState, code: string): Reply {
+  const back = `${edgeOrigin(`auth.${state.source.get().domain}`, state.publicPort())}${DEVICE_PAGE_PATH}${code && code.length <= 32 ? `?code=${encodeURIComponent(code)}` : ''}`
+  return {status: 303, headers: {location: `/login?${new URLSearchParams({return: back})}`}}
+}
+
+/** A CSRF token for this browser, and the Set-Cookie that binds it when the browser has none yet. */
+function csrfFor(state: IdentityEdgeState, req: Req): {token: string; headers: Record<string, string>} {
+  let cookie = readCookie(req.headers.cookie, CSRF_COOKIE)
+  const headers: Record<string, string> = {}
+  if (!cookie) {
+    cookie = state.csrf.newCookieValue()
+    headers['set-cookie'] = csrfCookieHeader(cookie)
+  }
+  return {token: state.csrf.tokenFor(cookie), headers}
+}
+
+/**
+ * GET /device: without a code, a field to type the one the terminal shows; with one, what is
+ * asking to log in and the approve / deny buttons. Only a signed-in browser gets this far.
+ */
+async function devicePage(state: IdentityEdgeState, req: Req, code: string, error?: string, status = 200): Promise<Reply> {
+  const user = signedInUser(state, req)
+  if (!user) return toLoginForDevice(state, code)
+  const csrf = csrfFor(state, req)
+  const page = (values: Record<string, string | undefined>, st = status): Reply => ({
+    status: st, contentType: 'text/html; charset=utf-8', headers: csrf.headers,
+    body: state.templates.render('device', {domain: state.source.get().domain, email: user.email, csrf: csrf.token, error, ...values}),
+  })
+  if (!code || error) return page({enter: '1', code: code.length <= 32 ? code : ''})
+  const found = await state.authority.deviceLogin({userCode: code, userId: user.id, ip: clientIp(req)})
+  if (!found.ok) {
+    if (found.reason === 'limited') return page({enter: '1', error: `Too many wrong codes. Try again in ${found.retryAfterSeconds} seconds.`}, 429)
+    return page({enter: '1', code: code.length <= 32 ? code : '', error: 'That code is not valid: it may have expired or been used. Check it against your terminal, or run mezu login --web again.'}, 400)
+  }
+  return page({confirm: '1', code: found.userCode, client: found.client, clientIp: found.ip, expires: new Date(found.expiresAtMs).toISOString()})
+}
+
+/** POST /device: approve or deny, CSRF-checked, for the signed-in user. */
+async function deviceSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const form = await readForm(req)
+  if ('error' in form) return form.error
+  const code = form.values.get('code') ?? ''
+  if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
+    return message(state, 403, 'Form expired', 'The form expired. Open the link your terminal shows again.')
+  }
+  const user = signedInUser(state, req)
+  if (!user) return toLoginForDevice(state, code)
+  const action = form.values.get('action')
+  if (action !== 'approve' && action !== 'deny') return devicePage(state, req, code, 'Choose approve or deny.', 400)
+  const r = await state.authority.decideDeviceLogin({userCode: code, userId: user.id, approve: action === 'approve', ip: clientIp(req), userAgent: header(req, 'user-agent')})
+  if (!r.ok) {
+    if (r.reason === 'limited') return devicePage(state, req, '', `Too many wrong codes. Try again in ${r.retryAfterSeconds} seconds.`, 429)
+    return devicePage(state, req, code, 'That code is not valid: it may have expired or been used. Check it against your terminal, or run mezu login --web again.', 400)
+  }
+  if (action === 'deny') return message(state, 200, 'Login denied', `The login with code ${r.userCode} was denied. Nothing was signed in.`)
+  return message(state, 200, 'Login approved', `Your terminal is now signed in as ${user.email}. You can close this window.`)
 }
 
 async function logout(state: IdentityEdgeState, req: Req): Promise<Reply> {

@@ -31,3 +31,27 @@ export function acceptReturnUrl(raw: unknown, routes: readonly Route[], publicPo
 export function edgeOrigin(host: string, publicPort: number): string {
   return `https://${host}${publicPort === 443 ? '' : `:${publicPort}`}`
 }
+
+/** The web-login approval page, the one place on the login host itself a sign-in may return to. */
+export const DEVICE_PAGE_PATH = '/device'
+
+/**
+ * Accepts https://auth.<domain>[:port]/device with at most a `code` parameter (so signing in can
+ * continue to the approval page); anything else on the login host is refused.
+ */
+export function acceptDevicePageUrl(raw: unknown, authHost: string, publicPort: number): {url: string; host: string} | null {
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 512) return null
+  if (/[\\\s\u0000-\u001f\u007f]/.test(raw) || !raw.startsWith('https://')) return null
+  let u: URL
+  try {
+    u = new URL(raw)
+  } catch {
+    return null
+  }
+  if (u.protocol !== 'https:' || u.username !== '' || u.password !== '' || u.hash !== '') return null
+  if ((u.port === '' ? 443 : Number(u.port)) !== publicPort || u.hostname.toLowerCase() !== authHost) return null
+  if (u.pathname !== DEVICE_PAGE_PATH) return null
+  const keys = [...u.searchParams.keys()]
+  if (keys.some((k) => k !== 'code') || keys.length > 1 || (u.searchParams.get('code') ?? '').length > 32) return null
+  return {url: u.toString(), host: authHost}
+}

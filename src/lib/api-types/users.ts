@@ -19,6 +19,8 @@ export interface LoginRecord {
   userAgent: string | null
   result: string
   method: string
+  /** what logged in (`cli`, `browser`, `api`); absent on records made before it was kept */
+  client?: string
 }
 
 export interface SessionInfo {
