@@ -37,8 +37,9 @@ export interface EdgeServerOptions {
   auth?: {host: string; handler: (req: EndUserRequest, res: EndUserResponse) => void}
 }
 
-const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request', {status: number; title: string; message: string}> = {
+const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_too_long', {status: number; title: string; message: string}> = {
   'bad_request': {status: 400, title: 'Bad request', message: 'The request target or Host header is not valid.'},
+  'uri_too_long': {status: 414, title: 'URI too long', message: 'The request URL is longer than this edge accepts.'},
   'unknown_host': {status: 404, title: 'Not found', message: 'No service is published at this address.'},
   'service_offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
   'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
@@ -95,11 +96,13 @@ export class EdgeServer {
     return `${this.idPrefix}${(this.counter++).toString(36).padStart(6, '0')}`
   }
 
-  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad_request' | 'unknown_host'} {
+  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad_request' | 'unknown_host' | 'uri_too_long'} {
     const rawHost = (req.headers[':authority'] as string | undefined) ?? req.headers.host
+    if (Buffer.byteLength(req.url ?? '') > this.opts.limits.maxUrlBytes) return {problem: 'uri_too_long'}
     const host = normaliseHost(rawHost)
+    // Routing sees the path the policy is checked on: one normalisation for both (path.ts).
     const target = normalisePath(req.url)
-    if (!host || !target || (req.url?.length ?? 0) > this.opts.limits.maxUrlBytes) return {problem: 'bad_request'}
+    if (!host || !target) return {problem: 'bad_request'}
     const route = this.routes.match(host, target.path)
     if (!route) return {problem: 'unknown_host', host, path: target.path}
     return {route, host: rawHost!, path: target.path, search: target.search}
