@@ -1,10 +1,10 @@
 import {connect, type IncomingHttpHeaders} from 'node:http2'
 import test from 'ava'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
-import {formField, startStandIn, type StandIn} from '../helpers/edge-stand-in.js'
+import {formField, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
-/** One HTTP/2 request to the stand-in for `host` (SNI and :authority), the platform CA pinned. */
-function h2(e: StandIn, host: string, path: string, opts: {method?: string; headers?: Record<string, string>; body?: string} = {}): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+/** One HTTP/2 request to the edge for `host` (SNI and :authority), the platform CA pinned. */
+function h2(e: IdentityEdge, host: string, path: string, opts: {method?: string; headers?: Record<string, string>; body?: string} = {}): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
   return new Promise((resolve, reject) => {
     const session = connect(`https://127.0.0.1:${e.port}`, {ca: e.caPem, servername: host})
     session.on('error', reject)
@@ -28,8 +28,8 @@ const cookieValue = (headers: IncomingHttpHeaders, name: string) => {
 }
 
 test('over HTTP/2 the gate redirects, the login handler signs in, and the origin gets the identity', async (t) => {
-  const e = await startStandIn(t, {}, {http2: true})
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const host = `hello.${e.domain}`
   const first = await h2(e, host, '/h2')
   t.is(first.status, 302)
