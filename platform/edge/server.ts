@@ -45,6 +45,7 @@ const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_to
   'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
   'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
+  'payload_too_large': {status: 413, title: 'Payload too large', message: 'The request body is larger than this route accepts.'},
 }
 
 /**
@@ -135,12 +136,16 @@ export class EdgeServer {
         res.end(decision.body)
         return finish(decision.status, 0, Buffer.byteLength(decision.body))
       }
+      // A declared length over the route's limit is refused before anything reaches the origin;
+      // a chunked or HTTP/2 body is counted while it streams (forwardRequest).
+      const bodyLimitBytes = route.bodyLimitBytes ?? this.opts.limits.defaultBodyLimitBytes
+      if (Number(req.headers['content-length'] ?? 0) > bodyLimitBytes) return finish(this.problem(req, res, 'payload_too_large', requestId), 0, 0)
       // Whatever the gate did, no inbound mezu-* header reaches the origin: only the gate's own.
       stripIdentityHeaders(req.headers)
       const result = await forwardRequest(this.opts.pool, req, res, {
         environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
         setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
-        responseTimeoutMs: this.opts.limits.requestTimeoutMs,
+        responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes,
       })
       if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
       finish(result.status, result.bytesIn, result.bytesOut)
@@ -164,8 +169,21 @@ export class EdgeServer {
     const page = this.pages(req, problem)
     // Drain what the end user is still sending so the response can be read.
     req.resume()
-    res.writeHead(page.status, {...page.headers, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
+    const tooLarge = code === 'payload_too_large'
+    // An over-long body is not read to its end: HTTP/1 closes the connection after the answer,
+    // HTTP/2 resets the stream (NO_ERROR: "stop sending, the response is complete").
+    const close: Record<string, string> = tooLarge && req.httpVersionMajor === 1 ? {connection: 'close'} : {}
+    res.writeHead(page.status, {...page.headers, ...close, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
     res.end(page.body)
+    if (tooLarge && 'stream' in res && res.stream) {
+      // The compat response only emits 'finish' once the stream closes; wait for the stream's own.
+      const stream = res.stream
+      const reset = () => {
+        if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR)
+      }
+      if (stream.writableFinished) reset()
+      else stream.once('finish', reset)
+    }
     return p.status
   }
 
