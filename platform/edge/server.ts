@@ -79,6 +79,8 @@ export class EdgeServer {
       ciphers: END_USER_CIPHERS,
       honorCipherOrder: true,
       maxSessionMemory: 64,
+      // a client that opens TCP and never finishes the TLS handshake is cut as soon as a slow header would be
+      handshakeTimeout: opts.limits.headersTimeoutMs,
       settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024},
     })
     this.server.on('request', (req, res) => void this.handle(req, res))
@@ -90,7 +92,15 @@ export class EdgeServer {
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
     })
+    // Idle: an HTTP/1 keep-alive socket or an HTTP/2 session with nothing in flight is closed.
     this.server.setTimeout(opts.limits.idleTimeoutMs)
+    // Slow headers (slowloris): Node answers 408 and closes, but only notices on its connection
+    // sweep, every connectionsCheckingInterval (30 s by default), so the sweep runs at the
+    // resolution of the configured timeout. Node sets these fields for allowHTTP1 servers and
+    // reads them when the server starts listening.
+    const http1 = this.server as unknown as {headersTimeout: number; connectionsCheckingInterval: number}
+    http1.headersTimeout = opts.limits.headersTimeoutMs
+    http1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(opts.limits.headersTimeoutMs / 4)))
   }
 
   private nextRequestId(): string {
