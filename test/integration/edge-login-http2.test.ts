@@ -53,3 +53,20 @@ test('over HTTP/2 the gate redirects, the login handler signs in, and the origin
   t.is(echoed.headers['mezu-user-email'], ADMIN_EMAIL)
   t.is(echoed.headers.cookie, undefined)
 })
+
+test('over HTTP/2 a policy on /admin is not passed with another spelling of the path, nor with "_" identity headers', async (t) => {
+  const e = await startIdentityEdge(t)
+  const app = `app.${e.domain}`
+  const open = await e.addPolicy('open', {public: true})
+  await e.addRoute(app, '/', open.id)
+  await e.addRoute(app, '/admin', null)
+  t.is((await h2(e, app, '/public')).status, 200)
+  for (const spelling of ['/%61dmin', '//admin', '/x/../admin', '/admin/.', '/x/%2E%2E/admin']) {
+    const r = await h2(e, app, spelling)
+    t.is(r.status, 302, spelling)
+    t.regex(String(r.headers.location), /^https:\/\/auth\./, spelling)
+  }
+  const underscore = await h2(e, app, '/h2-underscore', {headers: {'mezu_user_email': 'evil@example.test'}})
+  t.is(underscore.status, 400)
+  t.false(e.originSeen.some((s) => s.url === '/h2-underscore' || s.url.includes('admin')), 'nothing of these reached the origin')
+})
