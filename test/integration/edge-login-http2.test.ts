@@ -1,5 +1,6 @@
 import {connect, type IncomingHttpHeaders} from 'node:http2'
 import test from 'ava'
+import {buildConfig} from '../../platform/config.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
 import {formField, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
@@ -69,4 +70,15 @@ test('over HTTP/2 a policy on /admin is not passed with another spelling of the 
   const underscore = await h2(e, app, '/h2-underscore', {headers: {'mezu_user_email': 'evil@example.test'}})
   t.is(underscore.status, 400)
   t.false(e.originSeen.some((s) => s.url === '/h2-underscore' || s.url.includes('admin')), 'nothing of these reached the origin')
+})
+
+test('over HTTP/2 a URL over the limit gets 414 and a header list over the limit gets 431', async (t) => {
+  const defaults = buildConfig({dataDir: '/nonexistent'}).edge
+  const e = await startIdentityEdge(t, {edge: {...defaults, maxUrlBytes: 512, maxHeaderBytes: 4096}})
+  const app = `app.${e.domain}`
+  await e.addRoute(app, '/', (await e.addPolicy('open', {public: true})).id)
+  t.is((await h2(e, app, '/fits', {headers: {'x-big': 'b'.repeat(3000)}})).status, 200)
+  t.is((await h2(e, app, '/' + 'a'.repeat(600))).status, 414)
+  t.is((await h2(e, app, '/big-headers', {headers: {'x-big': 'b'.repeat(5000)}})).status, 431)
+  t.false(e.originSeen.some((s) => s.url === '/big-headers' || s.url.length > 512))
 })
