@@ -39,6 +39,8 @@ export interface RunningPlatform {
   /** Set when start had to initialise an empty data directory. */
   init?: InitResult
   ctx: ControlContext
+  /** The snapshot the edge serves from, rebuilt on every feed event (tests wait on its version). */
+  edgeSource: StoreConfigSource
   stop(): Promise<void>
 }
 
@@ -108,6 +110,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     domain: config.domain,
     init,
     ctx,
+    edgeSource: data.source,
     async stop() {
       await data.stop()
       await api.close()
@@ -183,7 +186,7 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   source.setEdgePort(edgePort)
   let stopped = false
   return {
-    edgePort, tunnelPort, pool, edge, tunnel,
+    edgePort, tunnelPort, pool, edge, tunnel, source,
     async stop() {
       if (stopped) return
       stopped = true

@@ -1,4 +1,5 @@
 import type {Route} from '../../src/lib/api-types/index.js'
+import {normalisePath as normaliseTarget} from './path.js'
 
 /** Routes by hostname, each host's routes ordered longest path prefix first. Built once per snapshot. */
 export interface RouteTable {
@@ -17,17 +18,14 @@ export function normaliseHost(host: string | undefined): string | undefined {
 }
 
 /**
- * The path as routing sees it: dot segments resolved and the query dropped, so `/api/../admin`
- * is matched (and forwarded) as `/admin`. Undefined for a request target that is not a path.
+ * The path as routing sees it: the same normalisation the gate's policy check uses (path.ts), so
+ * every spelling of a path (`/%61dmin`, `//admin`, `/api/../admin`) reaches the route its policy
+ * guards. Undefined for a request target that is refused (not a path, or ambiguous).
  */
 export function normalisePath(target: string | undefined): {path: string; search: string} | undefined {
-  if (!target || !target.startsWith('/') || target.startsWith('//')) return undefined
-  try {
-    const u = new URL(target, 'http://route.invalid')
-    return {path: u.pathname, search: u.search}
-  } catch {
-    return undefined
-  }
+  const p = normaliseTarget(target ?? '')
+  if (!p.ok) return undefined
+  return {path: p.path, search: p.query === null ? '' : `?${p.query}`}
 }
 
 function trimPrefix(prefix: string): string {

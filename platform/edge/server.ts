@@ -37,13 +37,15 @@ export interface EdgeServerOptions {
   auth?: {host: string; handler: (req: EndUserRequest, res: EndUserResponse) => void}
 }
 
-const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request', {status: number; title: string; message: string}> = {
+const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_too_long', {status: number; title: string; message: string}> = {
   'bad_request': {status: 400, title: 'Bad request', message: 'The request target or Host header is not valid.'},
+  'uri_too_long': {status: 414, title: 'URI too long', message: 'The request URL is longer than this edge accepts.'},
   'unknown_host': {status: 404, title: 'Not found', message: 'No service is published at this address.'},
   'service_offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
   'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
   'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
+  'payload_too_large': {status: 413, title: 'Payload too large', message: 'The request body is larger than this route accepts.'},
 }
 
 /**
@@ -77,6 +79,8 @@ export class EdgeServer {
       ciphers: END_USER_CIPHERS,
       honorCipherOrder: true,
       maxSessionMemory: 64,
+      // a client that opens TCP and never finishes the TLS handshake is cut as soon as a slow header would be
+      handshakeTimeout: opts.limits.headersTimeoutMs,
       settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024},
     })
     this.server.on('request', (req, res) => void this.handle(req, res))
@@ -88,18 +92,28 @@ export class EdgeServer {
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
     })
+    // Idle: an HTTP/1 keep-alive socket or an HTTP/2 session with nothing in flight is closed.
     this.server.setTimeout(opts.limits.idleTimeoutMs)
+    // Slow headers (slowloris): Node answers 408 and closes, but only notices on its connection
+    // sweep, every connectionsCheckingInterval (30 s by default), so the sweep runs at the
+    // resolution of the configured timeout. Node sets these fields for allowHTTP1 servers and
+    // reads them when the server starts listening.
+    const http1 = this.server as unknown as {headersTimeout: number; connectionsCheckingInterval: number}
+    http1.headersTimeout = opts.limits.headersTimeoutMs
+    http1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(opts.limits.headersTimeoutMs / 4)))
   }
 
   private nextRequestId(): string {
     return `${this.idPrefix}${(this.counter++).toString(36).padStart(6, '0')}`
   }
 
-  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad_request' | 'unknown_host'} {
+  private route(req: EndUserRequest | IncomingMessage): {route?: Route; host?: string; path?: string; search?: string; problem?: 'bad_request' | 'unknown_host' | 'uri_too_long'} {
     const rawHost = (req.headers[':authority'] as string | undefined) ?? req.headers.host
+    if (Buffer.byteLength(req.url ?? '') > this.opts.limits.maxUrlBytes) return {problem: 'uri_too_long'}
     const host = normaliseHost(rawHost)
+    // Routing sees the path the policy is checked on: one normalisation for both (path.ts).
     const target = normalisePath(req.url)
-    if (!host || !target || (req.url?.length ?? 0) > this.opts.limits.maxUrlBytes) return {problem: 'bad_request'}
+    if (!host || !target) return {problem: 'bad_request'}
     const route = this.routes.match(host, target.path)
     if (!route) return {problem: 'unknown_host', host, path: target.path}
     return {route, host: rawHost!, path: target.path, search: target.search}
@@ -132,12 +146,16 @@ export class EdgeServer {
         res.end(decision.body)
         return finish(decision.status, 0, Buffer.byteLength(decision.body))
       }
+      // A declared length over the route's limit is refused before anything reaches the origin;
+      // a chunked or HTTP/2 body is counted while it streams (forwardRequest).
+      const bodyLimitBytes = route.bodyLimitBytes ?? this.opts.limits.defaultBodyLimitBytes
+      if (Number(req.headers['content-length'] ?? 0) > bodyLimitBytes) return finish(this.problem(req, res, 'payload_too_large', requestId), 0, 0)
       // Whatever the gate did, no inbound mezu-* header reaches the origin: only the gate's own.
       stripIdentityHeaders(req.headers)
       const result = await forwardRequest(this.opts.pool, req, res, {
         environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
         setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
-        responseTimeoutMs: this.opts.limits.requestTimeoutMs,
+        responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes,
       })
       if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
       finish(result.status, result.bytesIn, result.bytesOut)
@@ -161,8 +179,21 @@ export class EdgeServer {
     const page = this.pages(req, problem)
     // Drain what the end user is still sending so the response can be read.
     req.resume()
-    res.writeHead(page.status, {...page.headers, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
+    const tooLarge = code === 'payload_too_large'
+    // An over-long body is not read to its end: HTTP/1 closes the connection after the answer,
+    // HTTP/2 resets the stream (NO_ERROR: "stop sending, the response is complete").
+    const close: Record<string, string> = tooLarge && req.httpVersionMajor === 1 ? {connection: 'close'} : {}
+    res.writeHead(page.status, {...page.headers, ...close, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
     res.end(page.body)
+    if (tooLarge && 'stream' in res && res.stream) {
+      // The compat response only emits 'finish' once the stream closes; wait for the stream's own.
+      const stream = res.stream
+      const reset = () => {
+        if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR)
+      }
+      if (stream.writableFinished) reset()
+      else stream.once('finish', reset)
+    }
     return p.status
   }
 

@@ -1,25 +1,25 @@
 import test from 'ava'
 import {buildConfig} from '../../platform/config.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
-import {edgeFetch, fileScope, openLoginPage, postLogin, rawRequest, signIn, startStandIn, type StandIn} from '../helpers/edge-stand-in.js'
+import {edgeFetch, fileScope, openLoginPage, postLogin, rawRequest, signIn, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
 const defaults = buildConfig({dataDir: '/nonexistent'}).edge
 
 // One platform for the file: every test only reads through it.
-let e: StandIn
+let e: IdentityEdge
 let app: string
 const scope = fileScope()
 test.after.always(() => scope.close())
 test.before(async () => {
-  e = await startStandIn(scope.t, {edge: {...defaults, maxUrlBytes: 512, maxHeaderBytes: 4096}})
+  e = await startIdentityEdge(scope.t, {edge: {...defaults, maxUrlBytes: 512, maxHeaderBytes: 4096}})
   app = `app.${e.domain}`
-  const open = e.addPolicy('open', {public: true})
-  e.addRoute(app, '/', open.id)
-  e.addRoute(app, '/admin', null)
-  const limited = e.addPolicy('limited-open', {public: true})
-  e.addRoute(`limited.${e.domain}`, '/', limited.id, {rateLimitPerMinute: 2})
-  const onlyBob = e.addPolicy('only-bob', {allow: {emails: ['bob@example.test']}})
-  e.addRoute(`bob.${e.domain}`, '/', onlyBob.id)
+  const open = await e.addPolicy('open', {public: true})
+  await e.addRoute(app, '/', open.id)
+  await e.addRoute(app, '/admin', null)
+  const limited = await e.addPolicy('limited-open', {public: true})
+  await e.addRoute(`limited.${e.domain}`, '/', limited.id, {rateLimitPerMinute: 2})
+  const onlyBob = await e.addPolicy('only-bob', {allow: {emails: ['bob@example.test']}})
+  await e.addRoute(`bob.${e.domain}`, '/', onlyBob.id)
 })
 
 const raw = (lines: string[]) => lines.join('\r\n') + '\r\n\r\n'

@@ -3,11 +3,11 @@ import {createLocalJWKSet, jwtVerify} from 'jose'
 import {loginHistory} from '../../platform/store/identity/login-history.js'
 import {findUserByEmail} from '../../platform/store/identity/users.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
-import {edgeFetch, formField, openLoginPage, postLogin, setCookie, signIn, splitUrl, startStandIn} from '../helpers/edge-stand-in.js'
+import {edgeFetch, formField, openLoginPage, postLogin, setCookie, signIn, splitUrl, startIdentityEdge} from '../helpers/identity-edge.js'
 
 test('a browser is sent to login, signs in, and reaches the origin with verified identity headers', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const url = `https://hello.${e.domain}:${e.port}/greet?x=1`
 
   const first = await edgeFetch(e, `hello.${e.domain}`, '/greet?x=1')
@@ -45,8 +45,8 @@ test('a browser is sent to login, signs in, and reaches the origin with verified
 })
 
 test('wrong password and unknown email both say "email or password is wrong"', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const page = await openLoginPage(e, `https://hello.${e.domain}:${e.port}/`)
   const cookies = `__Host-mezu_csrf=${page.csrfCookie}`
   const wrong = await postLogin(e, {email: ADMIN_EMAIL, password: 'nope', csrf: page.csrf, return: page.returnField}, cookies)
@@ -59,7 +59,7 @@ test('wrong password and unknown email both say "email or password is wrong"', a
 })
 
 test('refuses a login POST without the CSRF cookie, with a token for another cookie, or with none', async (t) => {
-  const e = await startStandIn(t)
+  const e = await startIdentityEdge(t)
   const page = await openLoginPage(e, '')
   const other = await openLoginPage(e, '')
   const base = {email: ADMIN_EMAIL, password: ADMIN_PASSWORD, return: ''}
@@ -75,15 +75,15 @@ test('refuses a login POST without the CSRF cookie, with a token for another coo
 })
 
 test('the CSRF cookie is host-only, HttpOnly and SameSite=Strict', async (t) => {
-  const e = await startStandIn(t)
+  const e = await startIdentityEdge(t)
   const page = await openLoginPage(e, '')
   const c = setCookie(page.res, '__Host-mezu_csrf')!
   t.deepEqual(c.attrs.sort(), ['HttpOnly', 'Path=/', 'SameSite=Strict', 'Secure'])
 })
 
 test('issues a new session id at every login, replacing a cookie planted before login (no fixation)', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const url = `https://hello.${e.domain}:${e.port}/`
   const a = await signIn(e, url, ADMIN_EMAIL, ADMIN_PASSWORD)
   const b = await signIn(e, url, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -102,9 +102,9 @@ test('issues a new session id at every login, replacing a cookie planted before 
 })
 
 test('a callback code works once and only on the host it was issued for', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
-  e.addRoute(`other.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
+  await e.addRoute(`other.${e.domain}`, '/', null)
   const page = await openLoginPage(e, `https://hello.${e.domain}:${e.port}/`)
   const post = await postLogin(e, {email: ADMIN_EMAIL, password: ADMIN_PASSWORD, csrf: page.csrf, return: page.returnField}, `__Host-mezu_csrf=${page.csrfCookie}`)
   const cb = splitUrl(post.headers.location!)
@@ -121,8 +121,8 @@ test('a callback code works once and only on the host it was issued for', async 
 })
 
 test('signing out on the route host revokes the session: the route asks for login again', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const url = `https://hello.${e.domain}:${e.port}/`
   const {session} = await signIn(e, url, ADMIN_EMAIL, ADMIN_PASSWORD)
   const cookie = {cookie: `__Host-mezu_session=${session}`}
@@ -138,9 +138,9 @@ test('signing out on the route host revokes the session: the route asks for logi
 })
 
 test('already signed in on auth.<domain>: a second route gets a callback without the form', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
-  e.addRoute(`second.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
+  await e.addRoute(`second.${e.domain}`, '/', null)
   const page = await openLoginPage(e, `https://hello.${e.domain}:${e.port}/`)
   const post = await postLogin(e, {email: ADMIN_EMAIL, password: ADMIN_PASSWORD, csrf: page.csrf, return: page.returnField}, `__Host-mezu_csrf=${page.csrfCookie}`)
   const authSession = setCookie(post, '__Host-mezu_session')!.value
@@ -154,7 +154,7 @@ test('already signed in on auth.<domain>: a second route gets a callback without
 })
 
 test('edge pages carry HSTS, nosniff, CSP and Referrer-Policy', async (t) => {
-  const e = await startStandIn(t)
+  const e = await startIdentityEdge(t)
   const page = await openLoginPage(e, '')
   for (const h of ['strict-transport-security', 'x-content-type-options', 'content-security-policy', 'referrer-policy']) t.truthy(page.res.headers[h], h)
   t.is(formField(page.res.text, 'return'), '')

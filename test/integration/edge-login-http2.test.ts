@@ -1,10 +1,11 @@
 import {connect, type IncomingHttpHeaders} from 'node:http2'
 import test from 'ava'
+import {buildConfig} from '../../platform/config.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
-import {formField, startStandIn, type StandIn} from '../helpers/edge-stand-in.js'
+import {formField, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
-/** One HTTP/2 request to the stand-in for `host` (SNI and :authority), the platform CA pinned. */
-function h2(e: StandIn, host: string, path: string, opts: {method?: string; headers?: Record<string, string>; body?: string} = {}): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
+/** One HTTP/2 request to the edge for `host` (SNI and :authority), the platform CA pinned. */
+function h2(e: IdentityEdge, host: string, path: string, opts: {method?: string; headers?: Record<string, string>; body?: string} = {}): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
   return new Promise((resolve, reject) => {
     const session = connect(`https://127.0.0.1:${e.port}`, {ca: e.caPem, servername: host})
     session.on('error', reject)
@@ -28,8 +29,8 @@ const cookieValue = (headers: IncomingHttpHeaders, name: string) => {
 }
 
 test('over HTTP/2 the gate redirects, the login handler signs in, and the origin gets the identity', async (t) => {
-  const e = await startStandIn(t, {}, {http2: true})
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const host = `hello.${e.domain}`
   const first = await h2(e, host, '/h2')
   t.is(first.status, 302)
@@ -52,4 +53,32 @@ test('over HTTP/2 the gate redirects, the login handler signs in, and the origin
   const echoed = JSON.parse(final.text)
   t.is(echoed.headers['mezu-user-email'], ADMIN_EMAIL)
   t.is(echoed.headers.cookie, undefined)
+})
+
+test('over HTTP/2 a policy on /admin is not passed with another spelling of the path, nor with "_" identity headers', async (t) => {
+  const e = await startIdentityEdge(t)
+  const app = `app.${e.domain}`
+  const open = await e.addPolicy('open', {public: true})
+  await e.addRoute(app, '/', open.id)
+  await e.addRoute(app, '/admin', null)
+  t.is((await h2(e, app, '/public')).status, 200)
+  for (const spelling of ['/%61dmin', '//admin', '/x/../admin', '/admin/.', '/x/%2E%2E/admin']) {
+    const r = await h2(e, app, spelling)
+    t.is(r.status, 302, spelling)
+    t.regex(String(r.headers.location), /^https:\/\/auth\./, spelling)
+  }
+  const underscore = await h2(e, app, '/h2-underscore', {headers: {'mezu_user_email': 'evil@example.test'}})
+  t.is(underscore.status, 400)
+  t.false(e.originSeen.some((s) => s.url === '/h2-underscore' || s.url.includes('admin')), 'nothing of these reached the origin')
+})
+
+test('over HTTP/2 a URL over the limit gets 414 and a header list over the limit gets 431', async (t) => {
+  const defaults = buildConfig({dataDir: '/nonexistent'}).edge
+  const e = await startIdentityEdge(t, {edge: {...defaults, maxUrlBytes: 512, maxHeaderBytes: 4096}})
+  const app = `app.${e.domain}`
+  await e.addRoute(app, '/', (await e.addPolicy('open', {public: true})).id)
+  t.is((await h2(e, app, '/fits', {headers: {'x-big': 'b'.repeat(3000)}})).status, 200)
+  t.is((await h2(e, app, '/' + 'a'.repeat(600))).status, 414)
+  t.is((await h2(e, app, '/big-headers', {headers: {'x-big': 'b'.repeat(5000)}})).status, 431)
+  t.false(e.originSeen.some((s) => s.url === '/big-headers' || s.url.length > 512))
 })

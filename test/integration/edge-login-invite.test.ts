@@ -4,7 +4,7 @@ import {newId} from '../../src/protocol/ids.js'
 import {newToken} from '../../src/protocol/tokens.js'
 import {createUser, findUserByEmail} from '../../platform/store/identity/users.js'
 import type {TestPlatform} from '../helpers/platform.js'
-import {edgeFetch, formField, postLogin, setCookie, signIn, startStandIn, type StandIn} from '../helpers/edge-stand-in.js'
+import {edgeFetch, formField, postLogin, setCookie, signIn, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
 /** An invited user and their invitation, as the users API creates them (code stored as a keyed hash). */
 function invite(p: TestPlatform, email: string, ttlMs = 3_600_000): string {
@@ -16,12 +16,12 @@ function invite(p: TestPlatform, email: string, ttlMs = 3_600_000): string {
   return code
 }
 
-async function openInvite(e: StandIn, code: string) {
+async function openInvite(e: IdentityEdge, code: string) {
   const page = await edgeFetch(e, `auth.${e.domain}`, `/invite?code=${encodeURIComponent(code)}`)
   return {page, csrfCookie: setCookie(page, '__Host-mezu_csrf')?.value ?? '', csrf: formField(page.text, 'csrf') ?? ''}
 }
 
-function postInvite(e: StandIn, fields: Record<string, string>, csrfCookie: string) {
+function postInvite(e: IdentityEdge, fields: Record<string, string>, csrfCookie: string) {
   return edgeFetch(e, `auth.${e.domain}`, '/invite', {
     method: 'POST', body: new URLSearchParams(fields).toString(),
     headers: {'content-type': 'application/x-www-form-urlencoded', cookie: `__Host-mezu_csrf=${csrfCookie}`},
@@ -29,8 +29,8 @@ function postInvite(e: StandIn, fields: Record<string, string>, csrfCookie: stri
 }
 
 test('an invited user sets a password from the invitation link and can then sign in to a route', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
+  const e = await startIdentityEdge(t)
+  await e.addRoute(`hello.${e.domain}`, '/', null)
   const code = invite(e.platform, 'ivy@example.test')
   const {page, csrfCookie, csrf} = await openInvite(e, code)
   t.is(page.status, 200)
@@ -45,7 +45,7 @@ test('an invited user sets a password from the invitation link and can then sign
 })
 
 test('an invitation works once', async (t) => {
-  const e = await startStandIn(t)
+  const e = await startIdentityEdge(t)
   const code = invite(e.platform, 'jack@example.test')
   const first = await openInvite(e, code)
   t.is((await postInvite(e, {code, csrf: first.csrf, password: 'jack long password', confirm: 'jack long password'}, first.csrfCookie)).status, 303)
@@ -59,7 +59,7 @@ test('an invitation works once', async (t) => {
 })
 
 test('refuses unknown and expired invitation codes', async (t) => {
-  const e = await startStandIn(t)
+  const e = await startIdentityEdge(t)
   const expired = invite(e.platform, 'kim@example.test', -1000)
   t.is((await edgeFetch(e, `auth.${e.domain}`, `/invite?code=${expired}`)).status, 400)
   t.is((await edgeFetch(e, `auth.${e.domain}`, `/invite?code=mezu_inv_${randomBytes(32).toString('base64url')}`)).status, 400)
@@ -67,7 +67,7 @@ test('refuses unknown and expired invitation codes', async (t) => {
 })
 
 test('refuses a set-password POST without a valid CSRF token, a short password, or mismatched passwords', async (t) => {
-  const e = await startStandIn(t)
+  const e = await startIdentityEdge(t)
   const code = invite(e.platform, 'lee@example.test')
   const {csrfCookie, csrf} = await openInvite(e, code)
   t.is((await postInvite(e, {code, csrf: 'forged', password: 'lee long password', confirm: 'lee long password'}, csrfCookie)).status, 403)

@@ -3,9 +3,9 @@ import {createLocalJWKSet, jwtVerify} from 'jose'
 import {bumpConfigVersion} from '../../platform/store/config/meta.js'
 import {transaction} from '../../platform/store/db.js'
 import {createServiceAccount, revokeServiceAccount} from '../../platform/store/identity/service-accounts.js'
-import {edgeFetch, fileScope, startStandIn, type StandIn} from '../helpers/edge-stand-in.js'
+import {edgeFetch, fileScope, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
-let e: StandIn
+let e: IdentityEdge
 let host: string
 let ciKey: string
 let ciId: string
@@ -13,16 +13,16 @@ let outsiderKey: string
 const scope = fileScope()
 test.after.always(() => scope.close())
 test.before(async () => {
-  e = await startStandIn(scope.t)
+  e = await startIdentityEdge(scope.t)
   const idb = e.platform.ctx.idb
   const ci = createServiceAccount(idb, {name: 'ci-deploy', scopes: [], projectId: null, expiresAt: null, createdBy: null})
   ciKey = ci.apiKey
   ciId = ci.account.id
   outsiderKey = createServiceAccount(idb, {name: 'outsider', scopes: [], projectId: null, expiresAt: null, createdBy: null}).apiKey
-  const policy = e.addPolicy('ci-only', {allow: {serviceAccounts: [ciId]}})
+  const policy = await e.addPolicy('ci-only', {allow: {serviceAccounts: [ciId]}})
   host = `svc.${e.domain}`
-  e.addRoute(host, '/', policy.id)
-  e.addRoute(`anyuser.${e.domain}`, '/', null)
+  await e.addRoute(host, '/', policy.id)
+  await e.addRoute(`anyuser.${e.domain}`, '/', null)
 })
 
 const withToken = (token: string, extra: Record<string, string> = {}) => ({headers: {'Mezu-Service-Token': token, ...extra}})
@@ -62,7 +62,7 @@ test('an unknown key gets 401 with WWW-Authenticate', async (t) => {
 
 test('an expired key gets 401', async (t) => {
   const expired = createServiceAccount(e.platform.ctx.idb, {name: 'expired', scopes: [], projectId: null, expiresAt: Date.now() - 1000, createdBy: null})
-  e.refresh()
+  await e.published('service-account', expired.account.id, 'created')
   const r = await edgeFetch(e, host, '/', withToken(expired.apiKey))
   t.is(r.status, 401)
   t.regex(r.json.error.message, /expired/)
@@ -71,7 +71,7 @@ test('an expired key gets 401', async (t) => {
 test('a revoked key gets 401 as soon as the revocation is published', async (t) => {
   const doomed = createServiceAccount(e.platform.ctx.idb, {name: 'doomed', scopes: [], projectId: null, expiresAt: null, createdBy: null})
   const p = await e.addPolicy('doomed-only', {allow: {serviceAccounts: [doomed.account.id]}})
-  e.addRoute(`doomed.${e.domain}`, '/', p.id)
+  await e.addRoute(`doomed.${e.domain}`, '/', p.id)
   t.is((await edgeFetch(e, `doomed.${e.domain}`, '/', withToken(doomed.apiKey))).status, 200)
   const version = transaction(e.platform.ctx.cdb.db, () => bumpConfigVersion(e.platform.ctx.cdb.db))
   revokeServiceAccount(e.platform.ctx.idb, doomed.account.id)

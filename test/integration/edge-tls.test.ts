@@ -1,4 +1,5 @@
 import http2 from 'node:http2'
+import tls from 'node:tls'
 import test from 'ava'
 import {startOrigin} from '../helpers/origin.js'
 import {startTestPlatform} from '../helpers/platform.js'
@@ -50,4 +51,35 @@ test('serves an HTTP/2 end-user client through the tunnel, several streams on on
   t.is(seen.host, 'h2.mezu.localhost')
   t.is(seen['x-forwarded-proto'], 'https')
   t.is(results[3].body, 'origin 404\n', 'the origin\'s own 404 passes through untouched')
+})
+
+test('a TLS 1.2 client offering only CBC suites fails the handshake; one offering a single ECDHE AEAD suite gets it', async (t) => {
+  const platform = await startTestPlatform(t)
+  const port = platform.ports.edge!
+  const v12 = (ciphers: string) => handshake(port, platform.caPem, 'x.mezu.localhost', {minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers})
+  // the edge's certificate is ECDSA, so ECDHE-ECDSA-AES128-SHA is the CBC suite it could otherwise pick
+  for (const cbc of ['ECDHE-RSA-AES128-SHA', 'ECDHE-ECDSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA384']) {
+    const r = await v12(cbc)
+    t.is(r.protocol, undefined, `${cbc} must not be negotiated`)
+    t.regex(r.errorCode ?? r.error ?? '', /HANDSHAKE_FAILURE|handshake failure/i, `${cbc}: refused by the server's handshake alert`)
+  }
+  const aead = await v12('ECDHE-ECDSA-AES128-GCM-SHA256')
+  t.is(aead.cipher, 'ECDHE-ECDSA-AES128-GCM-SHA256', 'the same client setup succeeds with an AEAD suite')
+})
+
+test('every TLS 1.2 suite the end-user listener accepts is ECDHE with an AEAD cipher', async (t) => {
+  const platform = await startTestPlatform(t)
+  const port = platform.ports.edge!
+  const accepted: string[] = []
+  for (const name of tls.getCiphers().map((c) => c.toUpperCase()).filter((c) => !c.startsWith('TLS_'))) {
+    let r: Awaited<ReturnType<typeof handshake>>
+    try {
+      r = await handshake(port, platform.caPem, 'x.mezu.localhost', {minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: name})
+    } catch {
+      continue // this OpenSSL build cannot offer the suite as a client at TLS 1.2
+    }
+    if (r.cipher) accepted.push(r.cipher)
+  }
+  t.true(accepted.length > 0)
+  for (const c of accepted) t.regex(c, /^ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/, c)
 })

@@ -37,7 +37,9 @@ test('resolves dot segments before matching so /api/../admin is routed as /admin
   t.deepEqual(normalisePath('/api/../admin?x=1'), {path: '/admin', search: '?x=1'})
   t.deepEqual(normalisePath('/a/./b'), {path: '/a/b', search: ''})
   t.is(normalisePath('http://evil.test/'), undefined)
-  t.is(normalisePath('//evil.test/x'), undefined)
+  // repeated slashes collapse (as the gate's policy check sees them): a path, never a host
+  t.deepEqual(normalisePath('//evil.test/x'), {path: '/evil.test/x', search: ''})
+  t.deepEqual(normalisePath('/%61dmin'), {path: '/admin', search: ''})
   t.is(normalisePath('*'), undefined)
   t.true(underPrefix('/api', '/api/'))
   t.false(underPrefix('/apiv', '/api/'))

@@ -1,6 +1,6 @@
 import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:http'
 import http2 from 'node:http2'
-import type {Duplex} from 'node:stream'
+import {type Duplex, Transform} from 'node:stream'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
@@ -9,7 +9,7 @@ export type EndUserRequest = IncomingMessage | http2.Http2ServerRequest
 export type EndUserResponse = ServerResponse | http2.Http2ServerResponse
 
 /** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
-export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout'
+export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large'
 
 export interface ForwardTarget {
   environmentId: string
@@ -23,6 +23,8 @@ export interface ForwardTarget {
   setHeaders: Record<string, string>
   /** time allowed for the response headers; 0 = no limit */
   responseTimeoutMs: number
+  /** most request-body bytes passed on to the origin; counted as they stream, 0 = no limit */
+  bodyLimitBytes?: number
 }
 
 /** The result for the request log; `failure` set when the edge answered for the origin. */
@@ -118,8 +120,27 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     }
 
     if (!noBody) {
-      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length))
-      req.pipe(stream)
+      const limit = t.bodyLimitBytes ?? 0
+      // Counts while streaming and passes on at most `limit` bytes: the body is never held whole.
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          bytesIn += chunk.length
+          if (limit > 0 && bytesIn > limit) {
+            done()
+            return tooLarge()
+          }
+          done(null, chunk)
+        },
+      })
+      const tooLarge = () => {
+        req.unpipe(counter)
+        counter.unpipe(stream)
+        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+        // The origin already answered: the end user's response can only be cut.
+        if (res.headersSent) res.destroy()
+        settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
+      }
+      req.pipe(counter).pipe(stream)
     }
     // The end user went away: cancel the tunnel stream so the origin stops too.
     res.on('close', () => {
