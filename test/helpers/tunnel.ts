@@ -1,8 +1,12 @@
+import {spawn} from 'node:child_process'
+import {EventEmitter} from 'node:events'
 import http2 from 'node:http2'
+import {createInterface} from 'node:readline'
 import https from 'node:https'
 import type {ExecutionContext} from 'ava'
 import {createWarpgate} from '../../platform/store/config/warpgates.js'
 import {Warpgate, type WarpgateEvent, type WarpgateOptions} from '../../src/warpgate/warpgate.js'
+import {BIN} from './cli.js'
 import type {TestPlatform} from './platform.js'
 
 /** A registration token made through the store (what `mezu warpgates create` does through the API). */
@@ -71,4 +75,52 @@ export function edgeRequest(platform: TestPlatform, host: string, path: string, 
     req.on('error', reject)
     req.end(opts.body)
   })
+}
+
+/** A running `mezu tunnel … --json` child: its event lines so far, and a way to wait for one. */
+export interface TunnelCli {
+  events: Array<Record<string, any>>
+  stderr(): string
+  waitForEvent(match: (e: Record<string, any>) => boolean, what: string, ms?: number): Promise<Record<string, any>>
+  /** SIGINT, then the exit code */
+  stop(): Promise<number | null>
+}
+
+/** Spawns the built `mezu tunnel ARGS --json` and resolves once `connections` tunnel connections are up. */
+export async function startTunnelCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv, connections = 1): Promise<TunnelCli> {
+  const child = spawn(process.execPath, [BIN, 'tunnel', ...args, '--connections', String(connections), '--json'], {
+    env: {...process.env, CI: '1', MEZU_WARPGATE_TOKEN: '', MEZU_TOKEN: '', ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: false,
+  })
+  t.teardown(() => child.kill('SIGKILL'))
+  const events: TunnelCli['events'] = []
+  const lines = new EventEmitter<{line: [Record<string, any>]}>()
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  createInterface({input: child.stdout}).on('line', (l) => {
+    try {
+      const e = JSON.parse(l) as Record<string, any>
+      events.push(e)
+      lines.emit('line', e)
+    } catch {
+      // a service's own output line ("[hello] …"), not an event
+    }
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const waitForEvent: TunnelCli['waitForEvent'] = (match, what, ms = 20_000) => {
+    const seen = events.find(match)
+    if (seen) return Promise.resolve(seen)
+    const gone = exited.then((code) => Promise.reject(new Error(`mezu tunnel exited ${code} while waiting for ${what}; stderr: ${err}`)))
+    return Promise.race([gone, waitFor<Record<string, any>>((fn) => {
+      lines.on('line', fn)
+      return () => lines.off('line', fn)
+    }, match, `${what}; stderr: ${err}`, ms)])
+  }
+  await waitForEvent((e) => e.type === 'connected' && e.connections >= connections, `${connections} connection(s)`)
+  return {
+    events, waitForEvent, stderr: () => err,
+    async stop() {
+      child.kill('SIGINT')
+      return exited
+    },
+  }
 }

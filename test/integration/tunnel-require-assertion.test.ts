@@ -1,0 +1,93 @@
+import {createHash, generateKeyPairSync} from 'node:crypto'
+import test from 'ava'
+import {SignJWT} from 'jose'
+import {buildEdgeIdentity} from '../../platform/control/edge-identity.js'
+import {AssertionSigner} from '../../platform/edge/assertion.js'
+import type {Gate} from '../../platform/edge/pipeline.js'
+import {startOrigin} from '../helpers/origin.js'
+import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
+import {addProjectEnv, addRoute} from '../helpers/routes.js'
+import {ownerCli} from '../helpers/session.js'
+import {edgeRequest, startTunnelCli} from '../helpers/tunnel.js'
+
+/** A real `mezu tunnel --require-assertion` in front of a test origin, routed at HOST on a real platform. */
+async function tunnelFor(t: any, platform: TestPlatform, host: string, extra: string[] = ['--require-assertion']) {
+  const scope = addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  addRoute(platform, {...scope, hostname: host, service: 'svc'})
+  const owner = await ownerCli(t, platform)
+  const tunnel = await startTunnelCli(t, [String(origin.port), '--name', 'svc', '--project', 'demo', '--env', 'prod', ...extra], owner.env)
+  return {origin, tunnel}
+}
+
+/** An assertion signed with the platform's real active key. */
+function platformSigned(platform: TestPlatform, audience: string, now = Date.now): Promise<string> {
+  const key = buildEdgeIdentity(platform.ctx).activeKey
+  return new AssertionSigner(60_000, now).sign(key, platform.domain, audience, {kind: 'user', sub: 'usr_x', email: 'ada@example.test', groups: []})
+}
+
+const HOST = 'svc.mezu.localhost'
+
+test('with --require-assertion a request through the real edge reaches the service, body streamed, assertion intact', async (t) => {
+  const platform = await startTestPlatform(t)
+  const {origin, tunnel} = await tunnelFor(t, platform, HOST)
+  const hello = await edgeRequest(platform, HOST, '/hello')
+  t.is(hello.status, 200, hello.text)
+  t.is(hello.text, 'hello from origin\n')
+  const body = Buffer.alloc(3 * 1024 * 1024, 7)
+  const posted = await edgeRequest(platform, HOST, '/sha256', {method: 'POST', body})
+  t.deepEqual(JSON.parse(posted.text), {bytes: body.length, sha256: createHash('sha256').update(body).digest('hex')})
+  // a public route: the edge signed an assertion naming nobody, and the Warpgate let it pass
+  const seen = origin.seen.find((r) => r.url === '/hello')!
+  t.truthy(seen.headers['mezu-jwt-assertion'])
+  t.is(seen.headers['mezu-user-email'], undefined)
+  await tunnel.waitForEvent((e) => e.type === 'request' && e.path === '/hello' && e.status === 200, 'the request line')
+  t.is(await tunnel.stop(), 0)
+})
+
+test('--require-assertion refuses requests that reach the Warpgate without a valid assertion, and the origin never sees them', async (t) => {
+  // An edge whose identity step is broken: it signs nothing and passes on whatever assertion the
+  // client put in X-Test-Assertion (the edge strips inbound Mezu-* whatever the gate does). A
+  // Warpgate must not trust that. auth.<domain> and its JWKS are still the platform's real ones.
+  const leaky: Gate = async (req) => {
+    const claimed = req.headers['x-test-assertion']
+    const setHeaders: Record<string, string> = typeof claimed === 'string' ? {'mezu-jwt-assertion': claimed} : {}
+    return {action: 'forward', setHeaders}
+  }
+  const platform = await startTestPlatform(t, {}, undefined, {gate: leaky})
+  const {origin, tunnel} = await tunnelFor(t, platform, HOST)
+  const refused = async (path: string, headers: Record<string, string>, status: number, code: string) => {
+    const r = await edgeRequest(platform, HOST, path, {headers: {accept: 'application/json', ...headers}})
+    t.is(r.status, status, `${path}: ${r.text}`)
+    t.is(JSON.parse(r.text).error.code, code, path)
+    t.regex(String(r.headers['content-type']), /^application\/json/)
+    t.false(origin.seen.some((s) => s.url === path), `${path} must not reach the origin`)
+  }
+  await refused('/none', {'mezu-user-email': 'ceo@example.test'}, 401, 'assertion_missing')
+
+  const {privateKey} = generateKeyPairSync('ed25519')
+  const kid = buildEdgeIdentity(platform.ctx).activeKey.kid
+  const forged = await new SignJWT({email: 'mallory@example.test', groups: []}).setProtectedHeader({alg: 'EdDSA', kid})
+    .setIssuer(`https://auth.${platform.domain}`).setAudience(HOST).setSubject('usr_x').setIssuedAt().setExpirationTime('5m').sign(privateKey)
+  await refused('/forged', {'x-test-assertion': forged}, 401, 'assertion_invalid')
+  await refused('/garbage', {'x-test-assertion': 'not.a.jwt'}, 401, 'assertion_invalid')
+  await refused('/elsewhere', {'x-test-assertion': await platformSigned(platform, 'other.mezu.localhost')}, 403, 'assertion_wrong_audience')
+  await refused('/stale', {'x-test-assertion': await platformSigned(platform, HOST, () => Date.now() - 10 * 60_000)}, 401, 'assertion_expired')
+
+  // the same Warpgate lets a genuine one through: it is the assertion that decides
+  const ok = await edgeRequest(platform, HOST, '/headers', {headers: {'x-test-assertion': await platformSigned(platform, HOST)}})
+  t.is(ok.status, 200, ok.text)
+  t.is(JSON.parse(ok.text)['mezu-jwt-assertion'].split('.').length, 3)
+
+  const line = await tunnel.waitForEvent((e) => e.type === 'request' && e.path === '/none', 'the refusal line')
+  t.like(line, {status: 401, error: 'assertion_missing'})
+})
+
+test('without --require-assertion the Warpgate forwards what it is given (the flag is what refuses)', async (t) => {
+  const bypass: Gate = async () => ({action: 'forward', setHeaders: {}})
+  const platform = await startTestPlatform(t, {}, undefined, {gate: bypass})
+  const {origin} = await tunnelFor(t, platform, HOST, [])
+  const r = await edgeRequest(platform, HOST, '/hello')
+  t.is(r.status, 200)
+  t.true(origin.seen.some((s) => s.url === '/hello'))
+})
