@@ -1,13 +1,19 @@
 import {spawn} from 'node:child_process'
-import {EventEmitter} from 'node:events'
+import {EventEmitter, once} from 'node:events'
+import {mkdirSync, symlinkSync} from 'node:fs'
+import net, {type AddressInfo} from 'node:net'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import http2 from 'node:http2'
 import {createInterface} from 'node:readline'
 import https from 'node:https'
 import type {ExecutionContext} from 'ava'
 import {createWarpgate} from '../../platform/store/config/warpgates.js'
 import {Warpgate, type WarpgateEvent, type WarpgateOptions} from '../../src/warpgate/warpgate.js'
-import {BIN} from './cli.js'
-import type {TestPlatform} from './platform.js'
+import {BIN, mezu} from './cli.js'
+import {tempDir, type TestPlatform} from './platform.js'
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 /** A registration token made through the store (what `mezu warpgates create` does through the API). */
 export function registrationToken(platform: TestPlatform, scope: {projectId: string; environmentId: string}, service: string, name = service): {token: string; warpgateId: string} {
@@ -123,4 +129,26 @@ export async function startTunnelCli(t: ExecutionContext, args: string[], env: N
       return exited
     },
   }
+}
+
+/** A port for a service that listens where its mezu.json says (bind :0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const port = (s.address() as AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+/**
+ * `mezu init DIR --template hello` on a free port, then what `npm install` would add there: the
+ * repo's own jose (no network in tests). Returns the service directory.
+ */
+export async function scaffoldHello(t: ExecutionContext): Promise<string> {
+  const dir = join(tempDir(t), 'hello')
+  const init = await mezu(['init', dir, '--template', 'hello', '--port', String(await freePort()), '--json'])
+  if (init.code !== 0) throw new Error(`mezu init failed: ${init.stderr}`)
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(join(REPO, 'node_modules', 'jose'), join(dir, 'node_modules', 'jose'), 'dir')
+  return dir
 }

@@ -1,29 +1,14 @@
 import {createHash, X509Certificate} from 'node:crypto'
-import {existsSync, mkdirSync, symlinkSync} from 'node:fs'
-import {once} from 'node:events'
-import net, {type AddressInfo} from 'node:net'
-import {dirname, join} from 'node:path'
+import {existsSync} from 'node:fs'
 import {connect} from 'node:tls'
-import {fileURLToPath} from 'node:url'
 import test from 'ava'
 import {chromium} from 'playwright-core'
-import {mezu} from '../helpers/cli.js'
-import {startTestPlatform, tempDir, type TestPlatform} from '../helpers/platform.js'
+import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
 import {ownerCli} from '../helpers/session.js'
-import {startTunnelCli} from '../helpers/tunnel.js'
+import {scaffoldHello, startTunnelCli} from '../helpers/tunnel.js'
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const PASSWORD = 'ivy has a long password'
-
-/** The hello service listens where its mezu.json says, so its port is chosen first (bind :0, release). */
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 /**
  * The SHA-256 of the SPKI of the certificate the edge presents, read over a TLS connection that
@@ -50,12 +35,7 @@ test('an invited user sets a password, is sent to login by a protected route, la
   await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
   const {invite} = await owner.json(['users', 'create', '--email', 'ivy@example.test', '--name', 'Ivy'])
 
-  // `mezu init --template hello`, then what `npm install` would add (the repo's jose, offline)
-  const dir = join(tempDir(t), 'hello')
-  const init = await mezu(['init', dir, '--template', 'hello', '--port', String(await freePort()), '--json'])
-  t.is(init.code, 0, init.stderr)
-  mkdirSync(join(dir, 'node_modules'))
-  symlinkSync(join(REPO, 'node_modules', 'jose'), join(dir, 'node_modules', 'jose'), 'dir')
+  const dir = await scaffoldHello(t)
   const host = `hello.${platform.domain}`
   const tunnel = await startTunnelCli(t, [dir, '--route', host, '--project', 'demo', '--env', 'prod', '--require-assertion'], owner.env)
   const route = await tunnel.waitForEvent((e) => e.type === 'route', 'the route')

@@ -1,9 +1,6 @@
-import {createHash, generateKeyPairSync} from 'node:crypto'
+import {createHash} from 'node:crypto'
 import test from 'ava'
-import {SignJWT} from 'jose'
-import {buildEdgeIdentity} from '../../platform/control/edge-identity.js'
-import {AssertionSigner} from '../../platform/edge/assertion.js'
-import type {Gate} from '../../platform/edge/pipeline.js'
+import {brokenGate, forgedAssertion, platformSigned} from '../helpers/assertion.js'
 import {startOrigin} from '../helpers/origin.js'
 import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
 import {addProjectEnv, addRoute} from '../helpers/routes.js'
@@ -18,12 +15,6 @@ async function tunnelFor(t: any, platform: TestPlatform, host: string, extra: st
   const owner = await ownerCli(t, platform)
   const tunnel = await startTunnelCli(t, [String(origin.port), '--name', 'svc', '--project', 'demo', '--env', 'prod', ...extra], owner.env)
   return {origin, tunnel}
-}
-
-/** An assertion signed with the platform's real active key. */
-function platformSigned(platform: TestPlatform, audience: string, now = Date.now): Promise<string> {
-  const key = buildEdgeIdentity(platform.ctx).activeKey
-  return new AssertionSigner(60_000, now).sign(key, platform.domain, audience, {kind: 'user', sub: 'usr_x', email: 'ada@example.test', groups: []})
 }
 
 const HOST = 'svc.mezu.localhost'
@@ -46,15 +37,7 @@ test('with --require-assertion a request through the real edge reaches the servi
 })
 
 test('--require-assertion refuses requests that reach the Warpgate without a valid assertion, and the origin never sees them', async (t) => {
-  // An edge whose identity step is broken: it signs nothing and passes on whatever assertion the
-  // client put in X-Test-Assertion (the edge strips inbound Mezu-* whatever the gate does). A
-  // Warpgate must not trust that. auth.<domain> and its JWKS are still the platform's real ones.
-  const leaky: Gate = async (req) => {
-    const claimed = req.headers['x-test-assertion']
-    const setHeaders: Record<string, string> = typeof claimed === 'string' ? {'mezu-jwt-assertion': claimed} : {}
-    return {action: 'forward', setHeaders}
-  }
-  const platform = await startTestPlatform(t, {}, undefined, {gate: leaky})
+  const platform = await startTestPlatform(t, {}, undefined, {gate: brokenGate})
   const {origin, tunnel} = await tunnelFor(t, platform, HOST)
   const refused = async (path: string, headers: Record<string, string>, status: number, code: string) => {
     const r = await edgeRequest(platform, HOST, path, {headers: {accept: 'application/json', ...headers}})
@@ -63,16 +46,13 @@ test('--require-assertion refuses requests that reach the Warpgate without a val
     t.regex(String(r.headers['content-type']), /^application\/json/)
     t.false(origin.seen.some((s) => s.url === path), `${path} must not reach the origin`)
   }
-  await refused('/none', {'mezu-user-email': 'ceo@example.test'}, 401, 'assertion_missing')
+  await refused('/none', {'x-test-email': 'ceo@example.test'}, 401, 'assertion_missing')
 
-  const {privateKey} = generateKeyPairSync('ed25519')
-  const kid = buildEdgeIdentity(platform.ctx).activeKey.kid
-  const forged = await new SignJWT({email: 'mallory@example.test', groups: []}).setProtectedHeader({alg: 'EdDSA', kid})
-    .setIssuer(`https://auth.${platform.domain}`).setAudience(HOST).setSubject('usr_x').setIssuedAt().setExpirationTime('5m').sign(privateKey)
+  const forged = await forgedAssertion(platform, HOST)
   await refused('/forged', {'x-test-assertion': forged}, 401, 'assertion_invalid')
   await refused('/garbage', {'x-test-assertion': 'not.a.jwt'}, 401, 'assertion_invalid')
   await refused('/elsewhere', {'x-test-assertion': await platformSigned(platform, 'other.mezu.localhost')}, 403, 'assertion_wrong_audience')
-  await refused('/stale', {'x-test-assertion': await platformSigned(platform, HOST, () => Date.now() - 10 * 60_000)}, 401, 'assertion_expired')
+  await refused('/stale', {'x-test-assertion': await platformSigned(platform, HOST, {now: () => Date.now() - 10 * 60_000})}, 401, 'assertion_expired')
 
   // the same Warpgate lets a genuine one through: it is the assertion that decides
   const ok = await edgeRequest(platform, HOST, '/headers', {headers: {'x-test-assertion': await platformSigned(platform, HOST)}})
@@ -84,8 +64,7 @@ test('--require-assertion refuses requests that reach the Warpgate without a val
 })
 
 test('without --require-assertion the Warpgate forwards what it is given (the flag is what refuses)', async (t) => {
-  const bypass: Gate = async () => ({action: 'forward', setHeaders: {}})
-  const platform = await startTestPlatform(t, {}, undefined, {gate: bypass})
+  const platform = await startTestPlatform(t, {}, undefined, {gate: brokenGate})
   const {origin} = await tunnelFor(t, platform, HOST, [])
   const r = await edgeRequest(platform, HOST, '/hello')
   t.is(r.status, 200)
