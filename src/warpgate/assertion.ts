@@ -175,8 +175,9 @@ export class AssertionGate implements StreamHandler {
     const started = performance.now()
     // The request body waits under HTTP/2 flow control until the origin proxy pipes it.
     this.verifier.check(headers, String(headers[':authority'] ?? '')).then((r) => {
-      if (r.ok) return this.next.serveStream(stream, headers)
+      // the edge may have cancelled while the keys were fetched
       if (stream.destroyed || stream.closed) return
+      if (r.ok) return this.next.serveStream(stream, headers)
       const body = JSON.stringify({error: {code: r.code, message: r.message}})
       stream.respond({':status': r.status, 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body)})
       stream.end(body)

@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto'
 import test from 'ava'
+import WebSocket from 'ws'
 import {brokenGate, forgedAssertion, platformSigned} from '../helpers/assertion.js'
 import {startOrigin} from '../helpers/origin.js'
 import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
@@ -32,6 +33,17 @@ test('with --require-assertion a request through the real edge reaches the servi
   const seen = origin.seen.find((r) => r.url === '/hello')!
   t.truthy(seen.headers['mezu-jwt-assertion'])
   t.is(seen.headers['mezu-user-email'], undefined)
+  // a WebSocket (extended CONNECT on the tunnel) is checked and carried too
+  const ws = new WebSocket(`wss://127.0.0.1:${platform.ports.edge}/ws`, {ca: platform.caPem, servername: HOST, headers: {host: HOST}} as WebSocket.ClientOptions)
+  t.teardown(() => ws.terminate())
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())))
+  ws.send('through the gate')
+  t.is(await echoed, 'through the gate')
+  ws.close()
   await tunnel.waitForEvent((e) => e.type === 'request' && e.path === '/hello' && e.status === 200, 'the request line')
   t.is(await tunnel.stop(), 0)
 })
