@@ -72,9 +72,10 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       identity?.remove()
       throw refused(error)
     })
-    const hostnames = [...(this.flags.route ?? []), ...(target.routes ?? []).map((r) => r.hostname)]
-    for (const hostname of hostnames) {
-      const r = await ensureRoute(this.api(), {project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), hostname, service: creds.info.service})
+    // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
+    const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
+    for (const route of routes) {
+      const r = await ensureRoute(this.api(), {...route, project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), service: creds.info.service})
       const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
       if (json) this.logJson(event)
       else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
