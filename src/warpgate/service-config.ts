@@ -187,12 +187,12 @@ export function resolveTarget(target: string, opts: {name?: string} = {}): Servi
   }
   if (/^\d+$/.test(t)) {
     const port = Number(t)
-    if (!isPort(port)) throw new MezuError('bad_input', `TARGET port must be from 1 to 65535, got ${t}`)
+    if (!isPort(port)) throw new MezuError('usage', `TARGET port must be from 1 to 65535, got ${t}`, 2)
     return named(`http://127.0.0.1:${port}`)
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
     const url = parseServiceUrl(t)
-    if (typeof url !== 'string') throw new MezuError('bad_input', `TARGET ${url.error}`)
+    if (typeof url !== 'string') throw new MezuError('usage', `TARGET ${url.error}`, 2)
     return named(url)
   }
   const kind = statKind(t)
@@ -204,9 +204,9 @@ export function resolveTarget(target: string, opts: {name?: string} = {}): Servi
     const url = parseServiceUrl(`http://${t}`)
     if (typeof url === 'string') return named(url)
   }
-  throw new MezuError('bad_input', kind === 'file'
+  throw new MezuError('usage', kind === 'file'
     ? `TARGET ${t} is a file; give its directory (holding ${SERVICE_FILE}), a URL or a port`
-    : `TARGET ${JSON.stringify(t)} is not a port, a URL or a service directory (no such directory)`)
+    : `TARGET ${JSON.stringify(t)} is not a port, a URL or a service directory (no such directory)`, 2)
 }
 
 function statKind(p: string): 'dir' | 'file' | 'none' {
