@@ -152,3 +152,17 @@ export async function scaffoldHello(t: ExecutionContext): Promise<string> {
   symlinkSync(join(REPO, 'node_modules', 'jose'), join(dir, 'node_modules', 'jose'), 'dir')
   return dir
 }
+
+/**
+ * Waits until the edge has a ready tunnel connection for HOST: "connected" on the Warpgate side
+ * can come a moment before the edge's session is ready, when it answers 503 service_offline.
+ */
+export async function waitUntilServed(platform: TestPlatform, host: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const r = await edgeRequest(platform, host, '/.well-known/mezu-test-ready', {headers: {accept: 'application/json'}})
+    if (r.headers['mezu-edge-error'] !== 'service_offline') return
+    if (Date.now() > deadline) throw new Error(`${host} was not served within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -2,7 +2,7 @@ import test from 'ava'
 import {brokenGate, forgedAssertion, platformSigned} from '../helpers/assertion.js'
 import {startTestPlatform} from '../helpers/platform.js'
 import {ownerCli} from '../helpers/session.js'
-import {edgeRequest, scaffoldHello, startTunnelCli} from '../helpers/tunnel.js'
+import {edgeRequest, scaffoldHello, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js'
 
 // The hello template behind `mezu tunnel DIR` WITHOUT --require-assertion, on an edge whose identity
 // step is broken (it passes on X-Test-Assertion / X-Test-Email): the origin's own check is all
@@ -15,6 +15,7 @@ test('the hello template greets only the email of an assertion that verifies aga
   const dir = await scaffoldHello(t)
   const host = `hello.${platform.domain}`
   await startTunnelCli(t, [dir, '--route', host, '--project', 'demo', '--env', 'prod'], owner.env)
+  await waitUntilServed(platform, host)
   const get = async (headers: Record<string, string>) => {
     const r = await edgeRequest(platform, host, '/', {headers: {accept: 'application/json', ...headers}})
     return {status: r.status, json: JSON.parse(r.text)}

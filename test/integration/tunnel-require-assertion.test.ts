@@ -6,7 +6,7 @@ import {startOrigin} from '../helpers/origin.js'
 import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
 import {addProjectEnv, addRoute} from '../helpers/routes.js'
 import {ownerCli} from '../helpers/session.js'
-import {edgeRequest, startTunnelCli} from '../helpers/tunnel.js'
+import {edgeRequest, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js'
 
 /** A real `mezu tunnel --require-assertion` in front of a test origin, routed at HOST on a real platform. */
 async function tunnelFor(t: any, platform: TestPlatform, host: string, extra: string[] = ['--require-assertion']) {
@@ -15,6 +15,7 @@ async function tunnelFor(t: any, platform: TestPlatform, host: string, extra: st
   addRoute(platform, {...scope, hostname: host, service: 'svc'})
   const owner = await ownerCli(t, platform)
   const tunnel = await startTunnelCli(t, [String(origin.port), '--name', 'svc', '--project', 'demo', '--env', 'prod', ...extra], owner.env)
+  await waitUntilServed(platform, host)
   return {origin, tunnel}
 }
 

@@ -5,7 +5,7 @@ import test from 'ava'
 import {BIN} from '../helpers/cli.js'
 import {startTestPlatform, tempDir} from '../helpers/platform.js'
 import {ownerCli} from '../helpers/session.js'
-import {edgeRequest, freePort, startTunnelCli} from '../helpers/tunnel.js'
+import {edgeRequest, freePort, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js'
 
 // Answers GET /env with what it was told about the platform's keys.
 const ENV_SERVER = `import http from 'node:http'
@@ -36,6 +36,7 @@ test('mezu tunnel DIR tells its service the issuer, the JWKS URL and the platfor
   const tunnel = await startTunnelCli(t, [dir, '--project', 'demo', '--env', 'prod'], {...owner.env, TMPDIR: tmp})
   t.is(readdirSync(tmp).length, 1, 'one private directory for the CA file')
   await tunnel.waitForEvent((e) => e.type === 'route', 'the route')
+  await waitUntilServed(platform, host)
   const routes = await owner.json(['routes', 'list', '--project', 'demo', '--env', 'prod'])
   t.deepEqual(routes.items.map((r: any) => [r.hostname, r.policyId]), [[host, open.id]], 'the route has the policy mezu.json names')
   const res = await edgeRequest(platform, host, '/env')
