@@ -101,6 +101,7 @@ function describe(e: WarpgateEvent): string {
     case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`
     case 'renewed': return `certificate renewed, valid until ${e.expiresAt}`
     case 'renew-failed': return `certificate renewal failed: ${e.message}`
+    case 'assertion-keys-unavailable': return `cannot fetch the platform keys from ${e.jwksUrl} (${e.message}); requests get 503 until it can`
     case 'health': return `service ${e.healthy ? 'healthy' : `unhealthy: ${e.reason ?? ''}`}`
     case 'request': return `${e.method} ${e.path} ${e.status} ${e.durationMs}ms${e.error ? ` (${e.error})` : ''}`
     case 'draining': return `draining: in-flight requests have ${e.graceMs / 1000}s to finish`

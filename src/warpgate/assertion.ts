@@ -61,9 +61,9 @@ export class AssertionVerifier {
     }
   }
 
-  /** Fetches the keys now (at start-up), so the first request does not wait; failures are retried later. */
-  async warm(): Promise<void> {
-    await this.ensureKeys(undefined).catch(() => undefined)
+  /** Fetches the keys now (at start-up), so the first request does not wait; resolves with why it failed (retried later). */
+  async warm(): Promise<Error | undefined> {
+    return this.ensureKeys(undefined).then(() => undefined, (error: Error) => error)
   }
 
   private async ensureKeys(kid: string | undefined): Promise<void> {

@@ -51,6 +51,7 @@ export type WarpgateEvent =
   | {type: 'renewed'; expiresAt: string}
   | {type: 'renew-failed'; message: string}
   | {type: 'health'; healthy: boolean; reason?: string}
+  | {type: 'assertion-keys-unavailable'; jwksUrl: string; message: string}
   | ({type: 'request'} & OriginRequestEvent)
   | {type: 'draining'; graceMs: number}
   | {type: 'stopped'}
@@ -112,7 +113,9 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
     if (this.opts.requireAssertion) {
       const where = jwksLocation(creds.info.edgeUrl)
       const verifier = new AssertionVerifier({issuer: where.issuer, loadJwks: fetchJwks(where.jwksUrl, creds.caPem, {connectTo: where.connectTo})})
-      await verifier.warm()
+      const failed = await verifier.warm()
+      // Not fatal (the edge may come up later), but every request gets 503 until the keys arrive.
+      if (failed) this.report({type: 'assertion-keys-unavailable', jwksUrl: where.jwksUrl, message: failed.message})
       this.handler = new AssertionGate(verifier, this.origin, (e) => this.report({type: 'request', ...e}))
     }
     const clock = this.opts.clock ?? systemClock

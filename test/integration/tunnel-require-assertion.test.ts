@@ -83,3 +83,17 @@ test('without --require-assertion the Warpgate forwards what it is given (the fl
   t.is(r.status, 200)
   t.true(origin.seen.some((s) => s.url === '/hello'))
 })
+
+test('--require-assertion that cannot fetch the platform keys says so at start and answers 503, never forwarding', async (t) => {
+  // example.invalid never resolves (RFC 6761), so auth.example.invalid cannot be reached; the tunnel
+  // itself dials 127.0.0.1 and works
+  const platform = await startTestPlatform(t, {domain: 'example.invalid'})
+  const host = 'svc.example.invalid'
+  const {origin, tunnel} = await tunnelFor(t, platform, host)
+  const warned = await tunnel.waitForEvent((e) => e.type === 'assertion-keys-unavailable', 'the warning')
+  t.is(warned.jwksUrl, `https://auth.example.invalid:${platform.ports.edge}/.well-known/jwks.json`)
+  const r = await edgeRequest(platform, host, '/hello', {headers: {accept: 'application/json'}})
+  t.is(r.status, 503, r.text)
+  t.is(JSON.parse(r.text).error.code, 'assertion_keys_unavailable')
+  t.false(origin.seen.some((s) => s.url === '/hello'))
+})
