@@ -64,7 +64,7 @@ mustMezu(['projects', 'create', 'demo', '--json'], '', ['conflict'])
 mustMezu(['envs', 'create', 'dev', '--project', 'demo', '--json'], '', ['conflict'])
 mustMezu(['use', 'demo/dev', '--json'])
 
-const tunnel = spawn(process.execPath, [bin, 'tunnel', join(root, 'templates', 'services', 'hello'), '--route', 'hello', '--project', 'demo', '--env', 'dev'], {env, stdio: ['ignore', 'pipe', 'inherit']})
+const tunnel = spawn(process.execPath, [bin, 'tunnel', join(root, 'templates', 'services', 'hello'), '--route', 'hello', '--project', 'demo', '--env', 'dev', '--require-assertion'], {env, stdio: ['ignore', 'pipe', 'inherit']})
 children.push(tunnel)
 tunnel.once('exit', (code) => {
   if (code) {

@@ -162,14 +162,15 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   const pages = Pages.load()
   // Issue 5's identity-aware step: login on auth.<domain>, policy, signed identity to the origin.
   let boundEdgePort = config.edgePort
-  const identity = plugins.gate ? undefined : createIdentityEdge({
+  // auth.<domain> (login, JWKS) is served even when a test plugs in its own gate.
+  const identity = createIdentityEdge({
     source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
   })
   const edge = new EdgeServer({
     host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool,
     pages: (req, problem) => pages.error(req, problem),
     requestLog,
-    ...(identity ? {gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login}} : {}),
+    gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login},
     ...plugins,
   })
   let edgePort: number
@@ -194,7 +195,7 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
       await tunnel.close()
       pool.closeAll()
       await edge.close()
-      identity?.close()
+      identity.close()
       source.close()
       admission.close()
     },

@@ -32,6 +32,7 @@ export default class Init extends MezuCommand<typeof Init> {
     this.log(`Created the ${result.template} service "${result.name}" in ${shown} (port ${result.port}).`)
     this.log('\nNext steps:')
     if (shown !== '.') this.log(`  cd ${shown}`)
+    if (result.files.includes('package.json')) this.log(`  npm install                                        # its dependencies`)
     this.log(`  mezu tunnel .                                      # start it and publish it`)
     this.log(`  mezu tunnel . --route ${result.name}.mezu.localhost   # and route a hostname to it`)
     this.log(`  node server.mjs                                    # or run it alone on port ${result.port}`)

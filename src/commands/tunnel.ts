@@ -4,7 +4,7 @@ import {parseDuration} from '../lib/duration.js'
 import {MezuError} from '../lib/errors.js'
 import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
 import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
-import {RegistrationError, resolveServiceTarget, ServiceProcess, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
+import {RegistrationError, resolveServiceTarget, ServiceProcess, serviceIdentityEnv, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
@@ -12,6 +12,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override examples = [
     '<%= config.bin %> tunnel ./hello --project demo --env prod',
     '<%= config.bin %> tunnel 3000 --name hello --route hello.mezu.localhost --project demo --env prod',
+    '<%= config.bin %> tunnel ./hello --require-assertion',
     'MEZU_WARPGATE_TOKEN=mezu_wg_… <%= config.bin %> tunnel http://127.0.0.1:8080 --connections 4 --json',
   ]
   static override args = {target: Args.string({description: 'service directory (mezu.json), port or URL of the local service', required: true})}
@@ -23,6 +24,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     token: Flags.string({description: 'one-time registration token (default: create one, when logged in)', env: 'MEZU_WARPGATE_TOKEN'}),
     grace: Flags.string({description: 'how long in-flight requests may take to finish on shutdown', default: '30s'}),
     quiet: Flags.boolean({char: 'q', description: 'no line per request (connection events only)'}),
+    'require-assertion': Flags.boolean({description: 'verify each request\'s Mezu-Jwt-Assertion (platform keys, audience = its host, expiry) and answer 401/403 JSON itself when it does not verify; public routes pass (the edge signs an anonymous assertion)'}),
   }
 
   // Under --json every event is one line, the closing summary included.
@@ -37,15 +39,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const name = target.name
     const apiUrl = this.apiUrl()
     const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
-    // The service starts before the tunnel so the edge never sends it a request it cannot answer.
-    const service = target.command && target.cwd
-      ? await ServiceProcess.start({name, command: target.command, cwd: target.cwd, env: target.env, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs})
-      : undefined
-    service?.on('exit', (e) => {
-      if (!e.expected) this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
-      if (!e.expected) process.kill(process.pid, 'SIGTERM')
-    })
-    const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections})
+    const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections, requireAssertion: this.flags['require-assertion']})
     const json = this.jsonEnabled()
     let requests = 0
     wg.on('event', (e) => {
@@ -56,13 +50,32 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       if (json) this.logJson(e)
       else this.log(describe(e))
     })
-    const creds = await wg.start().catch(async (error: Error) => {
-      await service?.stop()
-      throw error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
+    const refused = (error: Error) => error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
+    // Register, start the service (told where the platform keys are), then connect: the edge
+    // never sends the service a request before it answers.
+    const creds = await wg.register().catch((error: Error) => {
+      throw refused(error)
     })
-    const hostnames = [...(this.flags.route ?? []), ...(target.routes ?? []).map((r) => r.hostname)]
-    for (const hostname of hostnames) {
-      const r = await ensureRoute(this.api(), {project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), hostname, service: creds.info.service})
+    const identity = target.command && target.cwd ? serviceIdentityEnv(creds) : undefined
+    const service = target.command && target.cwd
+      ? await ServiceProcess.start({name, command: target.command, cwd: target.cwd, env: {...identity?.env, ...target.env}, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs}).catch((error: Error) => {
+        identity?.remove()
+        throw error
+      })
+      : undefined
+    service?.on('exit', (e) => {
+      if (!e.expected) this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
+      if (!e.expected) process.kill(process.pid, 'SIGTERM')
+    })
+    await wg.start().catch(async (error: Error) => {
+      await service?.stop()
+      identity?.remove()
+      throw refused(error)
+    })
+    // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
+    const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
+    for (const route of routes) {
+      const r = await ensureRoute(this.api(), {...route, project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), service: creds.info.service})
       const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
       if (json) this.logJson(event)
       else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
@@ -75,6 +88,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       process.on('SIGTERM', onSignal)
     })
     await service?.stop()
+    identity?.remove()
     return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
   }
 }
@@ -87,6 +101,7 @@ function describe(e: WarpgateEvent): string {
     case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`
     case 'renewed': return `certificate renewed, valid until ${e.expiresAt}`
     case 'renew-failed': return `certificate renewal failed: ${e.message}`
+    case 'assertion-keys-unavailable': return `cannot fetch the platform keys from ${e.jwksUrl} (${e.message}); requests get 503 until it can`
     case 'health': return `service ${e.healthy ? 'healthy' : `unhealthy: ${e.reason ?? ''}`}`
     case 'request': return `${e.method} ${e.path} ${e.status} ${e.durationMs}ms${e.error ? ` (${e.error})` : ''}`
     case 'draining': return `draining: in-flight requests have ${e.graceMs / 1000}s to finish`

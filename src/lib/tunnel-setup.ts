@@ -18,11 +18,15 @@ export async function registrationTokenFor(api: () => ApiClient, flags: {token?:
 
 /**
  * Creates the route HOST → service, or reuses it when it already points at this service. Speaks the
- * routes API (POST /v1/routes {project, env, hostname, service}; a taken hostname is a conflict).
+ * routes API (POST /v1/routes {project, env, hostname, service, path?, policy?}; a taken hostname is a conflict).
  */
-export async function ensureRoute(api: ApiClient, input: {project: string; env: string; hostname: string; service: string}): Promise<{hostname: string; reused: boolean}> {
+export async function ensureRoute(api: ApiClient, input: {project: string; env: string; hostname: string; service: string; path?: string; policy?: string}): Promise<{hostname: string; reused: boolean}> {
+  const path = input.path ?? '/'
   try {
-    const created = await api.post<Route>('routes', {project: input.project, env: input.env, hostname: input.hostname, service: input.service})
+    const created = await api.post<Route>('routes', {
+      project: input.project, env: input.env, hostname: input.hostname, service: input.service,
+      ...(input.path ? {path: input.path} : {}), ...(input.policy ? {policy: input.policy} : {}),
+    })
     return {hostname: created.hostname, reused: false}
   } catch (error) {
     if (!(error instanceof MezuError) || error.code !== 'conflict') throw error
@@ -30,7 +34,7 @@ export async function ensureRoute(api: ApiClient, input: {project: string; env: 
   // A bare label ("hello") was expanded by the platform to hello.<domain>.
   const wanted = input.hostname.toLowerCase()
   const matches = (host: string) => host === wanted || (!wanted.includes('.') && host.split('.')[0] === wanted)
-  const existing = (await api.all<Route>('routes', {project: input.project, env: input.env})).find((r) => matches(r.hostname) && r.pathPrefix === '/')
+  const existing = (await api.all<Route>('routes', {project: input.project, env: input.env})).find((r) => matches(r.hostname) && r.pathPrefix === path)
   if (!existing) throw new MezuError('conflict', `--route ${input.hostname} is taken by a route outside ${input.project}/${input.env}`)
   if (existing.service !== input.service) throw new MezuError('conflict', `--route ${input.hostname} already points at service "${existing.service}", not "${input.service}"`)
   return {hostname: existing.hostname, reused: true}

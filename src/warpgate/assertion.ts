@@ -1,6 +1,8 @@
+import type http2 from 'node:http2'
 import {request} from 'node:https'
 import {createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify} from 'jose'
 import {HEADER_JWT_ASSERTION} from '../protocol/headers.js'
+import type {OriginRequestEvent, StreamHandler} from './origin.js'
 
 /**
  * `mezu tunnel --require-assertion`: the Warpgate checks the edge's Mezu-Jwt-Assertion itself
@@ -9,7 +11,11 @@ import {HEADER_JWT_ASSERTION} from '../protocol/headers.js'
  */
 export type AssertionCheck =
   | {ok: true; claims: JWTPayload & {email?: string; groups?: string[]; kind?: string}}
-  | {ok: false; status: 401; code: 'assertion_missing' | 'assertion_invalid' | 'assertion_expired' | 'assertion_wrong_audience'; message: string}
+  | {ok: false; status: 401; code: 'assertion_missing' | 'assertion_invalid' | 'assertion_expired'; message: string}
+  /** a genuine assertion, but for another host: the caller is known and not allowed here */
+  | {ok: false; status: 403; code: 'assertion_wrong_audience'; message: string}
+  /** no platform keys could be fetched yet, so nothing can be verified: not the caller's fault */
+  | {ok: false; status: 503; code: 'assertion_keys_unavailable'; message: string}
 
 export interface AssertionVerifierOptions {
   /** https://auth.<domain> */
@@ -40,15 +46,24 @@ export class AssertionVerifier {
     const now = this.opts.now ?? Date.now
     try {
       await this.ensureKeys(kidOf(token))
+    } catch (error) {
+      return {ok: false, status: 503, code: 'assertion_keys_unavailable', message: `the platform keys could not be fetched to check ${HEADER_JWT_ASSERTION}: ${(error as Error).message}`}
+    }
+    try {
       const {payload} = await jwtVerify(token, this.keys!, {
         issuer: this.opts.issuer, audience, algorithms: ['EdDSA'], currentDate: new Date(now()), clockTolerance: 5,
       })
       return {ok: true, claims: payload}
     } catch (error) {
       if (error instanceof errors.JWTExpired) return {ok: false, status: 401, code: 'assertion_expired', message: `${HEADER_JWT_ASSERTION} has expired`}
-      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return {ok: false, status: 401, code: 'assertion_wrong_audience', message: `${HEADER_JWT_ASSERTION} was issued for another host`}
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return {ok: false, status: 403, code: 'assertion_wrong_audience', message: `${HEADER_JWT_ASSERTION} was issued for another host`}
       return {ok: false, status: 401, code: 'assertion_invalid', message: `${HEADER_JWT_ASSERTION} does not verify against the platform keys`}
     }
+  }
+
+  /** Fetches the keys now (at start-up), so the first request does not wait; resolves with why it failed (retried later). */
+  async warm(): Promise<Error | undefined> {
+    return this.ensureKeys(undefined).then(() => undefined, (error: Error) => error)
   }
 
   private async ensureKeys(kid: string | undefined): Promise<void> {
@@ -120,4 +135,53 @@ export function fetchJwks(url: string, caPem: string, opts: {timeoutMs?: number;
       req.on('error', reject)
       req.end()
     })
+}
+
+/** Where a Warpgate finds the assertion issuer and its keys, from the edge's public base URL. */
+export interface JwksLocation {
+  /** https://auth.<domain> */
+  issuer: string
+  /** https://auth.<domain>[:port]/.well-known/jwks.json */
+  jwksUrl: string
+  /** set for a *.localhost domain: the address to dial */
+  connectTo?: string
+}
+
+export function jwksLocation(edgeUrl: string): JwksLocation {
+  const edge = new URL(edgeUrl)
+  const domain = edge.hostname.toLowerCase()
+  const port = edge.port && edge.port !== '443' ? `:${edge.port}` : ''
+  // Every *.localhost name is the loopback address (RFC 6761) and browsers treat it so, but
+  // Node's resolver only asks /etc/hosts and DNS, which usually know just "localhost".
+  const loopback = domain === 'localhost' || domain.endsWith('.localhost')
+  return {issuer: `https://auth.${domain}`, jwksUrl: `https://auth.${domain}${port}/.well-known/jwks.json`, ...(loopback ? {connectTo: '127.0.0.1'} : {})}
+}
+
+/**
+ * The StreamHandler `--require-assertion` puts in front of the origin: a stream is forwarded only
+ * when its Mezu-Jwt-Assertion verifies for its :authority; otherwise the Warpgate answers JSON
+ * {error: {code, message}} itself and the origin never sees the request. The edge signs an
+ * assertion for every request it forwards, public routes included ("anonymous"), so this checks
+ * "came through the edge", not "is signed in": the policy is the edge's job.
+ */
+export class AssertionGate implements StreamHandler {
+  constructor(
+    private readonly verifier: AssertionVerifier,
+    private readonly next: StreamHandler,
+    private readonly onRefused?: (e: OriginRequestEvent) => void,
+  ) {}
+
+  serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const started = performance.now()
+    // The request body waits under HTTP/2 flow control until the origin proxy pipes it.
+    this.verifier.check(headers, String(headers[':authority'] ?? '')).then((r) => {
+      // the edge may have cancelled while the keys were fetched
+      if (stream.destroyed || stream.closed) return
+      if (r.ok) return this.next.serveStream(stream, headers)
+      const body = JSON.stringify({error: {code: r.code, message: r.message}})
+      stream.respond({':status': r.status, 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body)})
+      stream.end(body)
+      this.onRefused?.({method: String(headers[':method']), path: String(headers[':path'] ?? '/'), status: r.status, durationMs: Math.round(performance.now() - started), error: r.code})
+    }, (error: Error) => stream.destroy(error))
+  }
 }

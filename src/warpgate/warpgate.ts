@@ -1,7 +1,8 @@
 import {readFileSync} from 'node:fs'
 import {EventEmitter} from 'node:events'
+import {AssertionGate, AssertionVerifier, fetchJwks, jwksLocation} from './assertion.js'
 import {TunnelConnection, type EndReason} from './connection.js'
-import {OriginProxy, type OriginRequestEvent} from './origin.js'
+import {OriginProxy, type OriginRequestEvent, type StreamHandler} from './origin.js'
 import {CertificateKeeper, type Clock, type Credentials, register, systemClock} from './registration.js'
 import {Supervisor} from './supervisor.js'
 
@@ -10,6 +11,7 @@ export {resolveTarget, TargetError, type ServiceTarget} from './target.js'
 export {resolveTarget as resolveServiceTarget, type ServiceTarget as ServiceDirectoryTarget} from './service-config.js'
 export {ServiceProcess} from './service-process.js'
 export {RegistrationError, type Credentials} from './registration.js'
+export {serviceIdentityEnv} from './service-env.js'
 
 /** The version a Warpgate reports to the edge. */
 export const WARPGATE_VERSION: string = (() => {
@@ -36,6 +38,8 @@ export interface WarpgateOptions {
   nextDelay?: (attempt: number) => number
   stableAfterMs?: number
   clock?: Clock
+  /** verify every request's Mezu-Jwt-Assertion before it reaches the origin (`--require-assertion`) */
+  requireAssertion?: boolean
 }
 
 /** Everything a Warpgate reports, for `mezu tunnel`'s screen and its --json event lines. */
@@ -47,6 +51,7 @@ export type WarpgateEvent =
   | {type: 'renewed'; expiresAt: string}
   | {type: 'renew-failed'; message: string}
   | {type: 'health'; healthy: boolean; reason?: string}
+  | {type: 'assertion-keys-unavailable'; jwksUrl: string; message: string}
   | ({type: 'request'} & OriginRequestEvent)
   | {type: 'draining'; graceMs: number}
   | {type: 'stopped'}
@@ -59,12 +64,15 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   private keeper?: CertificateKeeper
   private supervisor?: Supervisor
   private readonly origin: OriginProxy
+  private handler: StreamHandler
+  private registered?: Promise<Credentials>
   private health: {healthy: boolean; reason?: string} = {healthy: true}
   private stopped = false
 
   constructor(private readonly opts: WarpgateOptions) {
     super()
     this.origin = new OriginProxy(opts.originUrl, (e) => this.report({type: 'request', ...e}))
+    this.handler = this.origin
   }
 
   private report(e: WarpgateEvent): void {
@@ -81,15 +89,35 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
     return this.supervisor?.connections.length ?? 0
   }
 
+  /**
+   * Registers (once; later calls return the same credentials) without opening any connection, so
+   * `mezu tunnel` can tell its service where the platform keys are before the edge sends it anything.
+   */
+  register(): Promise<Credentials> {
+    this.registered ??= (async () => {
+      let creds = this.opts.credentials
+      if (!creds) {
+        if (!this.opts.token) throw new Error('a Warpgate needs a registration token or credentials')
+        creds = await register({apiUrl: this.opts.apiUrl, caPem: this.opts.caPem}, this.opts.token)
+      }
+      this.report({type: 'registered', warpgateId: creds.info.warpgateId, service: creds.info.service, expiresAt: creds.info.expiresAt, edgeUrl: creds.info.edgeUrl, urls: creds.info.urls ?? []})
+      return creds
+    })()
+    return this.registered
+  }
+
   /** Registers if needed, then starts the connections; resolves once registration is done. */
   async start(): Promise<Credentials> {
     const api = {apiUrl: this.opts.apiUrl, caPem: this.opts.caPem}
-    let creds = this.opts.credentials
-    if (!creds) {
-      if (!this.opts.token) throw new Error('a Warpgate needs a registration token or credentials')
-      creds = await register(api, this.opts.token)
+    const creds = await this.register()
+    if (this.opts.requireAssertion) {
+      const where = jwksLocation(creds.info.edgeUrl)
+      const verifier = new AssertionVerifier({issuer: where.issuer, loadJwks: fetchJwks(where.jwksUrl, creds.caPem, {connectTo: where.connectTo})})
+      const failed = await verifier.warm()
+      // Not fatal (the edge may come up later), but every request gets 503 until the keys arrive.
+      if (failed) this.report({type: 'assertion-keys-unavailable', jwksUrl: where.jwksUrl, message: failed.message})
+      this.handler = new AssertionGate(verifier, this.origin, (e) => this.report({type: 'request', ...e}))
     }
-    this.report({type: 'registered', warpgateId: creds.info.warpgateId, service: creds.info.service, expiresAt: creds.info.expiresAt, edgeUrl: creds.info.edgeUrl, urls: creds.info.urls ?? []})
     const clock = this.opts.clock ?? systemClock
     this.keeper = new CertificateKeeper(creds, api, clock)
     this.keeper.on('renewed', (c) => this.report({type: 'renewed', expiresAt: c.info.expiresAt}))
@@ -104,7 +132,7 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
       connect: (index) => {
         const c = this.keeper!.credentials
         return new TunnelConnection({
-          tunnelUrl: c.info.tunnelUrl, caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.origin,
+          tunnelUrl: c.info.tunnelUrl, caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.handler,
           hello: {version: WARPGATE_VERSION, service: c.info.service, connection: index},
           health: () => this.health,
         })

@@ -1,13 +1,16 @@
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import {once} from 'node:events'
 import net, {type AddressInfo} from 'node:net'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import test from 'ava'
 import {mezu} from '../helpers/cli.js'
 import {tempDir} from '../helpers/platform.js'
 import {ServiceProcess} from '../../src/warpgate/service-process.js'
 import {resolveTarget} from '../../src/warpgate/service-config.js'
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 /** The scaffolded service listens where mezu.json says, so the port is chosen first (bind :0, release). */
 async function freePort(): Promise<number> {
@@ -38,7 +41,13 @@ function rawGet(url: string, path: string, headers: Record<string, string> = {})
   })
 }
 
-test('mezu init creates the hello service named after its directory, which starts and greets the caller', async (t) => {
+/** What `npm install` would put in a scaffolded directory, without the network: the repo's own jose. */
+function installJose(dir: string): void {
+  mkdirSync(join(dir, 'node_modules'), {recursive: true})
+  symlinkSync(join(REPO, 'node_modules', 'jose'), join(dir, 'node_modules', 'jose'), 'dir')
+}
+
+test('mezu init creates the hello service named after its directory, with a package.json declaring jose', async (t) => {
   const root = tempDir(t)
   const dir = join(root, 'My Demo!')
   const port = await freePort()
@@ -46,17 +55,48 @@ test('mezu init creates the hello service named after its directory, which start
   t.is(r.code, 0, r.stderr)
   const out = r.json()
   t.like(out, {dir, template: 'hello', name: 'my-demo', port})
-  t.deepEqual(out.files, ['README.md', 'mezu.json', 'server.mjs'])
+  t.deepEqual(out.files, ['README.md', 'mezu.json', 'package.json', 'server.mjs'])
   t.deepEqual(JSON.parse(readFileSync(join(dir, 'mezu.json'), 'utf8')), {name: 'my-demo', port, command: ['node', 'server.mjs'], healthcheck: '/healthz'})
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  t.is(pkg.dependencies.jose, JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).dependencies.jose)
+  t.regex(readFileSync(join(dir, 'README.md'), 'utf8'), /npm install/)
+})
 
+test('the hello service run alone greets a stranger: a Mezu-User-Email header without a verified assertion names nobody', async (t) => {
+  const dir = join(tempDir(t), 'hello')
+  const port = await freePort()
+  t.is((await mezu(['init', dir, '--port', String(port), '--json'])).code, 0)
+  installJose(dir)
   const {url} = await run(t, dir)
-  const hi = await rawGet(url, '/', {'mezu-user-email': 'ada@example.test'})
-  t.is(hi.status, 200)
-  t.regex(hi.body, /Hello, ada@example\.test!/)
-  const evil = await rawGet(url, '/', {'mezu-user-email': '<script>alert(1)</script>'})
-  t.false(evil.body.includes('<script>'), 'the greeting escapes what it echoes')
-  t.regex((await rawGet(url, '/')).body, /Hello, stranger!/)
-  t.deepEqual(JSON.parse((await rawGet(url, '/x', {accept: 'application/json', 'mezu-user-email': 'ada@example.test'})).body), {hello: 'ada@example.test', path: '/x'})
+  const claimed = await rawGet(url, '/', {'mezu-user-email': 'ada@example.test'})
+  t.is(claimed.status, 200)
+  t.regex(claimed.body, /Hello, stranger!/)
+  t.false(claimed.body.includes('ada@example.test'))
+  t.deepEqual(JSON.parse((await rawGet(url, '/x', {accept: 'application/json', 'mezu-user-email': 'ada@example.test'})).body), {hello: 'stranger', path: '/x', verified: false})
+  // with no keys configured an assertion cannot be verified either, so it names nobody
+  const asserted = await rawGet(url, '/', {'mezu-jwt-assertion': 'eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImFkYUBleGFtcGxlLnRlc3QifQ.', 'mezu-user-email': 'ada@example.test'})
+  t.regex(asserted.body, /Hello, stranger!/)
+})
+
+test('the hello service refuses to start with MEZU_JWKS_URL but no MEZU_ISSUER, and says which is missing', async (t) => {
+  const dir = join(tempDir(t), 'hello')
+  const port = await freePort()
+  t.is((await mezu(['init', dir, '--port', String(port), '--json'])).code, 0)
+  installJose(dir)
+  const target = resolveTarget(dir)
+  const lines: string[] = []
+  const err = await t.throwsAsync(ServiceProcess.start({name: 'hello', command: target.command!, cwd: dir, url: target.url, env: {MEZU_JWKS_URL: 'https://auth.mezu.localhost/.well-known/jwks.json'}, output: (l) => lines.push(l), readyTimeoutMs: 10_000}))
+  t.regex(err!.message, /exited/)
+  t.regex(lines.join('\n'), /MEZU_ISSUER must be set/)
+})
+
+test('a scaffolded hello service without npm install stops at once, naming the missing package', async (t) => {
+  const dir = join(tempDir(t), 'hello')
+  const port = await freePort()
+  t.is((await mezu(['init', dir, '--port', String(port), '--json'])).code, 0)
+  const target = resolveTarget(dir)
+  const err = await t.throwsAsync(ServiceProcess.start({name: 'hello', command: target.command!, cwd: dir, url: target.url, output: () => {}, readyTimeoutMs: 10_000}))
+  t.regex(err!.message, /exited[\s\S]*ERR_MODULE_NOT_FOUND/)
 })
 
 test('mezu init --template static serves its folder and nothing outside it', async (t) => {
@@ -86,6 +126,7 @@ test('mezu init prints the next steps for people', async (t) => {
   t.regex(r.stdout, /Created the hello service "svc"/)
   t.regex(r.stdout, /mezu tunnel \./)
   t.regex(r.stdout, /--route svc\.mezu\.localhost/)
+  t.regex(r.stdout, /npm install/)
 })
 
 test('mezu init refuses a directory that is not empty, changing nothing, unless --force', async (t) => {

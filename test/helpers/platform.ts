@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {ExecutionContext} from 'ava'
 import {buildConfig, type PlatformConfig} from '../../platform/config.js'
-import {type RunningPlatform, startPlatform} from '../../platform/server.js'
+import {type EdgePlugins, type RunningPlatform, startPlatform} from '../../platform/server.js'
 
 export const ADMIN_EMAIL = 'owner@example.test'
 export const ADMIN_PASSWORD = 'correct horse battery staple'
@@ -22,9 +22,9 @@ export function tempDir(t: ExecutionContext, prefix = 'mezu-test-'): string {
 }
 
 /** A real platform on port 0 in a temp data directory, stopped when the test ends. */
-export async function startTestPlatform(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}, dir = tempDir(t)): Promise<TestPlatform> {
+export async function startTestPlatform(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}, dir = tempDir(t), edge?: EdgePlugins): Promise<TestPlatform> {
   const config = buildConfig({dataDir: join(dir, 'data'), apiPort: 0, edgePort: 0, tunnelPort: 0, ...overrides})
-  const running = await startPlatform(config, {adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD})
+  const running = await startPlatform(config, {adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, edge})
   let stopped = false
   const stop = running.stop.bind(running)
   const p: TestPlatform = Object.assign(running, {
@@ -37,7 +37,7 @@ export async function startTestPlatform(t: ExecutionContext, overrides: Partial<
     },
     async restart() {
       await p.stop()
-      return startTestPlatform(t, overrides, dir)
+      return startTestPlatform(t, overrides, dir, edge)
     },
   })
   t.teardown(() => p.stop())

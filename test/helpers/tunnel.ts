@@ -1,9 +1,19 @@
+import {spawn} from 'node:child_process'
+import {EventEmitter, once} from 'node:events'
+import {mkdirSync, symlinkSync} from 'node:fs'
+import net, {type AddressInfo} from 'node:net'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import http2 from 'node:http2'
+import {createInterface} from 'node:readline'
 import https from 'node:https'
 import type {ExecutionContext} from 'ava'
 import {createWarpgate} from '../../platform/store/config/warpgates.js'
 import {Warpgate, type WarpgateEvent, type WarpgateOptions} from '../../src/warpgate/warpgate.js'
-import type {TestPlatform} from './platform.js'
+import {BIN, mezu} from './cli.js'
+import {tempDir, type TestPlatform} from './platform.js'
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 /** A registration token made through the store (what `mezu warpgates create` does through the API). */
 export function registrationToken(platform: TestPlatform, scope: {projectId: string; environmentId: string}, service: string, name = service): {token: string; warpgateId: string} {
@@ -71,4 +81,88 @@ export function edgeRequest(platform: TestPlatform, host: string, path: string, 
     req.on('error', reject)
     req.end(opts.body)
   })
+}
+
+/** A running `mezu tunnel … --json` child: its event lines so far, and a way to wait for one. */
+export interface TunnelCli {
+  events: Array<Record<string, any>>
+  stderr(): string
+  waitForEvent(match: (e: Record<string, any>) => boolean, what: string, ms?: number): Promise<Record<string, any>>
+  /** SIGINT, then the exit code */
+  stop(): Promise<number | null>
+}
+
+/** Spawns the built `mezu tunnel ARGS --json` and resolves once `connections` tunnel connections are up. */
+export async function startTunnelCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv, connections = 1): Promise<TunnelCli> {
+  const child = spawn(process.execPath, [BIN, 'tunnel', ...args, '--connections', String(connections), '--json'], {
+    env: {...process.env, CI: '1', MEZU_WARPGATE_TOKEN: '', MEZU_TOKEN: '', ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: false,
+  })
+  t.teardown(() => child.kill('SIGKILL'))
+  const events: TunnelCli['events'] = []
+  const lines = new EventEmitter<{line: [Record<string, any>]}>()
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  createInterface({input: child.stdout}).on('line', (l) => {
+    try {
+      const e = JSON.parse(l) as Record<string, any>
+      events.push(e)
+      lines.emit('line', e)
+    } catch {
+      // a service's own output line ("[hello] …"), not an event
+    }
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const waitForEvent: TunnelCli['waitForEvent'] = (match, what, ms = 20_000) => {
+    const seen = events.find(match)
+    if (seen) return Promise.resolve(seen)
+    const gone = exited.then((code) => Promise.reject(new Error(`mezu tunnel exited ${code} while waiting for ${what}; stderr: ${err}`)))
+    return Promise.race([gone, waitFor<Record<string, any>>((fn) => {
+      lines.on('line', fn)
+      return () => lines.off('line', fn)
+    }, match, `${what}; stderr: ${err}`, ms)])
+  }
+  await waitForEvent((e) => e.type === 'connected' && e.connections >= connections, `${connections} connection(s)`)
+  return {
+    events, waitForEvent, stderr: () => err,
+    async stop() {
+      child.kill('SIGINT')
+      return exited
+    },
+  }
+}
+
+/** A port for a service that listens where its mezu.json says (bind :0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const port = (s.address() as AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+/**
+ * `mezu init DIR --template hello` on a free port, then what `npm install` would add there: the
+ * repo's own jose (no network in tests). Returns the service directory.
+ */
+export async function scaffoldHello(t: ExecutionContext): Promise<string> {
+  const dir = join(tempDir(t), 'hello')
+  const init = await mezu(['init', dir, '--template', 'hello', '--port', String(await freePort()), '--json'])
+  if (init.code !== 0) throw new Error(`mezu init failed: ${init.stderr}`)
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(join(REPO, 'node_modules', 'jose'), join(dir, 'node_modules', 'jose'), 'dir')
+  return dir
+}
+
+/**
+ * Waits until the edge has a ready tunnel connection for HOST: "connected" on the Warpgate side
+ * can come a moment before the edge's session is ready, when it answers 503 service_offline.
+ */
+export async function waitUntilServed(platform: TestPlatform, host: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const r = await edgeRequest(platform, host, '/.well-known/mezu-test-ready', {headers: {accept: 'application/json'}})
+    if (r.headers['mezu-edge-error'] !== 'service_offline') return
+    if (Date.now() > deadline) throw new Error(`${host} was not served within ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }

@@ -1,40 +1,39 @@
 import test from 'ava'
-import {generateKeyPairSync} from 'node:crypto'
-import {SignJWT} from 'jose'
-import {AssertionVerifier, fetchJwks} from '../../src/warpgate/assertion.js'
-import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
-import {edgeFetch, signIn, startStandIn} from '../helpers/edge-stand-in.js'
+import {AssertionVerifier, fetchJwks, jwksLocation} from '../../src/warpgate/assertion.js'
+import {forgedAssertion} from '../helpers/assertion.js'
+import {startOrigin} from '../helpers/origin.js'
+import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
+import {addProjectEnv, addRoute} from '../helpers/routes.js'
+import {edgeRequest, startWarpgate} from '../helpers/tunnel.js'
 
-test('the Warpgate verifier fetches the JWKS from auth.<domain> with the pinned CA and accepts what the edge forwarded', async (t) => {
-  const e = await startStandIn(t)
-  e.addRoute(`hello.${e.domain}`, '/', null)
-  const {final} = await signIn(e, `https://hello.${e.domain}:${e.port}/`, ADMIN_EMAIL, ADMIN_PASSWORD)
-  const v = new AssertionVerifier({
-    issuer: `https://auth.${e.domain}`,
-    loadJwks: fetchJwks(`https://auth.${e.domain}:${e.port}/.well-known/jwks.json`, e.caPem, {connectTo: '127.0.0.1'}),
-  })
-  const ok = await v.check(final.json.headers, final.json.headers.host)
-  t.true(ok.ok)
-  if (ok.ok) t.is(ok.claims.email, ADMIN_EMAIL)
-})
+/** A verifier as `mezu tunnel --require-assertion` builds it: keys from auth.<domain>, CA pinned. */
+function verifierFor(platform: TestPlatform, caPem = platform.caPem): AssertionVerifier {
+  const where = jwksLocation(platform.edgeUrl!)
+  return new AssertionVerifier({issuer: where.issuer, loadJwks: fetchJwks(where.jwksUrl, caPem, {connectTo: where.connectTo})})
+}
 
-test('--require-assertion refuses a request that reached the Warpgate without an assertion, or with a forged one', async (t) => {
-  const e = await startStandIn(t)
-  const v = new AssertionVerifier({
-    issuer: `https://auth.${e.domain}`,
-    loadJwks: fetchJwks(`https://auth.${e.domain}:${e.port}/.well-known/jwks.json`, e.caPem, {connectTo: '127.0.0.1'}),
-  })
-  t.like(await v.check({host: `hello.${e.domain}`}, `hello.${e.domain}`), {ok: false, status: 401, code: 'assertion_missing'})
-  const {privateKey} = generateKeyPairSync('ed25519')
-  const jwks = (await edgeFetch(e, `auth.${e.domain}`, '/.well-known/jwks.json')).json
-  const forged = await new SignJWT({email: 'mallory@example.test'}).setProtectedHeader({alg: 'EdDSA', kid: jwks.keys[0].kid})
-    .setIssuer(`https://auth.${e.domain}`).setAudience(`hello.${e.domain}`).setSubject('usr_x').setIssuedAt().setExpirationTime('5m').sign(privateKey)
-  t.like(await v.check({'mezu-jwt-assertion': forged}, `hello.${e.domain}`), {ok: false, code: 'assertion_invalid'})
+test('the Warpgate verifier fetches the JWKS from the real edge with the pinned CA and accepts what the edge forwarded, and nothing else', async (t) => {
+  const platform = await startTestPlatform(t)
+  const scope = addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  const host = `svc.${platform.domain}`
+  addRoute(platform, {...scope, hostname: host, service: 'svc'})
+  await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1})
+  const echoed = JSON.parse((await edgeRequest(platform, host, '/headers')).text)
+  const v = verifierFor(platform)
+  const ok = await v.check(echoed, echoed.host)
+  t.true(ok.ok, JSON.stringify(ok))
+  if (ok.ok) t.like(ok.claims, {iss: `https://auth.${platform.domain}`, aud: host, sub: 'anonymous', kind: 'anonymous'})
+
+  t.like(await v.check({host}, host), {ok: false, status: 401, code: 'assertion_missing'})
+  t.like(await v.check({'mezu-jwt-assertion': await forgedAssertion(platform, host)}, host), {ok: false, status: 401, code: 'assertion_invalid'})
+  t.like(await v.check(echoed, `other.${platform.domain}`), {ok: false, status: 403, code: 'assertion_wrong_audience'})
 })
 
 test('the JWKS fetch refuses an edge whose certificate is not from the pinned CA', async (t) => {
-  const e = await startStandIn(t)
-  const other = await startStandIn(t)
-  const load = fetchJwks(`https://auth.${e.domain}:${e.port}/.well-known/jwks.json`, other.caPem, {connectTo: '127.0.0.1'})
-  await t.throwsAsync(load())
+  const [platform, other] = await Promise.all([startTestPlatform(t), startTestPlatform(t)])
+  const where = jwksLocation(platform.edgeUrl!)
+  await t.throwsAsync(fetchJwks(where.jwksUrl, other.caPem, {connectTo: where.connectTo})(), {message: /certificate/})
+  t.like(await verifierFor(platform, other.caPem).check({'mezu-jwt-assertion': await forgedAssertion(platform, 'x')}, 'x'), {ok: false, status: 503, code: 'assertion_keys_unavailable'})
+  t.is((await fetchJwks(where.jwksUrl, platform.caPem, {connectTo: where.connectTo})()).keys.length, 1)
 })

@@ -3,7 +3,7 @@ import test from 'ava'
 import {createLocalJWKSet, jwtVerify} from 'jose'
 import {AssertionSigner, assertionIssuer, jwks} from '../../platform/edge/assertion.js'
 import type {EdgeSigningKey} from '../../platform/edge/identity-snapshot.js'
-import {AssertionVerifier} from '../../src/warpgate/assertion.js'
+import {AssertionVerifier, jwksLocation} from '../../src/warpgate/assertion.js'
 
 function newKey(): EdgeSigningKey {
   const {privateKey, publicKey} = generateKeyPairSync('ed25519')
@@ -111,4 +111,22 @@ test('after a key rotation, an unknown kid makes the verifier fetch the JWKS aga
   t.true((await v.check({'mezu-jwt-assertion': fresh}, 'h.test')).ok)
   t.is(fetches, 2)
   t.true((await v.check({'mezu-jwt-assertion': await signer.sign(old, DOMAIN, 'h.test', user)}, 'h.test')).ok, 'the retired key still verifies while published')
+})
+
+test('answers 503 (not 401) while no platform keys could be fetched: the caller is not at fault', async (t) => {
+  const v = new AssertionVerifier({issuer: ISS, loadJwks: async () => Promise.reject(new Error('auth host unreachable'))})
+  const token = await new AssertionSigner(60_000).sign(newKey(), DOMAIN, 'hello.mezu.localhost', user)
+  t.like(await v.check({'mezu-jwt-assertion': token}, 'hello.mezu.localhost'), {ok: false, status: 503, code: 'assertion_keys_unavailable'})
+})
+
+test('a genuine assertion for another host is refused with 403', async (t) => {
+  const key = newKey()
+  const v = new AssertionVerifier({issuer: ISS, loadJwks: async () => jwks([publicOnly(key)]) as never})
+  const token = await new AssertionSigner(60_000).sign(key, DOMAIN, 'other.mezu.localhost', user)
+  t.like(await v.check({'mezu-jwt-assertion': token}, 'hello.mezu.localhost'), {ok: false, status: 403, code: 'assertion_wrong_audience'})
+})
+
+test('jwksLocation names auth.<domain> with the edge port, and dials loopback only for *.localhost', (t) => {
+  t.deepEqual(jwksLocation('https://mezu.localhost:8443'), {issuer: 'https://auth.mezu.localhost', jwksUrl: 'https://auth.mezu.localhost:8443/.well-known/jwks.json', connectTo: '127.0.0.1'})
+  t.deepEqual(jwksLocation('https://example.com'), {issuer: 'https://auth.example.com', jwksUrl: 'https://auth.example.com/.well-known/jwks.json'})
 })

@@ -1,0 +1,67 @@
+import {spawn} from 'node:child_process'
+import {mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import test from 'ava'
+import {BIN} from '../helpers/cli.js'
+import {startTestPlatform, tempDir} from '../helpers/platform.js'
+import {ownerCli} from '../helpers/session.js'
+import {edgeRequest, freePort, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js'
+
+// Answers GET /env with what it was told about the platform's keys.
+const ENV_SERVER = `import http from 'node:http'
+import {readFileSync} from 'node:fs'
+http.createServer((req, res) => res.end(JSON.stringify({
+  issuer: process.env.MEZU_ISSUER, jwksUrl: process.env.MEZU_JWKS_URL, ca: readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8'),
+}))).listen(Number(process.env.PORT), '127.0.0.1')
+`
+
+async function serviceDir(t: any, command: string[], routes?: unknown[]): Promise<string> {
+  const dir = join(tempDir(t), 'svc')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'server.mjs'), ENV_SERVER)
+  writeFileSync(join(dir, 'mezu.json'), JSON.stringify({name: 'svc', port: await freePort(), command, ...(routes ? {routes} : {})}))
+  return dir
+}
+
+test('mezu tunnel DIR tells its service the issuer, the JWKS URL and the platform CA, and removes the CA file when it exits', async (t) => {
+  const platform = await startTestPlatform(t)
+  const owner = await ownerCli(t, platform)
+  await owner.json(['projects', 'create', 'demo'])
+  await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
+  const open = await owner.json(['policies', 'create', 'open', '--public', '--project', 'demo'])
+  const tmp = tempDir(t)
+  const host = `svc.${platform.domain}`
+  // mezu.json names the route's policy: public, so the test can ask without signing in
+  const dir = await serviceDir(t, ['node', 'server.mjs'], [{hostname: host, policy: 'open'}])
+  const tunnel = await startTunnelCli(t, [dir, '--project', 'demo', '--env', 'prod'], {...owner.env, TMPDIR: tmp})
+  t.is(readdirSync(tmp).length, 1, 'one private directory for the CA file')
+  await tunnel.waitForEvent((e) => e.type === 'route', 'the route')
+  await waitUntilServed(platform, host)
+  const routes = await owner.json(['routes', 'list', '--project', 'demo', '--env', 'prod'])
+  t.deepEqual(routes.items.map((r: any) => [r.hostname, r.policyId]), [[host, open.id]], 'the route has the policy mezu.json names')
+  const res = await edgeRequest(platform, host, '/env')
+  t.is(res.status, 200, res.text)
+  const told = JSON.parse(res.text)
+  t.like(told, {issuer: `https://auth.${platform.domain}`, jwksUrl: `https://auth.${platform.domain}:${platform.ports.edge}/.well-known/jwks.json`})
+  // the platform CA first; any NODE_EXTRA_CA_CERTS mezu tunnel itself had follows it
+  t.true(told.ca.startsWith(platform.caPem.trim()), told.ca.slice(0, 80))
+  t.is(await tunnel.stop(), 0, tunnel.stderr())
+  t.deepEqual(readdirSync(tmp), [], 'the CA file is gone')
+})
+
+test('mezu tunnel DIR whose service dies at start exits 1 naming it, and leaves no CA file behind', async (t) => {
+  const platform = await startTestPlatform(t)
+  const owner = await ownerCli(t, platform)
+  await owner.json(['projects', 'create', 'demo'])
+  await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
+  const tmp = tempDir(t)
+  const dir = await serviceDir(t, ['node', '-e', 'process.exit(3)'])
+  const child = spawn(process.execPath, [BIN, 'tunnel', dir, '--project', 'demo', '--env', 'prod', '--json'], {env: {...process.env, ...owner.env, CI: '1', TMPDIR: tmp, MEZU_TOKEN: '', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe']})
+  t.teardown(() => child.kill('SIGKILL'))
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  t.is(code, 1, err)
+  t.regex(JSON.parse(err.trim().split('\n').at(-1)!).error.message, /svc exited \(code 3\)/)
+  t.deepEqual(readdirSync(tmp), [])
+})
