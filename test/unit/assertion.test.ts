@@ -112,3 +112,18 @@ test('after a key rotation, an unknown kid makes the verifier fetch the JWKS aga
   t.is(fetches, 2)
   t.true((await v.check({'mezu-jwt-assertion': await signer.sign(old, DOMAIN, 'h.test', user)}, 'h.test')).ok, 'the retired key still verifies while published')
 })
+
+test('within one second the same caller and host reuse one token; the next second or another caller gets a fresh one', async (t) => {
+  const key = newKey()
+  let now = 1_700_000_000_250
+  const signer = new AssertionSigner(60_000, () => now)
+  const [a, b] = await Promise.all([signer.sign(key, DOMAIN, 'h.test', user), signer.sign(key, DOMAIN, 'h.test', user)])
+  t.is(a, b)
+  t.not(await signer.sign(key, DOMAIN, 'h.test', {...user, sub: 'usr_2'}), a)
+  t.not(await signer.sign(key, DOMAIN, 'other.test', user), a)
+  now += 1000
+  const later = await signer.sign(key, DOMAIN, 'h.test', user)
+  t.not(later, a)
+  const {payload} = await jwtVerify(later, createLocalJWKSet(jwks([publicOnly(key)]) as never), {issuer: ISS, audience: 'h.test', currentDate: new Date(now)})
+  t.is(payload.iat, Math.floor(now / 1000))
+})
