@@ -187,12 +187,13 @@ export function resolveTarget(target: string, opts: {name?: string} = {}): Servi
   }
   if (/^\d+$/.test(t)) {
     const port = Number(t)
-    if (!isPort(port)) throw new MezuError('bad_input', `TARGET port must be from 1 to 65535, got ${t}`)
+    // A malformed TARGET is a usage error (exit 2), as `mezu tunnel`'s contract says.
+    if (!isPort(port)) throw new MezuError('usage', `TARGET port must be from 1 to 65535, got ${t}`)
     return named(`http://127.0.0.1:${port}`)
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
     const url = parseServiceUrl(t)
-    if (typeof url !== 'string') throw new MezuError('bad_input', `TARGET ${url.error}`)
+    if (typeof url !== 'string') throw new MezuError('usage', `TARGET ${url.error}`)
     return named(url)
   }
   const kind = statKind(t)
