@@ -77,17 +77,13 @@ function table(direct: Measured, mezu: Measured | undefined): string {
 async function main(): Promise<void> {
   const origin = await startOrigin()
   const workDir = mkdtempSync(join(tmpdir(), 'mezu-bench-'))
-  let mezuTarget: Awaited<ReturnType<NonNullable<typeof startThroughMezu>>> | undefined
+  let mezuTarget: Awaited<ReturnType<typeof startThroughMezu>> | undefined
   try {
     const direct = await measure('direct', {url: origin.url}, {origin: origin.pid})
-    let mezu: Measured | undefined
-    if (startThroughMezu) {
-      mezuTarget = await startThroughMezu({url: origin.url, port: origin.port, workDir})
-      mezu = await measure('through Mezusphere', mezuTarget, {origin: origin.pid, ...mezuTarget.processes})
-    }
+    mezuTarget = await startThroughMezu({url: origin.url, port: origin.port, workDir})
+    const mezu = await measure('through Mezusphere', mezuTarget, {origin: origin.pid, ...mezuTarget.processes})
     console.log(`\nMezusphere benchmark: node ${process.version}, ${cpus().length} CPUs, load by ${direct.small.tool}, ${CONNS} keep-alive connections, ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), ${LARGE_MB} MiB transfers over one connection\n`)
     console.log(table(direct, mezu))
-    if (!mezu) console.log('\nthrough Mezusphere: not wired yet (bench/through-mezu.ts startThroughMezu is undefined)')
     if (direct.small.tool === 'node') console.log('\nnote: the Node load generator shares the CPU with what it measures; install wrk for the client to cost less')
     if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({direct, mezu, conns: CONNS, durationMs: DURATION_MS, largeMb: LARGE_MB}, null, 2) + '\n')
   } finally {

@@ -112,8 +112,14 @@ export async function smallRequests(ep: Endpoint, o: {connections: number; durat
 
 async function wrkSmall(ep: Endpoint, o: {connections: number; durationMs: number; warmupMs: number}): Promise<SmallResult> {
   const url = new URL('/small', ep.url)
-  // wrk resolves names itself; *.localhost goes to 127.0.0.1 with the name kept in Host and SNI.
-  const headers = Object.entries(ep.headers ?? {}).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
+  // wrk resolves names with getaddrinfo, which need not know *.localhost (glibc without
+  // systemd-resolved does not): dial 127.0.0.1 and keep the name in Host, as run.sh does.
+  const extra: Record<string, string> = {}
+  if (url.hostname.endsWith('.localhost')) {
+    extra.Host = url.host
+    url.hostname = '127.0.0.1'
+  }
+  const headers = Object.entries({...extra, ...ep.headers}).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
   const threads = String(Math.min(2, o.connections))
   const wrk = (seconds: number) => new Promise<string>((resolve, reject) => {
     const p = spawn('wrk', ['-t', threads, '-c', String(o.connections), '-d', `${Math.max(1, Math.round(seconds))}s`, '--latency', ...headers, url.toString()], {stdio: ['ignore', 'pipe', 'inherit']})

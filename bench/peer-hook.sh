@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer "mezu" for ../shared/bench/run.sh (see the PEER HOOK CONTRACT at the top of that script):
 #
-#   npm run build && BENCH_EXTRA_PEERS="mezu=$PWD/bench/peer-hook.sh" bash ../shared/bench/run.sh direct ssh node-proxy2
+#   npm run build && bash ../shared/bench/run.sh direct ssh node-proxy2 mezu=$PWD/bench/peer-hook.sh
 #
 # Starts the platform (control plane + edge) and one Warpgate publishing the origin on a public
 # route, each in the background with its output in $PEER_DIR, pids appended to $PEER_DIR/pids.
@@ -11,7 +11,9 @@ set -euo pipefail
 : "${ORIGIN_PORT:?}" "${PEER_PORT:?}" "${PEER_DIR:?}" "${BENCH_DIR:?}"
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-mezu() { node "$REPO/bin/run.js" "$@"; }
+MEZU="$REPO/bin/run.js"
+mezu() { node "$MEZU" "$@" >>"$PEER_DIR/setup.log" 2>&1; }
+trap 'tail -5 "$PEER_DIR/setup.log" >&2 2>/dev/null' ERR
 EDGE_PORT=$PEER_PORT
 TUNNEL_PORT=$((PEER_PORT + 1))
 API_PORT=$((PEER_PORT + 2))
@@ -19,32 +21,37 @@ ROUTE_HOST=bench.mezu.localhost
 ADMIN_EMAIL=bench@example.test
 ADMIN_PASSWORD="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 export MEZU_DATA_DIR="$PEER_DIR/data" MEZU_CONFIG_DIR="$PEER_DIR/config"
-unset MEZU_TOKEN MEZU_API_URL MEZU_CA_FILE MEZU_PROJECT MEZU_ENV
+unset MEZU_TOKEN MEZU_API_URL MEZU_CA_FILE MEZU_PROJECT MEZU_ENV MEZU_WARPGATE_TOKEN
 
-# 1. The platform, in the background.
-printf '%s' "$ADMIN_PASSWORD" | mezu platform init --admin-email "$ADMIN_EMAIL" --admin-password-stdin >"$PEER_DIR/init.log" 2>&1
-mezu platform start --api-port "$API_PORT" --edge-port "$EDGE_PORT" --tunnel-port "$TUNNEL_PORT" --log-level warn \
-  >"$PEER_DIR/platform.log" 2>&1 </dev/null &
-echo $! >> "$PEER_DIR/pids"
-API_URL="https://127.0.0.1:$API_PORT"
-CA_FILE="$MEZU_DATA_DIR/ca.pem"
-for _ in $(seq 1 150); do  # up to 15 s
-  [ -f "$CA_FILE" ] && curl -sf --cacert "$CA_FILE" "$API_URL/healthz" >/dev/null 2>&1 && break
+# 1. The platform, in the background; it initialises the empty data directory with this owner.
+#    node is started directly (no wrapper shell) so the pid in $PEER_DIR/pids is the platform's.
+node "$MEZU" platform start --api-port "$API_PORT" --edge-port "$EDGE_PORT" --tunnel-port "$TUNNEL_PORT" \
+  --admin-email "$ADMIN_EMAIL" --admin-password-stdin --log-level warn --json \
+  >"$PEER_DIR/platform.out" 2>"$PEER_DIR/platform.log" <<<"$ADMIN_PASSWORD" &
+PLATFORM_PID=$!
+echo $PLATFORM_PID >> "$PEER_DIR/pids"
+# --json prints one line once every listener is up.
+for _ in $(seq 300); do  # up to 30 s
+  grep -q '"apiUrl"' "$PEER_DIR/platform.out" 2>/dev/null && break
+  kill -0 $PLATFORM_PID 2>/dev/null || { echo "the platform exited: $(tail -5 "$PEER_DIR/platform.log")" >&2; exit 1; }
   sleep 0.1
 done
+grep -q '"apiUrl"' "$PEER_DIR/platform.out" || { echo "the platform did not come up in 30 s" >&2; exit 1; }
+API_URL="https://127.0.0.1:$API_PORT"
+CA_FILE="$MEZU_DATA_DIR/ca.pem"
 
-# 2. Log in, and a project, environment and public route for the origin.
-printf '%s' "$ADMIN_PASSWORD" | mezu login --api-url "$API_URL" --ca-file "$CA_FILE" --email "$ADMIN_EMAIL" --password-stdin >"$PEER_DIR/setup.log" 2>&1
-mezu projects create bench >>"$PEER_DIR/setup.log" 2>&1
-mezu envs create prod --project bench >>"$PEER_DIR/setup.log" 2>&1
-mezu use bench/prod >>"$PEER_DIR/setup.log" 2>&1
-# LEAD: the route must be public (no login) so the benchmark measures the data plane. Once the
-# routes/policies commands are merged, something like:
-#   mezu policies create open --public >>"$PEER_DIR/setup.log" 2>&1
-#   (and `mezu tunnel … --route` below given --policy open, or `mezu routes create` beforehand)
+# 2. Log in; a project, an environment, a public policy and the route. The route is created here
+#    because `mezu tunnel --route` cannot attach a policy (it reuses an existing route). Its rate
+#    limit is the most the API allows: the default (6000/min per client IP) would throttle wrk.
+mezu login --api-url "$API_URL" --ca-file "$CA_FILE" --email "$ADMIN_EMAIL" --password-stdin <<<"$ADMIN_PASSWORD"
+mezu projects create bench
+mezu envs create prod --project bench
+mezu use bench/prod
+mezu policies create open --public
+mezu routes create --hostname "$ROUTE_HOST" --service bench --policy open --rate-limit 1000000
 
-# 3. The Warpgate, in the background. LEAD: fill in the exact flags once `mezu tunnel` is merged.
-mezu tunnel "http://127.0.0.1:$ORIGIN_PORT" --name bench --route "$ROUTE_HOST" --json \
+# 3. The Warpgate, in the background; --quiet: no line per request. run.sh polls until it serves.
+node "$MEZU" tunnel "http://127.0.0.1:$ORIGIN_PORT" --name bench --route "$ROUTE_HOST" --quiet --json --grace 1s \
   >"$PEER_DIR/tunnel.log" 2>&1 </dev/null &
 echo $! >> "$PEER_DIR/pids"
 

@@ -1,3 +1,9 @@
+import type {ChildProcess} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {createInterface} from 'node:readline'
+import {LocalMezu, stopChild} from '../src/lib/local-platform.js'
 import type {Endpoint} from './load.js'
 
 /** What the benchmark reaches through Mezusphere, and the processes whose memory it reports. */
@@ -7,13 +13,74 @@ export interface MezuTarget extends Endpoint {
   stop(): Promise<void>
 }
 
+const ROUTE = 'bench'
+const EMAIL = 'bench@mezu.localhost'
+
 /**
  * Starts the platform (edge) and a Warpgate publishing `origin` on a public route, and returns
  * the public URL (https://<route host>:<edge port>), the platform CA, and the processes' pids.
- * Run both as child processes (`node bin/run.js platform start …`, `node bin/run.js tunnel
- * <origin.url> --route bench.mezu.localhost …`) so their CPU and memory are not the load
- * generator's. The route must be public (no login), and nothing may log per request.
- *
- * LEAD: fill this in once `mezu tunnel` exists; bench.ts prints "not wired" while it is undefined.
+ * Both run as child processes (`mezu platform start`, `mezu tunnel … --quiet`) so their CPU and
+ * memory are not the load generator's. The route is public (no login) and has no practical rate
+ * limit, so the data plane is what gets measured.
  */
-export const startThroughMezu: ((origin: {url: string; port: number; workDir: string}) => Promise<MezuTarget>) | undefined = undefined
+export async function startThroughMezu(origin: {url: string; port: number; workDir: string}): Promise<MezuTarget> {
+  const dir = mkdtempSync(join(origin.workDir, 'mezu-'))
+  const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'data')})
+  const password = randomBytes(18).toString('base64url')
+  const children: ChildProcess[] = []
+  const stop = async () => {
+    // The Warpgate first (--grace 1s), so the edge sees a clean drain rather than a dead tunnel.
+    for (const c of children.reverse()) await stopChild(c)
+    rmSync(dir, {recursive: true, force: true})
+  }
+  try {
+    const platform = await mezu.startPlatform({email: EMAIL, password, ports: {api: 0, edge: 0, tunnel: 0}})
+    children.push(platform.child)
+    const {info} = platform
+    mezu.loginAndUse(info, {email: EMAIL, password, project: 'bench', env: 'prod'})
+    mezu.must(['policies', 'create', 'open', '--public', '--json'])
+    // Created beforehand because `mezu tunnel --route` cannot attach a policy; the tunnel reuses it.
+    // The rate limit is the most the API allows (1M/min per client IP): the default (6000/min) would
+    // throttle the load generator, which is a single IP.
+    mezu.must(['routes', 'create', '--hostname', ROUTE, '--service', ROUTE, '--policy', 'open', '--rate-limit', '1000000', '--json'])
+    const tunnel = mezu.spawn(['tunnel', origin.url, '--name', ROUTE, '--route', ROUTE, '--quiet', '--json', '--grace', '1s'], ['ignore', 'pipe', 'inherit'])
+    children.push(tunnel)
+    const url = await tunnelReady(tunnel)
+    return {
+      url: new URL(url).origin,
+      caPem: readFileSync(info.caPath, 'utf8'),
+      processes: {edge: platform.child.pid!, warpgate: tunnel.pid!},
+      stop,
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+/** Resolves with the route's public URL once the tunnel reports it and a connection is up. */
+function tunnelReady(tunnel: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let url: string | undefined
+    let connected = false
+    let done = false
+    const onExit = (code: number | null) => reject(new Error(`mezu tunnel exited (${code}) before it was connected`))
+    tunnel.once('exit', onExit)
+    // Keeps reading after readiness: --quiet leaves only connection events, and a full pipe would stall it.
+    createInterface({input: tunnel.stdout!}).on('line', (line) => {
+      let e: {type?: string; url?: string}
+      try {
+        e = JSON.parse(line)
+      } catch {
+        return
+      }
+      if (e.type === 'route') url = e.url
+      if (e.type === 'connected') connected = true
+      if (!done && url && connected) {
+        done = true
+        tunnel.off('exit', onExit)
+        resolve(url)
+      }
+    })
+  })
+}

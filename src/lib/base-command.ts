@@ -1,4 +1,3 @@
-import {input, password as passwordPrompt} from '@inquirer/prompts'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {ApiClient} from './api-client.js'
 import {readCaFile} from './ca-pin.js'
@@ -71,7 +70,10 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
   /** Asks a person; anywhere else a missing value is an error naming the flag. */
   protected async ask(flag: string, question: string, opts: {secret?: boolean; default?: string} = {}): Promise<string> {
     if (!this.canPrompt()) throw new MezuError('missing_value', `missing --${flag} (no terminal to ask on${process.env.CI ? ', CI is set' : ''})`, 2)
-    return opts.secret ? passwordPrompt({message: question, mask: '*'}) : input({message: question, default: opts.default, required: true})
+    // Loaded on first use: @inquirer pulls in ~10 MiB (iconv-lite, an editor launcher) that every
+    // command would otherwise carry, the long-running `mezu tunnel` included.
+    const {input, password} = await import('@inquirer/prompts')
+    return opts.secret ? password({message: question, mask: '*'}) : input({message: question, default: opts.default, required: true})
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}; code?: string}): Promise<unknown> {

@@ -130,3 +130,18 @@ test('jwksLocation names auth.<domain> with the edge port, and dials loopback on
   t.deepEqual(jwksLocation('https://mezu.localhost:8443'), {issuer: 'https://auth.mezu.localhost', jwksUrl: 'https://auth.mezu.localhost:8443/.well-known/jwks.json', connectTo: '127.0.0.1'})
   t.deepEqual(jwksLocation('https://example.com'), {issuer: 'https://auth.example.com', jwksUrl: 'https://auth.example.com/.well-known/jwks.json'})
 })
+
+test('within one second the same caller and host reuse one token; the next second or another caller gets a fresh one', async (t) => {
+  const key = newKey()
+  let now = 1_700_000_000_250
+  const signer = new AssertionSigner(60_000, () => now)
+  const [a, b] = await Promise.all([signer.sign(key, DOMAIN, 'h.test', user), signer.sign(key, DOMAIN, 'h.test', user)])
+  t.is(a, b)
+  t.not(await signer.sign(key, DOMAIN, 'h.test', {...user, sub: 'usr_2'}), a)
+  t.not(await signer.sign(key, DOMAIN, 'other.test', user), a)
+  now += 1000
+  const later = await signer.sign(key, DOMAIN, 'h.test', user)
+  t.not(later, a)
+  const {payload} = await jwtVerify(later, createLocalJWKSet(jwks([publicOnly(key)]) as never), {issuer: ISS, audience: 'h.test', currentDate: new Date(now)})
+  t.is(payload.iat, Math.floor(now / 1000))
+})
