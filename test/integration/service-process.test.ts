@@ -101,7 +101,7 @@ test('refuses when the service does not answer before the deadline, and stops it
 
 test('refuses while the healthcheck answers 500 or more', async (t) => {
   const port = await freePort()
-  const err = await t.throwsAsync(ServiceProcess.start({name: 'tiny', command: ['node', 'server.mjs'], cwd: TINY, url: `http://127.0.0.1:${port}`, env: {HEALTH_STATUS: '503'}, healthcheck: '/healthz', readyTimeoutMs: 1500, output: () => {}}))
+  const err = await t.throwsAsync(ServiceProcess.start({name: 'tiny', command: ['node', 'server.mjs'], cwd: TINY, url: `http://127.0.0.1:${port}`, env: {HEALTH_STATUS: '503'}, healthcheck: '/healthz', readyTimeoutMs: 8000, output: () => {}}))
   t.regex(err!.message, /last: GET \/healthz → 503/)
 })
 
