@@ -34,6 +34,9 @@ export class AssertionVerifier {
   private kids = new Set<string>()
   private fetchedAt = Number.NEGATIVE_INFINITY
   private inflight: Promise<void> | undefined
+  private failures = 0
+  private lastError: Error | undefined
+  private retryAt = Number.NEGATIVE_INFINITY
 
   constructor(private readonly opts: AssertionVerifierOptions) {}
 
@@ -67,21 +70,39 @@ export class AssertionVerifier {
   }
 
   private async ensureKeys(kid: string | undefined): Promise<void> {
-    const now = (this.opts.now ?? Date.now)()
+    const clock = this.opts.now ?? Date.now
+    const now = clock()
     const stale = now - this.fetchedAt > (this.opts.refreshMs ?? 10 * 60_000)
     const unknownKid = kid !== undefined && !this.kids.has(kid) && now - this.fetchedAt > (this.opts.minRefetchMs ?? 30_000)
     if (this.keys && !stale && !unknownKid) return
-    this.inflight ??= this.opts.loadJwks().then(
+    // After a failed fetch, wait out a growing pause: an unreachable edge must not cost every request a fetch.
+    if (now < this.retryAt) {
+      if (this.keys) return
+      throw this.lastError!
+    }
+    const fetching = (this.inflight ??= this.opts.loadJwks().then(
       (set) => {
         this.keys = createLocalJWKSet(set)
         this.kids = new Set(set.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'))
-        this.fetchedAt = (this.opts.now ?? Date.now)()
+        this.fetchedAt = clock()
+        this.failures = 0
+      },
+      (error: Error) => {
+        this.failures++
+        this.lastError = error
+        this.retryAt = clock() + Math.min(30_000, 500 * 2 ** (this.failures - 1))
+        throw error
       },
     ).finally(() => {
       this.inflight = undefined
-    })
+    }))
+    // A set that is merely old keeps serving while the refresh runs; only an unknown kid waits for it.
+    if (this.keys && !unknownKid) {
+      fetching.catch(() => {})
+      return
+    }
     try {
-      await this.inflight
+      await fetching
     } catch (error) {
       // keep verifying with the keys we have; without any, nothing can pass
       if (!this.keys) throw error

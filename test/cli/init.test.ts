@@ -90,6 +90,26 @@ test('the hello service refuses to start with MEZU_JWKS_URL but no MEZU_ISSUER, 
   t.regex(lines.join('\n'), /MEZU_ISSUER must be set/)
 })
 
+test('the hello service answers 503, not 401, when it cannot fetch the platform keys to check an assertion', async (t) => {
+  const dir = join(tempDir(t), 'hello')
+  const port = await freePort()
+  const closed = await freePort()
+  t.is((await mezu(['init', dir, '--port', String(port), '--json'])).code, 0)
+  installJose(dir)
+  const target = resolveTarget(dir)
+  const sp = await ServiceProcess.start({name: 'hello', command: target.command!, cwd: dir, url: target.url, healthcheck: target.healthcheck, output: () => {}, readyTimeoutMs: 20_000,
+    env: {MEZU_JWKS_URL: `https://127.0.0.1:${closed}/.well-known/jwks.json`, MEZU_ISSUER: 'https://auth.mezu.localhost'}})
+  t.teardown(() => sp.stop(1000))
+  // Any well-formed token will do: the keys to check it cannot be had.
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const token = `${part({alg: 'EdDSA', kid: 'k1'})}.${part({sub: 'usr_1', email: 'ada@example.test'})}.${Buffer.alloc(64).toString('base64url')}`
+  const r = await rawGet(target.url, '/', {'mezu-jwt-assertion': token, accept: 'application/json'})
+  t.is(r.status, 503, r.body)
+  t.is(JSON.parse(r.body).error.code, 'assertion_keys_unavailable')
+  t.false(r.body.includes('ada@example.test'))
+  t.is((await rawGet(target.url, '/', {accept: 'application/json'})).status, 200, 'a request without an assertion is still a stranger')
+})
+
 test('a scaffolded hello service without npm install stops at once, naming the missing package', async (t) => {
   const dir = join(tempDir(t), 'hello')
   const port = await freePort()

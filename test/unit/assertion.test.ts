@@ -119,6 +119,46 @@ test('answers 503 (not 401) while no platform keys could be fetched: the caller 
   t.like(await v.check({'mezu-jwt-assertion': token}, 'hello.mezu.localhost'), {ok: false, status: 503, code: 'assertion_keys_unavailable'})
 })
 
+test('while the keys cannot be fetched, requests get 503 without a fetch each; after a growing pause it tries again', async (t) => {
+  const key = newKey()
+  let up = false
+  let fetches = 0
+  let now = 1_000_000_000_000
+  const v = new AssertionVerifier({issuer: ISS, now: () => now, loadJwks: async () => (fetches++, up ? jwks([publicOnly(key)]) as never : Promise.reject(new Error('edge down')))})
+  const token = await new AssertionSigner(60_000, () => now).sign(key, DOMAIN, 'h.test', user)
+  const check = () => v.check({'mezu-jwt-assertion': token}, 'h.test')
+  for (let i = 0; i < 5; i++) {
+    const r = await check()
+    t.like(r, {ok: false, status: 503})
+    t.regex((r as {message: string}).message, /edge down/)
+  }
+  t.is(fetches, 1, 'one fetch for the burst')
+  now += 500
+  t.like(await check(), {status: 503})
+  t.is(fetches, 2)
+  now += 500
+  t.like(await check(), {status: 503}, 'the second pause is twice as long')
+  t.is(fetches, 2)
+  up = true
+  now += 500
+  t.true((await check()).ok)
+  t.is(fetches, 3)
+})
+
+test('an old key set keeps serving while its refresh runs or fails', async (t) => {
+  const key = newKey()
+  let fail = false
+  let fetches = 0
+  let now = 1_000_000_000_000
+  const v = new AssertionVerifier({issuer: ISS, now: () => now, refreshMs: 60_000, loadJwks: async () => (fetches++, fail ? Promise.reject(new Error('edge down')) : jwks([publicOnly(key)]) as never)})
+  const signer = new AssertionSigner(600_000, () => now)
+  t.true((await v.check({'mezu-jwt-assertion': await signer.sign(key, DOMAIN, 'h.test', user)}, 'h.test')).ok)
+  fail = true
+  now += 61_000
+  t.true((await v.check({'mezu-jwt-assertion': await signer.sign(key, DOMAIN, 'h.test', user)}, 'h.test')).ok, 'served from the old set')
+  t.is(fetches, 2, 'and a refresh was started')
+})
+
 test('a genuine assertion for another host is refused with 403', async (t) => {
   const key = newKey()
   const v = new AssertionVerifier({issuer: ISS, loadJwks: async () => jwks([publicOnly(key)]) as never})

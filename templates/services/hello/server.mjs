@@ -44,7 +44,11 @@ const server = http.createServer(async (req, res) => {
   try {
     caller = await verifiedCaller(req)
   } catch (error) {
-    res.writeHead(401, {'content-type': 'application/json'}).end(JSON.stringify({error: {code: 'assertion_invalid', message: `Mezu-Jwt-Assertion does not verify: ${error.code ?? error.message}`}}) + '\n')
+    // jose's own errors (ERR_JWT_*, ERR_JWS_*) mean a bad assertion; anything else (the key fetch
+    // failed or timed out) is ours, not the caller's fault.
+    const keysUnavailable = error.code === 'ERR_JWKS_TIMEOUT' || !String(error.code ?? '').startsWith('ERR_J')
+    const [status, code] = keysUnavailable ? [503, 'assertion_keys_unavailable'] : [401, 'assertion_invalid']
+    res.writeHead(status, {'content-type': 'application/json'}).end(JSON.stringify({error: {code, message: `Mezu-Jwt-Assertion could not be checked: ${error.code ?? error.message}`}}) + '\n')
     return
   }
   // A public route's assertion names nobody (kind "anonymous", no email).
