@@ -34,6 +34,9 @@ test('erasure leaves no trace of the user in any file of the data directory, and
   await erin.json(['login', '--invite', invite.code, '--password-stdin'], {stdin: 'erin password 1'})
   await erin.json(['whoami'])
   await owner.json(['users', 'update', EMAIL, '--name', 'Erin Renamed'])
+  // Policies that name the user: erasure must forget the email without widening either policy.
+  const only = await owner.json(['policies', 'create', 'only-erin', '--project', 'shop', '--allow-email', EMAIL.toUpperCase()])
+  const notErin = await owner.json(['policies', 'create', 'not-erin', '--project', 'shop', '--allow-email', 'bob@example.test', '--deny-email', EMAIL])
   const db = platform.ctx.idb.db
   // A failed login and a project membership: more rows that name the user.
   t.is((await api(platform.apiUrl, platform.caPem, 'POST', '/v1/sessions', {body: {email: EMAIL, password: 'wrong password'}})).status, 401)
@@ -69,6 +72,15 @@ test('erasure leaves no trace of the user in any file of the data directory, and
   t.is(res.removed.memberships, 1)
   t.is(res.removed.projectMemberships, 1)
   t.is(res.removed.invites, 1)
+  t.deepEqual([...res.policiesUpdated].sort(), [only.id, notErin.id].sort())
+  const after = await owner.json(['policies', 'list', '--project', 'shop'])
+  t.false(JSON.stringify(after).toLowerCase().includes(EMAIL))
+  const onlyAfter = after.items.find((p: {id: string}) => p.id === only.id)
+  t.is(onlyAfter.allow.emails.length, 1, 'an allow list is never emptied: empty would let any signed-in user in')
+  t.regex(onlyAfter.allow.emails[0], /@erased\.invalid$/)
+  const notErinAfter = after.items.find((p: {id: string}) => p.id === notErin.id)
+  t.deepEqual(notErinAfter.allow.emails, ['bob@example.test'])
+  t.regex(notErinAfter.deny.emails[0], /@erased\.invalid$/)
 
   for (const [what, bytes] of needles) t.deepEqual(foundIn(platform.dataDir, bytes), [], `${what} must be gone`)
   t.is((await erin.run(['whoami', '--json'])).code, 1)

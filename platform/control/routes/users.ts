@@ -3,6 +3,7 @@ import type {FastifyInstance} from 'fastify'
 import type {CreateUserResponse, EraseUserResponse, Page, User, UserDetails, UserStatusChange} from '../../../src/lib/api-types/index.js'
 import {anonymiseAuditFor, appendAudit} from '../../store/config/audit.js'
 import {bumpConfigVersion} from '../../store/config/meta.js'
+import {forgetEmail} from '../../store/config/policies.js'
 import {transaction} from '../../store/db.js'
 import {auditNames, eraseIdentity, purgeStores} from '../../store/identity/erasure.js'
 import {loginHistory} from '../../store/identity/login-history.js'
@@ -136,15 +137,17 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ControlContext): v
     const removed = eraseIdentity(ctx.idb, u.id)
     // The audit log keeps that an erasure happened, never whom it erased.
     let event: ChangeEvent | undefined
+    let policies: string[] = []
     const anonymised = transaction(ctx.cdb.db, (onCommit) => {
       const n = anonymiseAuditFor(ctx.cdb, u.id, auditNames(u.id, u.email), u.email)
-      appendAudit(ctx.cdb, {actor: actorOf(req), action: 'user.erase', target: {type: 'user', id: null, name: null}, ip: clientIp(req), details: {removed}})
+      policies = forgetEmail(ctx.cdb, u.email)
+      appendAudit(ctx.cdb, {actor: actorOf(req), action: 'user.erase', target: {type: 'user', id: null, name: null}, ip: clientIp(req), details: {removed, policiesUpdated: policies}})
       event = {version: bumpConfigVersion(ctx.cdb.db), kind: 'user', id: u.id, action: 'deleted'}
       onCommit(() => ctx.feed.publish(event!))
       return n
     })
     purgeStores([ctx.idb.db, ctx.cdb.db])
-    return {erased: {id: u.id, email: u.email}, removed, anonymisedAuditEntries: anonymised}
+    return {erased: {id: u.id, email: u.email}, removed, anonymisedAuditEntries: anonymised, policiesUpdated: policies}
   })
 
   registerInviteRoutes(app, ctx)

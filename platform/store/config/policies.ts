@@ -1,4 +1,5 @@
 import type {Policy, PolicyRules} from '../../../src/lib/api-types/index.js'
+import {randomBytes} from 'node:crypto'
 import {newId} from '../../../src/protocol/ids.js'
 import {normaliseName} from '../names.js'
 import type {StoreCtx} from './projects.js'
@@ -61,4 +62,22 @@ export function updatePolicy(c: StoreCtx, id: string, doc: PolicyDoc): Policy | 
 
 export function deletePolicy(c: StoreCtx, id: string): boolean {
   return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+}
+
+/**
+ * Erasure: replaces an erased user's email in every policy by an address that matches nobody
+ * (`.invalid`, RFC 2606). Dropping it instead could widen a policy, since an allow list left empty
+ * lets any signed-in user in. Returns the ids of the policies it changed.
+ */
+export function forgetEmail(c: StoreCtx, email: string): string[] {
+  const wanted = email.toLowerCase()
+  const stand = `erased-${randomBytes(6).toString('hex')}@erased.invalid`
+  const changed: string[] = []
+  for (const p of listPolicies(c)) {
+    const swap = (r: PolicyRules): PolicyRules => ({...r, emails: r.emails.map((e) => (e.toLowerCase() === wanted ? stand : e))})
+    if (![...p.allow.emails, ...p.deny.emails].some((e) => e.toLowerCase() === wanted)) continue
+    updatePolicy(c, p.id, {name: p.name, public: p.public, allow: swap(p.allow), deny: swap(p.deny)})
+    changed.push(p.id)
+  }
+  return changed
 }

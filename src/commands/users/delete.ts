@@ -14,6 +14,7 @@ export default class UsersDelete extends MezuCommand<typeof UsersDelete> {
     await confirmOrRefuse({yes: this.flags.yes, canPrompt: this.canPrompt(), question: `Erase ${this.args.user} and everything about them? This cannot be undone.`})
     const res = await this.api().delete<EraseUserResponse>(`users/${enc(this.args.user)}`)
     this.log(`Erased ${res.erased.email}: ${res.removed.sessions} session(s), ${res.removed.loginHistory} login record(s), ${res.removed.memberships} membership(s); ${res.anonymisedAuditEntries} audit entries anonymised.`)
+    if (res.policiesUpdated.length > 0) this.log(`The email is replaced by an address that matches nobody in ${res.policiesUpdated.length} policy(ies): ${res.policiesUpdated.join(', ')}.`)
     return res
   }
 }

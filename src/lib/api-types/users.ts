@@ -174,4 +174,6 @@ export interface EraseUserResponse {
   erased: {id: string; email: string}
   removed: {sessions: number; loginHistory: number; memberships: number; projectMemberships: number; invites: number}
   anonymisedAuditEntries: number
+  /** policies whose allow/deny lists named the email; it is replaced there by an address that matches nobody */
+  policiesUpdated: string[]
 }
