@@ -43,11 +43,12 @@ const {NGHTTP2_CANCEL} = http2.constants
  * Connection), minus anything tunnel-internal, plus X-Forwarded-* and the gate's headers.
  */
 export function tunnelRequestHeaders(method: string, headers: IncomingHttpHeaders, t: ForwardTarget): http2.OutgoingHttpHeaders {
-  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean))
+  // Most requests name nothing in Connection (HTTP/2 has none): no set to build then.
+  const named = headers.connection ? new Set(String(headers.connection).toLowerCase().split(',').map((s) => s.trim()).filter(Boolean)) : undefined
   const out: http2.OutgoingHttpHeaders = {':method': method, ':path': t.path, ':scheme': 'https', ':authority': t.host}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || name.charCodeAt(0) === 58 /* : */ || name === 'host') continue
-    if (HOP_BY_HOP_HEADERS.has(name) || named.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    if (HOP_BY_HOP_HEADERS.has(name) || named?.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
     if (name.startsWith('x-forwarded-') || name === 'forwarded') continue
     out[name] = value
   }
