@@ -11,7 +11,7 @@ import {dirname, join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
-import {peakMiB, rssMiB} from './memory.js'
+import {cpuMs, peakMiB, rssMiB} from './memory.js'
 import {startThroughMezu} from './through-mezu.js'
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d)
@@ -23,6 +23,10 @@ const USE_WRK = process.env.BENCH_TOOL ? process.env.BENCH_TOOL === 'wrk' : hasW
 
 interface Measured {
   small: SmallResult
+  /** CPU µs per small request of each measured process (from /proc, over the measured run) */
+  cpuUsPerRequest: Record<string, number>
+  /** CPU ms per MiB of each process during the download and the upload */
+  cpuMsPerMiB: {download: Record<string, number>; upload: Record<string, number>}
   downloadMiBs: number
   uploadMiBs: number
   memory: Record<string, {idle: number; peak: number}>
@@ -42,13 +46,23 @@ async function measure(label: string, ep: Endpoint, processes: Record<string, nu
   await waitReady(ep)
   const idle = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, rssMiB(pid)]))
   process.stderr.write(`[bench] ${label}: small requests (${CONNS} connections, ${DURATION_MS / 1000}s)\n`)
-  const small = await smallRequests(ep, {connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK})
+  const cpu = () => Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, cpuMs(pid)]))
+  const used = (before: Record<string, number>) => Object.fromEntries(Object.entries(cpu()).map(([k, ms]) => [k, ms - before[k]]))
+  let before: Record<string, number> = {}
+  let cpuUsed: Record<string, number> = {}
+  const small = await smallRequests(ep, {connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK, around: {start: () => (before = cpu()), end: () => (cpuUsed = used(before))}})
+  const cpuUsPerRequest = Object.fromEntries(Object.entries(cpuUsed).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, small.requests)]))
   process.stderr.write(`[bench] ${label}: ${LARGE_MB} MiB download\n`)
+  before = cpu()
   const downloadMiBs = await download(ep, LARGE_MB)
+  const perMiB = (u: Record<string, number>) => Object.fromEntries(Object.entries(u).map(([k, ms]) => [k, ms / LARGE_MB]))
+  const dl = perMiB(used(before))
   process.stderr.write(`[bench] ${label}: ${LARGE_MB} MiB upload\n`)
+  before = cpu()
   const uploadMiBs = await upload(ep, LARGE_MB)
+  const ul = perMiB(used(before))
   const memory = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, {idle: idle[k], peak: peakMiB(pid)}]))
-  return {small, downloadMiBs, uploadMiBs, memory}
+  return {small, cpuUsPerRequest, cpuMsPerMiB: {download: dl, upload: ul}, downloadMiBs, uploadMiBs, memory}
 }
 
 const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits))
@@ -64,6 +78,18 @@ function table(direct: Measured, mezu: Measured | undefined): string {
     [`upload ${LARGE_MB} MiB, MiB/s`, f(direct.uploadMiBs), f(mezu?.uploadMiBs), ratio(direct.uploadMiBs, mezu?.uploadMiBs)],
   ]
   const names = new Set([...Object.keys(direct.memory), ...Object.keys(mezu?.memory ?? {})])
+  const sum = (r: Record<string, number> | undefined) => (r ? Object.values(r).reduce((a, b) => a + b, 0) : undefined)
+  const server = (m: Measured | undefined, pick: (m: Measured) => Record<string, number>) => {
+    // origin + edge + Warpgate: what serving one request costs on the server side
+    return m ? sum(pick(m)) : undefined
+  }
+  rows.push(['small requests, server CPU µs/req', f(server(direct, (m) => m.cpuUsPerRequest)), f(server(mezu, (m) => m.cpuUsPerRequest)), ratio(server(direct, (m) => m.cpuUsPerRequest), server(mezu, (m) => m.cpuUsPerRequest))])
+  for (const n of names) {
+    if (n === 'origin') continue
+    rows.push([`small requests, ${n} CPU µs/req`, f(direct.cpuUsPerRequest[n]), f(mezu?.cpuUsPerRequest[n]), ''])
+  }
+  rows.push(['download, server CPU ms/MiB', f(server(direct, (m) => m.cpuMsPerMiB.download), 2), f(server(mezu, (m) => m.cpuMsPerMiB.download), 2), ''])
+  rows.push(['upload, server CPU ms/MiB', f(server(direct, (m) => m.cpuMsPerMiB.upload), 2), f(server(mezu, (m) => m.cpuMsPerMiB.upload), 2), ''])
   for (const n of names) {
     const d = direct.memory[n]
     const m = mezu?.memory[n]

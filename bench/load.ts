@@ -12,6 +12,12 @@ export interface Endpoint {
   headers?: Record<string, string>
 }
 
+/** Called right before and after the measured part of a load (not the warm-up). */
+export interface Around {
+  start(): void
+  end(): void
+}
+
 export interface SmallResult {
   tool: 'node' | 'wrk'
   requests: number
@@ -76,7 +82,7 @@ export function hasWrk(): boolean {
  * (after `warmupMs` not counted). Uses wrk when installed (it does not verify TLS, which changes
  * nothing for throughput), else this Node client (which then shares the CPU it measures).
  */
-export async function smallRequests(ep: Endpoint, o: {connections: number; durationMs: number; warmupMs: number; useWrk?: boolean}): Promise<SmallResult> {
+export async function smallRequests(ep: Endpoint, o: {connections: number; durationMs: number; warmupMs: number; useWrk?: boolean; around?: Around}): Promise<SmallResult> {
   if (o.useWrk ?? hasWrk()) return wrkSmall(ep, o)
   const agent = agentFor(ep, o.connections)
   const run = async (ms: number, latencies: number[] | undefined) => {
@@ -103,14 +109,16 @@ export async function smallRequests(ep: Endpoint, o: {connections: number; durat
   if (o.warmupMs > 0) await run(o.warmupMs, undefined)
   const latencies: number[] = []
   const t0 = Date.now()
+  o.around?.start()
   const {requests, errors} = await run(o.durationMs, latencies)
+  o.around?.end()
   const seconds = (Date.now() - t0) / 1000
   agent.destroy()
   latencies.sort((a, b) => a - b)
   return {tool: 'node', requests, errors, rps: requests / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99)}
 }
 
-async function wrkSmall(ep: Endpoint, o: {connections: number; durationMs: number; warmupMs: number}): Promise<SmallResult> {
+async function wrkSmall(ep: Endpoint, o: {connections: number; durationMs: number; warmupMs: number; around?: Around}): Promise<SmallResult> {
   const url = new URL('/small', ep.url)
   // wrk resolves names with getaddrinfo, which need not know *.localhost (glibc without
   // systemd-resolved does not): dial 127.0.0.1 and keep the name in Host, as run.sh does.
@@ -129,7 +137,9 @@ async function wrkSmall(ep: Endpoint, o: {connections: number; durationMs: numbe
     p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}`))))
   })
   if (o.warmupMs > 0) await wrk(o.warmupMs / 1000)
+  o.around?.start()
   const out = await wrk(o.durationMs / 1000)
+  o.around?.end()
   const ms = (label: string) => {
     const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out)
     if (!m) return NaN

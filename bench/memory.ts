@@ -35,3 +35,16 @@ export function rssMiB(pid: number): number {
 export function peakMiB(pid: number): number {
   return tree(pid).reduce((a, p) => a + statusKb(p, 'VmHWM'), 0) / 1024
 }
+
+/** CPU time (user + system) used so far by a process tree, ms (Linux /proc, clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  let ticks = 0
+  for (const p of tree(pid)) {
+    try {
+      // fields after the ")" that ends the command name: state is #3, utime #14, stime #15
+      const rest = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ').pop()!.split(' ')
+      ticks += Number(rest[11]) + Number(rest[12])
+    } catch {}
+  }
+  return ticks * 10
+}

@@ -10,8 +10,21 @@ export type NormalisedPath =
 const UNRESERVED = /[A-Za-z0-9\-._~]/
 const HEX = /^[0-9A-Fa-f]{2}$/
 
+// The server routes on the normalised path and the gate then checks the same request target:
+// remembering the last answer saves the second pass. Callers only read the result.
+let lastTarget: string | undefined
+let lastResult: NormalisedPath = {ok: false, reason: ''}
+
 /** Normalises an origin-form request target ("/a/b?q"); anything else is refused. */
 export function normalisePath(target: string): NormalisedPath {
+  if (target === lastTarget) return lastResult
+  const result = normalise(target)
+  lastTarget = target
+  lastResult = result
+  return result
+}
+
+function normalise(target: string): NormalisedPath {
   if (!target.startsWith('/')) return {ok: false, reason: 'the request target must be a path starting with "/"'}
   if (target.includes('#')) return {ok: false, reason: 'the request target contains "#"'}
   const q = target.indexOf('?')

@@ -26,10 +26,13 @@ export type GateDecision =
  */
 export type Gate = (req: GateRequest, route: Route, clientIp: string) => Promise<GateDecision>
 
+const PREFIX_FIRST = IDENTITY_HEADER_PREFIX.charCodeAt(0)
+
 /** Deletes every inbound header starting with `mezu-` (Node lower-cases names; `_` variants too). */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
   for (const name of Object.keys(headers)) {
-    if (name.replaceAll('_', '-').startsWith(IDENTITY_HEADER_PREFIX)) delete headers[name]
+    // the prefix starts with "m": other names need no rewriting to be ruled out
+    if (name.charCodeAt(0) === PREFIX_FIRST && name.replaceAll('_', '-').startsWith(IDENTITY_HEADER_PREFIX)) delete headers[name]
   }
 }
 

@@ -45,8 +45,10 @@ export function evaluate(policy: Policy | null, who: Who, ip: string): Decision 
     if (who.kind === 'user') return {allow: true, reasons: ['authenticated-user']}
     return {allow: false, reasons: [who.kind === 'anonymous' ? 'user-unauthenticated' : 'user-unauthorized']}
   }
-  const addr = parseIp(ip)
-  if (!addr && (policy.deny.ips.length > 0 || policy.allow.ips.length > 0)) return {allow: false, reasons: ['invalid-client-ip']}
+  // Only IP rules read the address: a policy without any does not parse it on every request.
+  const ipRules = policy.deny.ips.length > 0 || policy.allow.ips.length > 0
+  const addr = ipRules ? parseIp(ip) : null
+  if (ipRules && !addr) return {allow: false, reasons: ['invalid-client-ip']}
 
   const denied = matches(policy.deny, who, addr, 'denied')
   if (denied.length > 0) return {allow: false, reasons: denied}

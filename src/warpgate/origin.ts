@@ -1,6 +1,7 @@
 import http, {type IncomingHttpHeaders, type OutgoingHttpHeaders} from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
+import {batchWriter} from '../protocol/batch.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX, type TunnelError} from '../protocol/tunnel.js'
 
 /** Serves one tunnel stream (cloudflared's OriginProxy): the seam between transport and origin. */
@@ -74,9 +75,14 @@ export class OriginProxy implements StreamHandler {
     req.on('response', (res) => {
       if (stream.destroyed) return res.destroy()
       stream.respond(tunnelResponseHeaders(res.statusCode ?? 502, res.headers))
-      res.pipe(stream)
+      // A write loop rather than pipe (fewer listeners per request); chunks of one tick go out as one batch.
+      const write = batchWriter(stream, res)
+      res.on('data', (chunk: Buffer) => {
+        if (!stream.destroyed) write(chunk)
+      })
       res.on('end', () => {
         finished = true
+        if (!stream.destroyed) stream.end()
         report(res.statusCode ?? 0)
       })
       res.on('error', () => stream.close(NGHTTP2_INTERNAL_ERROR))
@@ -99,7 +105,15 @@ export class OriginProxy implements StreamHandler {
       if (!finished) req.destroy()
     })
     stream.on('error', () => req.destroy())
-    stream.pipe(req)
+    // Most requests have no body: the edge ended the stream with its headers.
+    if (stream.endAfterHeaders) req.end()
+    else {
+      const write = batchWriter(req, stream)
+      stream.on('data', (chunk: Buffer) => {
+        if (!req.destroyed) write(chunk)
+      })
+      stream.on('end', () => req.end())
+    }
   }
 
   private answerError(stream: http2.ServerHttp2Stream, error: TunnelError): void {

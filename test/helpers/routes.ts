@@ -11,13 +11,13 @@ import type {TestPlatform} from './platform.js'
  * Creates a route through the store module and publishes the change-feed event after commit,
  * as the control plane's change() does (the routes API is another helper's work).
  */
-export function addRoute(platform: TestPlatform, input: {projectId: string; environmentId: string; hostname: string; service: string; pathPrefix?: string; policyId?: string | null}): RouteRecord {
+export function addRoute(platform: TestPlatform, input: {projectId: string; environmentId: string; hostname: string; service: string; pathPrefix?: string; policyId?: string | null; rateLimitPerMinute?: number | null}): RouteRecord {
   const ctx = platform.ctx
   let version = 0
   const route = transaction(ctx.cdb.db, () => {
     // Transport tests are about the tunnel, not login: their routes are public unless told otherwise.
     const policyId = input.policyId !== undefined ? input.policyId : (findPolicyByName(ctx.cdb, input.projectId, 'public') ?? createPolicy(ctx.cdb, input.projectId, {name: 'public', public: true, allow: emptyRules(), deny: emptyRules()})).id
-    const r = createRoute(ctx.cdb, {projectId: input.projectId, environmentId: input.environmentId, policyId, hostname: input.hostname, pathPrefix: input.pathPrefix ?? '/', service: input.service, bodyLimitBytes: null, rateLimitPerMinute: null})
+    const r = createRoute(ctx.cdb, {projectId: input.projectId, environmentId: input.environmentId, policyId, hostname: input.hostname, pathPrefix: input.pathPrefix ?? '/', service: input.service, bodyLimitBytes: null, rateLimitPerMinute: input.rateLimitPerMinute ?? null})
     version = bumpConfigVersion(ctx.cdb.db)
     return r
   })

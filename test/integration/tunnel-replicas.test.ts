@@ -24,7 +24,8 @@ test('spreads requests over both replicas, and when one dies only its in-flight 
   const scope = addProjectEnv(platform)
   const a = await startOrigin(t, 'a')
   const b = await startOrigin(t, 'b')
-  addRoute(platform, {...scope, hostname: 'web.mezu.localhost', service: 'web'})
+  // The load runs unpaced from one address: above the default 6000/min the edge would answer 429.
+  addRoute(platform, {...scope, hostname: 'web.mezu.localhost', service: 'web', rateLimitPerMinute: 1_000_000})
   const {wg: wgA, warpgateId: idA} = await startWarpgate(t, platform, scope, 'web', a.url)
   await startWarpgate(t, platform, scope, 'web', b.url)
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -57,7 +58,8 @@ test('a rolling restart of two replicas under steady load fails no request', asy
   const platform = await startTestPlatform(t)
   const scope = addProjectEnv(platform)
   const origin = await startOrigin(t, 'svc')
-  addRoute(platform, {...scope, hostname: 'roll.mezu.localhost', service: 'roll'})
+  // The load runs unpaced from one address: above the default 6000/min the edge would answer 429.
+  addRoute(platform, {...scope, hostname: 'roll.mezu.localhost', service: 'roll', rateLimitPerMinute: 1_000_000})
   const first = await startWarpgate(t, platform, scope, 'roll', origin.url)
   const second = await startWarpgate(t, platform, scope, 'roll', origin.url)
 

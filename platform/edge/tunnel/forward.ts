@@ -1,6 +1,7 @@
 import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:http'
 import http2 from 'node:http2'
-import {type Duplex, Transform} from 'node:stream'
+import type {Duplex} from 'node:stream'
+import {batchWriter} from '../../../src/protocol/batch.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
@@ -42,11 +43,12 @@ const {NGHTTP2_CANCEL} = http2.constants
  * Connection), minus anything tunnel-internal, plus X-Forwarded-* and the gate's headers.
  */
 export function tunnelRequestHeaders(method: string, headers: IncomingHttpHeaders, t: ForwardTarget): http2.OutgoingHttpHeaders {
-  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean))
+  // Most requests name nothing in Connection (HTTP/2 has none): no set to build then.
+  const named = headers.connection ? new Set(String(headers.connection).toLowerCase().split(',').map((s) => s.trim()).filter(Boolean)) : undefined
   const out: http2.OutgoingHttpHeaders = {':method': method, ':path': t.path, ':scheme': 'https', ':authority': t.host}
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || name.charCodeAt(0) === 58 /* : */ || name === 'host') continue
-    if (HOP_BY_HOP_HEADERS.has(name) || named.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    if (HOP_BY_HOP_HEADERS.has(name) || named?.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
     if (name.startsWith('x-forwarded-') || name === 'forwarded') continue
     out[name] = value
   }
@@ -122,25 +124,27 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     if (!noBody) {
       const limit = t.bodyLimitBytes ?? 0
       // Counts while streaming and passes on at most `limit` bytes: the body is never held whole.
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          bytesIn += chunk.length
-          if (limit > 0 && bytesIn > limit) {
-            done()
-            return tooLarge()
-          }
-          done(null, chunk)
-        },
-      })
+      // A plain write loop (not a Transform and two pipes), chunks of one tick written as one batch.
+      let cut = false
+      const write = batchWriter(stream, req)
+      const onBody = (chunk: Buffer) => {
+        if (cut || stream.destroyed) return
+        bytesIn += chunk.length
+        if (limit > 0 && bytesIn > limit) return tooLarge()
+        write(chunk)
+      }
       const tooLarge = () => {
-        req.unpipe(counter)
-        counter.unpipe(stream)
+        cut = true
+        req.off('data', onBody)
         if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
         // The origin already answered: the end user's response can only be cut.
         if (res.headersSent) res.destroy()
         settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
       }
-      req.pipe(counter).pipe(stream)
+      req.on('data', onBody)
+      req.once('end', () => {
+        if (!cut && !stream.destroyed) stream.end()
+      })
     }
     // The end user went away: cancel the tunnel stream so the origin stops too.
     res.on('close', () => {
@@ -160,9 +164,24 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       // An event stream's headers go out now, not with the first event; everything else saves the
       // extra packet and sends headers with the first body bytes.
       if (String(headers['content-type']).startsWith('text/event-stream') && 'flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
-      stream.on('data', (chunk: Buffer) => (bytesOut += chunk.length))
-      ;(stream as unknown as NodeJS.ReadableStream).pipe(res as unknown as NodeJS.WritableStream)
-      stream.on('end', () => settle({status, bytesIn, bytesOut}))
+      // A write loop rather than pipe: the chunk that completes a declared length is written with
+      // end(), so a small response leaves as one write (headers, body, end) instead of a write and
+      // an empty one; a large one goes out a tunnel read at a time (batchWriter), not a TLS record
+      // at a time. Back-pressure: the tunnel stream pauses until the end user's side drains.
+      const cl = headers['content-length']
+      const declared = method !== 'HEAD' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1
+      const out = res as ServerResponse
+      const write = batchWriter(out, stream)
+      stream.on('data', (chunk: Buffer) => {
+        if (out.writableEnded) return
+        bytesOut += chunk.length
+        if (bytesOut === declared) out.end(chunk)
+        else write(chunk)
+      })
+      stream.on('end', () => {
+        if (!out.writableEnded) out.end()
+        settle({status, bytesIn, bytesOut})
+      })
     })
     stream.on('close', () => {
       if (settled && res.headersSent) {
