@@ -41,6 +41,8 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
     const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections, requireAssertion: this.flags['require-assertion']})
     const json = this.jsonEnabled()
+    // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
+    const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
     let requests = 0
     wg.on('event', (e) => {
       if (e.type === 'request') {
@@ -48,7 +50,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
         if (this.flags.quiet) return
       }
       if (json) this.logJson(e)
-      else this.log(describe(e))
+      else this.log(describe(e, routes.length > 0))
     })
     const refused = (error: Error) => error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
     // Register, start the service (told where the platform keys are), then connect: the edge
@@ -72,8 +74,6 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       identity?.remove()
       throw refused(error)
     })
-    // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
-    const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
     for (const route of routes) {
       const r = await ensureRoute(this.api(), {...route, project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), service: creds.info.service})
       const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
@@ -93,9 +93,13 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
   }
 }
 
-function describe(e: WarpgateEvent): string {
+/** `routing`: routes are about to be ensured, so their URLs follow and no hint is needed. */
+function describe(e: WarpgateEvent, routing: boolean): string {
   switch (e.type) {
-    case 'registered': return [`Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`, ...(e.urls.length ? e.urls.map((u) => `Public URL: ${u}`) : [`No route points at "${e.service}" yet: add one with --route HOST`])].join('\n')
+    case 'registered': {
+      const hint = routing ? [] : [`No route points at "${e.service}" yet: add one with --route HOST`]
+      return [`Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`, ...(e.urls.length ? e.urls.map((u) => `Public URL: ${u}`) : hint)].join('\n')
+    }
     case 'connected': return `connection ${e.connection} up (${e.connections} live)`
     case 'disconnected': return `connection ${e.connection} down: ${e.reason.detail} (${e.connections} live)`
     case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`
