@@ -88,14 +88,17 @@ export function parseIp(ip: string): Addr | null {
   return a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress() ? (a as ipaddr.IPv6).toIPv4Address() : a
 }
 
+/** Parsed ranges per rules array: a snapshot's arrays live until the next snapshot, so this parses once per policy version. */
+const parsedRanges = new WeakMap<readonly string[], Array<[Addr, number]>>()
+
 /** True when the address is in one of the CIDR ranges (a bare address counts as a /32 or /128). Bad ranges never match. */
 export function inRanges(addr: Addr, ranges: readonly string[]): boolean {
-  for (const r of ranges) {
-    const range = parseRange(r)
-    if (!range) continue
-    const [net, bits] = range
-    if (net.kind() === addr.kind() && addr.match(net, bits)) return true
+  let parsed = parsedRanges.get(ranges)
+  if (!parsed) {
+    parsed = ranges.map(parseRange).filter((r): r is [Addr, number] => r !== null)
+    parsedRanges.set(ranges, parsed)
   }
+  for (const [net, bits] of parsed) if (net.kind() === addr.kind() && addr.match(net, bits)) return true
   return false
 }
 
