@@ -6,6 +6,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import http2 from 'node:http2'
 import {createInterface} from 'node:readline'
+import {setTimeout as delay} from 'node:timers/promises'
 import https from 'node:https'
 import type {ExecutionContext} from 'ava'
 import {createWarpgate} from '../../platform/store/config/warpgates.js'
@@ -97,7 +98,6 @@ export async function startTunnelCli(t: ExecutionContext, args: string[], env: N
   const child = spawn(process.execPath, [BIN, 'tunnel', ...args, '--connections', String(connections), '--json'], {
     env: {...process.env, CI: '1', MEZU_WARPGATE_TOKEN: '', MEZU_TOKEN: '', ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: false,
   })
-  t.teardown(() => child.kill('SIGKILL'))
   const events: TunnelCli['events'] = []
   const lines = new EventEmitter<{line: [Record<string, any>]}>()
   let err = ''
@@ -112,6 +112,16 @@ export async function startTunnelCli(t: ExecutionContext, args: string[], env: N
     }
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  // Stop it the way a person would, so it stops the service it started: SIGKILL would orphan that
+  // service (it runs in its own process group). The second signal skips the drain.
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    await Promise.race([exited, delay(200)])
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    await Promise.race([exited, delay(10_000)])
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
   const waitForEvent: TunnelCli['waitForEvent'] = (match, what, ms = 20_000) => {
     const seen = events.find(match)
     if (seen) return Promise.resolve(seen)
