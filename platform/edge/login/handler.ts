@@ -91,16 +91,11 @@ function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefi
   const ret = returnTarget(state, v.returnUrl)
   if (status === 200 && token && ret && state.identity.bySessionToken(token).kind === 'user') return ret.local ? {status: 303, headers: {location: ret.url}} : toCallback(state, token, ret)
 
-  let csrfCookie = readCookie(cookies, CSRF_COOKIE)
-  const setCookies: string[] = []
-  if (!csrfCookie) {
-    csrfCookie = state.csrf.newCookieValue()
-    setCookies.push(csrfCookieHeader(csrfCookie))
-  }
+  const csrf = csrfFor(state, cookies)
   const body = state.templates.render('login', {
-    domain: state.source.get().domain, csrf: state.csrf.tokenFor(csrfCookie), returnUrl: ret?.url ?? '', error: v.error, notice: v.notice, email: v.email,
+    domain: state.source.get().domain, csrf: csrf.token, returnUrl: ret?.url ?? '', error: v.error, notice: v.notice, email: v.email,
   })
-  return {status, body, contentType: 'text/html; charset=utf-8', headers: {...extra, ...(setCookies.length ? {'set-cookie': setCookies} : {})}}
+  return {status, body, contentType: 'text/html; charset=utf-8', headers: {...extra, ...csrf.headers}}
 }
 
 async function loginSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
@@ -138,15 +133,10 @@ function toCallback(state: IdentityEdgeState, token: string, ret: {url: string; 
 async function inviteForm(state: IdentityEdgeState, req: Req, code: string, returnUrl: string, error?: string, status = 200): Promise<Reply> {
   const inv = code ? await state.authority.invitation(code) : {ok: false as const}
   if (!inv.ok) return message(state, 400, 'Invitation not valid', 'This invitation is not valid any more. Ask an administrator for a new one.')
-  let csrfCookie = readCookie(req.headers.cookie, CSRF_COOKIE)
-  const headers: Record<string, string> = {}
-  if (!csrfCookie) {
-    csrfCookie = state.csrf.newCookieValue()
-    headers['set-cookie'] = csrfCookieHeader(csrfCookie)
-  }
+  const csrf = csrfFor(state, req.headers.cookie)
   const ret = returnTarget(state, returnUrl)
-  const body = state.templates.render('set-password', {domain: state.source.get().domain, email: inv.email, code, csrf: state.csrf.tokenFor(csrfCookie), returnUrl: ret?.url ?? '', error})
-  return {status, body, contentType: 'text/html; charset=utf-8', headers}
+  const body = state.templates.render('set-password', {domain: state.source.get().domain, email: inv.email, code, csrf: csrf.token, returnUrl: ret?.url ?? '', error})
+  return {status, body, contentType: 'text/html; charset=utf-8', headers: csrf.headers}
 }
 
 async function inviteSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
@@ -191,9 +181,9 @@ function toLoginForDevice(state: IdentityEdgeState, code: string): Reply {
   return {status: 303, headers: {location: `/login?${new URLSearchParams({return: back})}`}}
 }
 
-/** A CSRF token for this browser, and the Set-Cookie that binds it when the browser has none yet. */
-function csrfFor(state: IdentityEdgeState, req: Req): {token: string; headers: Record<string, string>} {
-  let cookie = readCookie(req.headers.cookie, CSRF_COOKIE)
+/** A CSRF token for this browser, and the Set-Cookie that binds it when the browser has none yet (or `cookies` is undefined). */
+function csrfFor(state: IdentityEdgeState, cookies: string | string[] | undefined): {token: string; headers: Record<string, string>} {
+  let cookie = readCookie(cookies, CSRF_COOKIE)
   const headers: Record<string, string> = {}
   if (!cookie) {
     cookie = state.csrf.newCookieValue()
@@ -209,7 +199,7 @@ function csrfFor(state: IdentityEdgeState, req: Req): {token: string; headers: R
 async function devicePage(state: IdentityEdgeState, req: Req, code: string, error?: string, status = 200): Promise<Reply> {
   const user = signedInUser(state, req)
   if (!user) return toLoginForDevice(state, code)
-  const csrf = csrfFor(state, req)
+  const csrf = csrfFor(state, req.headers.cookie)
   const page = (values: Record<string, string | undefined>, st = status): Reply => ({
     status: st, contentType: 'text/html; charset=utf-8', headers: csrf.headers,
     body: state.templates.render('device', {domain: state.source.get().domain, email: user.email, csrf: csrf.token, error, ...values}),
