@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {setTimeout as delay} from 'node:timers/promises'
 import {ApiClient} from './api-client.js'
 import type {CreateSessionResponse, DeviceLoginStart} from './api-types/index.js'
 import type {Credentials} from './credentials.js'
@@ -109,19 +110,12 @@ export async function stopOnInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>
   }
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled())
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(cancelled())
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
+async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, {signal})
+  } catch (error) {
+    throw signal?.aborted ? cancelled() : error
+  }
 }
 
 function cancelled(): MezuError {
