@@ -1,3 +1,4 @@
+import type {IncomingMessage} from 'node:http'
 import {request} from 'node:https'
 
 export interface HttpResult {
@@ -15,18 +16,7 @@ export function api(baseUrl: string, caPem: string, method: string, path: string
     const headers: Record<string, string> = {...(payload !== undefined ? {'content-type': 'application/json'} : {}), ...opts.headers}
     if (opts.token) headers.authorization = `Bearer ${opts.token}`
     const req = request(url, {method, ca: caPem, headers}, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let body: unknown
-        try {
-          body = text ? JSON.parse(text) : undefined
-        } catch {
-          body = undefined
-        }
-        resolve({status: res.statusCode ?? 0, headers: res.headers, body, text})
-      })
+      readText(res).then(({text, json}) => resolve({status: res.statusCode ?? 0, headers: res.headers, body: json, text}), reject)
     })
     req.on('error', reject)
     req.end(payload)
@@ -37,4 +27,23 @@ export async function loginToken(baseUrl: string, caPem: string, email: string, 
   const r = await api(baseUrl, caPem, 'POST', '/v1/sessions', {body: {email, password}})
   if (r.status !== 201) throw new Error(`login failed: ${r.status} ${r.text}`)
   return r.body.token
+}
+
+/** A response's body as text, and parsed when it is JSON (undefined when it is not). */
+export function readText(res: IncomingMessage): Promise<{text: string; json: unknown}> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    res.on('data', (c: Buffer) => chunks.push(c))
+    res.on('error', reject)
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8')
+      let json: unknown
+      try {
+        json = text ? JSON.parse(text) : undefined
+      } catch {
+        json = undefined
+      }
+      resolve({text, json})
+    })
+  })
 }

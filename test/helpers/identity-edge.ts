@@ -13,6 +13,7 @@ import {createPolicy} from '../../platform/store/config/policies.js'
 import {createProject} from '../../platform/store/config/projects.js'
 import {createRoute} from '../../platform/store/config/routes.js'
 import {transaction} from '../../platform/store/db.js'
+import {readText} from './api.js'
 import {startTestPlatform, type TestPlatform} from './platform.js'
 import {startWarpgate} from './tunnel.js'
 
@@ -164,18 +165,7 @@ export function edgeFetch(e: EdgeAddress, host: string, path: string, opts: {met
       host: '127.0.0.1', port: e.port, servername: host, method: opts.method ?? 'GET', path, ca: e.caPem, agent: false,
       headers: {host: `${host}:${e.port}`, ...opts.headers, ...(opts.body !== undefined ? {'content-length': String(Buffer.byteLength(opts.body))} : {})},
     }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let json: unknown
-        try {
-          json = text ? JSON.parse(text) : undefined
-        } catch {
-          json = undefined
-        }
-        resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
-      })
+      readText(res).then(({text, json}) => resolve({status: res.statusCode ?? 0, headers: res.headers, text, json}), reject)
     })
     req.on('error', reject)
     req.end(opts.body)
