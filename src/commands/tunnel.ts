@@ -66,8 +66,9 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       })
       : undefined
     service?.on('exit', (e) => {
-      if (!e.expected) this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
-      if (!e.expected) process.kill(process.pid, 'SIGTERM')
+      if (e.expected) return
+      this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
+      process.kill(process.pid, 'SIGTERM')
     })
     await wg.start().catch(async (error: Error) => {
       await service?.stop()

@@ -64,3 +64,38 @@ test('mezu tunnel refuses a bad TARGET, --grace or --token with a usage error na
   t.is(anonymous.code, 1)
   t.is(JSON.parse(anonymous.stderr).error.code, 'not_logged_in')
 })
+
+test('for people, mezu tunnel hints at --route only when it has no route to make', async (t) => {
+  const platform = await startTestPlatform(t)
+  addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  const owner = await ownerCli(t, platform)
+  // Runs `mezu tunnel` without --json until `until` shows on stdout, then stops it with SIGINT.
+  const screen = async (args: string[], until: RegExp): Promise<string> => {
+    const child = spawn(process.execPath, [BIN, 'tunnel', String(origin.port), '--project', 'demo', '--env', 'prod', '--connections', '1', ...args], {
+      env: {...process.env, ...owner.env, CI: '1', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    t.teardown(() => child.kill('SIGKILL'))
+    let out = ''
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${until} in: ${out}; stderr: ${err}`)), 20_000)
+      child.stdout.on('data', (d) => {
+        out += d
+        if (until.test(out)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+    child.kill('SIGINT')
+    t.is(await exited, 0, err)
+    return out
+  }
+  const bare = await screen(['--name', 'bare'], /connection 0 up/)
+  t.regex(bare, /No route points at "bare" yet: add one with --route HOST/)
+  const routed = await screen(['--name', 'routed', '--route', 'routed'], /Public URL: https:\/\/routed\.mezu\.localhost:\d+\//)
+  t.notRegex(routed, /No route points/)
+})
