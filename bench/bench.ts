@@ -79,10 +79,8 @@ function table(direct: Measured, mezu: Measured | undefined): string {
   ]
   const names = new Set([...Object.keys(direct.memory), ...Object.keys(mezu?.memory ?? {})])
   const sum = (r: Record<string, number> | undefined) => (r ? Object.values(r).reduce((a, b) => a + b, 0) : undefined)
-  const server = (m: Measured | undefined, pick: (m: Measured) => Record<string, number>) => {
-    // origin + edge + Warpgate: what serving one request costs on the server side
-    return m ? sum(pick(m)) : undefined
-  }
+  // origin + edge + Warpgate: what serving costs on the server side
+  const server = (m: Measured | undefined, pick: (m: Measured) => Record<string, number>) => (m ? sum(pick(m)) : undefined)
   rows.push(['small requests, server CPU µs/req', f(server(direct, (m) => m.cpuUsPerRequest)), f(server(mezu, (m) => m.cpuUsPerRequest)), ratio(server(direct, (m) => m.cpuUsPerRequest), server(mezu, (m) => m.cpuUsPerRequest))])
   for (const n of names) {
     if (n === 'origin') continue
