@@ -37,6 +37,18 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const graceMs = parseDuration(this.flags.grace)
     if (graceMs === undefined) throw new MezuError('usage', `--grace must be a duration like 30s or 2m, got "${this.flags.grace}"`, 2)
     const name = target.name
+    // Signals are caught from the start: one arriving while the tunnel is still coming up (or just
+    // as its URL is printed) must still drain and stop the service, not kill this process and
+    // orphan the service in its own process group.
+    let signals = 0
+    const starting = new AbortController()
+    let onSignal = () => {
+      signals++
+      starting.abort()
+    }
+    const signalled = () => onSignal()
+    process.on('SIGINT', signalled)
+    process.on('SIGTERM', signalled)
     const apiUrl = this.apiUrl()
     const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
     const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections, requireAssertion: this.flags['require-assertion']})
@@ -58,13 +70,20 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const creds = await wg.register().catch((error: Error) => {
       throw refused(error)
     })
+    if (signals > 0) return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
     const identity = target.command && target.cwd ? serviceIdentityEnv(creds) : undefined
     const service = target.command && target.cwd
-      ? await ServiceProcess.start({name, command: target.command, cwd: target.cwd, env: {...identity?.env, ...target.env}, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs}).catch((error: Error) => {
+      ? await ServiceProcess.start({name, command: target.command, cwd: target.cwd, env: {...identity?.env, ...target.env}, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs, signal: starting.signal}).catch((error: Error) => {
         identity?.remove()
+        if (signals > 0) return null
         throw error
       })
       : undefined
+    if (service === null || signals > 0) {
+      await service?.stop()
+      identity?.remove()
+      return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
+    }
     service?.on('exit', (e) => {
       if (e.expected) return
       this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
@@ -82,11 +101,13 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
       else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
     }
     await new Promise<void>((resolve) => {
-      let signals = 0
       // The first signal drains; a second one stops at once.
-      const onSignal = () => void (signals++ === 0 ? wg.drain(graceMs) : wg.stop()).then(resolve)
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
+      const step = () => void (signals <= 1 ? wg.drain(graceMs) : wg.stop()).then(resolve)
+      onSignal = () => {
+        signals++
+        step()
+      }
+      if (signals > 0) step()
     })
     await service?.stop()
     identity?.remove()

@@ -23,6 +23,8 @@ export interface ServiceProcessOptions {
   output?: (line: string, stream: 'stdout' | 'stderr') => void
   /** how often readiness is probed (default 100 ms) */
   pollMs?: number
+  /** aborting it while start() waits for the service stops the service; start() then rejects with `cancelled` */
+  signal?: AbortSignal
 }
 
 /** How the service ended. `expected` is true when stop() asked it to. */
@@ -128,7 +130,9 @@ export class ServiceProcess extends EventEmitter<{exit: [ServiceExit]}> {
     let last = ''
     let died: ServiceExit | undefined
     void this.exited.then((e) => (died = e))
+    const aborted = new Promise((r) => this.opts.signal?.addEventListener('abort', r, {once: true}))
     for (;;) {
+      if (this.opts.signal?.aborted) throw new MezuError('cancelled', `${this.opts.name} was stopped before it answered`)
       if (died) throw new MezuError('bad_input', `${this.opts.name} exited (${describeExit(died)}) before it answered on ${this.opts.url}${this.lastLines()}`)
       const left = deadline - Date.now()
       if (left <= 0) break
@@ -136,7 +140,7 @@ export class ServiceProcess extends EventEmitter<{exit: [ServiceExit]}> {
       if (r.healthy) return
       last = r.detail
       if (died) continue
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))))])
+      await Promise.race([this.exited, aborted, new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))))])
     }
     throw new MezuError('bad_input', `${this.opts.name} did not answer on ${this.opts.url}${this.opts.healthcheck ?? ''} within ${timeoutMs} ms (last: ${last}); set readyTimeoutMs in mezu.json if it needs longer${this.lastLines()}`)
   }

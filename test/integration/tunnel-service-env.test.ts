@@ -65,3 +65,30 @@ test('mezu tunnel DIR whose service dies at start exits 1 naming it, and leaves 
   t.regex(JSON.parse(err.trim().split('\n').at(-1)!).error.message, /svc exited \(code 3\)/)
   t.deepEqual(readdirSync(tmp), [])
 })
+
+test('a signal while the service is still starting stops the service and exits 0, leaving nothing behind', async (t) => {
+  const platform = await startTestPlatform(t)
+  const owner = await ownerCli(t, platform)
+  await owner.json(['projects', 'create', 'demo'])
+  await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
+  const tmp = tempDir(t)
+  // says its pid, then takes 30 s to listen: the signal lands while mezu tunnel waits for it
+  const dir = await serviceDir(t, ['node', '-e', 'console.log("pid=" + process.pid); setTimeout(() => {}, 30000)'])
+  const child = spawn(process.execPath, [BIN, 'tunnel', dir, '--project', 'demo', '--env', 'prod', '--json'], {env: {...process.env, ...owner.env, CI: '1', TMPDIR: tmp, MEZU_TOKEN: '', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe']})
+  t.teardown(() => child.kill('SIGKILL'))
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const pid = await new Promise<number>((resolve) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /\[svc\] pid=(\d+)/.exec(out)
+      if (m) resolve(Number(m[1]))
+    })
+  })
+  child.kill('SIGTERM')
+  t.is(await exited, 0, err)
+  t.throws(() => process.kill(pid, 0), {code: 'ESRCH'}, 'the service is stopped')
+  t.deepEqual(readdirSync(tmp), [], 'the CA file is gone')
+})
