@@ -51,10 +51,20 @@ mezu policies create open --public
 mezu routes create --hostname "$ROUTE_HOST" --service bench --policy open --rate-limit 1000000
 
 # 3. The Warpgate, in the background; --quiet: no line per request. run.sh polls until it serves.
-node "$MEZU" tunnel "http://127.0.0.1:$ORIGIN_PORT" --name bench --route "$ROUTE_HOST" --quiet --json --grace 1s \
-  >"$PEER_DIR/tunnel.log" 2>&1 </dev/null &
+#    By default the lean server runtime (mezu-warpgate, with a token from `mezu warpgates create`),
+#    as a server would run it; MEZU_BENCH_RUNTIME=tunnel measures `mezu tunnel` (the CLI) instead.
+RUNTIME="${MEZU_BENCH_RUNTIME:-warpgate}"
+if [ "$RUNTIME" = tunnel ]; then
+  node "$MEZU" tunnel "http://127.0.0.1:$ORIGIN_PORT" --name bench --route "$ROUTE_HOST" --quiet --json --grace 1s \
+    >"$PEER_DIR/tunnel.log" 2>&1 </dev/null &
+else
+  WG_TOKEN="$(node "$MEZU" warpgates create --name bench --json | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).token)')"
+  MEZU_WARPGATE_TOKEN="$WG_TOKEN" MEZU_API_URL="$API_URL" MEZU_CA_FILE="$CA_FILE" \
+    node "$REPO/bin/warpgate.js" "http://127.0.0.1:$ORIGIN_PORT" --quiet --json --grace 1s \
+    >"$PEER_DIR/tunnel.log" 2>&1 </dev/null &
+fi
 echo $! >> "$PEER_DIR/pids"
 
-echo "mezu $(node -p "require('$REPO/package.json').version"), node $(node --version), edge TLS 1.3 (run.sh does not verify), Warpgate mTLS reverse HTTP/2, 2 tunnel connections" > "$PEER_DIR/note"
+echo "mezu $(node -p "require('$REPO/package.json').version") ($([ "$RUNTIME" = tunnel ] && echo "mezu tunnel" || echo "mezu-warpgate")), node $(node --version), edge TLS 1.3 (run.sh does not verify), Warpgate mTLS reverse HTTP/2, 2 tunnel connections" > "$PEER_DIR/note"
 echo "HEADER Host: $ROUTE_HOST"
 echo "https://127.0.0.1:${EDGE_PORT}"

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
-import {MezuCommand, normaliseApiUrl} from '../lib/base-command.js'
+import {normaliseApiUrl} from '../lib/api-url.js'
+import {MezuCommand} from '../lib/base-command.js'
 import {readCredentials, readSettings} from '../lib/credentials.js'
 import {MezuError} from '../lib/errors.js'
 import {acceptInvite, checkNewPassword} from '../lib/invite.js'

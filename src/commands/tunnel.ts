@@ -4,7 +4,9 @@ import {parseDuration} from '../lib/duration.js'
 import {MezuError} from '../lib/errors.js'
 import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
 import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
-import {RegistrationError, resolveServiceTarget, ServiceProcess, serviceIdentityEnv, Warpgate, type WarpgateEvent} from '../warpgate/warpgate.js'
+import {describeEvent} from '../warpgate/describe.js'
+import {runTunnel} from '../warpgate/run.js'
+import {resolveTarget as resolveServiceTarget} from '../warpgate/service-config.js'
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
@@ -36,101 +38,29 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     const target = resolveServiceTarget(this.args.target, {name: this.flags.name})
     const graceMs = parseDuration(this.flags.grace)
     if (graceMs === undefined) throw new MezuError('usage', `--grace must be a duration like 30s or 2m, got "${this.flags.grace}"`, 2)
-    const name = target.name
-    // Signals are caught from the start: one arriving while the tunnel is still coming up (or just
-    // as its URL is printed) must still drain and stop the service, not kill this process and
-    // orphan the service in its own process group.
-    let signals = 0
-    const starting = new AbortController()
-    let onSignal = () => {
-      signals++
-      starting.abort()
-    }
-    const signalled = () => onSignal()
-    process.on('SIGINT', signalled)
-    process.on('SIGTERM', signalled)
     const apiUrl = this.apiUrl()
-    const {token} = await registrationTokenFor(() => this.api(), this.flags, name)
-    const wg = new Warpgate({apiUrl, caPem: this.caPem(apiUrl), token, originUrl: target.url, connections: this.flags.connections, requireAssertion: this.flags['require-assertion']})
+    const caPem = this.caPem(apiUrl)
+    const {token} = await registrationTokenFor(() => this.api(), this.flags, target.name)
     const json = this.jsonEnabled()
     // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
     const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
-    let requests = 0
-    wg.on('event', (e) => {
-      if (e.type === 'request') {
-        requests++
-        if (this.flags.quiet) return
-      }
-      if (json) this.logJson(e)
-      else this.log(describe(e, routes.length > 0))
+    const result = await runTunnel({
+      target, apiUrl, caPem, token, graceMs, connections: this.flags.connections, requireAssertion: this.flags['require-assertion'],
+      onEvent: (e) => {
+        if (e.type === 'request' && this.flags.quiet) return
+        if (json) this.logJson(e)
+        else this.log(describeEvent(e, routes.length > 0))
+      },
+      onNotice: (message) => this.logToStderr(message),
+      afterStart: async (creds) => {
+        for (const route of routes) {
+          const r = await ensureRoute(this.api(), {...route, project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), service: creds.info.service})
+          const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
+          if (json) this.logJson(event)
+          else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
+        }
+      },
     })
-    const refused = (error: Error) => error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
-    // Register, start the service (told where the platform keys are), then connect: the edge
-    // never sends the service a request before it answers.
-    const creds = await wg.register().catch((error: Error) => {
-      throw refused(error)
-    })
-    if (signals > 0) return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
-    const identity = target.command && target.cwd ? serviceIdentityEnv(creds) : undefined
-    const service = target.command && target.cwd
-      ? await ServiceProcess.start({name, command: target.command, cwd: target.cwd, env: {...identity?.env, ...target.env}, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs, signal: starting.signal}).catch((error: Error) => {
-        identity?.remove()
-        if (signals > 0) return null
-        throw error
-      })
-      : undefined
-    if (service === null || signals > 0) {
-      await service?.stop()
-      identity?.remove()
-      return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
-    }
-    service?.on('exit', (e) => {
-      if (e.expected) return
-      this.logToStderr(`service "${name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
-      process.kill(process.pid, 'SIGTERM')
-    })
-    await wg.start().catch(async (error: Error) => {
-      await service?.stop()
-      identity?.remove()
-      throw refused(error)
-    })
-    for (const route of routes) {
-      const r = await ensureRoute(this.api(), {...route, project: resolveProjectRef(this.flags.project), env: resolveEnvRef(this.flags.env), service: creds.info.service})
-      const event = {type: 'route', hostname: r.hostname, url: publicUrl(creds.info.edgeUrl, r.hostname), reused: r.reused}
-      if (json) this.logJson(event)
-      else this.log(`Public URL: ${event.url}${r.reused ? ' (existing route)' : ''}`)
-    }
-    await new Promise<void>((resolve) => {
-      // The first signal drains; a second one stops at once.
-      const step = () => void (signals <= 1 ? wg.drain(graceMs) : wg.stop()).then(resolve)
-      onSignal = () => {
-        signals++
-        step()
-      }
-      if (signals > 0) step()
-    })
-    await service?.stop()
-    identity?.remove()
-    return {type: 'exit', warpgateId: creds.info.warpgateId, requests}
-  }
-}
-
-/** `routing`: routes are about to be ensured, so their URLs follow and no hint is needed. */
-function describe(e: WarpgateEvent, routing: boolean): string {
-  switch (e.type) {
-    case 'registered': {
-      const hint = routing ? [] : [`No route points at "${e.service}" yet: add one with --route HOST`]
-      return [`Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`, ...(e.urls.length ? e.urls.map((u) => `Public URL: ${u}`) : hint)].join('\n')
-    }
-    case 'connected': return `connection ${e.connection} up (${e.connections} live)`
-    case 'disconnected': return `connection ${e.connection} down: ${e.reason.detail} (${e.connections} live)`
-    case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`
-    case 'renewed': return `certificate renewed, valid until ${e.expiresAt}`
-    case 'renew-failed': return `certificate renewal failed: ${e.message}`
-    case 'assertion-keys-unavailable': return `cannot fetch the platform keys from ${e.jwksUrl} (${e.message}); requests get 503 until it can`
-    case 'health': return `service ${e.healthy ? 'healthy' : `unhealthy: ${e.reason ?? ''}`}`
-    case 'request': return `${e.method} ${e.path} ${e.status} ${e.durationMs}ms${e.error ? ` (${e.error})` : ''}`
-    case 'draining': return `draining: in-flight requests have ${e.graceMs / 1000}s to finish`
-    case 'stopped': return 'stopped'
+    return {type: 'exit', ...result}
   }
 }

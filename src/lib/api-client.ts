@@ -1,4 +1,4 @@
-import got, {type Got, type Method, RequestError} from 'got'
+import type {Got, Method, RequestError} from 'got'
 import type {ApiErrorBody} from './api-types/index.js'
 import {MezuError} from './errors.js'
 
@@ -11,10 +11,15 @@ export interface ApiClientOptions {
 
 /** The CLI's way into /v1: the platform CA pinned, the bearer token set, API errors mapped. */
 export class ApiClient {
-  private readonly http: Got
+  private http: Promise<Got> | undefined
 
-  constructor(readonly opts: ApiClientOptions) {
-    this.http = got.extend({
+  constructor(readonly opts: ApiClientOptions) {}
+
+  // got is loaded with the first request: `mezu tunnel --token` (servers, CI) never calls the API,
+  // and a long-running Warpgate should not carry it in memory.
+  private client(): Promise<Got> {
+    const opts = this.opts
+    return (this.http ??= import('got').then(({default: got}) => got.extend({
       prefixUrl: opts.apiUrl.replace(/\/+$/, '') + '/v1/',
       https: {certificateAuthority: opts.caPem, minVersion: 'TLSv1.3'},
       headers: {
@@ -25,7 +30,7 @@ export class ApiClient {
       retry: {limit: 2, methods: ['GET'], statusCodes: [502, 503, 504]},
       throwHttpErrors: false,
       responseType: 'text',
-    })
+    })))
   }
 
   get<T>(path: string, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
@@ -61,7 +66,8 @@ export class ApiClient {
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) searchParams[k] = String(v)
     let res
     try {
-      res = await this.http(path.replace(/^\//, ''), {method, json: body, searchParams})
+      const http = await this.client()
+      res = await http(path.replace(/^\//, ''), {method, json: body, searchParams})
     } catch (error) {
       throw networkError(error, this.opts.apiUrl)
     }

@@ -1,5 +1,6 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {ApiClient} from './api-client.js'
+import {normaliseApiUrl} from './api-url.js'
 import {readCaFile} from './ca-pin.js'
 import {readCredentials, readSettings} from './credentials.js'
 import {MezuError, toErrorBody} from './errors.js'
@@ -91,15 +92,4 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
     if (exit === 2 && !this.jsonEnabled()) process.stderr.write(`See 'mezu ${this.id?.replaceAll(':', ' ') ?? ''} --help'.\n`)
     return this.exit(exit)
   }
-}
-
-export function normaliseApiUrl(url: string): string {
-  let u: URL
-  try {
-    u = new URL(/^https?:\/\//.test(url) ? url : `https://${url}`)
-  } catch {
-    throw new MezuError('usage', `--api-url "${url}" is not a URL`, 2)
-  }
-  if (u.protocol !== 'https:') throw new MezuError('usage', `--api-url must use https://, got ${u.protocol}`, 2)
-  return `${u.protocol}//${u.host}`
 }

@@ -1,6 +1,6 @@
 import type http2 from 'node:http2'
 import {request} from 'node:https'
-import {createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, jwtVerify} from 'jose'
+import type {createLocalJWKSet, JSONWebKeySet, JWTPayload} from 'jose'
 import {HEADER_JWT_ASSERTION} from '../protocol/headers.js'
 import type {OriginRequestEvent, StreamHandler} from './origin.js'
 
@@ -29,6 +29,9 @@ export interface AssertionVerifierOptions {
   now?: () => number
 }
 
+// jose is loaded with the first key set: a Warpgate without --require-assertion never pays for it.
+const loadJose = () => import('jose')
+
 export class AssertionVerifier {
   private keys: ReturnType<typeof createLocalJWKSet> | undefined
   private kids = new Set<string>()
@@ -52,6 +55,7 @@ export class AssertionVerifier {
     } catch (error) {
       return {ok: false, status: 503, code: 'assertion_keys_unavailable', message: `the platform keys could not be fetched to check ${HEADER_JWT_ASSERTION}: ${(error as Error).message}`}
     }
+    const {errors, jwtVerify} = await loadJose()
     try {
       const {payload} = await jwtVerify(token, this.keys!, {
         issuer: this.opts.issuer, audience, algorithms: ['EdDSA'], currentDate: new Date(now()), clockTolerance: 5,
@@ -80,9 +84,9 @@ export class AssertionVerifier {
       if (this.keys) return
       throw this.lastError!
     }
-    const fetching = (this.inflight ??= this.opts.loadJwks().then(
-      (set) => {
-        this.keys = createLocalJWKSet(set)
+    const fetching = (this.inflight ??= Promise.all([this.opts.loadJwks(), loadJose()]).then(
+      ([set, jose]) => {
+        this.keys = jose.createLocalJWKSet(set)
         this.kids = new Set(set.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'))
         this.fetchedAt = clock()
         this.failures = 0

@@ -3,6 +3,8 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'run.js')
+/** The lean server runtime, `mezu-warpgate`. */
+export const WARPGATE_BIN = join(dirname(BIN), 'warpgate.js')
 
 export interface CliResult {
   code: number
@@ -12,12 +14,12 @@ export interface CliResult {
   json<T = any>(): T
 }
 
-/** Runs the real built `mezu` binary with CI=1 and no TTY. */
-export function mezu(args: string[], opts: {env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number} = {}): Promise<CliResult> {
+/** Runs the real built `mezu` binary (or `bin`, e.g. WARPGATE_BIN) with CI=1 and no TTY. */
+export function mezu(args: string[], opts: {env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number; bin?: string} = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', MEZU_TOKEN: '', MEZU_API_URL: '', MEZU_CA_FILE: '', MEZU_PROJECT: '', MEZU_ENV: '', ...opts.env}
     for (const k of Object.keys(env)) if (env[k] === '') delete env[k]
-    const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

@@ -93,9 +93,12 @@ export interface TunnelCli {
   stop(): Promise<number | null>
 }
 
-/** Spawns the built `mezu tunnel ARGS --json` and resolves once `connections` tunnel connections are up. */
-export async function startTunnelCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv, connections = 1): Promise<TunnelCli> {
-  const child = spawn(process.execPath, [BIN, 'tunnel', ...args, '--connections', String(connections), '--json'], {
+/**
+ * Spawns the built `mezu tunnel ARGS --json` (or, with `command: [WARPGATE_BIN]`, the lean
+ * `mezu-warpgate ARGS --json`) and resolves once `connections` tunnel connections are up.
+ */
+export async function startTunnelCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv, connections = 1, command = [BIN, 'tunnel']): Promise<TunnelCli> {
+  const child = spawn(process.execPath, [...command, ...args, '--connections', String(connections), '--json'], {
     env: {...process.env, CI: '1', MEZU_WARPGATE_TOKEN: '', MEZU_TOKEN: '', ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: false,
   })
   const events: TunnelCli['events'] = []

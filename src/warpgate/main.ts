@@ -1,0 +1,81 @@
+import {parseArgs} from 'node:util'
+import {normaliseApiUrl} from '../lib/api-url.js'
+import {readCaFile} from '../lib/ca-pin.js'
+import {parseDuration} from '../lib/duration.js'
+import {MezuError, toErrorBody} from '../lib/errors.js'
+import {describeEvent} from './describe.js'
+import {runTunnel} from './run.js'
+import {resolveTarget} from './service-config.js'
+
+const USAGE = `Run a Warpgate on a server: the lean runtime of \`mezu tunnel\`, without the CLI.
+Registers with a one-time token from \`mezu warpgates create\`, starts the service a mezu.json
+names, keeps the tunnel up and drains on SIGTERM (a second signal stops at once).
+
+USAGE
+  $ mezu-warpgate TARGET [--connections N] [--grace 30s] [--name N] [--require-assertion] [--quiet] [--json]
+
+TARGET is a service directory holding mezu.json, a port (3000) or a URL (http://127.0.0.1:3000).
+Routes are not created here: point one at the service with \`mezu routes create\`.
+
+ENVIRONMENT (or the flag of the same name)
+  MEZU_WARPGATE_TOKEN  --token     one-time registration token (mezu_wg_...)
+  MEZU_API_URL         --api-url   control-plane address, https://host:port
+  MEZU_CA_FILE         --ca-file   PEM file of the platform CA (\`mezu platform trust\`)
+
+EXAMPLE
+  $ MEZU_WARPGATE_TOKEN=mezu_wg_... MEZU_API_URL=https://mezu.example:7443 MEZU_CA_FILE=ca.pem mezu-warpgate 8080 --json
+`
+
+const usage = (message: string) => new MezuError('usage', message, 2)
+
+/**
+ * The whole program. Kept apart from the oclif CLI on purpose: a server's Warpgate is a long-running
+ * daemon, and oclif and got would be most of its memory (about 66 MiB against 55 idle).
+ */
+export async function main(argv: string[]): Promise<number> {
+  let json = argv.includes('--json')
+  try {
+    const {values, positionals} = parseArgs({
+      args: argv, allowPositionals: true, strict: true,
+      options: {
+        connections: {type: 'string', default: '2'}, grace: {type: 'string', default: '30s'}, name: {type: 'string', short: 'n'},
+        'require-assertion': {type: 'boolean'}, quiet: {type: 'boolean', short: 'q'}, json: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
+        token: {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'},
+      },
+    })
+    json = values.json ?? false
+    if (values.help) {
+      process.stdout.write(USAGE)
+      return 0
+    }
+    if (positionals.length !== 1) throw usage(positionals.length ? `one TARGET expected, got ${positionals.length}` : 'TARGET is missing: a service directory, a port or a URL')
+    const connections = Number(values.connections)
+    if (!Number.isInteger(connections) || connections < 1 || connections > 16) throw usage(`--connections must be an integer from 1 to 16, got "${values.connections}"`)
+    const graceMs = parseDuration(values.grace!)
+    if (graceMs === undefined) throw usage(`--grace must be a duration like 30s or 2m, got "${values.grace}"`)
+    const token = values.token ?? process.env.MEZU_WARPGATE_TOKEN
+    if (!token) throw usage('no registration token: set MEZU_WARPGATE_TOKEN or pass --token (from `mezu warpgates create`)')
+    if (!token.startsWith('mezu_wg_')) throw usage('--token (MEZU_WARPGATE_TOKEN) must be a Warpgate registration token starting with mezu_wg_')
+    const apiUrlText = values['api-url'] ?? process.env.MEZU_API_URL
+    if (!apiUrlText) throw usage('no platform address: set MEZU_API_URL or pass --api-url')
+    const caFile = values['ca-file'] ?? process.env.MEZU_CA_FILE
+    if (!caFile) throw usage('no platform CA: set MEZU_CA_FILE or pass --ca-file (the file `mezu platform trust` names)')
+    const target = resolveTarget(positionals[0], {name: values.name})
+    const result = await runTunnel({
+      target, apiUrl: normaliseApiUrl(apiUrlText), caPem: readCaFile(caFile), token, graceMs, connections, requireAssertion: values['require-assertion'] ?? false,
+      onEvent: (e) => {
+        if (e.type === 'request' && values.quiet) return
+        process.stdout.write((json ? JSON.stringify(e) : describeEvent(e, false)) + '\n')
+      },
+      onNotice: (message) => process.stderr.write(message + '\n'),
+    })
+    if (json) process.stdout.write(JSON.stringify({type: 'exit', ...result}) + '\n')
+    return 0
+  } catch (error) {
+    // node:util's parse errors (unknown flag, missing value) are usage errors too
+    const parseError = typeof (error as {code?: unknown}).code === 'string' && (error as {code: string}).code.startsWith('ERR_PARSE_ARGS')
+    const {body, exit} = toErrorBody(parseError ? usage((error as Error).message) : error)
+    process.stderr.write(json ? JSON.stringify(body) + '\n' : `Error: ${body.error.message}\n${exit === 2 ? 'See \'mezu-warpgate --help\'.\n' : ''}`)
+    return exit
+  }
+}

@@ -1,0 +1,91 @@
+import {MezuError} from '../lib/errors.js'
+import {RegistrationError, type Credentials} from './registration.js'
+import type {ServiceTarget} from './service-config.js'
+import {serviceIdentityEnv} from './service-env.js'
+import {ServiceProcess} from './service-process.js'
+import {Warpgate, type WarpgateEvent} from './warpgate.js'
+
+export interface RunTunnelOptions {
+  target: ServiceTarget
+  apiUrl: string
+  caPem: string
+  /** one-time registration token */
+  token: string
+  connections: number
+  requireAssertion: boolean
+  /** how long in-flight requests may take on the first signal */
+  graceMs: number
+  onEvent: (e: WarpgateEvent) => void
+  /** a line for the person or the log (the service died, ...) */
+  onNotice: (message: string) => void
+  /** runs once the tunnel is up (e.g. ensure routes); a signal during it still drains afterwards */
+  afterStart?: (creds: Credentials) => Promise<void>
+}
+
+/**
+ * One tunnel from start to exit, shared by `mezu tunnel` and the lean `mezu-warpgate` runtime:
+ * register, start the service (told where the platform keys are), then connect, so the edge never
+ * sends the service a request before it answers. The first SIGINT/SIGTERM drains (no new streams,
+ * in-flight ones get `graceMs`), a second one stops at once; the service is stopped on the way out.
+ * Signals are caught from the start: one arriving while the tunnel is still coming up must still
+ * stop the service, not kill this process and orphan the service in its own process group.
+ */
+export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: string; requests: number}> {
+  const {target} = opts
+  let signals = 0
+  const starting = new AbortController()
+  let onSignal = () => {
+    signals++
+    starting.abort()
+  }
+  const signalled = () => onSignal()
+  process.on('SIGINT', signalled)
+  process.on('SIGTERM', signalled)
+  const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token: opts.token, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
+  let requests = 0
+  wg.on('event', (e) => {
+    if (e.type === 'request') requests++
+    opts.onEvent(e)
+  })
+  const refused = (error: Error) => error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
+  const creds = await wg.register().catch((error: Error) => {
+    throw refused(error)
+  })
+  const done = () => ({warpgateId: creds.info.warpgateId, requests})
+  if (signals > 0) return done()
+  const identity = target.command && target.cwd ? serviceIdentityEnv(creds) : undefined
+  const service = target.command && target.cwd
+    ? await ServiceProcess.start({name: target.name, command: target.command, cwd: target.cwd, env: {...identity?.env, ...target.env}, url: target.url, healthcheck: target.healthcheck, readyTimeoutMs: target.readyTimeoutMs, signal: starting.signal}).catch((error: Error) => {
+      identity?.remove()
+      if (signals > 0) return null
+      throw error
+    })
+    : undefined
+  if (service === null || signals > 0) {
+    await service?.stop()
+    identity?.remove()
+    return done()
+  }
+  service?.on('exit', (e) => {
+    if (e.expected) return
+    opts.onNotice(`service "${target.name}" exited (${e.signal ?? e.code}); stopping the tunnel`)
+    process.kill(process.pid, 'SIGTERM')
+  })
+  await wg.start().catch(async (error: Error) => {
+    await service?.stop()
+    identity?.remove()
+    throw refused(error)
+  })
+  await opts.afterStart?.(creds)
+  await new Promise<void>((resolve) => {
+    const step = () => void (signals <= 1 ? wg.drain(opts.graceMs) : wg.stop()).then(resolve)
+    onSignal = () => {
+      signals++
+      step()
+    }
+    if (signals > 0) step()
+  })
+  await service?.stop()
+  identity?.remove()
+  return done()
+}
