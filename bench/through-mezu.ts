@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
-import {LocalMezu, stopChild} from '../src/lib/local-platform.js'
+import {LocalMezu, stopChild, WARPGATE_BIN} from '../src/lib/local-platform.js'
 import type {Endpoint} from './load.js'
 
 /** What the benchmark reaches through Mezusphere, and the processes whose memory it reports. */
@@ -19,8 +19,9 @@ const EMAIL = 'bench@mezu.localhost'
 /**
  * Starts the platform (edge) and a Warpgate publishing `origin` on a public route, and returns
  * the public URL (https://<route host>:<edge port>), the platform CA, and the processes' pids.
- * Both run as child processes (`mezu platform start`, `mezu tunnel … --quiet`) so their CPU and
- * memory are not the load generator's. The route is public (no login) and has no practical rate
+ * Both run as child processes (`mezu platform start`, and `mezu-warpgate … --quiet` as a server
+ * runs it, or `mezu tunnel` with MEZU_BENCH_RUNTIME=tunnel) so their CPU and memory are not the
+ * load generator's. The route is public (no login) and has no practical rate
  * limit, so the data plane is what gets measured.
  */
 export async function startThroughMezu(origin: {url: string; port: number; workDir: string}): Promise<MezuTarget> {
@@ -43,7 +44,12 @@ export async function startThroughMezu(origin: {url: string; port: number; workD
     // The rate limit is the most the API allows (1M/min per client IP): the default (6000/min) would
     // throttle the load generator, which is a single IP.
     mezu.must(['routes', 'create', '--hostname', ROUTE, '--service', ROUTE, '--policy', 'open', '--rate-limit', '1000000', '--json'])
-    const tunnel = mezu.spawn(['tunnel', origin.url, '--name', ROUTE, '--route', ROUTE, '--quiet', '--json', '--grace', '1s'], ['ignore', 'pipe', 'inherit'])
+    const tunnel = process.env.MEZU_BENCH_RUNTIME === 'tunnel'
+      ? mezu.spawn(['tunnel', origin.url, '--name', ROUTE, '--route', ROUTE, '--quiet', '--json', '--grace', '1s'])
+      : mezu.spawn([origin.url, '--quiet', '--json', '--grace', '1s'], undefined, {
+        bin: WARPGATE_BIN,
+        env: {MEZU_WARPGATE_TOKEN: JSON.parse(mezu.must(['warpgates', 'create', '--name', ROUTE, '--json']).out).token, MEZU_API_URL: info.apiUrl, MEZU_CA_FILE: info.caPath},
+      })
     children.push(tunnel)
     const url = await tunnelReady(tunnel)
     return {
@@ -64,17 +70,19 @@ function tunnelReady(tunnel: ChildProcess): Promise<string> {
     let url: string | undefined
     let connected = false
     let done = false
-    const onExit = (code: number | null) => reject(new Error(`mezu tunnel exited (${code}) before it was connected`))
+    const onExit = (code: number | null) => reject(new Error(`the Warpgate exited (${code}) before it was connected`))
     tunnel.once('exit', onExit)
     // Keeps reading after readiness: --quiet leaves only connection events, and a full pipe would stall it.
     createInterface({input: tunnel.stdout!}).on('line', (line) => {
-      let e: {type?: string; url?: string}
+      let e: {type?: string; url?: string; urls?: string[]}
       try {
         e = JSON.parse(line)
       } catch {
         return
       }
+      // mezu tunnel reports the route it ensured; mezu-warpgate the routes that already point at it
       if (e.type === 'route') url = e.url
+      if (e.type === 'registered') url ??= e.urls?.[0]
       if (e.type === 'connected') connected = true
       if (!done && url && connected) {
         done = true

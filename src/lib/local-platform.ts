@@ -7,6 +7,8 @@ import {fileURLToPath} from 'node:url'
 
 /** bin/run.js of this checkout (this file lives at dist/src/lib/). */
 export const MEZU_BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
+/** The lean server runtime, `mezu-warpgate`. */
+export const WARPGATE_BIN = fileURLToPath(new URL('../../../bin/warpgate.js', import.meta.url))
 
 /** The JSON line `mezu platform start --json` prints once it listens. */
 export interface PlatformInfo {
@@ -56,9 +58,9 @@ export class LocalMezu {
     return r
   }
 
-  /** Starts a long-running `mezu ARGS` (platform start, tunnel). */
-  spawn(args: string[], stdio: StdioOptions = ['ignore', 'pipe', 'inherit']): ChildProcess {
-    return spawn(process.execPath, [MEZU_BIN, ...args], {env: this.env, stdio})
+  /** Starts a long-running `mezu ARGS` (platform start, tunnel), or `bin` ARGS (e.g. WARPGATE_BIN) with `env` added. */
+  spawn(args: string[], stdio: StdioOptions = ['ignore', 'pipe', 'inherit'], opts: {bin?: string; env?: NodeJS.ProcessEnv} = {}): ChildProcess {
+    return spawn(process.execPath, [opts.bin ?? MEZU_BIN, ...args], {env: {...this.env, ...opts.env}, stdio})
   }
 
   /**
