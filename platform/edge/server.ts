@@ -111,7 +111,11 @@ export class EdgeServer {
     // sweep, every connectionsCheckingInterval (30 s by default), so the sweep runs at the
     // resolution of the configured timeout. Node sets these fields for allowHTTP1 servers and
     // reads them when the server starts listening.
-    const http1 = this.server as unknown as {headersTimeout: number; connectionsCheckingInterval: number}
+    // Node also gives an allowHTTP1 server a 300 s requestTimeout for receiving a whole request,
+    // which would answer 408 to any upload slower than that (100 MiB at under 350 KB/s). A stalled
+    // body is already cut by the idle timeout above; a progressing one must be allowed to finish.
+    const http1 = this.server as unknown as {headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number}
+    http1.requestTimeout = 0
     http1.headersTimeout = opts.limits.headersTimeoutMs
     http1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(opts.limits.headersTimeoutMs / 4)))
   }
