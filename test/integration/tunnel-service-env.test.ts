@@ -32,13 +32,13 @@ test('mezu tunnel DIR tells its service the issuer, the JWKS URL and the platfor
   const tmp = tempDir(t)
   const host = `svc.${platform.domain}`
   // mezu.json names the route's policy: public, so the test can ask without signing in
-  const dir = await serviceDir(t, ['node', 'server.mjs'], [{hostname: host, policy: 'open'}])
+  const dir = await serviceDir(t, ['node', 'server.mjs'], [{hostname: host, policy: 'open'}, {hostname: host, path: '/api/', policy: 'open'}])
   const tunnel = await startTunnelCli(t, [dir, '--project', 'demo', '--env', 'prod'], {...owner.env, TMPDIR: tmp})
   t.is(readdirSync(tmp).length, 1, 'one private directory for the CA file')
-  await tunnel.waitForEvent((e) => e.type === 'route', 'the route')
+  await tunnel.waitForEvent((e) => e.type === 'route' && tunnel.events.filter((x) => x.type === 'route').length === 2, 'both routes')
   await waitUntilServed(platform, host)
   const routes = await owner.json(['routes', 'list', '--project', 'demo', '--env', 'prod'])
-  t.deepEqual(routes.items.map((r: any) => [r.hostname, r.policyId]), [[host, open.id]], 'the route has the policy mezu.json names')
+  t.deepEqual(routes.items.map((r: any) => [r.hostname, r.pathPrefix, r.policyId]).sort(), [[host, '/', open.id], [host, '/api', open.id]], 'the routes have the path and policy mezu.json names')
   const res = await edgeRequest(platform, host, '/env')
   t.is(res.status, 200, res.text)
   const told = JSON.parse(res.text)
