@@ -4,9 +4,7 @@ import {parseDuration} from '../lib/duration.js'
 import {MezuError} from '../lib/errors.js'
 import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
 import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
-import {describeEvent} from '../warpgate/describe.js'
-import {runTunnel} from '../warpgate/run.js'
-import {resolveTarget as resolveServiceTarget} from '../warpgate/service-config.js'
+import {describeEvent, loadState, resolveServiceTarget, runTunnel} from '../warpgate/index.js'
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
@@ -16,6 +14,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     '<%= config.bin %> tunnel 3000 --name hello --route hello.mezu.localhost --project demo --env prod',
     '<%= config.bin %> tunnel ./hello --require-assertion',
     'MEZU_WARPGATE_TOKEN=mezu_wg_… <%= config.bin %> tunnel http://127.0.0.1:8080 --connections 4 --json',
+    '<%= config.bin %> tunnel ./hello --state ~/.local/state/mezu/hello.json',
   ]
   static override args = {target: Args.string({description: 'service directory (mezu.json), port or URL of the local service', required: true})}
   static override flags = {
@@ -25,6 +24,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     route: Flags.string({description: 'public hostname to route to this service (created or reused)', multiple: true}),
     token: Flags.string({description: 'one-time registration token (default: create one, when logged in)', env: 'MEZU_WARPGATE_TOKEN'}),
     grace: Flags.string({description: 'how long in-flight requests may take to finish on shutdown', default: '30s'}),
+    state: Flags.string({description: 'file (0600) keeping the Warpgate\'s key and certificate, so a restart comes back as the same Warpgate without a new token', env: 'MEZU_WARPGATE_STATE'}),
     quiet: Flags.boolean({char: 'q', description: 'no line per request (connection events only)'}),
     'require-assertion': Flags.boolean({description: 'verify each request\'s Mezu-Jwt-Assertion (platform keys, audience = its host, expiry) and answer 401/403 JSON itself when it does not verify; public routes pass (the edge signs an anonymous assertion)'}),
   }
@@ -40,12 +40,14 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     if (graceMs === undefined) throw new MezuError('usage', `--grace must be a duration like 30s or 2m, got "${this.flags.grace}"`, 2)
     const apiUrl = this.apiUrl()
     const caPem = this.caPem(apiUrl)
-    const {token} = await registrationTokenFor(() => this.api(), this.flags, target.name)
+    const statePath = this.flags.state
+    const saved = statePath ? loadState(statePath, apiUrl) : undefined
+    const token = saved?.credentials ? undefined : (await registrationTokenFor(() => this.api(), this.flags, target.name)).token
     const json = this.jsonEnabled()
     // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
     const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
     const result = await runTunnel({
-      target, apiUrl, caPem, token, graceMs, connections: this.flags.connections, requireAssertion: this.flags['require-assertion'],
+      target, apiUrl, caPem, token, credentials: saved?.credentials, statePath, graceMs, connections: this.flags.connections, requireAssertion: this.flags['require-assertion'],
       onEvent: (e) => {
         if (e.type === 'request' && this.flags.quiet) return
         if (json) this.logJson(e)

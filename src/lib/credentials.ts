@@ -40,7 +40,7 @@ function readJson<T>(path: string): T | undefined {
 }
 
 /** Writes atomically with the mode set before any secret lands on disk. */
-function writeJson(path: string, value: unknown, mode: number): void {
+export function writeJson(path: string, value: unknown, mode: number): void {
   mkdirSync(dirname(path), {recursive: true, mode: 0o700})
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', {mode})

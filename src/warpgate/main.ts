@@ -6,13 +6,14 @@ import {MezuError, toErrorBody} from '../lib/errors.js'
 import {describeEvent} from './describe.js'
 import {runTunnel} from './run.js'
 import {resolveTarget} from './service-config.js'
+import {loadState} from './state-file.js'
 
 const USAGE = `Run a Warpgate on a server: the lean runtime of \`mezu tunnel\`, without the CLI.
 Registers with a one-time token from \`mezu warpgates create\`, starts the service a mezu.json
 names, keeps the tunnel up and drains on SIGTERM (a second signal stops at once).
 
 USAGE
-  $ mezu-warpgate TARGET [--connections N] [--grace 30s] [--name N] [--require-assertion] [--quiet] [--json]
+  $ mezu-warpgate TARGET [--state FILE] [--connections N] [--grace 30s] [--name N] [--require-assertion] [--quiet] [--json]
 
 TARGET is a service directory holding mezu.json, a port (3000) or a URL (http://127.0.0.1:3000).
 Routes are not created here: point one at the service with \`mezu routes create\`.
@@ -21,9 +22,12 @@ ENVIRONMENT (or the flag of the same name)
   MEZU_WARPGATE_TOKEN  --token     one-time registration token (mezu_wg_...)
   MEZU_API_URL         --api-url   control-plane address, https://host:port
   MEZU_CA_FILE         --ca-file   PEM file of the platform CA (\`mezu platform trust\`)
+  MEZU_WARPGATE_STATE  --state     file (0600) keeping the Warpgate's key and certificate, so a
+                                   restart comes back as the same Warpgate without a new token
 
 EXAMPLE
-  $ MEZU_WARPGATE_TOKEN=mezu_wg_... MEZU_API_URL=https://mezu.example:7443 MEZU_CA_FILE=ca.pem mezu-warpgate 8080 --json
+  $ MEZU_WARPGATE_TOKEN=mezu_wg_... MEZU_API_URL=https://mezu.example:7443 MEZU_CA_FILE=ca.pem \\
+    mezu-warpgate 8080 --state /var/lib/mezu/warpgate.json --json
 `
 
 const usage = (message: string) => new MezuError('usage', message, 2)
@@ -40,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         connections: {type: 'string', default: '2'}, grace: {type: 'string', default: '30s'}, name: {type: 'string', short: 'n'},
         'require-assertion': {type: 'boolean'}, quiet: {type: 'boolean', short: 'q'}, json: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
-        token: {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'},
+        token: {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'}, state: {type: 'string'},
       },
     })
     json = values.json ?? false
@@ -54,15 +58,19 @@ export async function main(argv: string[]): Promise<number> {
     const graceMs = parseDuration(values.grace!)
     if (graceMs === undefined) throw usage(`--grace must be a duration like 30s or 2m, got "${values.grace}"`)
     const token = values.token ?? process.env.MEZU_WARPGATE_TOKEN
-    if (!token) throw usage('no registration token: set MEZU_WARPGATE_TOKEN or pass --token (from `mezu warpgates create`)')
-    if (!token.startsWith('mezu_wg_')) throw usage('--token (MEZU_WARPGATE_TOKEN) must be a Warpgate registration token starting with mezu_wg_')
+    if (token && !token.startsWith('mezu_wg_')) throw usage('--token (MEZU_WARPGATE_TOKEN) must be a Warpgate registration token starting with mezu_wg_')
     const apiUrlText = values['api-url'] ?? process.env.MEZU_API_URL
     if (!apiUrlText) throw usage('no platform address: set MEZU_API_URL or pass --api-url')
     const caFile = values['ca-file'] ?? process.env.MEZU_CA_FILE
     if (!caFile) throw usage('no platform CA: set MEZU_CA_FILE or pass --ca-file (the file `mezu platform trust` names)')
+    const apiUrl = normaliseApiUrl(apiUrlText)
+    const statePath = values.state ?? process.env.MEZU_WARPGATE_STATE
+    const saved = statePath ? loadState(statePath, apiUrl) : undefined
+    if (!token && !saved?.credentials) throw usage(`no registration token${saved ? ` and no saved identity (${saved.reason})` : ''}: set MEZU_WARPGATE_TOKEN or pass --token (from \`mezu warpgates create\`)`)
     const target = resolveTarget(positionals[0], {name: values.name})
+    if (target.routes?.length) process.stderr.write(`mezu.json lists ${target.routes.length} route(s); mezu-warpgate does not create routes (mezu tunnel or mezu routes create does)\n`)
     const result = await runTunnel({
-      target, apiUrl: normaliseApiUrl(apiUrlText), caPem: readCaFile(caFile), token, graceMs, connections, requireAssertion: values['require-assertion'] ?? false,
+      target, apiUrl, caPem: readCaFile(caFile), token: saved?.credentials ? undefined : token, credentials: saved?.credentials, statePath, graceMs, connections, requireAssertion: values['require-assertion'] ?? false,
       onEvent: (e) => {
         if (e.type === 'request' && values.quiet) return
         process.stdout.write((json ? JSON.stringify(e) : describeEvent(e, false)) + '\n')

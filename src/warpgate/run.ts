@@ -3,14 +3,19 @@ import {RegistrationError, type Credentials} from './registration.js'
 import type {ServiceTarget} from './service-config.js'
 import {serviceIdentityEnv} from './service-env.js'
 import {ServiceProcess} from './service-process.js'
+import {saveState} from './state-file.js'
 import {Warpgate, type WarpgateEvent} from './warpgate.js'
 
 export interface RunTunnelOptions {
   target: ServiceTarget
   apiUrl: string
   caPem: string
-  /** one-time registration token */
-  token: string
+  /** one-time registration token; not needed with `credentials` */
+  token?: string
+  /** saved credentials (loadState) to come back as the same Warpgate */
+  credentials?: Credentials
+  /** where to save the credentials at registration and after each renewal (`--state`) */
+  statePath?: string
   connections: number
   requireAssertion: boolean
   /** how long in-flight requests may take on the first signal */
@@ -41,16 +46,27 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
   const signalled = () => onSignal()
   process.on('SIGINT', signalled)
   process.on('SIGTERM', signalled)
-  const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token: opts.token, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
+  const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token: opts.token, credentials: opts.credentials, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
   let requests = 0
+  const save = (creds: Credentials) => {
+    if (!opts.statePath) return
+    try {
+      saveState(opts.statePath, opts.apiUrl, creds)
+    } catch (error) {
+      opts.onNotice(`cannot save the Warpgate state to ${opts.statePath}: ${(error as Error).message}`)
+    }
+  }
   wg.on('event', (e) => {
     if (e.type === 'request') requests++
+    if (e.type === 'renewed' && wg.credentials) save(wg.credentials)
     opts.onEvent(e)
   })
   const refused = (error: Error) => error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error
   const creds = await wg.register().catch((error: Error) => {
     throw refused(error)
   })
+  // A token is burnt by registering: save at once, so a crash from here on does not need a new one.
+  if (!opts.credentials) save(creds)
   const done = () => ({warpgateId: creds.info.warpgateId, requests})
   if (signals > 0) return done()
   const identity = target.command && target.cwd ? serviceIdentityEnv(creds) : undefined

@@ -1,19 +1,22 @@
 import {spawn} from 'node:child_process'
+import {join} from 'node:path'
 import test from 'ava'
 import {BIN} from '../helpers/cli.js'
 import {startOrigin} from '../helpers/origin.js'
-import {startTestPlatform} from '../helpers/platform.js'
+import {startTestPlatform, tempDir} from '../helpers/platform.js'
 import {addProjectEnv, addRoute} from '../helpers/routes.js'
 import {cliUser, ownerCli} from '../helpers/session.js'
-import {edgeRequest} from '../helpers/tunnel.js'
+import {edgeRequest, startTunnelCli} from '../helpers/tunnel.js'
 
-test('a logged-in user\'s mezu tunnel registers a Warpgate on the fly, serves, and exits 0 on SIGINT', async (t) => {
+test('a logged-in user\'s mezu tunnel registers a Warpgate on the fly, serves, exits 0 on SIGINT, and with --state comes back as the same one', async (t) => {
   const platform = await startTestPlatform(t)
   const scope = addProjectEnv(platform)
   const origin = await startOrigin(t)
   addRoute(platform, {...scope, hostname: 'fly.mezu.localhost', service: 'fly'})
   const owner = await ownerCli(t, platform)
-  const child = spawn(process.execPath, [BIN, 'tunnel', String(origin.port), '--name', 'fly', '--project', 'demo', '--env', 'prod', '--connections', '1', '--json'], {
+  const state = join(tempDir(t), 'fly.json')
+  const args = [String(origin.port), '--name', 'fly', '--project', 'demo', '--env', 'prod', '--state', state]
+  const child = spawn(process.execPath, [BIN, 'tunnel', ...args, '--connections', '1', '--json'], {
     env: {...process.env, ...owner.env, CI: '1', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe'],
   })
   t.teardown(() => child.kill('SIGKILL'))
@@ -40,6 +43,11 @@ test('a logged-in user\'s mezu tunnel registers a Warpgate on the fly, serves, a
   t.deepEqual(listed.items.map((w: any) => [w.name, w.status]), [['fly', 'connected']])
   child.kill('SIGINT')
   t.is(await exited, 0, err)
+  // --state: started again, it is the same Warpgate; no second one is registered
+  const again = await startTunnelCli(t, args, owner.env)
+  t.is(again.events.find((e) => e.type === 'registered')?.warpgateId, registered.warpgateId)
+  t.is((await owner.json(['warpgates', 'list'])).items.length, 1)
+  t.is(await again.stop(), 0, again.stderr())
 })
 
 test('mezu tunnel refuses a bad TARGET, --grace or --token with a usage error naming it, and starts nothing', async (t) => {

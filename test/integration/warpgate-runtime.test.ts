@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import test from 'ava'
 import {mezu, WARPGATE_BIN} from '../helpers/cli.js'
@@ -64,4 +64,53 @@ test('mezu-warpgate refuses missing or malformed settings with a usage error nam
   const help = await mezu(['--help'], {bin: WARPGATE_BIN})
   t.is(help.code, 0)
   t.regex(help.stdout, /MEZU_WARPGATE_TOKEN/)
+})
+
+test('with --state, a restarted mezu-warpgate comes back as the same Warpgate without a token, and the file follows each renewal', async (t) => {
+  // certificates of 6 s: renewed at two thirds, so the test sees one
+  const platform = await startTestPlatform(t, {warpgateCertTtlMs: 6000})
+  const scope = addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  const host = `kept.${platform.domain}`
+  addRoute(platform, {...scope, hostname: host, service: 'kept'})
+  const {token, warpgateId} = registrationToken(platform, scope, 'kept')
+  const state = join(tempDir(t), 'state', 'warpgate.json')
+  const env = {MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath}
+  const first = await startTunnelCli(t, [String(origin.port), '--state', state], {...env, MEZU_WARPGATE_TOKEN: token}, 1, [WARPGATE_BIN])
+  t.is(statSync(state).mode & 0o777, 0o600)
+  const saved = () => JSON.parse(readFileSync(state, 'utf8')).credentials
+  t.is(saved().info.warpgateId, warpgateId)
+  const before = saved().certPem
+  await first.waitForEvent((e) => e.type === 'renewed', 'a renewal')
+  t.not(saved().certPem, before, 'the renewed certificate is saved')
+  t.is(await first.stop(), 0, first.stderr())
+  // the token is burnt: without the state file it no longer registers
+  const burnt = await mezu(['3000', '--json'], {bin: WARPGATE_BIN, env: {...env, MEZU_WARPGATE_TOKEN: token}})
+  t.is(burnt.code, 1)
+  t.is(JSON.parse(burnt.stderr).error.code, 'unauthenticated')
+  const again = await startTunnelCli(t, [String(origin.port)], {...env, MEZU_WARPGATE_STATE: state}, 1, [WARPGATE_BIN])
+  t.is(again.events.find((e) => e.type === 'registered')?.warpgateId, warpgateId)
+  await waitUntilServed(platform, host)
+  t.is((await edgeRequest(platform, host, '/hello')).status, 200)
+  t.is(await again.stop(), 0, again.stderr())
+})
+
+test('mezu-warpgate refuses a state file that is not one, and without a token names why the saved identity cannot serve', async (t) => {
+  const platform = await startTestPlatform(t)
+  const dir = tempDir(t)
+  const env = {MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath, MEZU_WARPGATE_TOKEN: ''}
+  const run = async (state: string) => {
+    const r = await mezu(['3000', '--state', state, '--json'], {bin: WARPGATE_BIN, env})
+    return {code: r.code, error: JSON.parse(r.stderr).error as {code: string; message: string}}
+  }
+  const missing = await run(join(dir, 'none.json'))
+  t.is(missing.code, 2)
+  t.regex(missing.error.message, /no registration token and no saved identity \(.*none\.json does not exist yet\)/)
+  const junk = join(dir, 'junk.json')
+  writeFileSync(junk, '{"version":1}')
+  const bad = await run(junk)
+  t.is(bad.code, 1)
+  t.is(bad.error.code, 'bad_input')
+  t.regex(bad.error.message, /junk\.json is not a Warpgate state file/)
+  t.is(readFileSync(junk, 'utf8'), '{"version":1}', 'never overwritten')
 })
