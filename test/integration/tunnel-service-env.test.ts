@@ -23,6 +23,20 @@ async function serviceDir(t: any, command: string[], routes?: unknown[]): Promis
   return dir
 }
 
+/** `mezu tunnel DIR --json` in project demo/prod with TMPDIR set, as a child the test watches. */
+async function spawnTunnel(t: any, dir: string): Promise<{child: ReturnType<typeof spawn>; tmp: string; stderr: () => string; exited: Promise<number | null>}> {
+  const platform = await startTestPlatform(t)
+  const owner = await ownerCli(t, platform)
+  await owner.json(['projects', 'create', 'demo'])
+  await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
+  const tmp = tempDir(t)
+  const child = spawn(process.execPath, [BIN, 'tunnel', dir, '--project', 'demo', '--env', 'prod', '--json'], {env: {...process.env, ...owner.env, CI: '1', TMPDIR: tmp, MEZU_TOKEN: '', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe']})
+  t.teardown(() => child.kill('SIGKILL'))
+  let err = ''
+  child.stderr!.on('data', (d) => (err += d))
+  return {child, tmp, stderr: () => err, exited: new Promise((resolve) => child.on('exit', resolve))}
+}
+
 test('mezu tunnel DIR tells its service the issuer, the JWKS URL and the platform CA, and removes the CA file when it exits', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
@@ -50,45 +64,25 @@ test('mezu tunnel DIR tells its service the issuer, the JWKS URL and the platfor
 })
 
 test('mezu tunnel DIR whose service dies at start exits 1 naming it, and leaves no CA file behind', async (t) => {
-  const platform = await startTestPlatform(t)
-  const owner = await ownerCli(t, platform)
-  await owner.json(['projects', 'create', 'demo'])
-  await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
-  const tmp = tempDir(t)
-  const dir = await serviceDir(t, ['node', '-e', 'process.exit(3)'])
-  const child = spawn(process.execPath, [BIN, 'tunnel', dir, '--project', 'demo', '--env', 'prod', '--json'], {env: {...process.env, ...owner.env, CI: '1', TMPDIR: tmp, MEZU_TOKEN: '', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe']})
-  t.teardown(() => child.kill('SIGKILL'))
-  let err = ''
-  child.stderr.on('data', (d) => (err += d))
-  const code = await new Promise((resolve) => child.on('exit', resolve))
-  t.is(code, 1, err)
-  t.regex(JSON.parse(err.trim().split('\n').at(-1)!).error.message, /svc exited \(code 3\)/)
+  const {tmp, stderr, exited} = await spawnTunnel(t, await serviceDir(t, ['node', '-e', 'process.exit(3)']))
+  t.is(await exited, 1, stderr())
+  t.regex(JSON.parse(stderr().trim().split('\n').at(-1)!).error.message, /svc exited \(code 3\)/)
   t.deepEqual(readdirSync(tmp), [])
 })
 
 test('a signal while the service is still starting stops the service and exits 0, leaving nothing behind', async (t) => {
-  const platform = await startTestPlatform(t)
-  const owner = await ownerCli(t, platform)
-  await owner.json(['projects', 'create', 'demo'])
-  await owner.json(['envs', 'create', 'prod', '--project', 'demo'])
-  const tmp = tempDir(t)
   // says its pid, then takes 30 s to listen: the signal lands while mezu tunnel waits for it
-  const dir = await serviceDir(t, ['node', '-e', 'console.log("pid=" + process.pid); setTimeout(() => {}, 30000)'])
-  const child = spawn(process.execPath, [BIN, 'tunnel', dir, '--project', 'demo', '--env', 'prod', '--json'], {env: {...process.env, ...owner.env, CI: '1', TMPDIR: tmp, MEZU_TOKEN: '', MEZU_WARPGATE_TOKEN: ''}, stdio: ['ignore', 'pipe', 'pipe']})
-  t.teardown(() => child.kill('SIGKILL'))
-  let err = ''
-  child.stderr.on('data', (d) => (err += d))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const {child, tmp, stderr, exited} = await spawnTunnel(t, await serviceDir(t, ['node', '-e', 'console.log("pid=" + process.pid); setTimeout(() => {}, 30000)']))
   const pid = await new Promise<number>((resolve) => {
     let out = ''
-    child.stdout.on('data', (d) => {
+    child.stdout!.on('data', (d) => {
       out += d
       const m = /\[svc\] pid=(\d+)/.exec(out)
       if (m) resolve(Number(m[1]))
     })
   })
   child.kill('SIGTERM')
-  t.is(await exited, 0, err)
+  t.is(await exited, 0, stderr())
   t.throws(() => process.kill(pid, 0), {code: 'ESRCH'}, 'the service is stopped')
   t.deepEqual(readdirSync(tmp), [], 'the CA file is gone')
 })
