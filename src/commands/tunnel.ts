@@ -8,7 +8,7 @@ import {describeEvent, loadState, resolveServiceTarget, runTunnel} from '../warp
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
-  static override description = 'TARGET is a service directory holding mezu.json (its `command` is started and stopped with the tunnel, its `routes` ensured), a port (3000) or a URL (http://127.0.0.1:3000). Ctrl-C or SIGTERM drains: the edge stops sending new requests, in-flight ones finish (--grace), then it exits 0. With --json every event is one JSON line.'
+  static override description = 'TARGET is a service directory holding mezu.json (its `command` is started and stopped with the tunnel, its `routes` ensured), a port (3000) or a URL (http://127.0.0.1:3000). Ctrl-C, SIGTERM or SIGHUP (a closed terminal) drains: the edge stops sending new requests, in-flight ones finish (--grace), then it exits 0. With --json every event is one JSON line.'
   static override examples = [
     '<%= config.bin %> tunnel ./hello --project demo --env prod',
     '<%= config.bin %> tunnel 3000 --name hello --route hello.mezu.localhost --project demo --env prod',

@@ -10,7 +10,7 @@ import {loadState} from './state-file.js'
 
 const USAGE = `Run a Warpgate on a server: the lean runtime of \`mezu tunnel\`, without the CLI.
 Registers with a one-time token from \`mezu warpgates create\`, starts the service a mezu.json
-names, keeps the tunnel up and drains on SIGTERM (a second signal stops at once).
+names, keeps the tunnel up and drains on SIGTERM, SIGINT or SIGHUP (a second signal stops at once).
 
 USAGE
   $ mezu-warpgate TARGET [--state FILE] [--connections N] [--grace 30s] [--name N] [--require-assertion] [--quiet] [--json]

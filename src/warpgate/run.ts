@@ -30,7 +30,7 @@ export interface RunTunnelOptions {
 /**
  * One tunnel from start to exit, shared by `mezu tunnel` and the lean `mezu-warpgate` runtime:
  * register, start the service (told where the platform keys are), then connect, so the edge never
- * sends the service a request before it answers. The first SIGINT/SIGTERM drains (no new streams,
+ * sends the service a request before it answers. The first SIGINT/SIGTERM/SIGHUP drains (no new streams,
  * in-flight ones get `graceMs`), a second one stops at once; the service is stopped on the way out.
  * Signals are caught from the start: one arriving while the tunnel is still coming up must still
  * stop the service, not kill this process and orphan the service in its own process group.
@@ -46,6 +46,9 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
   const signalled = () => onSignal()
   process.on('SIGINT', signalled)
   process.on('SIGTERM', signalled)
+  // A closed terminal sends SIGHUP, whose default would end this process without stopping the
+  // service (it is in its own process group, so the terminal's hangup does not reach it).
+  process.on('SIGHUP', signalled)
   const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token: opts.token, credentials: opts.credentials, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
   let requests = 0
   const save = (creds: Credentials) => {

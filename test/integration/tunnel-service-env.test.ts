@@ -86,3 +86,18 @@ test('a signal while the service is still starting stops the service and exits 0
   t.throws(() => process.kill(pid, 0), {code: 'ESRCH'}, 'the service is stopped')
   t.deepEqual(readdirSync(tmp), [], 'the CA file is gone')
 })
+
+test('a closed terminal (SIGHUP) drains mezu tunnel like SIGTERM: exit 0 and the service stopped, not orphaned', async (t) => {
+  const {child, stderr, exited} = await spawnTunnel(t, await serviceDir(t, ['node', '-e', 'console.log("pid=" + process.pid); require("node:http").createServer((q, r) => r.end()).listen(Number(process.env.PORT), "127.0.0.1")']))
+  const pid = await new Promise<number>((resolve) => {
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      const m = /\[svc\] pid=(\d+)[\s\S]*"type":"connected"/.exec(out)
+      if (m) resolve(Number(m[1]))
+    })
+  })
+  child.kill('SIGHUP')
+  t.is(await exited, 0, stderr())
+  t.throws(() => process.kill(pid, 0), {code: 'ESRCH'}, 'the service is stopped')
+})
