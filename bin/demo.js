@@ -29,6 +29,7 @@ function shutdown(code = 0) {
 }
 process.once('SIGINT', () => shutdown(0))
 process.once('SIGTERM', () => shutdown(0))
+process.once('SIGHUP', () => shutdown(0))
 
 let info
 try {

@@ -113,7 +113,7 @@ test.serial('a second init refuses, names the directory and changes nothing', as
   t.deepEqual(snapshot(dataDir), before)
 })
 
-test.serial('start --json prints where it listens, status and trust see it, and SIGTERM stops it cleanly', async (t) => {
+test.serial('start --json prints where it listens, status and trust see it, and SIGTERM or SIGHUP stops it cleanly', async (t) => {
   const dataDir = join(tempDir(t), 'data')
   // start on an empty directory initialises it first
   const run = startChild(['--data-dir', dataDir, '--admin-email', EMAIL, '--admin-password-stdin'], {}, PASSWORD)
@@ -167,6 +167,14 @@ test.serial('start --json prints where it listens, status and trust see it, and 
   t.false(after.json().running)
   t.true(after.json().initialized)
   t.is(after.json().apiUrl, null)
+
+  // a closed terminal (SIGHUP) stops it as cleanly
+  const again = startChild(['--data-dir', dataDir], {})
+  t.teardown(() => again.child.kill('SIGKILL'))
+  await again.ready
+  again.child.kill('SIGHUP')
+  t.is(await again.exited, 0, again.stderr())
+  t.false(existsSync(join(dataDir, 'platform.json')), 'platform.json is removed on SIGHUP too')
 })
 
 test.serial('status and trust on a directory that holds no platform say so', async (t) => {

@@ -10,7 +10,7 @@ import {readStdin} from '../../lib/prompt.js'
 
 export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
   static override summary = 'Run the control plane and the edge in the foreground (initialises an empty data directory first).'
-  static override description = 'Ports are flags; 0 picks any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT or SIGTERM shut it down cleanly.'
+  static override description = 'Ports are flags; 0 picks any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT, SIGTERM or SIGHUP shut it down cleanly.'
   static override examples = [
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
@@ -85,6 +85,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       const stop = () => resolve()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
+      // a closed terminal: without this, the default would end the process without a clean stop
+      process.once('SIGHUP', stop)
     })
     await platform.stop()
   }
