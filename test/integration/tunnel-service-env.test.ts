@@ -23,6 +23,15 @@ async function serviceDir(t: any, command: string[], routes?: unknown[]): Promis
   return dir
 }
 
+/** A failing test must not leave the service it is about running. */
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    // stopped, as it should be
+  }
+}
+
 /** `mezu tunnel DIR --json` in project demo/prod with TMPDIR set, as a child the test watches. */
 async function spawnTunnel(t: any, dir: string): Promise<{child: ReturnType<typeof spawn>; tmp: string; stderr: () => string; exited: Promise<number | null>}> {
   const platform = await startTestPlatform(t)
@@ -81,6 +90,7 @@ test('a signal while the service is still starting stops the service and exits 0
       if (m) resolve(Number(m[1]))
     })
   })
+  t.teardown(() => killIfAlive(pid))
   child.kill('SIGTERM')
   t.is(await exited, 0, stderr())
   t.throws(() => process.kill(pid, 0), {code: 'ESRCH'}, 'the service is stopped')
@@ -97,6 +107,7 @@ test('a closed terminal (SIGHUP) drains mezu tunnel like SIGTERM: exit 0 and the
       if (m) resolve(Number(m[1]))
     })
   })
+  t.teardown(() => killIfAlive(pid))
   child.kill('SIGHUP')
   t.is(await exited, 0, stderr())
   t.throws(() => process.kill(pid, 0), {code: 'ESRCH'}, 'the service is stopped')
