@@ -6,13 +6,6 @@ import {OriginProxy, type OriginRequestEvent, type StreamHandler} from './origin
 import {CertificateKeeper, type Clock, type Credentials, register, systemClock} from './registration.js'
 import {Supervisor} from './supervisor.js'
 
-export {resolveTarget, TargetError, type ServiceTarget} from './target.js'
-// `mezu tunnel ./service`: the service directory (mezu.json) and the process it starts.
-export {resolveTarget as resolveServiceTarget, type ServiceTarget as ServiceDirectoryTarget} from './service-config.js'
-export {ServiceProcess} from './service-process.js'
-export {RegistrationError, type Credentials} from './registration.js'
-export {serviceIdentityEnv} from './service-env.js'
-
 /** The version a Warpgate reports to the edge. */
 export const WARPGATE_VERSION: string = (() => {
   try {
