@@ -1,6 +1,8 @@
 import type http2 from 'node:http2'
 import {request} from 'node:https'
 import type {createLocalJWKSet, JSONWebKeySet, JWTPayload} from 'jose'
+
+type Jose = typeof import('jose')
 import {HEADER_JWT_ASSERTION} from '../protocol/headers.js'
 import type {OriginRequestEvent, StreamHandler} from './origin.js'
 
@@ -34,6 +36,8 @@ const loadJose = () => import('jose')
 
 export class AssertionVerifier {
   private keys: ReturnType<typeof createLocalJWKSet> | undefined
+  /** set with the first key set; check() runs only after ensureKeys() succeeded */
+  private jose: Jose | undefined
   private kids = new Set<string>()
   private fetchedAt = Number.NEGATIVE_INFINITY
   private inflight: Promise<void> | undefined
@@ -55,7 +59,7 @@ export class AssertionVerifier {
     } catch (error) {
       return {ok: false, status: 503, code: 'assertion_keys_unavailable', message: `the platform keys could not be fetched to check ${HEADER_JWT_ASSERTION}: ${(error as Error).message}`}
     }
-    const {errors, jwtVerify} = await loadJose()
+    const {errors, jwtVerify} = this.jose!
     try {
       const {payload} = await jwtVerify(token, this.keys!, {
         issuer: this.opts.issuer, audience, algorithms: ['EdDSA'], currentDate: new Date(now()), clockTolerance: 5,
@@ -86,6 +90,7 @@ export class AssertionVerifier {
     }
     const fetching = (this.inflight ??= Promise.all([this.opts.loadJwks(), loadJose()]).then(
       ([set, jose]) => {
+        this.jose = jose
         this.keys = jose.createLocalJWKSet(set)
         this.kids = new Set(set.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string'))
         this.fetchedAt = clock()
