@@ -4,7 +4,7 @@ import {parseDuration} from '../lib/duration.js'
 import {MezuError} from '../lib/errors.js'
 import {resolveEnvRef, resolveProjectRef, scopeFlags} from '../lib/scope.js'
 import {ensureRoute, publicUrl, registrationTokenFor} from '../lib/tunnel-setup.js'
-import {describeEvent, loadState, resolveServiceTarget, runTunnel} from '../warpgate/index.js'
+import {describeEvent, resolveServiceTarget, runTunnel} from '../warpgate/index.js'
 
 export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override summary = 'Publish a local service through a Warpgate: outbound-only mutual-TLS tunnel to the edge.'
@@ -40,14 +40,13 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
     if (graceMs === undefined) throw new MezuError('usage', `--grace must be a duration like 30s or 2m, got "${this.flags.grace}"`, 2)
     const apiUrl = this.apiUrl()
     const caPem = this.caPem(apiUrl)
-    const statePath = this.flags.state
-    const saved = statePath ? loadState(statePath, apiUrl) : undefined
-    const token = saved?.credentials ? undefined : (await registrationTokenFor(() => this.api(), this.flags, target.name)).token
     const json = this.jsonEnabled()
     // mezu.json routes keep their path and policy; --route HOST is HOST/ with no policy
     const routes = [...(this.flags.route ?? []).map((hostname) => ({hostname})), ...(target.routes ?? [])]
     const result = await runTunnel({
-      target, apiUrl, caPem, token, credentials: saved?.credentials, statePath, graceMs, connections: this.flags.connections, requireAssertion: this.flags['require-assertion'],
+      target, apiUrl, caPem, statePath: this.flags.state, graceMs, connections: this.flags.connections, requireAssertion: this.flags['require-assertion'],
+      // created on the fly for a logged-in user, unless --state brings the Warpgate back
+      token: async () => (await registrationTokenFor(() => this.api(), this.flags, target.name)).token,
       onEvent: (e) => {
         if (e.type === 'request' && this.flags.quiet) return
         if (json) this.logJson(e)

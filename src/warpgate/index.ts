@@ -2,5 +2,4 @@
 export {describeEvent} from './describe.js'
 export {runTunnel, type RunTunnelOptions} from './run.js'
 export {resolveTarget as resolveServiceTarget} from './service-config.js'
-export {loadState} from './state-file.js'
 export type {WarpgateEvent} from './warpgate.js'

@@ -6,7 +6,6 @@ import {MezuError, toErrorBody} from '../lib/errors.js'
 import {describeEvent} from './describe.js'
 import {runTunnel} from './run.js'
 import {resolveTarget} from './service-config.js'
-import {loadState} from './state-file.js'
 
 const USAGE = `Run a Warpgate on a server: the lean runtime of \`mezu tunnel\`, without the CLI.
 Registers with a one-time token from \`mezu warpgates create\`, starts the service a mezu.json
@@ -64,13 +63,10 @@ export async function main(argv: string[]): Promise<number> {
     const caFile = values['ca-file'] ?? process.env.MEZU_CA_FILE
     if (!caFile) throw usage('no platform CA: set MEZU_CA_FILE or pass --ca-file (the file `mezu platform trust` names)')
     const apiUrl = normaliseApiUrl(apiUrlText)
-    const statePath = values.state ?? process.env.MEZU_WARPGATE_STATE
-    const saved = statePath ? loadState(statePath, apiUrl) : undefined
-    if (!token && !saved?.credentials) throw usage(`no registration token${saved ? ` and no saved identity (${saved.reason})` : ''}: set MEZU_WARPGATE_TOKEN or pass --token (from \`mezu warpgates create\`)`)
     const target = resolveTarget(positionals[0], {name: values.name})
     if (target.routes?.length) process.stderr.write(`mezu.json lists ${target.routes.length} route(s); mezu-warpgate does not create routes (mezu tunnel or mezu routes create does)\n`)
     const result = await runTunnel({
-      target, apiUrl, caPem: readCaFile(caFile), token: saved?.credentials ? undefined : token, credentials: saved?.credentials, statePath, graceMs, connections, requireAssertion: values['require-assertion'] ?? false,
+      target, apiUrl, caPem: readCaFile(caFile), token: async () => token, statePath: values.state ?? process.env.MEZU_WARPGATE_STATE, graceMs, connections, requireAssertion: values['require-assertion'] ?? false,
       onEvent: (e) => {
         if (e.type === 'request' && values.quiet) return
         process.stdout.write((json ? JSON.stringify(e) : describeEvent(e, false)) + '\n')

@@ -3,18 +3,16 @@ import {RegistrationError, type Credentials} from './registration.js'
 import type {ServiceTarget} from './service-config.js'
 import {serviceIdentityEnv} from './service-env.js'
 import {ServiceProcess} from './service-process.js'
-import {saveState} from './state-file.js'
+import {loadState, saveState} from './state-file.js'
 import {Warpgate, type WarpgateEvent} from './warpgate.js'
 
 export interface RunTunnelOptions {
   target: ServiceTarget
   apiUrl: string
   caPem: string
-  /** one-time registration token; not needed with `credentials` */
-  token?: string
-  /** saved credentials (loadState) to come back as the same Warpgate */
-  credentials?: Credentials
-  /** where to save the credentials at registration and after each renewal (`--state`) */
+  /** the one-time registration token; asked for only when `statePath` holds no usable identity */
+  token: () => Promise<string | undefined>
+  /** `--state`: the identity to come back as, saved again at registration and after each renewal */
   statePath?: string
   connections: number
   requireAssertion: boolean
@@ -37,6 +35,11 @@ export interface RunTunnelOptions {
  */
 export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: string; requests: number}> {
   const {target} = opts
+  const saved = opts.statePath ? loadState(opts.statePath, opts.apiUrl) : undefined
+  const credentials = saved?.credentials
+  const token = credentials ? undefined : await opts.token()
+  if (!credentials && !token) throw new MezuError('usage', `no registration token${saved ? ` and no saved identity (${saved.reason})` : ''}: set MEZU_WARPGATE_TOKEN or pass --token (from \`mezu warpgates create\`)`, 2)
+  if (saved && !credentials) opts.onNotice(`registering with the token: ${saved.reason}`)
   let signals = 0
   const starting = new AbortController()
   let onSignal = () => {
@@ -49,7 +52,7 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
   // A closed terminal sends SIGHUP, whose default would end this process without stopping the
   // service (it is in its own process group, so the terminal's hangup does not reach it).
   process.on('SIGHUP', signalled)
-  const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token: opts.token, credentials: opts.credentials, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
+  const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token, credentials, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
   let requests = 0
   const save = (creds: Credentials) => {
     if (!opts.statePath) return
@@ -69,7 +72,7 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
     throw refused(error)
   })
   // A token is burnt by registering: save at once, so a crash from here on does not need a new one.
-  if (!opts.credentials) save(creds)
+  if (!credentials) save(creds)
   const done = () => ({warpgateId: creds.info.warpgateId, requests})
   if (signals > 0) return done()
   const identity = target.command && target.cwd ? serviceIdentityEnv(creds) : undefined

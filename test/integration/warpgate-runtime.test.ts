@@ -1,4 +1,4 @@
-import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import test from 'ava'
 import {mezu, WARPGATE_BIN} from '../helpers/cli.js'
@@ -61,6 +61,14 @@ test('mezu-warpgate refuses missing or malformed settings with a usage error nam
   const refused = await run(['3000'], good)
   t.is(refused.code, 1)
   t.is(refused.errorCode, 'unauthenticated', refused.message)
+  // a service directory whose mezu.json lists routes: said once, since only mezu tunnel creates them
+  const dir = join(tempDir(t), 'svc')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'mezu.json'), JSON.stringify({name: 'svc', port: 3000, routes: [{hostname: 'svc'}]}))
+  const routed = await mezu([dir, '--json'], {bin: WARPGATE_BIN, env: good})
+  t.is(routed.code, 1)
+  t.regex(routed.stderr, /^mezu\.json lists 1 route\(s\); mezu-warpgate does not create routes/)
+  t.is(JSON.parse(routed.stderr.trim().split('\n').at(-1)!).error.code, 'unauthenticated')
   const help = await mezu(['--help'], {bin: WARPGATE_BIN})
   t.is(help.code, 0)
   t.regex(help.stdout, /MEZU_WARPGATE_TOKEN/)
@@ -77,6 +85,7 @@ test('with --state, a restarted mezu-warpgate comes back as the same Warpgate wi
   const state = join(tempDir(t), 'state', 'warpgate.json')
   const env = {MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath}
   const first = await startTunnelCli(t, [String(origin.port), '--state', state], {...env, MEZU_WARPGATE_TOKEN: token}, 1, [WARPGATE_BIN])
+  t.regex(first.stderr(), /registering with the token: .*warpgate\.json does not exist yet/)
   t.is(statSync(state).mode & 0o777, 0o600)
   const saved = () => JSON.parse(readFileSync(state, 'utf8')).credentials
   t.is(saved().info.warpgateId, warpgateId)
@@ -90,6 +99,7 @@ test('with --state, a restarted mezu-warpgate comes back as the same Warpgate wi
   t.is(JSON.parse(burnt.stderr).error.code, 'unauthenticated')
   const again = await startTunnelCli(t, [String(origin.port)], {...env, MEZU_WARPGATE_STATE: state}, 1, [WARPGATE_BIN])
   t.is(again.events.find((e) => e.type === 'registered')?.warpgateId, warpgateId)
+  t.notRegex(again.stderr(), /registering with the token/)
   await waitUntilServed(platform, host)
   t.is((await edgeRequest(platform, host, '/hello')).status, 200)
   t.is(await again.stop(), 0, again.stderr())
