@@ -20,12 +20,12 @@ export interface SupervisorOptions {
 }
 
 /**
- * MINIMAL DEFAULT backoff (the periphery's backoff.ts can replace it): full jitter,
- * random(0, min(cap, base·2^attempt)), so Warpgates that lost the same edge do not return in step.
+ * Full jitter, random(0, min(cap, base·2^attempt)), so Warpgates that lost the same edge do not
+ * return in step. The 10 s cap keeps a Warpgate within seconds of a platform that comes back.
  */
 export function fullJitterDelay(opts: {baseMs?: number; capMs?: number; random?: () => number} = {}): (attempt: number) => number {
   const base = opts.baseMs ?? 500
-  const cap = opts.capMs ?? 30_000
+  const cap = opts.capMs ?? 10_000
   const random = opts.random ?? Math.random
   return (attempt) => Math.floor(random() * Math.min(cap, base * 2 ** Math.min(attempt, 30)))
 }

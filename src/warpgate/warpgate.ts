@@ -61,6 +61,8 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   private registered?: Promise<Credentials>
   private health: {healthy: boolean; reason?: string} = {healthy: true}
   private stopped = false
+  /** Keeps the process alive while the Warpgate runs: every retry and probe timer is unref'd. */
+  private alive?: NodeJS.Timeout
 
   constructor(private readonly opts: WarpgateOptions) {
     super()
@@ -112,6 +114,9 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
       this.handler = new AssertionGate(verifier, this.origin, (e) => this.report({type: 'request', ...e}))
     }
     const clock = this.opts.clock ?? systemClock
+    // A connector's job is to come back: with every connection down and only an unref'd backoff
+    // timer pending, Node would otherwise end the process (exit 13 from the awaiting entry point).
+    this.alive ??= setInterval(() => {}, 1 << 30)
     this.keeper = new CertificateKeeper(creds, api, clock)
     this.keeper.on('renewed', (c) => this.report({type: 'renewed', expiresAt: c.info.expiresAt}))
     this.keeper.on('renew-failed', (e) => this.report({type: 'renew-failed', message: e.message}))
@@ -170,6 +175,7 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   private finish(): void {
     if (this.stopped) return
     this.stopped = true
+    clearInterval(this.alive)
     this.keeper?.stop()
     this.origin.close()
     this.report({type: 'stopped'})

@@ -65,7 +65,10 @@ export interface EdgeResponse {
 }
 
 /** An HTTPS/1.1 request to the edge for `host`, CA pinned, connecting to 127.0.0.1. */
-export function edgeRequest(platform: TestPlatform, host: string, path: string, opts: {method?: string; body?: Buffer | string; headers?: Record<string, string>; agent?: https.Agent} = {}): Promise<EdgeResponse> {
+/** What edge requests need of a platform, in-process or a child (PlatformProcess.summary + caPem). */
+export type EdgeAddress = Pick<TestPlatform, 'caPem'> & {ports: {edge: number | null}}
+
+export function edgeRequest(platform: EdgeAddress, host: string, path: string, opts: {method?: string; body?: Buffer | string; headers?: Record<string, string>; agent?: https.Agent} = {}): Promise<EdgeResponse> {
   return new Promise((resolve, reject) => {
     const req = https.request({
       host: '127.0.0.1', port: platform.ports.edge!, servername: host.replace(/:\d+$/, ''), method: opts.method ?? 'GET', path, ca: platform.caPem,
@@ -170,7 +173,7 @@ export async function scaffoldHello(t: ExecutionContext): Promise<string> {
  * Waits until the edge has a ready tunnel connection for HOST: "connected" on the Warpgate side
  * can come a moment before the edge's session is ready, when it answers 503 service_offline.
  */
-export async function waitUntilServed(platform: TestPlatform, host: string, ms = 15_000): Promise<void> {
+export async function waitUntilServed(platform: EdgeAddress, host: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms
   for (;;) {
     const r = await edgeRequest(platform, host, '/.well-known/mezu-test-ready', {headers: {accept: 'application/json'}})

@@ -1,0 +1,91 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {setTimeout as delay} from 'node:timers/promises'
+import type {ExecutionContext} from 'ava'
+import {api, loginToken} from './api.js'
+import {BIN} from './cli.js'
+import {ADMIN_EMAIL, ADMIN_PASSWORD} from './platform.js'
+
+/** What `mezu platform start --json` prints once it listens. */
+export interface PlatformSummary {
+  apiUrl: string
+  edgeUrl: string
+  tunnelUrl: string
+  ports: {api: number; edge: number; tunnel: number}
+  domain: string
+  dataDir: string
+  caPath: string
+  pid: number
+}
+
+/** `mezu platform start` as a child process: a platform that a test can SIGKILL. */
+export interface PlatformProcess {
+  child: ChildProcess
+  summary: PlatformSummary
+  caPem: string
+  exited: Promise<number | null>
+  stderr(): string
+  /** Sends `signal` and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+/**
+ * Starts the built `mezu platform start --json` on DATA_DIR (initialised on the first start with
+ * the test owner) on the given ports, 0 = any; resolves once its summary line is printed.
+ */
+export async function startPlatformProcess(t: ExecutionContext, dataDir: string, ports: {api: number; edge: number; tunnel: number} = {api: 0, edge: 0, tunnel: 0}): Promise<PlatformProcess> {
+  const child = spawn(process.execPath, [
+    BIN, 'platform', 'start', '--data-dir', dataDir, '--api-port', String(ports.api), '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
+    '--admin-email', ADMIN_EMAIL, '--admin-password-stdin', '--log-level', 'silent', '--json',
+  ], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: ''}, stdio: ['pipe', 'pipe', 'pipe']})
+  child.stdin!.end(ADMIN_PASSWORD)
+  let stdout = ''
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill(signal)
+    await exited
+  }
+  t.teardown(async () => {
+    await Promise.race([kill('SIGTERM'), delay(10_000)])
+    await kill('SIGKILL')
+  })
+  const summary = await new Promise<PlatformSummary>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`platform start printed no line within 90 s; stderr: ${stderr}`)), 90_000)
+    child.stdout!.on('data', (d) => {
+      stdout += d
+      const nl = stdout.indexOf('\n')
+      if (nl < 0) return
+      clearTimeout(timer)
+      resolve(JSON.parse(stdout.slice(0, nl)) as PlatformSummary)
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`platform start exited ${code} before listening; stderr: ${stderr}`))
+    })
+  })
+  return {child, summary, caPem: readFileSync(summary.caPath, 'utf8'), exited, stderr: () => stderr, kill}
+}
+
+/**
+ * Through the API as the owner: a project with one environment, a public route for `service` on
+ * `host`, and a Warpgate registration token for it.
+ */
+export async function publishThroughApi(p: PlatformProcess, host: string, service: string): Promise<{token: string; warpgateId: string}> {
+  const {apiUrl} = p.summary
+  const owner = await loginToken(apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const call = async (method: string, path: string, body: unknown, want = 201) => {
+    const r = await api(apiUrl, p.caPem, method, path, {token: owner, body})
+    if (r.status !== want) throw new Error(`${method} ${path}: ${r.status} ${r.text}`)
+    return r.body
+  }
+  const project = `p-${service}`
+  await call('POST', '/v1/projects', {name: project})
+  await call('POST', `/v1/projects/${project}/environments`, {name: 'prod'})
+  await call('POST', `/v1/projects/${project}/policies`, {name: 'open', public: true})
+  await call('POST', '/v1/routes', {project, env: 'prod', hostname: host, service, policy: 'open'})
+  const wg = await call('POST', '/v1/warpgates', {project, environment: 'prod', name: service, service})
+  return {token: wg.token, warpgateId: wg.warpgate.id}
+}
