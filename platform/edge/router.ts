@@ -39,13 +39,18 @@ export function underPrefix(path: string, prefix: string): boolean {
   return path === p || (path.startsWith(p) && path.charCodeAt(p.length) === 47 /* / */)
 }
 
-/** Compiles routes into a table: exact host first, then the longest matching path prefix. */
+/**
+ * Compiles routes into a table: exact host first, then the longest matching path prefix. A host
+ * serves only the project of its oldest route: the control plane refuses a second project on a
+ * host, and a store written before that rule must not let one project claim another's paths.
+ */
 export function buildRouteTable(routes: readonly Route[]): RouteTable {
   const byHost = new Map<string, Route[]>()
-  for (const r of routes) {
-    const list = byHost.get(r.hostname) ?? []
-    list.push(r)
-    byHost.set(r.hostname, list)
+  const oldestFirst = [...routes].sort((a, b) => a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1)
+  for (const r of oldestFirst) {
+    const list = byHost.get(r.hostname)
+    if (!list) byHost.set(r.hostname, [r])
+    else if (list[0].projectId === r.projectId) list.push(r)
   }
   for (const list of byHost.values()) list.sort((a, b) => trimPrefix(b.pathPrefix).length - trimPrefix(a.pathPrefix).length)
   return {

@@ -19,6 +19,17 @@ test('matches the exact hostname, then the longest path prefix on segment bounda
   t.is(table.match('x.a.test', '/'), undefined, 'no suffix matching of hostnames')
 })
 
+test('a host serves only the project of its oldest route, so a second project cannot claim a longer prefix on it', (t) => {
+  const owned = {...route('a-root', 'app.test', '/'), projectId: 'A', createdAt: '2026-01-01T00:00:00.000Z'}
+  const own = {...route('a-api', 'app.test', '/api'), projectId: 'A', createdAt: '2026-03-01T00:00:00.000Z'}
+  const claim = {...route('b-public', 'app.test', '/public/x'), projectId: 'B', createdAt: '2026-02-01T00:00:00.000Z'}
+  const table = buildRouteTable([claim, own, owned])
+  t.is(table.match('app.test', '/public/x/secret')?.id, 'a-root', 'B never receives A\'s paths')
+  t.is(table.match('app.test', '/api/v1')?.id, 'a-api', 'A\'s own later routes still serve')
+  const alone = buildRouteTable([claim])
+  t.is(alone.match('app.test', '/public/x')?.id, 'b-public', 'a host with one project serves it')
+})
+
 test('a host with only a narrower prefix does not match outside it', (t) => {
   const table = buildRouteTable([route('api', 'a.test', '/api')])
   t.is(table.match('a.test', '/'), undefined)

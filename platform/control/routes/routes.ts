@@ -4,8 +4,8 @@ import type {Environment, Page, Principal, Project, Route} from '../../../src/li
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {getProject} from '../../store/config/projects.js'
 import {listEnvironments} from '../../store/config/environments.js'
-import {createRoute, deleteRoute, findRouteByHostPath, getRoute, listRoutes, type RouteRecord, updateRoute} from '../../store/config/routes.js'
-import {projectReach, requireScope} from '../access.js'
+import {createRoute, deleteRoute, findRouteByHostPath, getRoute, listRoutes, projectsOnHost, type RouteRecord, updateRoute} from '../../store/config/routes.js'
+import {canReachProject, projectReach, requireScope} from '../access.js'
 import {type ControlContext, change} from '../context.js'
 import {ApiError, notFound} from '../errors.js'
 import {resolveEnvironment, resolveProject} from '../resolve.js'
@@ -72,6 +72,20 @@ function refuseTaken(ctx: ControlContext, hostname: string, pathPrefix: string, 
   if (other && other.id !== self) throw new ApiError('conflict', `a route for ${hostname}${pathPrefix} already exists (${other.id})`, 'hostname')
 }
 
+/**
+ * A hostname belongs to one project: otherwise another project could claim a longer path prefix on
+ * it and receive those paths under its own policy, with assertions bearing this host's audience.
+ * The owning project is named only to callers who can reach it.
+ */
+function refuseForeignHost(ctx: ControlContext, p: Principal, hostname: string, projectId: string): void {
+  const other = [...projectsOnHost(ctx.cdb, hostname)].find((id) => id !== projectId)
+  if (!other) return
+  const owner = canReachProject(ctx, p, other) ? getProject(ctx.cdb, other) : undefined
+  throw new ApiError('conflict', owner
+    ? `${hostname} belongs to project "${owner.name}": to move it, delete its routes there first`
+    : `${hostname} is used by another project`, 'hostname')
+}
+
 const label = (r: {hostname: string; pathPrefix: string}) => `${r.hostname}${r.pathPrefix === '/' ? '' : r.pathPrefix}`
 
 export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): void {
@@ -98,6 +112,7 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
     const hostname = normaliseHostname(req.body.hostname, ctx.config.domain)
     const pathPrefix = normalisePathPrefix(req.body.path ?? '/')
     const policy = req.body.policy ? resolvePolicy(ctx, project, req.body.policy) : null
+    refuseForeignHost(ctx, p, hostname, project.id)
     refuseTaken(ctx, hostname, pathPrefix)
     const route = change(ctx, req, {action: 'route.create', target: {type: 'route', id: null, name: label({hostname, pathPrefix})}, details: {projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null}}, () =>
       createRoute(ctx.cdb, {
@@ -121,6 +136,7 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
     const hostname = req.body.hostname === undefined ? cur.hostname : normaliseHostname(req.body.hostname, ctx.config.domain)
     const pathPrefix = req.body.path === undefined ? cur.pathPrefix : normalisePathPrefix(req.body.path)
     const policyId = req.body.policy === undefined ? undefined : req.body.policy === null ? null : resolvePolicy(ctx, project, req.body.policy).id
+    refuseForeignHost(ctx, p, hostname, cur.projectId)
     refuseTaken(ctx, hostname, pathPrefix, cur.id)
     const route = change(ctx, req, {action: 'route.update', target: {type: 'route', id: cur.id, name: label(cur)}, details: {fields: Object.keys(req.body)}}, () =>
       updateRoute(ctx.cdb, cur.id, {hostname, pathPrefix, service: req.body.service, policyId, bodyLimitBytes: req.body.bodyLimitBytes, rateLimitPerMinute: req.body.rateLimitPerMinute})!, {

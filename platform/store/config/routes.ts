@@ -55,6 +55,15 @@ export function findRouteByHostPath(c: StoreCtx, hostname: string, pathPrefix: s
   return r && toRoute(c, r)
 }
 
+/**
+ * The projects holding routes on `hostname`. Hostnames are sealed, so this opens every route: fine
+ * for the control plane's writes, never called per request.
+ */
+export function projectsOnHost(c: StoreCtx, hostname: string): Set<string> {
+  const host = hostname.toLowerCase()
+  return new Set(listRoutes(c).filter((r) => r.hostname === host).map((r) => r.projectId))
+}
+
 export function listRoutes(c: StoreCtx, filter: {projectId?: string; environmentId?: string; policyId?: string} = {}): RouteRecord[] {
   const where: string[] = []
   const params: string[] = []
