@@ -109,6 +109,55 @@ function originReadingProblem(rawPath: string): string | undefined {
   return undefined
 }
 
+/**
+ * The other paths origins may read a normalised `path` as: ";" parameters dropped (Tomcat, Jetty,
+ * Spring), decoded a second time, NFKC-normalised, or all of these at once. Routing checks that
+ * each reaches the same route as `path` ("/secret;x" is "/secret" to Tomcat). Empty for most paths.
+ */
+export function originReadings(path: string): string[] {
+  if (!path.includes(';') && !path.includes('%')) return []
+  const segments = path.split('/')
+  const readings = new Set<string>()
+  for (const read of [dropParams, decodeAgain, nfkc, readAll]) {
+    const p = segments.map(read).join('/')
+    if (p === path) continue
+    const n = normalise(p)
+    readings.add(n.ok ? n.path : p)
+  }
+  readings.delete(path)
+  return [...readings]
+}
+
+const dropParams = (s: string) => s.replace(/(;|%3B).*$/i, '')
+const decodeAgain = (s: string) => changed(s, (d) => percentDecode(d) ?? d)
+const nfkc = (s: string) => changed(s, (d) => d.normalize('NFKC'))
+const readAll = (s: string) => changed(s, (d) => {
+  for (let i = 0; i < MAX_READINGS; i++) {
+    const next = (percentDecode(d) ?? d).normalize('NFKC')
+    if (next === d) break
+    d = next
+  }
+  return d.split(';', 1)[0]!
+})
+
+/** `read` applied to the decoded segment `s`; `s` itself (its exact spelling) when nothing changed. */
+function changed(s: string, read: (decoded: string) => string): string {
+  const decoded = percentDecode(s)
+  if (decoded === undefined) return s
+  const r = read(decoded)
+  return r === decoded ? s : encodeSegment(r)
+}
+
+/** Percent-encodes a decoded segment as normalise() spells it: unreserved and sub-delims as they are. */
+function encodeSegment(s: string): string {
+  let out = ''
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b)
+    out += b < 0x80 && /[A-Za-z0-9\-._~!$&'()*+,;=:@]/.test(c) ? c : '%' + b.toString(16).toUpperCase().padStart(2, '0')
+  }
+  return out
+}
+
 /** Decodes every %XX of `s` as UTF-8; undefined when the bytes are not UTF-8 (overlong forms included). */
 function percentDecode(s: string): string | undefined {
   if (!/%[0-9A-Fa-f]{2}/.test(s)) return s

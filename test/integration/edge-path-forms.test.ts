@@ -4,19 +4,25 @@ import {HEADER_EDGE_ERROR} from '../../src/protocol/headers.js'
 import {fileScope, rawRequest, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
 // One platform for the file: every test only reads through it. On app.<domain>, /public is open
-// and everything else needs a sign-in; the forms below would let an origin serve /secret-N.
+// and everything else needs a sign-in; the forms below would let an origin serve /secret-N. On
+// site.<domain> it is the other way round: / is open and /secret needs a sign-in.
 let e: IdentityEdge
 let app: string
+let site: string
 const scope = fileScope()
 test.after.always(() => scope.close())
 test.before(async () => {
   e = await startIdentityEdge(scope.t)
   app = `app.${e.domain}`
   await e.addRoute(app, '/', null)
-  await e.addRoute(app, '/public', (await e.addPolicy('open', {public: true})).id)
+  const open = await e.addPolicy('open', {public: true})
+  await e.addRoute(app, '/public', open.id)
+  site = `site.${e.domain}`
+  await e.addRoute(site, '/', open.id)
+  await e.addRoute(site, '/secret', null)
 })
 
-const raw = (target: string) => [`GET ${target} HTTP/1.1`, `Host: ${app}:${e.port}`, 'Accept: text/html', 'Connection: close'].join('\r\n') + '\r\n\r\n'
+const raw = (target: string, host = app) => [`GET ${target} HTTP/1.1`, `Host: ${host}:${e.port}`, 'Accept: text/html', 'Connection: close'].join('\r\n') + '\r\n\r\n'
 
 /** One HTTP/2 request to the edge, the platform CA pinned. */
 function h2(host: string, path: string): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
@@ -100,4 +106,32 @@ test('matrix parameters, UTF-8 names and literal "%" still reach the origin as s
     t.is(r.status, 200, path)
     t.true(e.originSeen.some((s) => s.url === path), `${path} reaches the origin unchanged`)
   }
+})
+
+// [what an origin does with it, the form]: each reads as a path under /secret to some origin,
+// while the edge would route it to the open "/" route.
+const OTHER_ROUTE: Array<[string, string]> = [
+  ['Tomcat/Jetty drop ";x"', '/secret;x/N'],
+  ['Tomcat/Jetty drop ";jsessionid=…" on the last segment', '/secret;jsessionid=N'],
+  ['Tomcat/Jetty drop ";x" and the empty segment', '/;x/secret/N'],
+  ['double-decoding reads %2573 as "s"', '/%2573ecret/N'],
+  ['NFKC reads fullwidth "ｓ" as "s"', '/%EF%BD%93ecret/N'],
+]
+
+test('refuses a path that an origin would read as under another route, over HTTP/1.1 and HTTP/2', async (t) => {
+  const seen = []
+  for (const [i, [why, form]] of OTHER_ROUTE.entries()) {
+    const h1 = await rawRequest(e, site, raw(form.replace('N', `route-h1-${i}`), site))
+    const h2r = await h2(site, form.replace('N', `route-h2-${i}`))
+    seen.push({why, h1: h1.status, h2: h2r.status, edgeError: h2r.headers[HEADER_EDGE_ERROR.toLowerCase()], reachedOrigin: reachedOrigin(`route-h1-${i}`) || reachedOrigin(`route-h2-${i}`)})
+  }
+  t.deepEqual(seen, OTHER_ROUTE.map(([why]) => ({why, h1: 400, h2: 400, edgeError: 'bad_request', reachedOrigin: false})))
+})
+
+test('";" parameters that every reading routes alike still pass', async (t) => {
+  const open = await rawRequest(e, site, raw('/a;v=1/b', site))
+  t.is(open.status, 200)
+  t.true(e.originSeen.some((s) => s.url === '/a;v=1/b'))
+  const guarded = await rawRequest(e, site, raw('/secret/x;v=1', site))
+  t.is(guarded.status, 302, 'under /secret on every reading: the sign-in it needs, not a refusal')
 })

@@ -1,5 +1,5 @@
 import test from 'ava'
-import {normalisePath, pathUnder} from '../../platform/edge/path.js'
+import {normalisePath, originReadings, pathUnder} from '../../platform/edge/path.js'
 
 const norm = (t: string) => {
   const r = normalisePath(t)
@@ -82,4 +82,17 @@ test('keeps matrix parameters, UTF-8 names and a literal "%" that are read the s
   t.is(norm('/a/.../b'), '/a/.../b')
   t.is(norm('/a/..a;x/b'), '/a/..a;x/b')
   t.is(norm('/a/%2541'), '/a/%2541', 'decoding twice gives "A": a name, not a dot or a slash')
+})
+
+test('originReadings: what Tomcat, a double-decoding and an NFKC origin read instead', (t) => {
+  t.deepEqual(originReadings('/secret;x/page'), ['/secret/page'])
+  t.deepEqual(originReadings('/;x/secret'), ['/secret'], 'the emptied segment collapses')
+  t.deepEqual(originReadings('/a/secret%3Bx'), ['/a/secret'])
+  t.deepEqual(originReadings('/%2573ecret/x'), ['/secret/x'])
+  t.deepEqual(originReadings('/%EF%BD%93ecret'), ['/secret'])
+  t.deepEqual(originReadings('/%25EF%25BD%2593ecret;v=1'), ['/%25EF%25BD%2593ecret', '/%EF%BD%93ecret;v=1', '/secret'])
+})
+
+test('originReadings is empty when every origin reads the path as the edge does', (t) => {
+  for (const p of ['/a/b', '/caf%C3%A9', '/a%20b/%3F', '/100%25', '/%E6%97%A5']) t.deepEqual(originReadings(p), [], p)
 })
