@@ -14,6 +14,7 @@ export type GuardVerdict = {ok: true} | {ok: false; status: 400 | 414 | 431; rea
 
 // RFC 9110 token characters, minus "_" and "." which some origins fold into "-".
 const SAFE_HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-^`|~]+$/
+const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i
 
 type GuardedRequest = Pick<IncomingMessage, 'url' | 'rawHeaders' | 'httpVersion'>
 
@@ -27,6 +28,7 @@ export function guardRequest(req: GuardedRequest, limits: GuardLimits): GuardVer
   let hosts = 0
   let contentLength = 0
   let transferEncoding = 0
+  let codings = ''
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const value = raw[i + 1] ?? ''
@@ -37,13 +39,19 @@ export function guardRequest(req: GuardedRequest, limits: GuardLimits): GuardVer
     const lower = name.toLowerCase()
     if (lower === 'host') hosts++
     else if (lower === 'content-length') contentLength++
-    else if (lower === 'transfer-encoding') transferEncoding++
+    else if (lower === 'transfer-encoding') {
+      transferEncoding++
+      codings = value
+    }
   }
   if (headerBytes > limits.maxHeaderBytes) return {ok: false, status: 431, reason: `the request headers are larger than ${limits.maxHeaderBytes} bytes`}
   if (hosts > 1) return {ok: false, status: 400, reason: 'more than one Host header'}
   if (transferEncoding > 0 && contentLength > 0) return {ok: false, status: 400, reason: 'both Content-Length and Transfer-Encoding'}
   if (transferEncoding > 0 && req.httpVersion === '1.0') return {ok: false, status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 request'}
   if (transferEncoding > 1 || contentLength > 1) return {ok: false, status: 400, reason: 'repeated Content-Length or Transfer-Encoding'}
+  // Node's parser reads "identity, chunked" as chunked and "identity" as no body at all, where an
+  // origin or a proxy between may read either differently: only a lone "chunked" is accepted.
+  if (transferEncoding === 1 && !CHUNKED_ONLY.test(codings)) return {ok: false, status: 400, reason: `Transfer-Encoding "${printable(codings)}" is refused: only "chunked", alone, is accepted`}
   return {ok: true}
 }
 

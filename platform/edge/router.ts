@@ -1,5 +1,5 @@
 import type {Route} from '../../src/lib/api-types/index.js'
-import {normalisePath as normaliseTarget} from './path.js'
+import {normalisePath as normaliseTarget, originReadings} from './path.js'
 
 /** Routes by hostname, each host's routes ordered longest path prefix first. Built once per snapshot. */
 export interface RouteTable {
@@ -59,4 +59,16 @@ export function buildRouteTable(routes: readonly Route[]): RouteTable {
       return list?.find((r) => underPrefix(path, r.pathPrefix))
     },
   }
+}
+
+/**
+ * The route for host + path, or 'ambiguous' when an origin may read the path as one under another
+ * route (path.ts originReadings): the edge would apply one route's policy to what the origin
+ * serves as another's, so the request is refused instead.
+ */
+export function matchRoute(table: RouteTable, host: string, path: string): Route | undefined | 'ambiguous' {
+  const route = table.match(host, path)
+  if (route === undefined) return undefined
+  for (const other of originReadings(path)) if (table.match(host, other) !== route) return 'ambiguous'
+  return route
 }

@@ -9,7 +9,7 @@ import {HEADER_EDGE_ERROR, HEADER_REQUEST_ID} from '../../src/protocol/headers.j
 import type {PlatformConfig} from '../config.js'
 import type {ConfigSource} from './config-source.js'
 import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
-import {buildRouteTable, normaliseHost, normalisePath, type RouteTable} from './router.js'
+import {buildRouteTable, matchRoute, normaliseHost, normalisePath, type RouteTable} from './router.js'
 import {type EndUserRequest, type EndUserResponse, type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
 import type {TunnelPool} from './tunnel/pool.js'
 
@@ -131,7 +131,8 @@ export class EdgeServer {
     // Routing sees the path the policy is checked on: one normalisation for both (path.ts).
     const target = normalisePath(req.url)
     if (!host || !target) return {problem: 'bad_request'}
-    const route = this.routes.match(host, target.path)
+    const route = matchRoute(this.routes, host, target.path)
+    if (route === 'ambiguous') return {problem: 'bad_request'}
     if (!route) return {problem: 'unknown_host', host, path: target.path}
     return {route, host: rawHost!, path: target.path, search: target.search}
   }

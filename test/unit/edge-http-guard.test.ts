@@ -46,3 +46,13 @@ test('refuses headers larger than the limit with 431', (t) => {
 test('ignores HTTP/2 pseudo-headers in rawHeaders', (t) => {
   t.is(status(guardRequest(req([':method', 'GET', ':authority', 'a.test', ':path', '/']), limits)), 'ok')
 })
+
+test('accepts Transfer-Encoding: chunked alone, in any case, with optional whitespace', (t) => {
+  for (const v of ['chunked', 'CHUNKED', 'Chunked', ' chunked\t']) t.is(status(guardRequest(req(['Host', 'a', 'Transfer-Encoding', v]), limits)), 'ok', v)
+})
+
+test('refuses every other Transfer-Encoding with 400, even with "chunked" last', (t) => {
+  for (const v of ['identity, chunked', 'gzip, chunked', 'chunked, identity', 'chunked, chunked', ', chunked', 'chunked,', 'chunked;q=1', 'identity', 'gzip', '', '"chunked"']) {
+    t.is(status(guardRequest(req(['Host', 'a', 'Transfer-Encoding', v]), limits)), 400, JSON.stringify(v))
+  }
+})

@@ -1,6 +1,6 @@
 import test from 'ava'
 import type {Route} from '../../src/lib/api-types/index.js'
-import {buildRouteTable, normaliseHost, normalisePath, underPrefix} from '../../platform/edge/router.js'
+import {buildRouteTable, matchRoute, normaliseHost, normalisePath, underPrefix} from '../../platform/edge/router.js'
 
 const route = (id: string, hostname: string, pathPrefix: string): Route => ({
   id, hostname, pathPrefix, projectId: 'p', environmentId: 'e', service: id, policyId: null, bodyLimitBytes: null, rateLimitPerMinute: null, url: '', createdAt: '', updatedAt: '',
@@ -54,4 +54,12 @@ test('resolves dot segments before matching so /api/../admin is routed as /admin
   t.is(normalisePath('*'), undefined)
   t.true(underPrefix('/api', '/api/'))
   t.false(underPrefix('/apiv', '/api/'))
+})
+
+test('matchRoute refuses a path an origin would read as under another route, and keeps the rest', (t) => {
+  const table = buildRouteTable([route('open', 'a.test', '/'), route('secret', 'a.test', '/secret')])
+  for (const p of ['/secret;x', '/secret;jsessionid=1/page', '/;x/secret', '/%2573ecret', '/%EF%BD%93ecret']) t.is(matchRoute(table, 'a.test', p), 'ambiguous', p)
+  t.is((matchRoute(table, 'a.test', '/a;v=1/b') as Route).id, 'open')
+  t.is((matchRoute(table, 'a.test', '/secret/x;v=1') as Route).id, 'secret')
+  t.is(matchRoute(table, 'b.test', '/secret;x'), undefined, 'no route for the host: nothing to be ambiguous about')
 })
