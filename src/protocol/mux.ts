@@ -33,6 +33,8 @@ export interface MuxOptions {
   /** GOAWAY received (drain), or its acknowledgement */
   onGoaway?(code: number, text: string, ack: boolean): void
   onControl?(msg: Record<string, unknown>): void
+  /** the last open stream finished (a drain waits for this) */
+  onIdle?(): void
   /** the connection is gone; `error` says why when it was not a clean close */
   onClose?(error?: Error): void
 }
@@ -45,7 +47,45 @@ export interface MuxOptions {
 export class MuxStream {
   /** edge: a response head (`FLAG_INFO` set for a 1xx) */
   onHead: ((fields: HeadFields, flags: number) => void) | null = null
-  onData: ((chunk: Buffer) => void) | null = null
+  private dataHandler: ((chunk: Buffer) => void) | null = null
+  /** data (and an end or trailers) that arrived before anyone listened, e.g. while a gate checks the head */
+  private held: Buffer[] | null = null
+  private heldEnd: HeadFields | true | null = null
+  get onData(): ((chunk: Buffer) => void) | null {
+    return this.dataHandler
+  }
+
+  /** Body bytes as they arrive; what came before the handler was set is delivered to it first, in order. */
+  set onData(fn: ((chunk: Buffer) => void) | null) {
+    this.dataHandler = fn
+    if (!fn || !this.held) return
+    const held = this.held
+    this.held = null
+    for (const c of held) {
+      if (this.dataHandler !== fn || this.closed) return
+      fn(c)
+    }
+    const end = this.heldEnd
+    this.heldEnd = null
+    if (end === true) this.remoteEnd()
+    else if (end) this.receiveTrailers(end)
+  }
+
+  /** Data from the connection: to the handler, or held until there is one. */
+  receive(chunk: Buffer): void {
+    if (this.dataHandler) this.dataHandler(chunk)
+    else (this.held ??= []).push(chunk)
+  }
+
+  receiveTrailers(fields: HeadFields): void {
+    if (this.held) {
+      this.heldEnd = fields
+      return
+    }
+    this.onTrailers?.(fields)
+    this.remoteEnd()
+  }
+
   /** the peer finished its side (after the last data or the trailers) */
   onEnd: (() => void) | null = null
   onTrailers: ((fields: HeadFields) => void) | null = null
@@ -202,6 +242,10 @@ export class MuxStream {
 
   /** The peer ended its side. */
   remoteEnd(): void {
+    if (this.held) {
+      this.heldEnd ??= true
+      return
+    }
     if (this.remoteEnded || this.closed) return
     this.remoteEnded = true
     this.onEnd?.()
@@ -219,7 +263,8 @@ export class MuxStream {
     }
     this.conn.forget(this)
     const onClose = this.onClose
-    this.onHead = this.onData = this.onEnd = this.onTrailers = this.onWritable = this.onClose = this.onReadDone = null
+    this.held = this.heldEnd = null
+    this.onHead = this.dataHandler = this.onEnd = this.onTrailers = this.onWritable = this.onClose = this.onReadDone = null
     onClose?.(code)
   }
 }
@@ -416,6 +461,7 @@ export class MuxConnection {
 
   forget(s: MuxStream): void {
     this.streams.delete(s.id)
+    if (this.streams.size === 0) this.opts.onIdle?.()
     // bytes the app never consumed still count against the connection window: give them back
     if (s.recvBuffered > 0) {
       const n = s.recvBuffered
@@ -492,10 +538,7 @@ export class MuxConnection {
     s.recvAllowance -= n
     if (s.recvAllowance < 0) throw new FrameError(`the peer sent past stream ${s.id}'s window`, ResetCode.FLOW_CONTROL_ERROR)
     s.recvBuffered += n
-    if (n) {
-      if (s.onData) s.onData(chunk)
-      else s.consumed(n)
-    }
+    if (n) s.receive(chunk)
     if (last && h.flags & FLAG_END_STREAM) s.remoteEnd()
     this.touch(s)
   }
@@ -600,8 +643,7 @@ export class MuxConnection {
       return
     }
     if (h.flags & FLAG_TRAILERS) {
-      s.onTrailers?.(decodeFields(payload))
-      s.remoteEnd()
+      s.receiveTrailers(decodeFields(payload))
       return
     }
     if (this.opts.role === 'warpgate') throw new FrameError(`a second request head on stream ${h.stream}`)

@@ -1,28 +1,10 @@
-/** ALPN id of the tunnel: both sides offer only this, so nothing else can speak on the tunnel port. */
-export const TUNNEL_ALPN = 'mezu-tunnel/1'
-
 /**
- * HTTP/2 windows for the tunnel. Node's defaults cap a stream at 64 KiB in flight, which limits a
- * single download to one window per round trip; these let a stream fill a fast link while the
- * connection window still bounds memory per connection.
+ * ALPN id of the tunnel: both sides offer only this, so nothing else can speak on the tunnel port.
+ * Unversioned on purpose: the version is agreed in the HELLO frames (mux.ts), where a mismatch is
+ * refused with both versions named. (Warpgates of the reverse-HTTP/2 era offered `mezu-tunnel/1`
+ * and are refused in the TLS handshake: no application protocol in common.)
  */
-export const TUNNEL_STREAM_WINDOW_BYTES = 8 * 1024 * 1024
-/** The connection-level window (shared by all streams of one connection). */
-export const TUNNEL_CONNECTION_WINDOW_BYTES = 32 * 1024 * 1024
-/** Largest frame either side sends; bigger frames mean fewer syscalls per MiB. */
-export const TUNNEL_MAX_FRAME_BYTES = 256 * 1024
-/** Streams one connection carries at once. */
-export const TUNNEL_MAX_CONCURRENT_STREAMS = 1000
-/** Header list size either side accepts on the tunnel. */
-export const TUNNEL_MAX_HEADER_LIST_BYTES = 64 * 1024
-
-/** HTTP/2 SETTINGS both sides of the tunnel send. */
-export const TUNNEL_H2_SETTINGS = {
-  initialWindowSize: TUNNEL_STREAM_WINDOW_BYTES,
-  maxFrameSize: TUNNEL_MAX_FRAME_BYTES,
-  maxConcurrentStreams: TUNNEL_MAX_CONCURRENT_STREAMS,
-  maxHeaderListSize: TUNNEL_MAX_HEADER_LIST_BYTES,
-} as const
+export const TUNNEL_ALPN = 'mezu-tunnel'
 
 /** Liveness pings on an idle tunnel connection, and how long a ping may go unanswered. */
 export const TUNNEL_PING_INTERVAL_MS = 10_000

@@ -1,9 +1,11 @@
-import type http2 from 'node:http2'
 import {request} from 'node:https'
 import type {createLocalJWKSet, JSONWebKeySet, JWTPayload} from 'jose'
 
 type Jose = typeof import('jose')
+import {type HeadFields, ResetCode} from '../protocol/frames.js'
+import {headValues, REQUEST_PAIRS_AT} from '../protocol/head.js'
 import {HEADER_JWT_ASSERTION} from '../protocol/headers.js'
+import type {MuxStream} from '../protocol/mux.js'
 import type {OriginRequestEvent, StreamHandler} from './origin.js'
 
 /**
@@ -194,6 +196,8 @@ export function jwksLocation(edgeUrl: string): JwksLocation {
  * assertion for every request it forwards, public routes included ("anonymous"), so this checks
  * "came through the edge", not "is signed in": the policy is the edge's job.
  */
+const ASSERTION = HEADER_JWT_ASSERTION.toLowerCase()
+
 export class AssertionGate implements StreamHandler {
   constructor(
     private readonly verifier: AssertionVerifier,
@@ -201,17 +205,21 @@ export class AssertionGate implements StreamHandler {
     private readonly onRefused?: (e: OriginRequestEvent) => void,
   ) {}
 
-  serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  serveStream(stream: MuxStream, head: HeadFields, flags: number): void {
     const started = performance.now()
-    // The request body waits under HTTP/2 flow control until the origin proxy pipes it.
-    this.verifier.check(headers, String(headers[':authority'] ?? '')).then((r) => {
+    // The request body waits under the stream's credit until the origin proxy takes it.
+    const assertion = headValues(head, REQUEST_PAIRS_AT, ASSERTION)
+    this.verifier.check({[ASSERTION]: assertion.length === 1 ? assertion[0] : assertion.length ? assertion : undefined}, head[2]).then((r) => {
       // the edge may have cancelled while the keys were fetched
-      if (stream.destroyed || stream.closed) return
-      if (r.ok) return this.next.serveStream(stream, headers)
-      const body = JSON.stringify({error: {code: r.code, message: r.message}})
-      stream.respond({':status': r.status, 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body)})
+      if (stream.closed) return
+      if (r.ok) return this.next.serveStream(stream, head, flags)
+      const body = Buffer.from(JSON.stringify({error: {code: r.code, message: r.message}}))
+      stream.sendHead([String(r.status), 'content-type', 'application/json', 'cache-control', 'no-store', 'content-length', String(body.length)])
       stream.end(body)
-      this.onRefused?.({method: String(headers[':method']), path: String(headers[':path'] ?? '/'), status: r.status, durationMs: Math.round(performance.now() - started), error: r.code})
-    }, (error: Error) => stream.destroy(error))
+      // answered before the body arrived: stop the upload (the edge keeps the response it has)
+      if (!stream.remoteEnded) stream.reset(ResetCode.NO_ERROR)
+      this.onRefused?.({method: head[0], path: head[1], status: r.status, durationMs: Math.round(performance.now() - started), error: r.code})
+    }, () => stream.reset())
   }
+
 }

@@ -1,11 +1,12 @@
 import {EventEmitter} from 'node:events'
-import http2 from 'node:http2'
 import tls from 'node:tls'
-import {TUNNEL_ALPN, TUNNEL_CONNECTION_WINDOW_BYTES, TUNNEL_H2_SETTINGS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../protocol/settings.js'
-import {controlLineReader, encodeControl, HEADER_TUNNEL_STREAM, TUNNEL_STREAM_CONTROL, type WarpgateMessage} from '../protocol/tunnel.js'
+import {ResetCode} from '../protocol/frames.js'
+import {MuxConnection} from '../protocol/mux.js'
+import {TUNNEL_ALPN, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../protocol/settings.js'
+import type {WarpgateControl, WarpgateHello} from '../protocol/tunnel.js'
 import type {StreamHandler} from './origin.js'
 
-/** Why serve() returned. `established`: the edge accepted us and opened the control stream. */
+/** Why serve() returned. `established`: the edge accepted us and said hello. */
 export interface EndReason {
   kind: 'refused' | 'closed' | 'error' | 'drained' | 'stopped'
   detail: string
@@ -20,7 +21,7 @@ export interface ConnectionOptions {
   certPem: string
   keyPem: string
   handler: StreamHandler
-  hello: {version: string; service: string; connection: number}
+  hello: WarpgateHello
   /** current health of the local service, sent right after hello */
   health: () => {healthy: boolean; reason?: string}
   connectTimeoutMs?: number
@@ -30,15 +31,15 @@ export interface ConnectionOptions {
 const DRAIN_ACK_TIMEOUT_MS = 3000
 
 /**
- * ONE TLS 1.3 connection to the edge serving reverse HTTP/2: the Warpgate dials out, then acts
- * as the HTTP/2 server on that socket. serve() resolves with why it ended; it never rejects.
+ * ONE TLS 1.3 connection to the edge carrying the tunnel's frames (src/protocol/mux.ts): the
+ * Warpgate dials out, the edge opens streams on it. serve() resolves with why it ended; it never rejects.
  */
 export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}> {
   private socket?: tls.TLSSocket
-  private session?: http2.ServerHttp2Session
-  private control?: http2.ServerHttp2Stream
-  private inFlight = 0
+  private mux?: MuxConnection
   private endReason?: EndReason['kind']
+  /** a refusal the edge explained (GOAWAY text), e.g. a protocol version mismatch */
+  private refusal?: string
   private drainAcked?: () => void
   private idleWaiters: Array<() => void> = []
   private pingTimer?: NodeJS.Timeout
@@ -49,7 +50,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
   }
 
   get streamsInFlight(): number {
-    return this.inFlight
+    return this.mux?.activeStreams ?? 0
   }
 
   get isEstablished(): boolean {
@@ -76,21 +77,31 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
       socket.once('secureConnect', () => {
         socket.setTimeout(0)
         if (socket.alpnProtocol !== TUNNEL_ALPN) return socket.destroy(new Error('the edge did not agree on the tunnel protocol'))
-        const server = http2.createServer({settings: {...TUNNEL_H2_SETTINGS, enableConnectProtocol: true}})
-        server.on('session', (session) => {
-          this.session = session
-          session.on('error', () => {})
-          session.once('remoteSettings', () => session.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW_BYTES))
+        this.mux = new MuxConnection(socket, {
+          role: 'warpgate',
+          onStream: (stream, head, flags) => this.opts.handler.serveStream(stream, head, flags),
+          onHello: () => this.ready(),
+          onIdle: () => {
+            for (const w of this.idleWaiters.splice(0)) w()
+          },
+          onGoaway: (code, text, ack) => {
+            if (ack) return this.drainAcked?.()
+            if (code === ResetCode.VERSION_MISMATCH || !this.established) this.refusal = text
+          },
+          onClose: (error) => {
+            if (error) lastError = error.message
+          },
         })
-        server.on('stream', (stream, headers) => this.dispatch(stream, headers))
-        server.emit('connection', socket)
+        this.mux.sendHello({...this.opts.hello})
       })
       socket.once('close', () => {
         clearInterval(this.pingTimer)
         for (const w of this.idleWaiters.splice(0)) w()
         this.drainAcked?.()
-        const kind = this.endReason ?? (this.established ? (lastError ? 'error' : 'closed') : 'refused')
-        const detail = kind === 'refused' ? `the edge refused the connection${lastError ? `: ${lastError}` : ''}` : lastError || kind
+        const kind = this.endReason ?? (this.refusal && !this.established ? 'refused' : this.established ? (lastError ? 'error' : 'closed') : 'refused')
+        const detail = kind === 'refused'
+          ? `the edge refused the connection${this.refusal ? `: ${this.refusal}` : lastError ? `: ${lastError}` : ''}`
+          : lastError || kind
         const reason: EndReason = {kind, detail, established: this.established}
         this.emit('end', reason)
         resolve(reason)
@@ -98,71 +109,45 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
     })
   }
 
-  private dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    stream.on('error', () => {})
-    if (headers[HEADER_TUNNEL_STREAM] === TUNNEL_STREAM_CONTROL) return this.openControl(stream)
-    this.inFlight++
-    stream.once('close', () => {
-      this.inFlight--
-      if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w()
-    })
-    this.opts.handler.serveStream(stream, headers)
-  }
-
-  private openControl(stream: http2.ServerHttp2Stream): void {
-    if (this.control) return void stream.close(http2.constants.NGHTTP2_PROTOCOL_ERROR)
-    this.control = stream
-    stream.respond({':status': 200})
-    this.send({type: 'hello', ...this.opts.hello})
+  private ready(): void {
+    this.established = true
     const h = this.opts.health()
     if (!h.healthy) this.send({type: 'health', healthy: false, reason: h.reason})
-    stream.setEncoding('utf8')
-    stream.on('data', controlLineReader((msg) => {
-      if (msg.type === 'drain-ack') this.drainAcked?.()
-    }))
-    this.established = true
-    this.pingTimer = setInterval(() => this.ping(), TUNNEL_PING_INTERVAL_MS)
+    this.pingTimer = setInterval(() => void this.ping(), TUNNEL_PING_INTERVAL_MS)
     this.pingTimer.unref()
     this.emit('ready')
   }
 
-  private ping(): void {
-    const s = this.session
-    if (!s || s.destroyed) return
-    const timer = setTimeout(() => this.socket?.destroy(new Error('the edge stopped answering pings')), TUNNEL_PING_TIMEOUT_MS)
-    timer.unref()
-    try {
-      s.ping((err) => {
-        clearTimeout(timer)
-        if (err) this.socket?.destroy(err)
-      })
-    } catch {
-      clearTimeout(timer)
-    }
+  private async ping(): Promise<void> {
+    const mux = this.mux
+    if (!mux || mux.isClosed) return
+    if (!(await mux.ping(TUNNEL_PING_TIMEOUT_MS)) && !mux.isClosed) mux.destroy(new Error('the edge stopped answering pings'))
   }
 
-  private send(msg: WarpgateMessage): void {
-    if (this.control && !this.control.destroyed && !this.control.closed) this.control.write(encodeControl(msg))
+  private send(msg: WarpgateControl): void {
+    this.mux?.sendControl(msg)
   }
 
   /** Tells the edge whether the local service is healthy (unhealthy → no new requests here). */
   setHealth(healthy: boolean, reason?: string): void {
-    this.send({type: 'health', healthy, reason})
+    if (this.established) this.send({type: 'health', healthy, reason})
   }
 
   /**
-   * Drains: tell the edge first and wait for its ack (no new streams after it), let in-flight
-   * streams finish within graceMs, then close. Streams still running after the grace are cut.
+   * Drains: tell the edge first (GOAWAY) and wait for its acknowledgement (no new streams after
+   * it), let in-flight streams finish within graceMs, then close. Streams still running after the
+   * grace are cut.
    */
   async drain(graceMs: number): Promise<void> {
-    if (!this.socket || this.socket.destroyed) return
+    const mux = this.mux
+    if (!this.socket || this.socket.destroyed || !mux) return
     this.endReason ??= 'drained'
-    if (this.control && this.established) {
+    if (this.established) {
       const acked = new Promise<void>((resolve) => (this.drainAcked = resolve))
-      this.send({type: 'drain'})
+      mux.goaway(ResetCode.NO_ERROR, 'draining')
       await Promise.race([acked, delay(DRAIN_ACK_TIMEOUT_MS)])
     }
-    if (this.inFlight > 0) await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), delay(graceMs)])
+    if (this.streamsInFlight > 0) await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), delay(graceMs)])
     await this.closeGracefully()
   }
 
@@ -170,9 +155,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
     const socket = this.socket
     if (!socket || socket.destroyed) return
     const closed = new Promise<void>((r) => socket.once('close', () => r()))
-    this.control?.end()
-    if (this.session && !this.session.destroyed) this.session.close()
-    else socket.end()
+    this.mux?.end()
     await Promise.race([closed, delay(1000)])
     socket.destroy()
   }
@@ -180,7 +163,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
   /** Closes now; in-flight streams fail. Safe to call twice. */
   close(): void {
     this.endReason ??= 'stopped'
-    this.session?.destroy()
+    this.mux?.destroy()
     this.socket?.destroy()
   }
 }

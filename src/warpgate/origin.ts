@@ -1,12 +1,16 @@
-import http, {type IncomingHttpHeaders, type OutgoingHttpHeaders} from 'node:http'
-import http2 from 'node:http2'
+import http, {type IncomingMessage} from 'node:http'
 import https from 'node:https'
-import {batchWriter} from '../protocol/batch.js'
+import type {Socket} from 'node:net'
+import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../protocol/frames.js'
+import {headValue, REQUEST_PAIRS_AT} from '../protocol/head.js'
+import type {MuxStream} from '../protocol/mux.js'
+import {pipeStreamTo, pipeToStream} from '../protocol/stream-pipe.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX, type TunnelError} from '../protocol/tunnel.js'
 
 /** Serves one tunnel stream (cloudflared's OriginProxy): the seam between transport and origin. */
 export interface StreamHandler {
-  serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void
+  /** `head` is the request head (method, path, authority, then name/value pairs); `flags` its frame flags */
+  serveStream(stream: MuxStream, head: HeadFields, flags: number): void
 }
 
 /** One request as the origin saw it, for the per-request line of `mezu tunnel`. */
@@ -19,34 +23,43 @@ export interface OriginRequestEvent {
   error?: string
 }
 
-const {NGHTTP2_INTERNAL_ERROR} = http2.constants
-
-/** Headers for the origin: the tunnel's minus pseudo and tunnel-internal ones, Host from :authority. */
-function originHeaders(headers: http2.IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.charCodeAt(0) === 58 || name.startsWith(TUNNEL_HEADER_PREFIX) || HOP_BY_HOP_HEADERS.has(name)) continue
-    out[name] = value
+/** Headers for the origin as a flat name/value list: Host from the authority, nothing tunnel-internal. */
+function originHeaders(head: HeadFields): string[] {
+  const out = ['host', head[2]]
+  for (let i = REQUEST_PAIRS_AT; i + 1 < head.length; i += 2) {
+    const name = head[i]
+    if (name.startsWith(TUNNEL_HEADER_PREFIX) || HOP_BY_HOP_HEADERS.has(name)) continue
+    out.push(name, head[i + 1])
   }
-  out.host = headers[':authority']
   return out
 }
 
-/** The origin's response headers as HTTP/2 allows them: no connection-specific ones. */
-function tunnelResponseHeaders(status: number, headers: IncomingHttpHeaders): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {':status': status}
-  const named = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()))
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP_HEADERS.has(name) || named.has(name)) continue
-    out[name] = value
+/** A response head for the tunnel from the origin's raw headers: names lower-cased, hop-by-hop ones dropped. */
+function responseHead(status: number, raw: string[]): HeadFields {
+  const out: HeadFields = [String(status)]
+  let named: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') named = new Set(raw[i + 1].toLowerCase().split(',').map((s) => s.trim()))
   }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase()
+    // the origin cannot forge what the Warpgate alone says (mezu-tunnel-error)
+    if (HOP_BY_HOP_HEADERS.has(name) || named?.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    out.push(name, raw[i + 1])
+  }
+  return out
+}
+
+function trailerPairs(raw: string[]): HeadFields {
+  const out: HeadFields = []
+  for (let i = 0; i < raw.length; i += 2) out.push(raw[i].toLowerCase(), raw[i + 1])
   return out
 }
 
 /**
- * Proxies tunnel streams to the local service over keep-alive connections, streaming both ways
- * (pipe applies back-pressure between the HTTP/2 stream and the origin socket). WebSocket upgrades
- * arrive as extended CONNECT and are replayed to the origin as an HTTP/1.1 upgrade.
+ * Proxies tunnel streams to the local service over pooled keep-alive HTTP/1.1 connections,
+ * streaming both ways under the stream's credit. WebSocket upgrades arrive flagged and are replayed
+ * to the origin as an HTTP/1.1 upgrade, then spliced.
  */
 export class OriginProxy implements StreamHandler {
   private readonly target: URL
@@ -61,101 +74,109 @@ export class OriginProxy implements StreamHandler {
     this.agent = isHttps ? new https.Agent(agentOpts) : new http.Agent(agentOpts)
   }
 
-  serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    if (headers[':method'] === 'CONNECT' && headers[':protocol']) return this.serveUpgrade(stream, headers)
+  serveStream(s: MuxStream, head: HeadFields, flags: number): void {
+    if (flags & FLAG_UPGRADE) return this.serveUpgrade(s, head)
     const started = performance.now()
-    const method = String(headers[':method'])
-    const path = String(headers[':path'] ?? '/')
+    const method = head[0]
+    const path = head[1]
     const report = (status: number, error?: string) => this.onRequest?.({method, path, status, durationMs: Math.round(performance.now() - started), error})
     const req = this.client.request({
       protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, agent: this.agent,
-      method, path, headers: originHeaders(headers),
+      method, path, headers: originHeaders(head) as unknown as http.OutgoingHttpHeaders,
     })
     let finished = false
-    req.on('response', (res) => {
-      if (stream.destroyed) return res.destroy()
-      stream.respond(tunnelResponseHeaders(res.statusCode ?? 502, res.headers))
-      // A write loop rather than pipe (fewer listeners per request); chunks of one tick go out as one batch.
-      const write = batchWriter(stream, res)
-      res.on('data', (chunk: Buffer) => {
-        if (!stream.destroyed) write(chunk)
-      })
+    let answered = false
+    req.on('information', (info) => {
+      if (!answered) s.sendHead(responseHead(info.statusCode, info.rawHeaders), FLAG_INFO)
+    })
+    req.on('response', (res: IncomingMessage) => {
+      if (s.closed) return void res.destroy()
+      answered = true
+      const status = res.statusCode ?? 502
+      s.sendHead(responseHead(status, res.rawHeaders))
+      pipeToStream(res, s)
       res.on('end', () => {
         finished = true
-        if (!stream.destroyed) stream.end()
-        report(res.statusCode ?? 0)
+        if (res.rawTrailers.length) s.sendTrailers(trailerPairs(res.rawTrailers))
+        else s.end()
+        // the origin answered without reading the whole body: stop the upload, keep the response
+        if (!s.remoteEnded) s.reset(ResetCode.NO_ERROR)
+        report(status)
       })
-      res.on('error', () => stream.close(NGHTTP2_INTERNAL_ERROR))
       res.on('aborted', () => {
-        report(res.statusCode ?? 0, 'origin closed the response early')
-        stream.close(NGHTTP2_INTERNAL_ERROR)
+        report(status, 'origin closed the response early')
+        s.reset(ResetCode.INTERNAL_ERROR)
       })
+      res.on('error', () => s.reset(ResetCode.INTERNAL_ERROR))
     })
     req.on('error', (err) => {
-      if (stream.destroyed || stream.closed) return
-      if (!stream.headersSent) {
-        this.answerError(stream, 'origin-unreachable')
+      if (s.closed) return
+      if (!answered) {
+        this.answerError(s, 'origin-unreachable')
         report(502, (err as NodeJS.ErrnoException).code ?? err.message)
       } else {
-        stream.close(NGHTTP2_INTERNAL_ERROR)
+        s.reset(ResetCode.INTERNAL_ERROR)
       }
     })
-    // The edge cancelled (end user left, or timeout): stop the origin request too.
-    stream.on('close', () => {
-      if (!finished) req.destroy()
-    })
-    stream.on('error', () => req.destroy())
-    // Most requests have no body: the edge ended the stream with its headers.
-    if (stream.endAfterHeaders) req.end()
+    // The edge cancelled (end user left, timeout, body limit): stop the origin request too.
+    s.onClose = (code) => {
+      if (code !== undefined && !finished) req.destroy()
+    }
+    // Most requests have no body: the edge ended the stream with its head.
+    if (s.remoteEnded) req.end()
     else {
-      const write = batchWriter(req, stream)
-      stream.on('data', (chunk: Buffer) => {
-        if (!req.destroyed) write(chunk)
-      })
-      stream.on('end', () => req.end())
+      pipeStreamTo(s, req)
+      s.onEnd = () => req.end()
     }
   }
 
-  private answerError(stream: http2.ServerHttp2Stream, error: TunnelError): void {
-    stream.respond({':status': 502, [HEADER_TUNNEL_ERROR]: error}, {endStream: true})
+  private answerError(s: MuxStream, error: TunnelError): void {
+    s.sendHead(['502', HEADER_TUNNEL_ERROR, error], FLAG_END_STREAM)
   }
 
-  private serveUpgrade(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  private serveUpgrade(s: MuxStream, head: HeadFields): void {
     const started = performance.now()
-    const path = String(headers[':path'] ?? '/')
-    const h = originHeaders(headers)
-    h.connection = 'Upgrade'
-    h.upgrade = String(headers[':protocol'])
+    const path = head[1]
+    const h = originHeaders(head)
+    h.push('connection', 'Upgrade', 'upgrade', headValue(head, REQUEST_PAIRS_AT, 'upgrade') ?? 'websocket')
     const req = this.client.request({
       protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port,
-      method: 'GET', path, headers: h, agent: false,
+      method: head[0], path, headers: h as unknown as http.OutgoingHttpHeaders, agent: false,
     })
-    const report = (status: number, error?: string) => this.onRequest?.({method: 'GET', path, status, durationMs: Math.round(performance.now() - started), error})
-    req.on('upgrade', (res, socket, head) => {
-      if (stream.destroyed) return socket.destroy()
-      stream.respond(tunnelResponseHeaders(200, res.headers))
-      if (head.length) stream.write(head)
-      socket.pipe(stream)
-      stream.pipe(socket)
-      socket.on('error', () => stream.close(NGHTTP2_INTERNAL_ERROR))
-      socket.on('close', () => stream.end())
-      stream.on('close', () => socket.destroy())
+    const report = (status: number, error?: string) => this.onRequest?.({method: head[0], path, status, durationMs: Math.round(performance.now() - started), error})
+    let answered = false
+    req.on('upgrade', (res: IncomingMessage, socket: Socket, rest: Buffer) => {
+      if (s.closed) return void socket.destroy()
+      answered = true
+      s.sendHead(responseHead(101, res.rawHeaders))
+      if (rest.length) s.write(rest)
+      pipeToStream(socket, s)
+      pipeStreamTo(s, socket)
+      s.onEnd = () => socket.end()
+      s.onClose = () => socket.destroy()
+      socket.on('end', () => s.end())
+      socket.on('error', () => s.reset(ResetCode.INTERNAL_ERROR))
+      socket.on('close', () => s.end())
       report(101)
     })
-    req.on('response', (res) => {
+    req.on('response', (res: IncomingMessage) => {
       // The origin refused the upgrade: pass its answer on.
-      if (stream.destroyed) return res.destroy()
-      stream.respond(tunnelResponseHeaders(res.statusCode ?? 502, res.headers))
-      res.pipe(stream)
+      if (s.closed) return void res.destroy()
+      answered = true
+      s.sendHead(responseHead(res.statusCode ?? 502, res.rawHeaders))
+      pipeToStream(res, s)
+      res.on('end', () => s.end())
       report(res.statusCode ?? 0)
     })
     req.on('error', (err) => {
-      if (stream.destroyed || stream.closed) return
-      if (!stream.headersSent) this.answerError(stream, 'origin-unreachable')
-      else stream.close(NGHTTP2_INTERNAL_ERROR)
+      if (s.closed) return
+      if (answered) return s.reset(ResetCode.INTERNAL_ERROR)
+      this.answerError(s, 'origin-unreachable')
       report(502, (err as NodeJS.ErrnoException).code ?? err.message)
     })
-    stream.on('error', () => req.destroy())
+    s.onClose = (code) => {
+      if (code !== undefined) req.destroy()
+    }
     req.end()
   }
 

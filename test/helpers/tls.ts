@@ -1,23 +1,25 @@
 import tls from 'node:tls'
+import {FRAME_HEADER_BYTES, FrameType} from '../../src/protocol/frames.js'
 import {TUNNEL_ALPN} from '../../src/protocol/settings.js'
 
 export interface ProbeResult {
-  /** the edge sent the HTTP/2 connection preface: it accepted us as a Warpgate */
+  /** the edge sent its HELLO frame: it accepted us as a Warpgate */
   accepted: boolean
   /** the TLS error, when the handshake was refused */
   error?: string
   errorCode?: string
 }
 
-const H2_PREFACE = 'PRI * HTTP/2.0'
+/** Does `received` start with a HELLO frame header on stream 0? */
+const isHello = (b: Buffer) => b.length >= FRAME_HEADER_BYTES && b[4] === FrameType.HELLO && b.readUInt32BE(6) === 0
 
 /**
- * Dials the tunnel port like a Warpgate would (CA pinned) and reports whether the edge started
- * HTTP/2 on the connection or cut it. `cert`/`key` omitted = no client certificate.
+ * Dials the tunnel port like a Warpgate would (CA pinned) and reports whether the edge said HELLO
+ * on the connection or cut it. `cert`/`key` omitted = no client certificate.
  */
 export function probeTunnel(port: number, caPem: string, opts: {cert?: string; key?: string; maxVersion?: tls.SecureVersion; minVersion?: tls.SecureVersion; ciphers?: string} = {}): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    let received = ''
+    let received = Buffer.alloc(0)
     let error: (Error & {code?: string}) | undefined
     const socket = tls.connect({
       host: '127.0.0.1', port, ca: [caPem], cert: opts.cert, key: opts.key, ALPNProtocols: [TUNNEL_ALPN],
@@ -25,13 +27,13 @@ export function probeTunnel(port: number, caPem: string, opts: {cert?: string; k
     })
     const timer = setTimeout(() => socket.destroy(new Error('probe deadline passed')), 10_000)
     socket.on('data', (d: Buffer) => {
-      received += d.toString('latin1')
-      if (received.startsWith(H2_PREFACE)) socket.destroy()
+      received = Buffer.concat([received, d])
+      if (isHello(received)) socket.destroy()
     })
     socket.on('error', (e) => (error ??= e))
     socket.on('close', () => {
       clearTimeout(timer)
-      resolve({accepted: received.startsWith(H2_PREFACE), error: error?.message, errorCode: error?.code})
+      resolve({accepted: isHello(received), error: error?.message, errorCode: error?.code})
     })
   })
 }

@@ -160,6 +160,23 @@ test('a receiver that does not consume stops the sender at one stream window; co
   t.is(writable, 1, 'told once that it can write again')
 })
 
+test('body data that arrives before the service listens is held, in order, and its end follows it', async (t) => {
+  let later!: () => void
+  const {e} = await pair(t, {
+    onStream(s) {
+      // a gate checks the head asynchronously before anyone reads the body
+      later = () => echo(s, ['POST', '/late'])
+    },
+  })
+  const s = e.open(['POST', '/late', 'a.test'])
+  const r = collect(s)
+  s.write(Buffer.from('one '))
+  s.end(Buffer.from('two'))
+  t.true(await e.ping(5000), 'the body has crossed before the service listens')
+  later()
+  t.is((await r).body.toString(), 'one two')
+})
+
 test('a window-exhausted slow stream does not stall other streams on the same connection', async (t) => {
   const {e} = await pair(t, {
     onStream(s, head) {

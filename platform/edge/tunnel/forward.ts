@@ -1,7 +1,10 @@
 import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:http'
-import http2 from 'node:http2'
+import type http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
-import {batchWriter} from '../../../src/protocol/batch.js'
+import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
+import {RESPONSE_PAIRS_AT} from '../../../src/protocol/head.js'
+import type {MuxStream} from '../../../src/protocol/mux.js'
+import {pipeStreamTo, pipeToStream} from '../../../src/protocol/stream-pipe.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
@@ -36,37 +39,45 @@ export interface ForwardResult {
   bytesOut: number
 }
 
-const {NGHTTP2_CANCEL} = http2.constants
-
 /**
- * The headers sent over the tunnel: the end user's minus hop-by-hop ones (and those named in
- * Connection), minus anything tunnel-internal, plus X-Forwarded-* and the gate's headers.
+ * The request head sent over the tunnel: method, path, authority, then the end user's headers
+ * minus hop-by-hop ones (and those named in Connection), minus anything tunnel-internal, plus
+ * X-Forwarded-* and the gate's headers.
  */
-export function tunnelRequestHeaders(method: string, headers: IncomingHttpHeaders, t: ForwardTarget): http2.OutgoingHttpHeaders {
+export function tunnelRequestHead(method: string, headers: IncomingHttpHeaders, t: ForwardTarget): HeadFields {
   // Most requests name nothing in Connection (HTTP/2 has none): no set to build then.
   const named = headers.connection ? new Set(String(headers.connection).toLowerCase().split(',').map((s) => s.trim()).filter(Boolean)) : undefined
-  const out: http2.OutgoingHttpHeaders = {':method': method, ':path': t.path, ':scheme': 'https', ':authority': t.host}
-  for (const [name, value] of Object.entries(headers)) {
+  const out: HeadFields = [method, t.path, t.host]
+  for (const name in headers) {
+    const value = headers[name]
     if (value === undefined || name.charCodeAt(0) === 58 /* : */ || name === 'host') continue
     if (HOP_BY_HOP_HEADERS.has(name) || named?.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
     if (name.startsWith('x-forwarded-') || name === 'forwarded') continue
-    out[name] = value
+    if (typeof value === 'string') out.push(name, value)
+    else for (const v of value) out.push(name, v)
   }
-  if (String(headers.te ?? '').toLowerCase().includes('trailers')) out.te = 'trailers'
-  out['x-forwarded-for'] = t.clientIp
-  out['x-forwarded-proto'] = 'https'
-  out['x-forwarded-host'] = t.host
-  for (const [name, value] of Object.entries(t.setHeaders)) out[name.toLowerCase()] = value
+  out.push('x-forwarded-for', t.clientIp, 'x-forwarded-proto', 'https', 'x-forwarded-host', t.host)
+  for (const name in t.setHeaders) out.push(name.toLowerCase(), t.setHeaders[name])
   return out
 }
 
-/** The origin's response headers as sent to the end user: no pseudo, hop-by-hop or tunnel-internal ones. */
-export function endUserResponseHeaders(headers: http2.IncomingHttpHeaders): Record<string, string | string[]> {
+/** The origin's response headers as sent to the end user: no hop-by-hop or tunnel-internal ones. */
+export function endUserResponseHeaders(head: HeadFields): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.charCodeAt(0) === 58 || HOP_BY_HOP_HEADERS.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
-    out[name] = value
+  for (let i = RESPONSE_PAIRS_AT; i + 1 < head.length; i += 2) {
+    const name = head[i]
+    if (HOP_BY_HOP_HEADERS.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    const prev = out[name]
+    if (prev === undefined) out[name] = head[i + 1]
+    else if (Array.isArray(prev)) prev.push(head[i + 1])
+    else out[name] = [prev, head[i + 1]]
   }
+  return out
+}
+
+function pairs(fields: HeadFields): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]] = fields[i + 1]
   return out
 }
 
@@ -77,13 +88,13 @@ function hasNoBody(req: EndUserRequest): boolean {
 }
 
 /** Opens a stream on the best connection; a connection that refuses on the spot is skipped once. */
-function open(pool: TunnelPool, t: ForwardTarget, headers: http2.OutgoingHttpHeaders, endStream: boolean): http2.ClientHttp2Stream | undefined {
+function open(pool: TunnelPool, t: ForwardTarget, head: HeadFields, flags: number): MuxStream | undefined {
   let tried: TunnelSession | undefined
   for (let attempt = 0; attempt < 2; attempt++) {
     const session = pool.pick(t.environmentId, t.service, tried)
     if (!session) return undefined
     try {
-      return session.request(headers, {endStream})
+      return session.request(head, flags)
     } catch {
       tried = session // closed or went away between pick and request
     }
@@ -92,21 +103,24 @@ function open(pool: TunnelPool, t: ForwardTarget, headers: http2.OutgoingHttpHea
 }
 
 /**
- * Streams one end-user request to a Warpgate and the response back, both ways with back-pressure
- * (pipe respects each side's flow control; the HTTP/2 windows bound what is in flight). Resolves
- * with a failure only while the end user has had no response yet; after that a broken tunnel
- * stream can only be passed on by cutting the end user's response.
+ * Streams one end-user request to a Warpgate and the response back, both ways under the stream's
+ * credit (the tunnel only gets credit back for bytes the end user's side accepted). A response
+ * head, body and end that arrive in one read leave as one writeHead + end. Resolves with a failure
+ * only while the end user has had no response yet; after that a broken tunnel stream can only be
+ * passed on by cutting the end user's response.
  */
 export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUserResponse, t: ForwardTarget): Promise<ForwardResult> {
   const method = req.method ?? 'GET'
   const noBody = hasNoBody(req)
-  const stream = open(pool, t, tunnelRequestHeaders(method, req.headers, t), noBody)
-  if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
+  const s = open(pool, t, tunnelRequestHead(method, req.headers, t), noBody ? FLAG_END_STREAM : 0)
+  if (!s) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
+  const out = res as ServerResponse
 
   return new Promise((resolve) => {
     let settled = false
     let bytesIn = 0
     let bytesOut = 0
+    let status = 0
     let timer: NodeJS.Timeout | undefined
     const settle = (r: ForwardResult) => {
       if (settled) return
@@ -116,7 +130,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     }
     if (t.responseTimeoutMs > 0) {
       timer = setTimeout(() => {
-        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+        s.reset(ResetCode.CANCEL)
         settle({status: 504, failure: 'timeout', bytesIn, bytesOut: 0})
       }, t.responseTimeoutMs)
     }
@@ -124,126 +138,145 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     if (!noBody) {
       const limit = t.bodyLimitBytes ?? 0
       // Counts while streaming and passes on at most `limit` bytes: the body is never held whole.
-      // A plain write loop (not a Transform and two pipes), chunks of one tick written as one batch.
       let cut = false
-      const write = batchWriter(stream, req)
       const onBody = (chunk: Buffer) => {
-        if (cut || stream.destroyed) return
+        if (cut) return
         bytesIn += chunk.length
-        if (limit > 0 && bytesIn > limit) return tooLarge()
-        write(chunk)
+        if (limit > 0 && bytesIn > limit) tooLarge()
       }
       const tooLarge = () => {
         cut = true
-        req.off('data', onBody)
-        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+        req.pause()
+        s.reset(ResetCode.CANCEL)
         // The origin already answered: the end user's response can only be cut.
         if (res.headersSent) res.destroy()
         settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
       }
-      req.on('data', onBody)
+      pipeToStream(req, s, onBody)
       req.once('end', () => {
-        if (!cut && !stream.destroyed) stream.end()
+        const trailers = (req as IncomingMessage).rawTrailers
+        if (trailers?.length) {
+          const f: HeadFields = []
+          for (let i = 0; i < trailers.length; i += 2) f.push(trailers[i].toLowerCase(), trailers[i + 1])
+          s.sendTrailers(f)
+        } else {
+          s.end()
+        }
       })
     }
     // The end user went away: cancel the tunnel stream so the origin stops too.
-    res.on('close', () => {
-      if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_CANCEL)
-    })
+    res.on('close', () => s.reset(ResetCode.CANCEL))
 
-    stream.on('response', (headers) => {
-      clearTimeout(timer)
-      const status = Number(headers[':status'])
-      const tunnelError = headers[HEADER_TUNNEL_ERROR]
-      if (tunnelError) {
-        stream.resume()
-        return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
-      }
-      if (settled) return stream.close(NGHTTP2_CANCEL)
-      res.writeHead(status, endUserResponseHeaders(headers) as never)
-      // An event stream's headers go out now, not with the first event; everything else saves the
-      // extra packet and sends headers with the first body bytes.
-      if (String(headers['content-type']).startsWith('text/event-stream') && 'flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
-      // A write loop rather than pipe: the chunk that completes a declared length is written with
-      // end(), so a small response leaves as one write (headers, body, end) instead of a write and
-      // an empty one; a large one goes out a tunnel read at a time (batchWriter), not a TLS record
-      // at a time. Back-pressure: the tunnel stream pauses until the end user's side drains.
-      const cl = headers['content-length']
-      const declared = method !== 'HEAD' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1
-      const out = res as ServerResponse
-      const write = batchWriter(out, stream)
-      stream.on('data', (chunk: Buffer) => {
-        if (out.writableEnded) return
+    let head: HeadFields | undefined
+    /** body chunks that arrived with the head, written with it */
+    let early: Buffer[] | undefined
+    const writeHead = () => {
+      const h = head!
+      head = undefined
+      out.writeHead(status, endUserResponseHeaders(h) as never)
+    }
+    const streaming = () => {
+      // from here on the tunnel's data goes straight to the end user, credit following what it takes
+      s.onReadDone = null
+      pipeStreamTo(s, out, (chunk) => {
         bytesOut += chunk.length
-        if (bytesOut === declared) out.end(chunk)
-        else write(chunk)
+        return true
       })
-      stream.on('end', () => {
-        if (!out.writableEnded) out.end()
-        settle({status, bytesIn, bytesOut})
-      })
-    })
-    stream.on('close', () => {
-      if (settled && res.headersSent) {
-        if (!res.writableEnded && stream.rstCode !== undefined && stream.rstCode !== 0) res.destroy()
+    }
+    s.onHead = (fields, flags) => {
+      clearTimeout(timer)
+      if (flags & FLAG_INFO) {
+        if (fields[0] === '103' && 'writeEarlyHints' in out) out.writeEarlyHints(endUserResponseHeaders(fields) as never)
         return
       }
-      if (!res.headersSent) return settle({status: 502, failure: 'warpgate_lost', bytesIn, bytesOut: 0})
+      status = Number(fields[0])
+      if (fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR) return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
+      if (settled) return s.reset(ResetCode.CANCEL)
+      head = fields
+      early = []
+      s.onData = (chunk) => early!.push(chunk)
+      s.onReadDone = () => {
+        if (!head) return
+        // more is coming: send the head now (an event stream must not wait for its first event)
+        writeHead()
+        for (const c of early!) {
+          bytesOut += c.length
+          if (out.write(c)) s.consumed(c.length)
+          else out.once('drain', () => s.consumed(c.length))
+        }
+        early = undefined
+        streaming()
+      }
+    }
+    s.onTrailers = (fields) => {
+      if (head) writeHead()
+      out.addTrailers(pairs(fields))
+    }
+    s.onEnd = () => {
+      if (head) {
+        // head, body and end in one read: one writeHead + end
+        const body = early!.length === 1 ? early![0] : Buffer.concat(early!)
+        bytesOut += body.length
+        writeHead()
+        out.end(body)
+        early = undefined
+      } else if (!out.writableEnded) {
+        out.end()
+      }
+      settle({status, bytesIn, bytesOut})
+    }
+    s.onClose = (code) => {
+      // clean; a NO_ERROR reset after a complete response only stopped our upload
+      if (code === undefined || (code === ResetCode.NO_ERROR && s.remoteEnded)) return
+      if (!settled && status === 0) return settle({status: 502, failure: 'warpgate_lost', bytesIn, bytesOut: 0})
       // The body was cut mid-way: the end user must see a broken response, not a short one.
-      if (!res.writableEnded) res.destroy()
-      settle({status: res.statusCode, bytesIn, bytesOut})
-    })
-    stream.on('error', () => {
-      // 'close' follows and decides.
-    })
+      if (!out.writableEnded) res.destroy()
+      settle({status: status || 502, bytesIn, bytesOut})
+    }
   })
 }
 
 /**
- * Carries an HTTP/1.1 WebSocket upgrade over the tunnel as an extended CONNECT stream (RFC 8441)
- * and splices the two byte streams once the origin accepted. Resolves with the status the end
- * user got (101 on success) or a failure before anything was written.
+ * Carries an HTTP/1.1 WebSocket upgrade over the tunnel as a stream flagged UPGRADE and splices
+ * the two byte streams once the origin accepted. Resolves with the status the end user got (101
+ * on success) or a failure before anything was written.
  */
-export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: Duplex, head: Buffer, t: ForwardTarget): Promise<ForwardResult> {
-  const headers = tunnelRequestHeaders('CONNECT', req.headers, t)
-  for (const [name, value] of Object.entries(req.headers)) if (name.startsWith('sec-websocket-') && value !== undefined) headers[name] = value
-  headers[':protocol'] = String(req.headers.upgrade ?? 'websocket').toLowerCase()
-  const stream = open(pool, t, headers, false)
-  if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
+export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: Duplex, rest: Buffer, t: ForwardTarget): Promise<ForwardResult> {
+  const head = tunnelRequestHead(req.method ?? 'GET', req.headers, t)
+  head.push('upgrade', String(req.headers.upgrade ?? 'websocket').toLowerCase())
+  const s = open(pool, t, head, FLAG_UPGRADE)
+  if (!s) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
   return new Promise((resolve) => {
     let answered = false
-    stream.on('response', (h) => {
+    s.onHead = (fields, flags) => {
+      if (flags & FLAG_INFO) return
       answered = true
-      const status = Number(h[':status'])
-      if (h[HEADER_TUNNEL_ERROR]) {
-        stream.close(NGHTTP2_CANCEL)
+      const status = Number(fields[0])
+      if (fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR) {
+        s.reset(ResetCode.CANCEL)
         return resolve({status: 502, failure: 'origin_unreachable', bytesIn: 0, bytesOut: 0})
       }
-      if (status !== 200) {
+      const lines = status === 101
+        ? ['HTTP/1.1 101 Switching Protocols', 'upgrade: websocket', 'connection: Upgrade']
         // The origin refused the upgrade: pass its answer on as a plain response.
-        const lines = [`HTTP/1.1 ${status} ${status === 101 ? 'Switching Protocols' : 'Upgrade Refused'}`, 'connection: close']
-        for (const [k, v] of Object.entries(endUserResponseHeaders(h))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
-        socket.write(lines.join('\r\n') + '\r\n\r\n')
-        ;(stream as unknown as NodeJS.ReadableStream).pipe(socket as unknown as NodeJS.WritableStream)
-        return resolve({status, bytesIn: 0, bytesOut: 0})
-      }
-      const lines = ['HTTP/1.1 101 Switching Protocols', 'upgrade: websocket', 'connection: Upgrade']
-      for (const [k, v] of Object.entries(endUserResponseHeaders(h))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
+        : [`HTTP/1.1 ${status} Upgrade Refused`, 'connection: close']
+      for (const [k, v] of Object.entries(endUserResponseHeaders(fields))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
       socket.write(lines.join('\r\n') + '\r\n\r\n')
-      if (head.length) stream.write(head)
-      socket.pipe(stream)
-      stream.pipe(socket)
-      resolve({status: 101, bytesIn: 0, bytesOut: 0})
-    })
-    const teardown = () => {
-      if (!answered) return resolve({status: 502, failure: 'warpgate_lost', bytesIn: 0, bytesOut: 0})
-      socket.destroy()
+      pipeStreamTo(s, socket)
+      s.onEnd = () => socket.end()
+      if (status === 101) {
+        if (rest.length) s.write(rest)
+        pipeToStream(socket, s)
+        socket.on('end', () => s.end())
+      }
+      resolve({status, bytesIn: 0, bytesOut: 0})
     }
-    stream.on('close', teardown)
-    stream.on('error', () => {})
-    socket.on('close', () => {
-      if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
-    })
+    s.onClose = (code) => {
+      if (!answered) return resolve({status: 502, failure: 'warpgate_lost', bytesIn: 0, bytesOut: 0})
+      if (code !== undefined) socket.destroy()
+      else socket.end()
+    }
+    socket.on('close', () => s.reset(ResetCode.CANCEL))
     socket.on('error', () => {})
   })
 }

@@ -1,8 +1,8 @@
 import {EventEmitter} from 'node:events'
-import http2 from 'node:http2'
 import type {TLSSocket} from 'node:tls'
-import {TUNNEL_CONNECTION_WINDOW_BYTES, TUNNEL_H2_SETTINGS, TUNNEL_HELLO_TIMEOUT_MS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
-import {controlLineReader, encodeControl, HEADER_TUNNEL_STREAM, TUNNEL_STREAM_CONTROL} from '../../../src/protocol/tunnel.js'
+import type {HeadFields} from '../../../src/protocol/frames.js'
+import {MuxConnection, type MuxStream} from '../../../src/protocol/mux.js'
+import {TUNNEL_HELLO_TIMEOUT_MS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
 
 /** Who is at the other end of a tunnel connection, as the registration says (never as the Warpgate claims). */
 export interface TunnelPeer {
@@ -14,12 +14,12 @@ export interface TunnelPeer {
 }
 
 /**
- * One accepted Warpgate connection. The edge is the HTTP/2 client over the socket the Warpgate
- * dialled; the first stream it opens is the control stream, on which the Warpgate says hello,
- * reports health and announces a drain.
+ * One accepted Warpgate connection. The edge opens a stream per request over the multiplexer;
+ * CONTROL frames carry health, a GOAWAY from the Warpgate is its drain (acknowledged, after which
+ * no new stream goes there).
  */
 export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [boolean]; close: []}> {
-  readonly h2: http2.ClientHttp2Session
+  readonly mux: MuxConnection
   readonly remoteIp: string
   readonly connectedAt = Date.now()
   version: string | null = null
@@ -27,21 +27,34 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
   draining = false
   isReady = false
   isClosed = false
-  /** request streams in flight on this connection */
-  active = 0
-  private control?: http2.ClientHttp2Stream
   private pingTimer?: NodeJS.Timeout
 
   constructor(readonly socket: TLSSocket, readonly peer: TunnelPeer) {
     super()
     this.remoteIp = socket.remoteAddress ?? ''
-    this.h2 = http2.connect('http://warpgate.invalid', {createConnection: () => socket, settings: TUNNEL_H2_SETTINGS})
-    this.h2.on('connect', () => this.h2.setLocalWindowSize(TUNNEL_CONNECTION_WINDOW_BYTES))
-    this.h2.on('error', () => this.close())
-    this.h2.on('goaway', () => this.markDraining())
-    this.h2.on('close', () => this.close())
-    this.openControl()
-    this.pingTimer = setInterval(() => this.ping(), TUNNEL_PING_INTERVAL_MS)
+    this.mux = new MuxConnection(socket, {
+      role: 'edge',
+      onHello: (hello) => {
+        this.version = typeof hello.version === 'string' ? hello.version.slice(0, 64) : null
+        this.isReady = true
+        this.emit('ready')
+      },
+      onControl: (msg) => {
+        if (msg.type === 'health' && typeof msg.healthy === 'boolean' && msg.healthy !== this.healthy) {
+          this.healthy = msg.healthy
+          this.emit('health', msg.healthy)
+        }
+      },
+      onGoaway: (_code, _text, ack) => {
+        if (ack) return
+        this.markDraining()
+        // Only after this acknowledgement does the Warpgate rely on getting no new streams here.
+        this.mux.goaway(0, 'drain acknowledged', true)
+      },
+      onClose: () => this.close(),
+    })
+    this.mux.sendHello({})
+    this.pingTimer = setInterval(() => void this.ping(), TUNNEL_PING_INTERVAL_MS)
     this.pingTimer.unref()
     // A peer that never says hello never gets traffic; do not keep its socket either.
     const helloTimer = setTimeout(() => {
@@ -50,69 +63,30 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
     helloTimer.unref()
   }
 
-  private openControl(): void {
-    const ctl = this.h2.request({':method': 'POST', ':path': '/', [HEADER_TUNNEL_STREAM]: TUNNEL_STREAM_CONTROL}, {endStream: false})
-    this.control = ctl
-    ctl.setEncoding('utf8')
-    ctl.on('data', controlLineReader((msg) => {
-      switch (msg.type) {
-        case 'hello':
-          this.version = typeof msg.version === 'string' ? msg.version.slice(0, 64) : null
-          if (!this.isReady) {
-            this.isReady = true
-            this.emit('ready')
-          }
-          break
-        case 'health':
-          if (typeof msg.healthy === 'boolean' && msg.healthy !== this.healthy) {
-            this.healthy = msg.healthy
-            this.emit('health', msg.healthy)
-          }
-          break
-        case 'drain':
-          this.markDraining()
-          // Only after this ack does the Warpgate rely on getting no new streams here.
-          if (!ctl.destroyed) ctl.write(encodeControl({type: 'drain-ack'}))
-          break
-      }
-    }))
-    // The control stream ending means the connection is on its way out.
-    ctl.on('close', () => this.markDraining())
-    ctl.on('error', () => this.markDraining())
-  }
-
   private markDraining(): void {
     if (this.draining) return
     this.draining = true
     this.emit('drain')
   }
 
-  private ping(): void {
+  private async ping(): Promise<void> {
     if (this.isClosed) return
-    const timer = setTimeout(() => this.close(), TUNNEL_PING_TIMEOUT_MS)
-    timer.unref()
-    try {
-      this.h2.ping((err) => {
-        clearTimeout(timer)
-        if (err) this.close()
-      })
-    } catch {
-      clearTimeout(timer)
-      this.close()
-    }
+    if (!(await this.mux.ping(TUNNEL_PING_TIMEOUT_MS))) this.close()
   }
 
-  /** Takes new requests: ready, healthy, not draining, not closed. */
+  /** Request streams in flight on this connection. */
+  get active(): number {
+    return this.mux.activeStreams
+  }
+
+  /** Takes new requests: ready, healthy, not draining, not closed, below the stream cap. */
   get isAvailable(): boolean {
-    return this.isReady && this.healthy && !this.draining && !this.isClosed && !this.h2.closed && !this.h2.destroyed
+    return this.isReady && this.healthy && !this.draining && !this.isClosed && this.mux.canOpen
   }
 
-  /** Opens a request stream; throws when the session can no longer open streams. */
-  request(headers: http2.OutgoingHttpHeaders, options: http2.ClientSessionRequestOptions): http2.ClientHttp2Stream {
-    const stream = this.h2.request(headers, options)
-    this.active++
-    stream.once('close', () => this.active--)
-    return stream
+  /** Opens a request stream; throws when the connection can no longer open streams. */
+  request(head: HeadFields, flags: number): MuxStream {
+    return this.mux.open(head, flags)
   }
 
   /** Closes at once (revocation, edge shutdown): in-flight streams fail. */
@@ -121,9 +95,7 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
     this.isClosed = true
     this.draining = true
     clearInterval(this.pingTimer)
-    this.control?.destroy()
-    this.h2.destroy()
-    this.socket.destroy()
+    this.mux.destroy()
     this.emit('close')
   }
 }
