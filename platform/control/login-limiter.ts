@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js'
 import type {LoginLimits} from '../config.js'
 
 /** What `begin` answers: refused for a while, or allowed after a delay and then settled. */
@@ -113,7 +114,13 @@ export class LoginLimiter {
   }
 }
 
-/** The address a count is kept for: IPv4-mapped IPv6 as plain IPv4. */
+/**
+ * The address a count is kept for: IPv4-mapped IPv6 as plain IPv4, and IPv6 as its /64, since one
+ * client is routinely handed a whole /64 and could otherwise start afresh from each address in it.
+ */
 function limiterAddress(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
+  if (!ipaddr.isValid(ip)) return ip
+  const a = ipaddr.process(ip)
+  if (a.kind() === 'ipv4') return a.toString()
+  return `${(a as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`
 }

@@ -117,3 +117,11 @@ test('an IPv4-mapped IPv6 address counts as the IPv4 address', (t) => {
   for (let i = 0; i < LIMITS.lockAfter; i++) attempt(l, 'acct:a', '::ffff:10.0.0.1')
   t.false(l.begin('acct:a', '10.0.0.1').allowed)
 })
+
+test('IPv6 addresses count per /64, the block one client holds, so stepping through it does not reset the lock', (t) => {
+  const {l} = limiter()
+  for (let i = 0; i < LIMITS.lockAfter; i++) attempt(l, 'acct:a', `2001:db8:1:2::${i + 1}`)
+  t.false(l.begin('acct:a', '2001:db8:1:2:ffff:1:2:3').allowed)
+  t.false(l.begin('acct:a', '2001:0DB8:1:2::99').allowed, 'written differently, the same block')
+  t.true(l.begin('acct:a', '2001:db8:1:3::1').allowed, 'the next /64 is another client')
+})
