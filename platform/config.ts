@@ -16,8 +16,8 @@ export interface PlatformConfig {
   /** Session: absolute lifetime and inactivity timeout. */
   sessionMaxAgeMs: number
   sessionIdleMs: number
-  /** Failed logins: after `slowAfter` failures in `windowMs` each try is delayed; after `lockAfter` refused for `lockMs`. */
-  loginLimit: {slowAfter: number; lockAfter: number; windowMs: number; lockMs: number; delayMs: number}
+  /** Failed logins and wrong web-login codes (see LoginLimits). */
+  loginLimit: LoginLimits
   /** Largest JSON body the API accepts. */
   apiBodyLimitBytes: number
   /** Invitation lifetime. */
@@ -40,6 +40,26 @@ export interface PlatformConfig {
   drainGraceMs: number
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
+}
+
+/**
+ * Failed logins, counted over `windowMs` three ways. One address against one account, and one
+ * address over all accounts, are slowed and then refused for `lockMs`; one account over all
+ * addresses is only ever slowed, so nobody can lock its owner out by failing on purpose.
+ */
+export interface LoginLimits {
+  /** failures (of any of the three counts) after which each try is delayed */
+  slowAfter: number
+  /** failures of one address against one account before that address is refused for that account */
+  lockAfter: number
+  /** failures of one address over all accounts before the address is refused for every account */
+  ipLockAfter: number
+  windowMs: number
+  lockMs: number
+  /** the delay at `slowAfter` failures, and added to it for each failure after that */
+  delayMs: number
+  /** the longest any try is delayed: what the owner waits at worst while their account is attacked */
+  maxDelayMs: number
 }
 
 export class ConfigError extends Error {
@@ -74,7 +94,7 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     domain: DEFAULTS.domain,
     sessionMaxAgeMs: 7 * DAY,
     sessionIdleMs: DAY,
-    loginLimit: {slowAfter: 3, lockAfter: 10, windowMs: 15 * MIN, lockMs: 15 * MIN, delayMs: 250},
+    loginLimit: {slowAfter: 3, lockAfter: 10, ipLockAfter: 30, windowMs: 15 * MIN, lockMs: 15 * MIN, delayMs: 250, maxDelayMs: 5000},
     apiBodyLimitBytes: 1024 * 1024,
     inviteTtlMs: 7 * DAY,
     deviceLogin: {ttlMs: 10 * MIN, intervalSeconds: 5, startsPerMinute: 20},
@@ -101,6 +121,11 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     throw new ConfigError(`--domain must be a DNS name like mezu.localhost, got "${cfg.domain}"`)
   }
   if (cfg.sessionIdleMs <= 0 || cfg.sessionMaxAgeMs <= 0) throw new ConfigError('session lifetimes must be positive')
+  const l = cfg.loginLimit
+  const whole = (n: number, min: number) => Number.isInteger(n) && n >= min
+  if (!whole(l.slowAfter, 0) || !whole(l.lockAfter, 1) || !whole(l.ipLockAfter, 1) || !(l.windowMs > 0) || !(l.lockMs > 0) || !(l.delayMs >= 0) || !(l.maxDelayMs >= 0 && l.maxDelayMs <= MIN)) {
+    throw new ConfigError('loginLimit needs whole slowAfter (0 or more), lockAfter and ipLockAfter (1 or more), positive windowMs and lockMs, delayMs of 0 or more and maxDelayMs from 0 to 60000')
+  }
   const d = cfg.deviceLogin
   if (!(d.ttlMs > 0) || !Number.isInteger(d.intervalSeconds) || d.intervalSeconds < 1 || !(d.startsPerMinute > 0)) {
     throw new ConfigError('deviceLogin needs a positive ttlMs, a whole intervalSeconds of at least 1 and a positive startsPerMinute')

@@ -67,7 +67,8 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const ctx: ControlContext = {
     config, stores, idb, cdb, ca, log,
     feed: new ChangeFeed(),
-    limiter: new LoginLimiter(config.loginLimit),
+    passwordLimiter: new LoginLimiter(config.loginLimit),
+    codeLimiter: new LoginLimiter(config.loginLimit),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
     urls: {api: '', edge: '', tunnel: ''},
   }

@@ -23,7 +23,10 @@ export interface ControlContext {
   cdb: StoreCtx
   ca: CaMaterial
   feed: ChangeFeed
-  limiter: LoginLimiter
+  /** failed passwords, per account and client address */
+  passwordLimiter: LoginLimiter
+  /** wrong web-login user codes, per person and client address, with the same limits */
+  codeLimiter: LoginLimiter
   /** pending `mezu login --web` logins (in memory: see device-logins.ts) */
   deviceLogins: DeviceLogins
   log: Logger

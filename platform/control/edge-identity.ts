@@ -187,11 +187,11 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
     },
 
     async deviceLogin(input) {
-      return lookupDeviceLogin(ctx, input, () => ctx.deviceLogins.find(input.userCode)).result
+      return (await lookupDeviceLogin(ctx, input, () => ctx.deviceLogins.find(input.userCode))).result
     },
 
     async decideDeviceLogin(input) {
-      const r = lookupDeviceLogin(ctx, input, () => ctx.deviceLogins.decide(input.userCode, input.userId, input.approve))
+      const r = await lookupDeviceLogin(ctx, input, () => ctx.deviceLogins.decide(input.userCode, input.userId, input.approve))
       if (!r.ok) return r.result
       const u = getUser(ctx.idb, input.userId)
       const p = r.pending
@@ -215,14 +215,17 @@ function usableInvite(ctx: ControlContext, code: string): {id: string; user_id: 
  * A user code typed on the approval page. Codes are short (about 34 bits), so a wrong one counts
  * against the person and their address like a failed password, with the same slow-down and lockout.
  */
-function lookupDeviceLogin(ctx: ControlContext, input: {userId: string; ip: string}, find: () => PendingDeviceLogin | undefined): {ok: true; pending: PendingDeviceLogin; result: DeviceLoginLookup} | {ok: false; result: DeviceLoginLookup} {
-  const keys = [`device-user:${input.userId}`, `device-ip:${input.ip}`]
-  const verdict = ctx.limiter.check(keys)
-  if (!verdict.allowed) return {ok: false, result: {ok: false, reason: 'limited', retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000)}}
-  const pending = find()
-  if (!pending) {
-    ctx.limiter.fail(keys)
-    return {ok: false, result: {ok: false, reason: 'invalid'}}
+async function lookupDeviceLogin(ctx: ControlContext, input: {userId: string; ip: string}, find: () => PendingDeviceLogin | undefined): Promise<{ok: true; pending: PendingDeviceLogin; result: DeviceLoginLookup} | {ok: false; result: DeviceLoginLookup}> {
+  const attempt = ctx.codeLimiter.begin(`user:${input.userId}`, input.ip)
+  if (!attempt.allowed) return {ok: false, result: {ok: false, reason: 'limited', retryAfterSeconds: Math.ceil(attempt.retryAfterMs / 1000)}}
+  let pending: PendingDeviceLogin | undefined
+  try {
+    if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs))
+    pending = find()
+  } finally {
+    // a right code neither counts nor clears the wrong ones before it
+    attempt.settle(pending ? 'uncounted' : 'failed')
   }
+  if (!pending) return {ok: false, result: {ok: false, reason: 'invalid'}}
   return {ok: true, pending, result: {ok: true, userCode: pending.userCode, client: pending.client, ip: pending.ip, expiresAtMs: pending.expiresAtMs}}
 }

@@ -1,4 +1,4 @@
-import {cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync} from 'node:fs'
 import {basename, dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseServiceConfig, SERVICE_FILE} from '../warpgate/service-config.js'
@@ -28,17 +28,18 @@ export function nameFromDir(dir: string): string | undefined {
 
 /** Copies a service template into dir and sets its name and port in mezu.json. */
 export function scaffoldService(opts: {dir: string; template: ServiceTemplate; name?: string; port?: number; force?: boolean}): ScaffoldResult {
-  const dir = resolve(opts.dir)
+  const given = resolve(opts.dir)
   const source = join(SERVICE_TEMPLATES_DIR, opts.template)
   if (!existsSync(join(source, SERVICE_FILE))) throw new MezuError('usage', `no template "${opts.template}" (templates: ${SERVICE_TEMPLATES.join(', ')})`, 2)
   if (opts.name !== undefined && !NAME_PATTERN.test(opts.name)) {
     throw new MezuError('usage', `--name must be letters, digits, "-", "_" and "." (starting with a letter or digit), at most 63 characters; got ${JSON.stringify(opts.name)}`, 2)
   }
-  const name = opts.name ?? nameFromDir(dir)
-  if (!name) throw new MezuError('usage', `cannot make a service name from the directory name "${basename(dir)}"; pass --name`, 2)
+  const name = opts.name ?? nameFromDir(given)
+  if (!name) throw new MezuError('usage', `cannot make a service name from the directory name "${basename(given)}"; pass --name`, 2)
+  const dir = followLink(given)
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new MezuError('bad_input', `${dir} exists and is not a directory`)
-    if (readdirSync(dir).length > 0 && !opts.force) throw new MezuError('bad_input', `${dir} is not empty; pick an empty directory or pass --force to write the template's files into it`)
+    if (!statSync(dir).isDirectory()) throw new MezuError('bad_input', `${shown(given, dir)} exists and is not a directory`)
+    if (readdirSync(dir).length > 0 && !opts.force) throw new MezuError('bad_input', `${shown(given, dir)} is not empty; pick an empty directory or pass --force to write the template's files into it`)
   }
   cpSync(source, dir, {recursive: true, force: true})
   const configPath = join(dir, SERVICE_FILE)
@@ -49,7 +50,21 @@ export function scaffoldService(opts: {dir: string; template: ServiceTemplate; n
   // The same validation `mezu tunnel` applies, so init never leaves a mezu.json tunnel refuses.
   parseServiceConfig(updated, configPath)
   writeFileSync(configPath, JSON.stringify(updated, null, 2) + '\n')
-  return {dir, template: opts.template, name, port, files: listFiles(source).map((f) => relative(source, f)).sort()}
+  return {dir: given, template: opts.template, name, port, files: listFiles(source).map((f) => relative(source, f)).sort()}
+}
+
+/**
+ * A symbolic link as DIR is followed, so the files go into the directory it points to (as
+ * `cp -r template/. LINK` would) and the link stays; one that points nowhere is refused.
+ */
+function followLink(path: string): string {
+  if (!lstatSync(path, {throwIfNoEntry: false})?.isSymbolicLink()) return path
+  if (!existsSync(path)) throw new MezuError('bad_input', `${path} is a symbolic link to ${readlinkSync(path)}, which does not exist; create that directory first or give another DIR`)
+  return realpathSync(path)
+}
+
+function shown(given: string, dir: string): string {
+  return given === dir ? given : `${given} (a link to ${dir})`
 }
 
 function listFiles(dir: string): string[] {

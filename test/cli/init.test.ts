@@ -1,4 +1,4 @@
-import {existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import {once} from 'node:events'
 import net, {type AddressInfo} from 'node:net'
@@ -162,6 +162,51 @@ test('mezu init refuses a directory that is not empty, changing nothing, unless 
   t.is(forced.code, 0, forced.stderr)
   t.is(readFileSync(join(dir, 'notes.txt'), 'utf8'), 'mine', 'other files are kept')
   t.is(JSON.parse(readFileSync(join(dir, 'mezu.json'), 'utf8')).name, 'svc')
+})
+
+test('mezu init LINK writes into the directory the link points to, keeps the link, and still needs --force there', async (t) => {
+  const root = tempDir(t)
+  const real = join(root, 'real')
+  mkdirSync(real)
+  writeFileSync(join(real, 'notes.txt'), 'mine')
+  const link = join(root, 'svc-link')
+  symlinkSync(real, link, 'dir')
+
+  const refused = await mezu(['init', link, '--json'])
+  t.is(refused.code, 1)
+  t.like(JSON.parse(refused.stderr).error, {code: 'bad_input'})
+  t.regex(JSON.parse(refused.stderr).error.message, /svc-link.*is not empty.*--force/)
+  t.deepEqual(readdirSync(real), ['notes.txt'])
+
+  const forced = await mezu(['init', link, '--force', '--json'])
+  t.is(forced.code, 0, forced.stderr)
+  t.like(forced.json(), {dir: link, name: 'svc-link'})
+  t.true(lstatSync(link).isSymbolicLink(), 'the link is still a link')
+  t.is(readlinkSync(link), real)
+  t.is(readFileSync(join(real, 'notes.txt'), 'utf8'), 'mine', 'other files are kept')
+  t.is(JSON.parse(readFileSync(join(real, 'mezu.json'), 'utf8')).name, 'svc-link')
+
+  // a link to an empty directory needs no --force
+  const empty = join(root, 'empty')
+  mkdirSync(empty)
+  symlinkSync(empty, join(root, 'empty-link'), 'dir')
+  const fresh = await mezu(['init', join(root, 'empty-link'), '--json'])
+  t.is(fresh.code, 0, fresh.stderr)
+  t.true(existsSync(join(empty, 'mezu.json')))
+})
+
+test('mezu init refuses a symbolic link that points nowhere, naming it, and creates nothing', async (t) => {
+  const root = tempDir(t)
+  const link = join(root, 'dangling')
+  symlinkSync(join(root, 'missing'), link, 'dir')
+  const r = await mezu(['init', link, '--force', '--json'])
+  t.is(r.code, 1)
+  const err = JSON.parse(r.stderr).error
+  t.is(err.code, 'bad_input')
+  t.true(err.message.includes(link) && err.message.includes(join(root, 'missing')), err.message)
+  t.is(r.stdout, '')
+  t.false(existsSync(join(root, 'missing')))
+  t.true(lstatSync(link).isSymbolicLink())
 })
 
 test('mezu init refuses a bad name, template or port as usage errors, and a file as DIR', async (t) => {

@@ -294,8 +294,8 @@ test('starting web logins is rate-limited per client address', async (t) => {
   t.truthy(third.headers['retry-after'])
 })
 
-test('wrong codes on the page count like failed passwords: after the limit even the right code waits', async (t) => {
-  const strict = await startTestPlatform(t, {deviceLogin: {ttlMs: 600_000, intervalSeconds: 1, startsPerMinute: 100}, loginLimit: {slowAfter: 100, lockAfter: 3, windowMs: 60_000, lockMs: 60_000, delayMs: 0}})
+test('wrong codes on the page count like failed passwords: after the limit even the right code waits at that address', async (t) => {
+  const strict = await startTestPlatform(t, {deviceLogin: {ttlMs: 600_000, intervalSeconds: 1, startsPerMinute: 100}, loginLimit: {slowAfter: 100, lockAfter: 3, ipLockAfter: 3, windowMs: 60_000, lockMs: 60_000, delayMs: 0, maxDelayMs: 0}})
   const browser = await signedInBrowser(strict, 'gus@example.test')
   const {body: start} = await startDevice(strict)
   const wrong = start.userCode === 'BBBB-BBBB' ? 'CCCC-CCCC' : 'BBBB-BBBB'
@@ -304,6 +304,11 @@ test('wrong codes on the page count like failed passwords: after the limit even 
   t.is(locked.status, 429)
   t.regex(locked.text, /Too many wrong codes/)
   t.is((await pollDevice(strict, start.deviceCode)).body.error.code, 'authorization_pending')
+  // the same person from another address is not locked out
+  browser.localAddress = '127.0.0.2'
+  t.is((await browser.get(`/device?code=${start.userCode}`)).status, 200)
+  browser.localAddress = undefined
+  t.is((await browser.get(`/device?code=${start.userCode}`)).status, 429)
   // an address locked out for failed passwords cannot start (or poll) a web login either
   for (let i = 0; i < 3; i++) await api(strict.apiUrl, strict.caPem, 'POST', '/v1/sessions', {body: {email: 'gus@example.test', password: 'not it at all'}})
   const refused = await startDevice(strict)

@@ -109,6 +109,23 @@ test('--token-stdin refuses an unknown key and saves nothing', async (t) => {
   t.false(existsSync(credentialsOf(u.env)))
 })
 
+test('--invite given no value is a usage error naming the flag (exit 2), with or without --json, and saves nothing', async (t) => {
+  const u = cliUser(t, t.context.p)
+  for (const args of [['login', '--invite', '--json'], ['login', '--json', '--invite'], ['login', '--invite', '--password-stdin', '--json']]) {
+    const r = await u.run(args, {stdin: 'a long enough password'})
+    t.is(r.code, 2, args.join(' '))
+    t.is(r.stdout, '')
+    const err = JSON.parse(r.stderr).error
+    t.is(err.code, 'usage')
+    t.regex(err.message, /--invite/)
+  }
+  const plain = await u.run(['login', '--invite'])
+  t.is(plain.code, 2)
+  t.regex(plain.stderr, /^Error: .*--invite/m)
+  t.regex(plain.stderr, /See 'mezu login --help'/)
+  t.false(existsSync(credentialsOf(u.env)))
+})
+
 test('login without --ca-file and no terminal refuses, naming --ca-file, and pins nothing', async (t) => {
   const u = cliUser(t, t.context.p, {MEZU_CA_FILE: ''})
   const r = await u.run(['login', '--email', ADMIN_EMAIL, '--password-stdin', '--json'], {stdin: ADMIN_PASSWORD})

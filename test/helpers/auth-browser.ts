@@ -16,6 +16,8 @@ export class AuthBrowser {
   readonly cookies = new Map<string, string>()
   readonly host: string
   readonly origin: string
+  /** The client address to connect from (any 127.0.0.0/8 address reaches the edge); change it to move the browser. */
+  localAddress: string | undefined
 
   constructor(private readonly p: TestPlatform) {
     this.host = `auth.${p.domain}`
@@ -43,7 +45,7 @@ export class AuthBrowser {
     return new Promise((resolve, reject) => {
       const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
       const req = request({
-        host: '127.0.0.1', port: this.p.ports.edge!, servername: this.host, ca: this.p.caPem, method, path, agent: false,
+        host: '127.0.0.1', port: this.p.ports.edge!, servername: this.host, ca: this.p.caPem, method, path, agent: false, localAddress: this.localAddress,
         headers: {
           host: `${this.host}:${this.p.ports.edge}`,
           ...(cookie ? {cookie} : {}),

@@ -159,10 +159,10 @@ export interface EdgeResponse {
 }
 
 /** An HTTPS/1.1 request to the edge for `host`, with the platform CA pinned and SNI set. */
-export function edgeFetch(e: EdgeAddress, host: string, path: string, opts: {method?: string; headers?: Record<string, string | string[]>; body?: string} = {}): Promise<EdgeResponse> {
+export function edgeFetch(e: EdgeAddress, host: string, path: string, opts: {method?: string; headers?: Record<string, string | string[]>; body?: string; localAddress?: string} = {}): Promise<EdgeResponse> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({
-      host: '127.0.0.1', port: e.port, servername: host, method: opts.method ?? 'GET', path, ca: e.caPem, agent: false,
+      host: '127.0.0.1', port: e.port, servername: host, method: opts.method ?? 'GET', path, ca: e.caPem, agent: false, localAddress: opts.localAddress,
       headers: {host: `${host}:${e.port}`, ...opts.headers, ...(opts.body !== undefined ? {'content-length': String(Buffer.byteLength(opts.body))} : {})},
     }, (res) => {
       readText(res).then(({text, json}) => resolve({status: res.statusCode ?? 0, headers: res.headers, text, json}), reject)
@@ -224,10 +224,10 @@ export async function openLoginPage(e: EdgeAddress, returnUrl: string, cookies =
   return {csrfCookie: set?.value ?? fromCookies ?? '', csrf: formField(res.text, 'csrf') ?? '', returnField: formField(res.text, 'return') ?? '', res}
 }
 
-/** POST the login form. */
-export function postLogin(e: EdgeAddress, fields: Record<string, string>, cookies: string): Promise<EdgeResponse> {
+/** POST the login form, from `localAddress` when given (any 127.0.0.0/8 address reaches the edge). */
+export function postLogin(e: EdgeAddress, fields: Record<string, string>, cookies: string, localAddress?: string): Promise<EdgeResponse> {
   return edgeFetch(e, `auth.${e.domain}`, '/login', {
-    method: 'POST', body: new URLSearchParams(fields).toString(),
+    method: 'POST', body: new URLSearchParams(fields).toString(), localAddress,
     headers: {'content-type': 'application/x-www-form-urlencoded', cookie: cookies},
   })
 }

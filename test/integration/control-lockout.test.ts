@@ -4,8 +4,9 @@ import {createUser} from '../../platform/store/identity/users.js'
 import {loginHistory} from '../../platform/store/identity/login-history.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, type TestPlatform} from '../helpers/platform.js'
 
-// Small limits so the test needs few attempts: slowed from the 2nd failure, locked at the 4th.
-const LIMITS = {slowAfter: 2, lockAfter: 4, windowMs: 10 * 60_000, lockMs: 10 * 60_000, delayMs: 300}
+// Small limits so the test needs few attempts: slowed from the 2nd failure, an address locked out of
+// one account at its 4th and out of every account at its 8th; the account itself only ever slowed.
+const LIMITS = {slowAfter: 2, lockAfter: 4, ipLockAfter: 8, windowMs: 10 * 60_000, lockMs: 10 * 60_000, delayMs: 50, maxDelayMs: 150}
 
 interface Attempt {
   status: number
@@ -18,7 +19,7 @@ interface Attempt {
 function login(p: TestPlatform, from: string, email: string, password: string): Promise<Attempt> {
   const started = performance.now()
   return new Promise((resolve, reject) => {
-    const req = request(new URL('/v1/sessions', p.apiUrl), {method: 'POST', ca: p.caPem, localAddress: from, headers: {'content-type': 'application/json', 'user-agent': 'lockout-test'}}, (res) => {
+    const req = request(new URL('/v1/sessions', p.apiUrl), {method: 'POST', ca: p.caPem, localAddress: from, agent: false, headers: {'content-type': 'application/json', 'user-agent': 'lockout-test'}}, (res) => {
       let text = ''
       res.on('data', (d) => (text += d))
       res.on('end', () => resolve({status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, body: JSON.parse(text), elapsedMs: performance.now() - started}))
@@ -34,40 +35,72 @@ async function platformWithUser(t: any, email: string, password: string) {
   return {p, user}
 }
 
-test('failed logins for one account are slowed, then refused with 429 and Retry-After, even from fresh addresses and with the right password', async (t) => {
-  const {p, user} = await platformWithUser(t, 'target@example.test', 'the right password')
-  const results: Attempt[] = []
-  // each failure from another address, so only the account's counter can be what locks
-  for (let i = 0; i < LIMITS.lockAfter; i++) results.push(await login(p, `127.0.0.${10 + i}`, 'target@example.test', `wrong ${i}`))
-  t.deepEqual(results.map((r) => r.status), [401, 401, 401, 401])
-  t.true(results.every((r) => r.body.error.code === 'invalid_credentials'))
-  // Attempts after `slowAfter` failures wait at least delayMs before answering (a lower bound, so it cannot flake).
-  t.true(results[2].elapsedMs >= LIMITS.delayMs, `third attempt took ${results[2].elapsedMs} ms`)
-  t.true(results[3].elapsedMs >= 2 * LIMITS.delayMs, `fourth attempt took ${results[3].elapsedMs} ms`)
+const sessionsOf = (p: TestPlatform, userId: string) => (p.ctx.idb.db.prepare('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(userId) as {n: number}).n
 
-  const locked = await login(p, '127.0.0.30', 'TARGET@example.test', 'the right password')
-  t.is(locked.status, 429)
+test('an attacker failing again and again from one address is locked out there, while the owner logs in from another address with the right password', async (t) => {
+  const {p, user} = await platformWithUser(t, 'target@example.test', 'the right password')
+  const attacker = '127.0.0.10'
+  const results: Attempt[] = []
+  for (let i = 0; i < 12; i++) results.push(await login(p, attacker, 'target@example.test', `wrong ${i}`))
+  t.deepEqual(results.map((r) => r.status), [401, 401, 401, 401, 429, 429, 429, 429, 429, 429, 429, 429])
+  t.true(results.slice(0, 4).every((r) => r.body.error.code === 'invalid_credentials'))
+  // Attempts after `slowAfter` failures wait at least delayMs before answering (a lower bound, so it cannot flake).
+  t.true(results[2]!.elapsedMs >= LIMITS.delayMs, `third attempt took ${results[2]!.elapsedMs} ms`)
+
+  const locked = await login(p, attacker, 'TARGET@example.test', 'the right password')
+  t.is(locked.status, 429, 'the attacker\'s address stays locked, even with the right password')
   t.is(locked.body.error.code, 'too_many_requests')
   t.regex(locked.retryAfter ?? '', /^\d+$/)
   t.true(Number(locked.retryAfter) > 0 && Number(locked.retryAfter) <= LIMITS.lockMs / 1000)
   t.false(JSON.stringify(locked.body).includes('target@'), 'the refusal does not echo the account')
+  t.is(sessionsOf(p, user.id), 0)
 
-  // the lock is the account's: another account from the same address still logs in
-  t.is((await login(p, '127.0.0.30', ADMIN_EMAIL, ADMIN_PASSWORD)).status, 201)
-  // and no session was created for the locked account
-  t.is((p.ctx.idb.db.prepare('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(user.id) as {n: number}).n, 0)
+  // the owner, from an address that has not failed: slowed by the account's failures, not refused
+  const owner = await login(p, '127.0.0.11', 'target@example.test', 'the right password')
+  t.is(owner.status, 201)
+  t.true(owner.elapsedMs >= LIMITS.maxDelayMs, `the owner's login took ${owner.elapsedMs} ms`)
+  t.is(sessionsOf(p, user.id), 1)
+  // the owner's success does not unlock the attacker
+  t.is((await login(p, attacker, 'target@example.test', 'the right password')).status, 429)
+  t.is((await login(p, attacker, 'target@example.test', 'wrong again')).status, 429)
+  // a third, unrelated account from the attacker's address is not locked (the address made 4 < 8 failures)
+  t.is((await login(p, attacker, ADMIN_EMAIL, ADMIN_PASSWORD)).status, 201)
 
-  // every failure is in the login history, with address, user agent and result
+  // only tries that checked a password are in the login history (refusals checked none)
   const history = loginHistory(p.ctx.idb, user.id)
-  t.is(history.length, LIMITS.lockAfter)
-  t.true(history.every((h) => h.result === 'wrong-password' && h.userAgent === 'lockout-test' && /^127\.0\.0\.1\d$/.test(h.ip ?? '')))
+  t.is(history.filter((h) => h.result === 'wrong-password').length, LIMITS.lockAfter)
+  t.true(history.filter((h) => h.result === 'wrong-password').every((h) => h.userAgent === 'lockout-test' && h.ip === attacker))
+  t.is(history.filter((h) => h.result === 'success').length, 1)
+})
+
+test('failures spread over many addresses slow the account down but never lock it', async (t) => {
+  const {p, user} = await platformWithUser(t, 'spread@example.test', 'the right password')
+  const statuses: number[] = []
+  for (let i = 0; i < 20; i++) statuses.push((await login(p, `127.0.0.${20 + i}`, 'spread@example.test', `wrong ${i}`)).status)
+  t.deepEqual(statuses, Array.from({length: 20}, () => 401))
+  const owner = await login(p, '127.0.0.60', 'spread@example.test', 'the right password')
+  t.is(owner.status, 201)
+  t.true(owner.elapsedMs >= LIMITS.maxDelayMs, `the owner's login took ${owner.elapsedMs} ms`)
+  t.is(loginHistory(p.ctx.idb, user.id).filter((h) => h.result === 'wrong-password').length, 20)
+})
+
+test('tries sent in parallel from one address cannot get past the lock by all passing the check at once', async (t) => {
+  const {p, user} = await platformWithUser(t, 'burst@example.test', 'the right password')
+  const from = '127.0.0.70'
+  // two failures, so every further try is delayed: the window the burst would use
+  for (let i = 0; i < 2; i++) t.is((await login(p, from, 'burst@example.test', 'nope')).status, 401)
+  const burst = await Promise.all(Array.from({length: 12}, (_, i) => login(p, from, 'burst@example.test', `guess ${i}`)))
+  const checked = burst.filter((r) => r.status === 401).length
+  t.is(checked, LIMITS.lockAfter - 2, `${checked} of the parallel tries had their password checked`)
+  t.true(burst.every((r) => r.status === 401 || r.status === 429))
+  t.is(loginHistory(p.ctx.idb, user.id).length, LIMITS.lockAfter)
 })
 
 test('failed logins from one address are refused with 429 for every account, while other addresses still log in', async (t) => {
   const p = await startTestPlatform(t, {loginLimit: LIMITS})
   const from = '127.0.0.50'
   // a different (unknown) account each time, so only the address's counter can be what locks
-  for (let i = 0; i < LIMITS.lockAfter; i++) {
+  for (let i = 0; i < LIMITS.ipLockAfter; i++) {
     const r = await login(p, from, `guess${i}@example.test`, 'password')
     t.is(r.status, 401)
   }
@@ -79,10 +112,11 @@ test('failed logins from one address are refused with 429 for every account, whi
   t.is((await login(p, from, 'another@example.test', 'x')).status, 429, 'still locked')
 })
 
-test('a success before the lock clears the account counter', async (t) => {
+test('a success before the lock clears that address\'s failures for the account', async (t) => {
   const {p} = await platformWithUser(t, 'forgetful@example.test', 'the right password')
-  for (let i = 0; i < LIMITS.lockAfter - 1; i++) t.is((await login(p, `127.0.0.${60 + i}`, 'forgetful@example.test', 'nope')).status, 401)
-  t.is((await login(p, '127.0.0.70', 'forgetful@example.test', 'the right password')).status, 201)
-  for (let i = 0; i < LIMITS.lockAfter - 1; i++) t.is((await login(p, `127.0.0.${80 + i}`, 'forgetful@example.test', 'nope')).status, 401)
-  t.is((await login(p, '127.0.0.90', 'forgetful@example.test', 'the right password')).status, 201)
+  const from = '127.0.0.80'
+  for (let i = 0; i < LIMITS.lockAfter - 1; i++) t.is((await login(p, from, 'forgetful@example.test', 'nope')).status, 401)
+  t.is((await login(p, from, 'forgetful@example.test', 'the right password')).status, 201)
+  for (let i = 0; i < LIMITS.lockAfter - 1; i++) t.is((await login(p, from, 'forgetful@example.test', 'nope')).status, 401)
+  t.is((await login(p, from, 'forgetful@example.test', 'the right password')).status, 201)
 })

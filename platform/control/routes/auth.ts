@@ -7,6 +7,7 @@ import {emailIndex, findUserByEmail} from '../../store/identity/users.js'
 import {normaliseEmail} from '../../store/names.js'
 import {type ControlContext, change, clientIp} from '../context.js'
 import {ApiError} from '../errors.js'
+import type {TryOutcome} from '../login-limiter.js'
 import {Email} from '../schemas.js'
 
 const LoginBody = Type.Object(
@@ -60,28 +61,33 @@ export interface PasswordLoginInput {
 /** Shared by the API and the edge's login page: limiter, constant-cost check, history, session. */
 export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInput): Promise<CreateSessionResponse> {
   const email = normaliseEmail(input.email)
-  const keys = [`acct:${emailIndex(ctx.idb, email).toString('hex')}`, `ip:${input.ip}`]
-  const verdict = ctx.limiter.check(keys)
-  if (!verdict.allowed) {
-    const secs = Math.ceil(verdict.retryAfterMs / 1000)
+  const attempt = ctx.passwordLimiter.begin(`acct:${emailIndex(ctx.idb, email).toString('hex')}`, input.ip)
+  if (!attempt.allowed) {
+    const secs = Math.ceil(attempt.retryAfterMs / 1000)
     throw new ApiError('too_many_requests', `too many failed logins; try again in ${secs} s`, undefined, {'retry-after': String(secs)})
   }
-  if (verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs))
-  const user = findUserByEmail(ctx.idb, email)
-  dummyHash ??= ctx.stores.passwords.hash('mezu-dummy-password-for-timing')
-  const ok = ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password) && !!user?.passwordHash
-  const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method, client: input.client}
-  if (!user || !ok) {
-    ctx.limiter.fail(keys)
-    recordLogin(ctx.idb, user?.id ?? null, {...meta, result: 'wrong-password'})
-    throw new ApiError('invalid_credentials', 'email or password is wrong')
+  // a try counts as failed unless it proves otherwise, so an unexpected error cannot be used to dodge the count
+  let outcome: TryOutcome = 'failed'
+  try {
+    if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs))
+    const user = findUserByEmail(ctx.idb, email)
+    dummyHash ??= ctx.stores.passwords.hash('mezu-dummy-password-for-timing')
+    const ok = ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password) && !!user?.passwordHash
+    const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method, client: input.client}
+    if (!user || !ok) {
+      recordLogin(ctx.idb, user?.id ?? null, {...meta, result: 'wrong-password'})
+      throw new ApiError('invalid_credentials', 'email or password is wrong')
+    }
+    if (user.status !== 'active') {
+      outcome = 'uncounted'
+      recordLogin(ctx.idb, user.id, {...meta, result: `refused-${user.status}`})
+      throw new ApiError('invalid_credentials', user.status === 'disabled' ? 'this account is disabled' : 'email or password is wrong')
+    }
+    outcome = 'succeeded'
+    const {token, session} = createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
+    recordLogin(ctx.idb, user.id, {...meta, result: 'success'})
+    return {token, session: {id: session.id, expiresAt: session.expiresAt}, user: {id: user.id, email: user.email, name: user.name, role: user.role}}
+  } finally {
+    attempt.settle(outcome)
   }
-  if (user.status !== 'active') {
-    recordLogin(ctx.idb, user.id, {...meta, result: `refused-${user.status}`})
-    throw new ApiError('invalid_credentials', user.status === 'disabled' ? 'this account is disabled' : 'email or password is wrong')
-  }
-  ctx.limiter.succeed([keys[0]])
-  const {token, session} = createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
-  recordLogin(ctx.idb, user.id, {...meta, result: 'success'})
-  return {token, session: {id: session.id, expiresAt: session.expiresAt}, user: {id: user.id, email: user.email, name: user.name, role: user.role}}
 }

@@ -80,8 +80,8 @@ export function registerDeviceLoginRoutes(app: FastifyInstance, ctx: ControlCont
 }
 
 function refuseLockedIp(ctx: ControlContext, ip: string): void {
-  const verdict = ctx.limiter.check([`ip:${ip}`])
-  if (verdict.allowed) return
-  const secs = Math.ceil(verdict.retryAfterMs / 1000)
+  const lockedMs = ctx.passwordLimiter.addressLockedForMs(ip)
+  if (lockedMs === 0) return
+  const secs = Math.ceil(lockedMs / 1000)
   throw new ApiError('too_many_requests', `too many failed logins from this address; try again in ${secs} s`, undefined, {'retry-after': String(secs)})
 }
