@@ -2,6 +2,7 @@ import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:ht
 import http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
 import {batchWriter} from '../../../src/protocol/batch.js'
+import {EDGE_COOKIES, IDENTITY_HEADER_PREFIX} from '../../../src/protocol/headers.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
@@ -60,14 +61,35 @@ export function tunnelRequestHeaders(method: string, headers: IncomingHttpHeader
   return out
 }
 
-/** The origin's response headers as sent to the end user: no pseudo, hop-by-hop or tunnel-internal ones. */
+const EDGE_PREFIX_FIRST = IDENTITY_HEADER_PREFIX.charCodeAt(0)
+
+/**
+ * The origin's response headers as sent to the end user: no pseudo or hop-by-hop ones, nothing in
+ * the edge's namespace (Mezu-*, tunnel-internal ones included, and Mezu_*, which some stacks read
+ * as Mezu-*), and no Set-Cookie for the edge's own cookies. An origin or Warpgate must not be able
+ * to pass for the edge (Mezu-Edge-Error, identity) or plant or clear the edge's session.
+ * HTTP/2 header names arrive lower-case (nghttp2 refuses others).
+ */
 export function endUserResponseHeaders(headers: http2.IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.charCodeAt(0) === 58 || HOP_BY_HOP_HEADERS.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    if (value === undefined || name.charCodeAt(0) === 58 || HOP_BY_HOP_HEADERS.has(name)) continue
+    if (name.charCodeAt(0) === EDGE_PREFIX_FIRST && name.replaceAll('_', '-').startsWith(IDENTITY_HEADER_PREFIX)) continue
+    if (name === 'set-cookie') {
+      const kept = [value].flat().filter((c) => !EDGE_COOKIES.has(setCookieName(c)))
+      if (kept.length > 0) out[name] = kept
+      continue
+    }
     out[name] = value
   }
   return out
+}
+
+/** A Set-Cookie value's cookie name as browsers read it: before the first "=" of the part before ";", trimmed. */
+function setCookieName(value: string): string {
+  const pair = value.split(';', 1)[0]!
+  const eq = pair.indexOf('=')
+  return eq === -1 ? '' : pair.slice(0, eq).trim()
 }
 
 function hasNoBody(req: EndUserRequest): boolean {
