@@ -7,6 +7,7 @@ import {guardRequest} from '../http-guard.js'
 import {normalisePath} from '../path.js'
 import {edgePageHeaders} from '../refusal.js'
 import {clearSessionCookieHeader, csrfCookieHeader, readCookie, sessionCookieHeader} from './cookies.js'
+import {readForm} from './form.js'
 import {acceptDevicePageUrl, acceptReturnUrl, DEVICE_PAGE_PATH, edgeOrigin} from './return-url.js'
 
 /** (req, res) for every request to auth.<domain>. */
@@ -15,7 +16,6 @@ export type LoginHandler = (req: IncomingMessage | Http2ServerRequest, res: Serv
 type Req = IncomingMessage | Http2ServerRequest
 type Res = ServerResponse | Http2ServerResponse
 
-const FORM_LIMIT_BYTES = 16 * 1024
 const WRONG = 'email or password is wrong'
 
 interface Reply {
@@ -99,7 +99,7 @@ function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefi
 }
 
 async function loginSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
-  const form = await readForm(req)
+  const form = await postedForm(req)
   if ('error' in form) return form.error
   const returnUrl = form.values.get('return') ?? ''
   if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
@@ -140,7 +140,7 @@ async function inviteForm(state: IdentityEdgeState, req: Req, code: string, retu
 }
 
 async function inviteSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
-  const form = await readForm(req)
+  const form = await postedForm(req)
   if ('error' in form) return form.error
   const code = form.values.get('code') ?? ''
   const returnUrl = form.values.get('return') ?? ''
@@ -215,7 +215,7 @@ async function devicePage(state: IdentityEdgeState, req: Req, code: string, erro
 
 /** POST /device: approve or deny, CSRF-checked, for the signed-in user. */
 async function deviceSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
-  const form = await readForm(req)
+  const form = await postedForm(req)
   if ('error' in form) return form.error
   const code = form.values.get('code') ?? ''
   if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
@@ -251,19 +251,9 @@ function methodNotAllowed(): Reply {
   return {status: 405, body: 'method not allowed', contentType: 'text/plain; charset=utf-8', headers: {allow: 'GET, POST'}}
 }
 
-async function readForm(req: Req): Promise<{values: URLSearchParams} | {error: Reply}> {
-  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase()
-  if (type !== 'application/x-www-form-urlencoded') return {error: {status: 415, body: 'send the form as application/x-www-form-urlencoded', contentType: 'text/plain; charset=utf-8'}}
-  const chunks: Buffer[] = []
-  let size = 0
-  // An oversized form is read to its end and dropped (not stored), so the 413 reaches the client
-  // on HTTP/1 and HTTP/2 alike; the edge's own body limit bounds how much that can be.
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= FORM_LIMIT_BYTES) chunks.push(chunk)
-  }
-  if (size > FORM_LIMIT_BYTES) return {error: {status: 413, body: 'the form is too large', contentType: 'text/plain; charset=utf-8'}}
-  return {values: new URLSearchParams(Buffer.concat(chunks).toString('utf8'))}
+async function postedForm(req: Req): Promise<{values: URLSearchParams} | {error: Reply}> {
+  const form = await readForm(req.headers, req as AsyncIterable<Buffer>)
+  return 'refused' in form ? {error: {status: form.refused.status, body: form.refused.message, contentType: 'text/plain; charset=utf-8'}} : form
 }
 
 function header(req: Req, name: string): string | null {
