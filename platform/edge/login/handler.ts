@@ -8,6 +8,7 @@ import {normalisePath} from '../path.js'
 import {edgePageHeaders} from '../refusal.js'
 import {clearSessionCookieHeader, csrfCookieHeader, readCookie, sessionCookieHeader} from './cookies.js'
 import {readForm} from './form.js'
+import {endSession, isLogoutConfirmed, LOGOUT_REFUSED, logoutPage} from './logout.js'
 import {acceptDevicePageUrl, acceptReturnUrl, DEVICE_PAGE_PATH, edgeOrigin} from './return-url.js'
 
 /** (req, res) for every request to auth.<domain>. */
@@ -27,7 +28,7 @@ interface Reply {
 
 /**
  * auth.<domain>: the login form, the set-password form for invitations, the web-login approval
- * page (`mezu login --web`), logout and the JWKS.
+ * page (`mezu login --web`), sign-out (a form; only its POST signs out) and the JWKS.
  * A successful login makes a new session (never reuses one: no fixation) and sends the browser
  * to the route's /.mezu/callback with a one-time code.
  */
@@ -71,7 +72,8 @@ async function handle(state: IdentityEdgeState, req: Req): Promise<Reply> {
       if (method === 'POST') return deviceSubmit(state, req)
       return methodNotAllowed()
     case '/logout':
-      if (isGet || method === 'POST') return logout(state, req)
+      if (isGet) return logoutForm(state, req)
+      if (method === 'POST') return logoutSubmit(state, req)
       return methodNotAllowed()
     default:
       return message(state, 404, 'Not found', 'There is no such page here.')
@@ -234,12 +236,28 @@ async function deviceSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> 
   return message(state, 200, 'Login approved', `Your terminal is now signed in as ${user.email}. You can close this window.`)
 }
 
-async function logout(state: IdentityEdgeState, req: Req): Promise<Reply> {
+/** GET /logout: the sign-out form; a browser without a live session is signed out already (a stale cookie is dropped). */
+function logoutForm(state: IdentityEdgeState, req: Req, error?: string, status = 200): Reply {
+  const user = signedInUser(state, req)
+  if (!user) return signedOut(state)
+  const sessionToken = readCookie(req.headers.cookie, SESSION_COOKIE)!
+  return {status, body: logoutPage(state, {sessionToken, email: user.email, action: '/logout', error}), contentType: 'text/html; charset=utf-8'}
+}
+
+/** POST /logout: ends the session only with the token the form was made with. */
+async function logoutSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const form = await postedForm(req)
+  if ('error' in form) return form.error
   const token = readCookie(req.headers.cookie, SESSION_COOKIE)
-  if (token) {
-    state.identity.forget(token)
-    await state.authority.logout(token)
+  if (!isLogoutConfirmed(state, token, form.values.get('csrf'))) {
+    if (signedInUser(state, req)) return logoutForm(state, req, LOGOUT_REFUSED, 403)
+    return message(state, 403, 'Sign-out refused', 'This sign-out form is not valid. Nothing was changed.', {link: '/login', linkText: 'Sign in'})
   }
+  await endSession(state, token!)
+  return signedOut(state)
+}
+
+function signedOut(state: IdentityEdgeState): Reply {
   return message(state, 200, 'Signed out', 'You are signed out.', {link: '/login', linkText: 'Sign in again'}, {'set-cookie': clearSessionCookieHeader()})
 }
 
