@@ -7,6 +7,8 @@ import type {Caller} from './identity.js'
 import type {IdentityEdgeState} from './identity-edge.js'
 import {type CallerIdentity, rewriteIdentityHeaders} from './identity-headers.js'
 import {clearSessionCookieHeader, readCookie, sessionCookieHeader} from './login/cookies.js'
+import {readForm} from './login/form.js'
+import {endSession, isLogoutConfirmed, LOGOUT_REFUSED, logoutPage} from './login/logout.js'
 import {edgeOrigin} from './login/return-url.js'
 import {normalisePath} from './path.js'
 import {evaluate, type Who} from './policy.js'
@@ -19,6 +21,8 @@ export interface GateRequest {
   headers: IncomingHttpHeaders
   rawHeaders: string[]
   httpVersion: string
+  /** the request body; read only for the edge's own forms (POST /.mezu/logout), never for a forwarded request */
+  body?: AsyncIterable<Buffer>
 }
 
 export type GateResult =
@@ -119,7 +123,7 @@ function loginRequired(state: IdentityEdgeState, req: GateRequest, route: Route,
   return {action: 'respond', status: 302, headers: {...edgePageHeaders(), ...clear, location: `${loginUrl}?return=${encodeURIComponent(back)}`}, body: ''}
 }
 
-/** /.mezu/* on a route host: the login callback and logout; answered by the edge, never forwarded. */
+/** /.mezu/* on a route host: the login callback and sign-out; answered by the edge, never forwarded. */
 async function edgePath(state: IdentityEdgeState, req: GateRequest, route: Route, path: string): Promise<GateResult> {
   const port = state.publicPort()
   const authOrigin = edgeOrigin(`auth.${state.source.get().domain}`, port)
@@ -134,15 +138,39 @@ async function edgePath(state: IdentityEdgeState, req: GateRequest, route: Route
     const maxAge = (caller.session.expiresAtMs - state.now()) / 1000
     return {action: 'respond', status: 303, headers: {...edgePageHeaders(), 'set-cookie': sessionCookieHeader(pending.token, maxAge), location: pending.returnUrl}, body: ''}
   }
-  if (path === `${EDGE_PATH_PREFIX}logout`) {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE)
-    if (token) {
-      state.identity.forget(token)
-      await state.authority.logout(token)
-    }
-    return {action: 'respond', status: 303, headers: {...edgePageHeaders(), 'set-cookie': clearSessionCookieHeader(), location: `${authOrigin}/logout`}, body: ''}
-  }
+  if (path === LOGOUT_PATH) return routeLogout(state, req, authOrigin)
   return respond(state, req, {status: 404, code: 'not_found', message: 'no such edge page'})
+}
+
+const LOGOUT_PATH = `${EDGE_PATH_PREFIX}logout`
+
+/**
+ * /.mezu/logout: GET shows the sign-out form, only its POST (with the form's token) ends the
+ * session; then the browser goes on to the auth host's /logout to drop the cookie there too.
+ */
+async function routeLogout(state: IdentityEdgeState, req: GateRequest, authOrigin: string): Promise<GateResult> {
+  const token = readCookie(req.headers.cookie, SESSION_COOKIE)
+  const caller = token ? state.identity.bySessionToken(token) : undefined
+  const email = caller?.kind === 'user' ? caller.user.email : undefined
+  const signedOut: GateResult = {action: 'respond', status: 303, headers: {...edgePageHeaders(), 'set-cookie': clearSessionCookieHeader(), location: `${authOrigin}/logout`}, body: ''}
+  const page = (status: number, error?: string): GateResult => ({
+    action: 'respond', status, body: logoutPage(state, {sessionToken: token!, email: email!, action: LOGOUT_PATH, error}),
+    // the form's POST is answered with a redirect to the auth host, and form-action covers redirects
+    headers: {...edgePageHeaders(`'self' ${authOrigin}`), 'content-type': 'text/html; charset=utf-8'},
+  })
+  const method = req.method ?? 'GET'
+  if (method === 'GET' || method === 'HEAD') return email === undefined ? signedOut : page(200)
+  if (method !== 'POST') return respond(state, req, {status: 405, code: 'method_not_allowed', message: 'sign out with the form at GET /.mezu/logout', headers: {allow: 'GET, POST'}})
+  const form = req.body ? await readForm(req.headers, req.body) : undefined
+  if (form && 'refused' in form) return respond(state, req, {status: form.refused.status, code: form.refused.status === 413 ? 'payload_too_large' : 'unsupported_media_type', message: form.refused.message})
+  if (!isLogoutConfirmed(state, token, form?.values.get('csrf') ?? null)) {
+    if (email !== undefined) return page(403, LOGOUT_REFUSED)
+    // a stale form in a browser (signed out in another tab) gets a page, not the JSON other POSTs get
+    const format = String(req.headers.accept ?? '').includes('application/json') ? 'json' : 'html'
+    return {action: 'respond', ...state.renderer.render({status: 403, code: 'logout_refused', message: 'this sign-out form is not valid here; nothing was changed'}, format)}
+  }
+  await endSession(state, token!)
+  return signedOut
 }
 
 function codeFor(status: number): string {

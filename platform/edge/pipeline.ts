@@ -13,6 +13,8 @@ export interface GateRequest {
   url: string
   rawHeaders: string[]
   httpVersion: string
+  /** the request body, for the edge's own forms (POST /.mezu/logout); the gate never reads a forwarded request's */
+  body?: AsyncIterable<Buffer>
 }
 
 /** The gate's decision, as data: forward with these headers set, or answer the end user itself. */

@@ -158,7 +158,7 @@ export class EdgeServer {
     })
     try {
       if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
-      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
+      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, body: req as AsyncIterable<Buffer>}, route, clientIp)
       if (decision.action === 'respond') {
         res.writeHead(decision.status, decision.headers as never)
         res.end(decision.body)

@@ -1,4 +1,4 @@
-/** Prefix of every identity header the edge owns; inbound headers with it are always stripped. */
+/** Prefix of every header the edge owns; end users' request headers and origins' response headers with it are always stripped. */
 export const IDENTITY_HEADER_PREFIX = 'mezu-'
 /** The platform user id of the caller, added by the edge. */
 export const HEADER_USER_ID = 'Mezu-User-Id'
@@ -16,5 +16,7 @@ export const HEADER_EDGE_ERROR = 'Mezu-Edge-Error'
 export const SESSION_COOKIE = '__Host-mezu_session'
 /** The pre-session cookie the login form's CSRF token is bound to. */
 export const CSRF_COOKIE = '__Host-mezu_csrf'
+/** The cookies the edge sets itself: an origin's Set-Cookie naming one never reaches the end user. */
+export const EDGE_COOKIES: ReadonlySet<string> = new Set([SESSION_COOKIE, CSRF_COOKIE])
 /** The path under every route host that the edge itself answers (callback, logout). */
 export const EDGE_PATH_PREFIX = '/.mezu/'

@@ -81,7 +81,14 @@ test('an invited user sets a password, is sent to login by a protected route, la
   t.is(session.sameSite, 'Lax')
   await tunnel.waitForEvent((e) => e.type === 'request' && e.path === '/welcome' && e.status === 200, 'the Warpgate let /welcome through')
 
+  // following a link to the sign-out page signs nobody out; its button does
   await page.goto(`${route.url}.mezu/logout`)
+  t.is(await page.textContent('#email'), 'ivy@example.test')
+  await page.goto(url)
+  t.is(await page.textContent('#hello'), 'Hello, ivy@example.test!')
+  await page.goto(`${route.url}.mezu/logout`)
+  await page.click('#sign-out')
+  await page.waitForURL(`https://auth.${platform.domain}:${platform.ports.edge}/logout`)
   t.is(await page.textContent('#title'), 'Signed out')
   await page.goto(url)
   t.true(page.url().startsWith(loginPrefix), page.url())

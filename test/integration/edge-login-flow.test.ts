@@ -120,23 +120,6 @@ test('a callback code works once and only on the host it was issued for', async 
   t.is(bogus.status, 400)
 })
 
-test('signing out on the route host revokes the session: the route asks for login again', async (t) => {
-  const e = await startIdentityEdge(t)
-  await e.addRoute(`hello.${e.domain}`, '/', null)
-  const url = `https://hello.${e.domain}:${e.port}/`
-  const {session} = await signIn(e, url, ADMIN_EMAIL, ADMIN_PASSWORD)
-  const cookie = {cookie: `__Host-mezu_session=${session}`}
-  const out = await edgeFetch(e, `hello.${e.domain}`, '/.mezu/logout', {headers: cookie})
-  t.is(out.status, 303)
-  t.is(out.headers.location, `https://auth.${e.domain}:${e.port}/logout`)
-  t.true(setCookie(out, '__Host-mezu_session')!.attrs.includes('Max-Age=0'))
-  const after = await edgeFetch(e, `hello.${e.domain}`, '/', {headers: cookie})
-  t.is(after.status, 302)
-  t.is(splitUrl(after.headers.location!).path.split('?')[0], '/login')
-  const authLogout = await edgeFetch(e, `auth.${e.domain}`, '/logout', {headers: cookie})
-  t.is(authLogout.status, 200)
-})
-
 test('already signed in on auth.<domain>: a second route gets a callback without the form', async (t) => {
   const e = await startIdentityEdge(t)
   await e.addRoute(`hello.${e.domain}`, '/', null)

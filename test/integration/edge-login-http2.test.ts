@@ -2,7 +2,7 @@ import {connect, type IncomingHttpHeaders} from 'node:http2'
 import test from 'ava'
 import {buildConfig} from '../../platform/config.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from '../helpers/platform.js'
-import {formField, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
+import {formField, signIn, startIdentityEdge, type IdentityEdge} from '../helpers/identity-edge.js'
 
 /** One HTTP/2 request to the edge for `host` (SNI and :authority), the platform CA pinned. */
 function h2(e: IdentityEdge, host: string, path: string, opts: {method?: string; headers?: Record<string, string>; body?: string} = {}): Promise<{status: number; headers: IncomingHttpHeaders; text: string}> {
@@ -81,4 +81,20 @@ test('over HTTP/2 a URL over the limit gets 414 and a header list over the limit
   t.is((await h2(e, app, '/' + 'a'.repeat(600))).status, 414)
   t.is((await h2(e, app, '/big-headers', {headers: {'x-big': 'b'.repeat(5000)}})).status, 431)
   t.false(e.originSeen.some((s) => s.url === '/big-headers' || s.url.length > 512))
+})
+
+test('over HTTP/2 a sign-out POST without the form\'s token changes nothing, and with it ends the session', async (t) => {
+  const e = await startIdentityEdge(t)
+  const host = `hello.${e.domain}`
+  await e.addRoute(host, '/', null)
+  const {session} = await signIn(e, `https://${host}:${e.port}/`, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const cookie = {cookie: `__Host-mezu_session=${session}`}
+  const form = {'content-type': 'application/x-www-form-urlencoded'}
+  const refused = await h2(e, host, '/.mezu/logout', {method: 'POST', headers: {...cookie, ...form, origin: 'https://evil.example'}, body: 'csrf=made-up'})
+  t.is(refused.status, 403)
+  t.is((await h2(e, host, '/h2', {headers: cookie})).status, 200, 'still signed in')
+  const page = await h2(e, host, '/.mezu/logout', {headers: cookie})
+  const out = await h2(e, host, '/.mezu/logout', {method: 'POST', headers: {...cookie, ...form}, body: new URLSearchParams({csrf: formField(page.text, 'csrf')!}).toString()})
+  t.is(out.status, 303)
+  t.is((await h2(e, host, '/h2', {headers: cookie})).status, 302, 'the session is over')
 })

@@ -14,6 +14,14 @@ test('a CSRF token verifies only with the cookie it was minted for', (t) => {
   t.false(new CsrfTokens().verify(cookie, token), 'another edge secret does not accept it')
 })
 
+test('a login-form token is no sign-out token for the same cookie value, nor the reverse', (t) => {
+  const csrf = new CsrfTokens()
+  const value = csrf.newCookieValue()
+  t.true(csrf.verify(value, csrf.tokenFor(value, 'logout'), 'logout'))
+  t.false(csrf.verify(value, csrf.tokenFor(value), 'logout'))
+  t.false(csrf.verify(value, csrf.tokenFor(value, 'logout')))
+})
+
 test('a callback code works once, on its host, before it expires', (t) => {
   let now = 0
   const codes = new CallbackCodes(60_000, () => now)

@@ -7,6 +7,8 @@ import {guardRequest} from '../http-guard.js'
 import {normalisePath} from '../path.js'
 import {edgePageHeaders} from '../refusal.js'
 import {clearSessionCookieHeader, csrfCookieHeader, readCookie, sessionCookieHeader} from './cookies.js'
+import {readForm} from './form.js'
+import {endSession, isLogoutConfirmed, LOGOUT_REFUSED, logoutPage} from './logout.js'
 import {acceptDevicePageUrl, acceptReturnUrl, DEVICE_PAGE_PATH, edgeOrigin} from './return-url.js'
 
 /** (req, res) for every request to auth.<domain>. */
@@ -15,7 +17,6 @@ export type LoginHandler = (req: IncomingMessage | Http2ServerRequest, res: Serv
 type Req = IncomingMessage | Http2ServerRequest
 type Res = ServerResponse | Http2ServerResponse
 
-const FORM_LIMIT_BYTES = 16 * 1024
 const WRONG = 'email or password is wrong'
 
 interface Reply {
@@ -27,7 +28,7 @@ interface Reply {
 
 /**
  * auth.<domain>: the login form, the set-password form for invitations, the web-login approval
- * page (`mezu login --web`), logout and the JWKS.
+ * page (`mezu login --web`), sign-out (a form; only its POST signs out) and the JWKS.
  * A successful login makes a new session (never reuses one: no fixation) and sends the browser
  * to the route's /.mezu/callback with a one-time code.
  */
@@ -71,7 +72,8 @@ async function handle(state: IdentityEdgeState, req: Req): Promise<Reply> {
       if (method === 'POST') return deviceSubmit(state, req)
       return methodNotAllowed()
     case '/logout':
-      if (isGet || method === 'POST') return logout(state, req)
+      if (isGet) return logoutForm(state, req)
+      if (method === 'POST') return logoutSubmit(state, req)
       return methodNotAllowed()
     default:
       return message(state, 404, 'Not found', 'There is no such page here.')
@@ -99,7 +101,7 @@ function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefi
 }
 
 async function loginSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
-  const form = await readForm(req)
+  const form = await postedForm(req)
   if ('error' in form) return form.error
   const returnUrl = form.values.get('return') ?? ''
   if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
@@ -140,7 +142,7 @@ async function inviteForm(state: IdentityEdgeState, req: Req, code: string, retu
 }
 
 async function inviteSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
-  const form = await readForm(req)
+  const form = await postedForm(req)
   if ('error' in form) return form.error
   const code = form.values.get('code') ?? ''
   const returnUrl = form.values.get('return') ?? ''
@@ -215,7 +217,7 @@ async function devicePage(state: IdentityEdgeState, req: Req, code: string, erro
 
 /** POST /device: approve or deny, CSRF-checked, for the signed-in user. */
 async function deviceSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
-  const form = await readForm(req)
+  const form = await postedForm(req)
   if ('error' in form) return form.error
   const code = form.values.get('code') ?? ''
   if (!state.csrf.verify(readCookie(req.headers.cookie, CSRF_COOKIE), form.values.get('csrf') ?? undefined)) {
@@ -234,12 +236,28 @@ async function deviceSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> 
   return message(state, 200, 'Login approved', `Your terminal is now signed in as ${user.email}. You can close this window.`)
 }
 
-async function logout(state: IdentityEdgeState, req: Req): Promise<Reply> {
+/** GET /logout: the sign-out form; a browser without a live session is signed out already (a stale cookie is dropped). */
+function logoutForm(state: IdentityEdgeState, req: Req, error?: string, status = 200): Reply {
+  const user = signedInUser(state, req)
+  if (!user) return signedOut(state)
+  const sessionToken = readCookie(req.headers.cookie, SESSION_COOKIE)!
+  return {status, body: logoutPage(state, {sessionToken, email: user.email, action: '/logout', error}), contentType: 'text/html; charset=utf-8'}
+}
+
+/** POST /logout: ends the session only with the token the form was made with. */
+async function logoutSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
+  const form = await postedForm(req)
+  if ('error' in form) return form.error
   const token = readCookie(req.headers.cookie, SESSION_COOKIE)
-  if (token) {
-    state.identity.forget(token)
-    await state.authority.logout(token)
+  if (!isLogoutConfirmed(state, token, form.values.get('csrf'))) {
+    if (signedInUser(state, req)) return logoutForm(state, req, LOGOUT_REFUSED, 403)
+    return message(state, 403, 'Sign-out refused', 'This sign-out form is not valid. Nothing was changed.', {link: '/login', linkText: 'Sign in'})
   }
+  await endSession(state, token!)
+  return signedOut(state)
+}
+
+function signedOut(state: IdentityEdgeState): Reply {
   return message(state, 200, 'Signed out', 'You are signed out.', {link: '/login', linkText: 'Sign in again'}, {'set-cookie': clearSessionCookieHeader()})
 }
 
@@ -251,19 +269,9 @@ function methodNotAllowed(): Reply {
   return {status: 405, body: 'method not allowed', contentType: 'text/plain; charset=utf-8', headers: {allow: 'GET, POST'}}
 }
 
-async function readForm(req: Req): Promise<{values: URLSearchParams} | {error: Reply}> {
-  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase()
-  if (type !== 'application/x-www-form-urlencoded') return {error: {status: 415, body: 'send the form as application/x-www-form-urlencoded', contentType: 'text/plain; charset=utf-8'}}
-  const chunks: Buffer[] = []
-  let size = 0
-  // An oversized form is read to its end and dropped (not stored), so the 413 reaches the client
-  // on HTTP/1 and HTTP/2 alike; the edge's own body limit bounds how much that can be.
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= FORM_LIMIT_BYTES) chunks.push(chunk)
-  }
-  if (size > FORM_LIMIT_BYTES) return {error: {status: 413, body: 'the form is too large', contentType: 'text/plain; charset=utf-8'}}
-  return {values: new URLSearchParams(Buffer.concat(chunks).toString('utf8'))}
+async function postedForm(req: Req): Promise<{values: URLSearchParams} | {error: Reply}> {
+  const form = await readForm(req.headers, req as AsyncIterable<Buffer>)
+  return 'refused' in form ? {error: {status: form.refused.status, body: form.refused.message, contentType: 'text/plain; charset=utf-8'}} : form
 }
 
 function header(req: Req, name: string): string | null {

@@ -3,6 +3,7 @@ import type http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
 import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
 import {RESPONSE_PAIRS_AT} from '../../../src/protocol/head.js'
+import {EDGE_COOKIES, IDENTITY_HEADER_PREFIX} from '../../../src/protocol/headers.js'
 import type {MuxStream} from '../../../src/protocol/mux.js'
 import {pipeStreamTo, pipeToStream} from '../../../src/protocol/stream-pipe.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
@@ -61,18 +62,35 @@ export function tunnelRequestHead(method: string, headers: IncomingHttpHeaders, 
   return out
 }
 
-/** The origin's response headers as sent to the end user: no hop-by-hop or tunnel-internal ones. */
+const EDGE_PREFIX_FIRST = IDENTITY_HEADER_PREFIX.charCodeAt(0)
+
+/**
+ * The origin's response headers as sent to the end user: no hop-by-hop ones, nothing in the
+ * edge's namespace (Mezu-*, tunnel-internal ones included, and Mezu_*, which some stacks read as
+ * Mezu-*), and no Set-Cookie for the edge's own cookies. An origin or Warpgate must not be able to
+ * pass for the edge (Mezu-Edge-Error, identity) or plant or clear the edge's session.
+ */
 export function endUserResponseHeaders(head: HeadFields): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (let i = RESPONSE_PAIRS_AT; i + 1 < head.length; i += 2) {
     const name = head[i]
-    if (HOP_BY_HOP_HEADERS.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX)) continue
+    const value = head[i + 1]
+    if (HOP_BY_HOP_HEADERS.has(name)) continue
+    if (name.charCodeAt(0) === EDGE_PREFIX_FIRST && name.replaceAll('_', '-').startsWith(IDENTITY_HEADER_PREFIX)) continue
+    if (name === 'set-cookie' && EDGE_COOKIES.has(setCookieName(value))) continue
     const prev = out[name]
-    if (prev === undefined) out[name] = head[i + 1]
-    else if (Array.isArray(prev)) prev.push(head[i + 1])
-    else out[name] = [prev, head[i + 1]]
+    if (prev === undefined) out[name] = name === 'set-cookie' ? [value] : value
+    else if (Array.isArray(prev)) prev.push(value)
+    else out[name] = [prev, value]
   }
   return out
+}
+
+/** A Set-Cookie value's cookie name as browsers read it: before the first "=" of the part before ";", trimmed. */
+function setCookieName(value: string): string {
+  const pair = value.split(';', 1)[0]!
+  const eq = pair.indexOf('=')
+  return eq === -1 ? '' : pair.slice(0, eq).trim()
 }
 
 function pairs(fields: HeadFields): Record<string, string> {
