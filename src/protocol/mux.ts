@@ -67,8 +67,8 @@ export class MuxStream {
     }
     const end = this.heldEnd
     this.heldEnd = null
-    if (end === true) this.remoteEnd()
-    else if (end) this.receiveTrailers(end)
+    // after the caller's synchronous set-up, which sets onEnd/onTrailers after onData
+    if (end) queueMicrotask(() => (end === true ? this.remoteEnd() : this.receiveTrailers(end)))
   }
 
   /** Data from the connection: to the handler, or held until there is one. */

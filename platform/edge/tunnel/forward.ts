@@ -144,12 +144,14 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       if (settled) return
       settled = true
       clearTimeout(timer)
+      // the edge answers a failure with its own page: nothing more from the stream reaches the end user
+      if (r.failure) s.onHead = s.onData = s.onEnd = s.onTrailers = s.onClose = s.onReadDone = null
       resolve(r)
     }
     if (t.responseTimeoutMs > 0) {
       timer = setTimeout(() => {
-        s.reset(ResetCode.CANCEL)
         settle({status: 504, failure: 'timeout', bytesIn, bytesOut: 0})
+        s.reset(ResetCode.CANCEL)
       }, t.responseTimeoutMs)
     }
 
@@ -165,10 +167,10 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       const tooLarge = () => {
         cut = true
         req.pause()
-        s.reset(ResetCode.CANCEL)
         // The origin already answered: the end user's response can only be cut.
         if (res.headersSent) res.destroy()
         settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
+        s.reset(ResetCode.CANCEL)
       }
       pipeToStream(req, s, onBody)
       req.once('end', () => {
@@ -208,8 +210,10 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
         return
       }
       status = Number(fields[0])
-      if (fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR) return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
-      if (settled) return s.reset(ResetCode.CANCEL)
+      if (fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR || settled) {
+        settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
+        return s.reset(ResetCode.CANCEL)
+      }
       head = fields
       early = []
       s.onData = (chunk) => early!.push(chunk)
