@@ -36,6 +36,12 @@ export interface PlatformConfig {
     defaultBodyLimitBytes: number
     rateLimitPerMinute: number
     assertionTtlMs: number
+    /**
+     * HTTP/2 rapid reset: streams a client resets before the edge answered them spend a
+     * per-connection bucket of `burst`, refilled at `perSecond`; when it is empty the edge sends
+     * GOAWAY and closes the connection.
+     */
+    streamResets: {burst: number; perSecond: number}
   }
   drainGraceMs: number
   /** argon2id strength; tests may use 'interactive' (default) */
@@ -89,6 +95,7 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
       defaultBodyLimitBytes: 1024 * 1024 * 1024,
       rateLimitPerMinute: 6000,
       assertionTtlMs: 5 * MIN,
+      streamResets: {burst: 200, perSecond: 10},
     },
     drainGraceMs: 30_000,
     passwordStrength: 'interactive',
@@ -101,6 +108,12 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     throw new ConfigError(`--domain must be a DNS name like mezu.localhost, got "${cfg.domain}"`)
   }
   if (cfg.sessionIdleMs <= 0 || cfg.sessionMaxAgeMs <= 0) throw new ConfigError('session lifetimes must be positive')
+  // nghttp2 has a reset limit of its own (1000, then 33 a second) whose GOAWAY leaves the socket
+  // open; the edge's must be reached first.
+  const r = cfg.edge.streamResets
+  if (!Number.isInteger(r?.burst) || r.burst < 1 || r.burst > 999 || !(r.perSecond >= 0 && r.perSecond <= 33)) {
+    throw new ConfigError(`edge.streamResets needs a whole burst from 1 to 999 and a perSecond from 0 to 33, got ${JSON.stringify(r)}`)
+  }
   const d = cfg.deviceLogin
   if (!(d.ttlMs > 0) || !Number.isInteger(d.intervalSeconds) || d.intervalSeconds < 1 || !(d.startsPerMinute > 0)) {
     throw new ConfigError('deviceLogin needs a positive ttlMs, a whole intervalSeconds of at least 1 and a positive startsPerMinute')

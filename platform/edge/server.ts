@@ -10,7 +10,8 @@ import type {PlatformConfig} from '../config.js'
 import type {ConfigSource} from './config-source.js'
 import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
 import {buildRouteTable, normaliseHost, normalisePath, type RouteTable} from './router.js'
-import {type EndUserRequest, type EndUserResponse, type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
+import {type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from './end-user.js'
+import {type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
 import type {TunnelPool} from './tunnel/pool.js'
 
 /** TLS 1.2 suites offered to end users: ECDHE key exchange with AEAD ciphers only (TLS 1.3's are all AEAD). */
@@ -99,6 +100,7 @@ export class EdgeServer {
     this.server.on('request', (req, res) => void this.handle(req, res))
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head))
     this.server.on('sessionError', () => {})
+    this.server.on('session', (session) => this.limitResets(session))
     this.server.on('secureConnection', (socket: TLSSocket) => {
       // Responses are written as header + body writes; Nagle would hold the second one for an ACK.
       socket.setNoDelay(true)
@@ -118,6 +120,26 @@ export class EdgeServer {
     http1.requestTimeout = 0
     http1.headersTimeout = opts.limits.headersTimeoutMs
     http1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(opts.limits.headersTimeoutMs / 4)))
+  }
+
+  /**
+   * HTTP/2 rapid reset (CVE-2023-44487): a stream the client resets before it was answered costs
+   * the edge work but the client nothing. Such resets spend the connection's budget; when it runs
+   * out, GOAWAY (ENHANCE_YOUR_CALM) and the connection is closed.
+   */
+  private limitResets(session: http2.ServerHttp2Session): void {
+    const {burst, perSecond} = this.opts.limits.streamResets
+    let tokens = burst
+    let at = performance.now()
+    session.on('stream', (stream) => stream.once('close', () => {
+      if (stream.headersSent || session.closed || session.destroyed) return
+      const now = performance.now()
+      tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond)
+      at = now
+      if (--tokens >= 0) return
+      // The error only reaches 'sessionError'; the code goes into the GOAWAY.
+      session.destroy(new Error('too many streams reset by the client'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM)
+    }))
   }
 
   private nextRequestId(): string {
@@ -157,6 +179,8 @@ export class EdgeServer {
     })
     try {
       if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
+      // A stream reset as soon as it was opened gets no work done for it (rapid reset).
+      if (isEndUserGone(req, res)) return finish(STATUS_CLIENT_CLOSED, 0, 0)
       const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
       if (decision.action === 'respond') {
         res.writeHead(decision.status, decision.headers as never)

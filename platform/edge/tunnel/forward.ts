@@ -2,12 +2,10 @@ import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:ht
 import http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
 import {batchWriter} from '../../../src/protocol/batch.js'
+import {type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from '../end-user.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
-
-export type EndUserRequest = IncomingMessage | http2.Http2ServerRequest
-export type EndUserResponse = ServerResponse | http2.Http2ServerResponse
 
 /** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
 export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large'
@@ -99,6 +97,7 @@ function open(pool: TunnelPool, t: ForwardTarget, headers: http2.OutgoingHttpHea
  */
 export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUserResponse, t: ForwardTarget): Promise<ForwardResult> {
   const method = req.method ?? 'GET'
+  if (isEndUserGone(req, res)) return Promise.resolve({status: STATUS_CLIENT_CLOSED, bytesIn: 0, bytesOut: 0})
   const noBody = hasNoBody(req)
   const stream = open(pool, t, tunnelRequestHeaders(method, req.headers, t), noBody)
   if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
