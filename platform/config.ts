@@ -36,6 +36,8 @@ export interface PlatformConfig {
     defaultBodyLimitBytes: number
     rateLimitPerMinute: number
     assertionTtlMs: number
+    /** HTTP/2 streams one end-user connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    maxConcurrentStreams: number
     /**
      * HTTP/2 rapid reset: streams a client resets before the edge answered them spend a
      * per-connection bucket of `burst`, refilled at `perSecond`; when it is empty the edge sends
@@ -95,6 +97,8 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
       defaultBodyLimitBytes: 1024 * 1024 * 1024,
       rateLimitPerMinute: 6000,
       assertionTtlMs: 5 * MIN,
+      // nginx's default; each stream may hold up to a tunnel stream window at the edge.
+      maxConcurrentStreams: 128,
       streamResets: {burst: 200, perSecond: 10},
     },
     drainGraceMs: 30_000,
@@ -108,9 +112,13 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     throw new ConfigError(`--domain must be a DNS name like mezu.localhost, got "${cfg.domain}"`)
   }
   if (cfg.sessionIdleMs <= 0 || cfg.sessionMaxAgeMs <= 0) throw new ConfigError('session lifetimes must be positive')
+  const e = cfg.edge
+  if (!Number.isInteger(e.maxConcurrentStreams) || e.maxConcurrentStreams < 1 || e.maxConcurrentStreams > 1000) {
+    throw new ConfigError(`edge.maxConcurrentStreams must be a whole number from 1 to 1000, got ${e.maxConcurrentStreams}`)
+  }
   // nghttp2 has a reset limit of its own (1000, then 33 a second) whose GOAWAY leaves the socket
   // open; the edge's must be reached first.
-  const r = cfg.edge.streamResets
+  const r = e.streamResets
   if (!Number.isInteger(r?.burst) || r.burst < 1 || r.burst > 999 || !(r.perSecond >= 0 && r.perSecond <= 33)) {
     throw new ConfigError(`edge.streamResets needs a whole burst from 1 to 999 and a perSecond from 0 to 33, got ${JSON.stringify(r)}`)
   }

@@ -95,7 +95,9 @@ export class EdgeServer {
       maxSessionMemory: 64,
       // a client that opens TCP and never finishes the TLS handshake is cut as soon as a slow header would be
       handshakeTimeout: opts.limits.headersTimeoutMs,
-      settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024},
+      // A stream whose client does not read holds up to a tunnel stream window at the edge
+      // (back-pressure stops the origin there); the stream cap bounds that per connection.
+      settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024, maxConcurrentStreams: opts.limits.maxConcurrentStreams},
     })
     this.server.on('request', (req, res) => void this.handle(req, res))
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head))
