@@ -112,7 +112,11 @@ export class OriginProxy implements StreamHandler {
       stream.on('data', (chunk: Buffer) => {
         if (!req.destroyed) write(chunk)
       })
-      stream.on('end', () => req.end())
+      // Node also ends a stream the edge reset: a cut body must not reach the origin as a whole one.
+      stream.on('end', () => {
+        if (stream.rstCode) req.destroy()
+        else req.end()
+      })
     }
   }
 

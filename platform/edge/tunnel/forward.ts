@@ -75,13 +75,13 @@ function hasNoBody(req: EndUserRequest): boolean {
 }
 
 /** Opens a stream on the best connection; a connection that refuses on the spot is skipped once. */
-function open(pool: TunnelPool, t: ForwardTarget, headers: http2.OutgoingHttpHeaders, endStream: boolean): http2.ClientHttp2Stream | undefined {
+function open(pool: TunnelPool, t: ForwardTarget, headers: http2.OutgoingHttpHeaders, endStream: boolean, signal?: AbortSignal): http2.ClientHttp2Stream | undefined {
   let tried: TunnelSession | undefined
   for (let attempt = 0; attempt < 2; attempt++) {
     const session = pool.pick(t.environmentId, t.service, tried)
     if (!session) return undefined
     try {
-      return session.request(headers, {endStream})
+      return session.request(headers, {endStream, signal})
     } catch {
       tried = session // closed or went away between pick and request
     }
@@ -99,8 +99,17 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
   const method = req.method ?? 'GET'
   if (isEndUserGone(req, res)) return Promise.resolve({status: STATUS_CLIENT_CLOSED, bytesIn: 0, bytesOut: 0})
   const noBody = hasNoBody(req)
-  const stream = open(pool, t, tunnelRequestHeaders(method, req.headers, t), noBody)
+  // close(CANCEL) on a stream whose body is still open sends END_STREAM before the RST, and the
+  // origin would take a cut body for a whole one; aborting the signal resets it without the end.
+  const abort = noBody ? undefined : new AbortController()
+  const stream = open(pool, t, tunnelRequestHeaders(method, req.headers, t), noBody, abort?.signal)
   if (!stream) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
+  /** Resets the tunnel stream: the Warpgate aborts the origin request. */
+  const cancel = () => {
+    if (stream.destroyed || stream.closed) return
+    if (abort) abort.abort()
+    else stream.close(NGHTTP2_CANCEL)
+  }
 
   return new Promise((resolve) => {
     let settled = false
@@ -115,7 +124,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     }
     if (t.responseTimeoutMs > 0) {
       timer = setTimeout(() => {
-        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+        cancel()
         settle({status: 504, failure: 'timeout', bytesIn, bytesOut: 0})
       }, t.responseTimeoutMs)
     }
@@ -135,7 +144,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       const tooLarge = () => {
         cut = true
         req.off('data', onBody)
-        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL)
+        cancel()
         // The origin already answered: the end user's response can only be cut.
         if (res.headersSent) res.destroy()
         settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
@@ -146,9 +155,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       })
     }
     // The end user went away: cancel the tunnel stream so the origin stops too.
-    res.on('close', () => {
-      if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_CANCEL)
-    })
+    res.on('close', cancel)
 
     stream.on('response', (headers) => {
       clearTimeout(timer)
@@ -158,7 +165,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
         stream.resume()
         return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
       }
-      if (settled) return stream.close(NGHTTP2_CANCEL)
+      if (settled) return cancel()
       res.writeHead(status, endUserResponseHeaders(headers) as never)
       // An event stream's headers go out now, not with the first event; everything else saves the
       // extra packet and sends headers with the first body bytes.
