@@ -10,7 +10,7 @@ import type {PlatformConfig} from '../config.js'
 import type {ConfigSource} from './config-source.js'
 import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
 import {buildRouteTable, normaliseHost, normalisePath, type RouteTable} from './router.js'
-import {type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from './end-user.js'
+import {closeIfBodyUnread, type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from './end-user.js'
 import {type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
 import type {TunnelPool} from './tunnel/pool.js'
 
@@ -185,7 +185,7 @@ export class EdgeServer {
       if (isEndUserGone(req, res)) return finish(STATUS_CLIENT_CLOSED, 0, 0)
       const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
       if (decision.action === 'respond') {
-        res.writeHead(decision.status, decision.headers as never)
+        res.writeHead(decision.status, {...decision.headers, ...closeIfBodyUnread(req, res)} as never)
         res.end(decision.body)
         return finish(decision.status, 0, Buffer.byteLength(decision.body))
       }
@@ -220,23 +220,12 @@ export class EdgeServer {
     if (res.destroyed || res.writableEnded || ('stream' in res && res.stream?.destroyed)) return p.status
     const problem: EdgeProblem = {status: p.status, code, title: p.title, message: p.message, requestId}
     const page = this.pages(req, problem)
-    // Drain what the end user is still sending so the response can be read.
+    // A body that is over the limit or not read to its end for another reason ends
+    // the exchange after the answer (closeIfBodyUnread); until then what arrives is discarded.
+    const close = closeIfBodyUnread(req, res)
     req.resume()
-    const tooLarge = code === 'payload_too_large'
-    // An over-long body is not read to its end: HTTP/1 closes the connection after the answer,
-    // HTTP/2 resets the stream (NO_ERROR: "stop sending, the response is complete").
-    const close: Record<string, string> = tooLarge && req.httpVersionMajor === 1 ? {connection: 'close'} : {}
     res.writeHead(page.status, {...page.headers, ...close, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
     res.end(page.body)
-    if (tooLarge && 'stream' in res && res.stream) {
-      // The compat response only emits 'finish' once the stream closes; wait for the stream's own.
-      const stream = res.stream
-      const reset = () => {
-        if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR)
-      }
-      if (stream.writableFinished) reset()
-      else stream.once('finish', reset)
-    }
     return p.status
   }
 

@@ -2,7 +2,7 @@ import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:ht
 import http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
 import {batchWriter} from '../../../src/protocol/batch.js'
-import {type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from '../end-user.js'
+import {closeIfBodyUnread, cutEndUser, type EndUserRequest, type EndUserResponse, hasNoBody, isEndUserGone, STATUS_CLIENT_CLOSED} from '../end-user.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
@@ -66,12 +66,6 @@ export function endUserResponseHeaders(headers: http2.IncomingHttpHeaders): Reco
     out[name] = value
   }
   return out
-}
-
-function hasNoBody(req: EndUserRequest): boolean {
-  if ('stream' in req && req.stream) return req.stream.endAfterHeaders
-  const h = req.headers
-  return h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')
 }
 
 /** Opens a stream on the best connection; a connection that refuses on the spot is skipped once. */
@@ -145,8 +139,8 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
         cut = true
         req.off('data', onBody)
         cancel()
-        // The origin already answered: the end user's response can only be cut.
-        if (res.headersSent) res.destroy()
+        // The origin already answered: the end user's exchange can only be cut.
+        if (res.headersSent) cutEndUser(req, res)
         settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
       }
       req.on('data', onBody)
@@ -166,7 +160,10 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
         return settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
       }
       if (settled) return cancel()
-      res.writeHead(status, endUserResponseHeaders(headers) as never)
+      const out = endUserResponseHeaders(headers)
+      // The origin answered before the body was in (an early 401 or 413 of its own).
+      if (!noBody) Object.assign(out, closeIfBodyUnread(req, res))
+      res.writeHead(status, out as never)
       // An event stream's headers go out now, not with the first event; everything else saves the
       // extra packet and sends headers with the first body bytes.
       if (String(headers['content-type']).startsWith('text/event-stream') && 'flushHeaders' in res && typeof res.flushHeaders === 'function') res.flushHeaders()
@@ -176,16 +173,16 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       // at a time. Back-pressure: the tunnel stream pauses until the end user's side drains.
       const cl = headers['content-length']
       const declared = method !== 'HEAD' && typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1
-      const out = res as ServerResponse
-      const write = batchWriter(out, stream)
+      const sink = res as ServerResponse
+      const write = batchWriter(sink, stream)
       stream.on('data', (chunk: Buffer) => {
-        if (out.writableEnded) return
+        if (sink.writableEnded) return
         bytesOut += chunk.length
-        if (bytesOut === declared) out.end(chunk)
+        if (bytesOut === declared) sink.end(chunk)
         else write(chunk)
       })
       stream.on('end', () => {
-        if (!out.writableEnded) out.end()
+        if (!sink.writableEnded) sink.end()
         settle({status, bytesIn, bytesOut})
       })
     })
