@@ -38,6 +38,11 @@ export interface PlatformConfig {
     assertionTtlMs: number
     /** HTTP/2 streams one end-user connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
     maxConcurrentStreams: number
+    /** Most time between two reads of a request body while the edge waits for it (nginx's client_body_timeout); 0 = none. */
+    bodyTimeoutMs: number
+    /** Slowest average request-body rate accepted once `bodyRateGraceMs` has passed (Kestrel's MinRequestBodyDataRate); 0 = none. */
+    minBodyBytesPerSecond: number
+    bodyRateGraceMs: number
     /**
      * HTTP/2 rapid reset: streams a client resets before the edge answered them spend a
      * per-connection bucket of `burst`, refilled at `perSecond`; when it is empty the edge sends
@@ -99,6 +104,9 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
       assertionTtlMs: 5 * MIN,
       // nginx's default; each stream may hold up to a tunnel stream window at the edge.
       maxConcurrentStreams: 128,
+      bodyTimeoutMs: 60_000,
+      minBodyBytesPerSecond: 240,
+      bodyRateGraceMs: 5_000,
       streamResets: {burst: 200, perSecond: 10},
     },
     drainGraceMs: 30_000,
@@ -115,6 +123,9 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
   const e = cfg.edge
   if (!Number.isInteger(e.maxConcurrentStreams) || e.maxConcurrentStreams < 1 || e.maxConcurrentStreams > 1000) {
     throw new ConfigError(`edge.maxConcurrentStreams must be a whole number from 1 to 1000, got ${e.maxConcurrentStreams}`)
+  }
+  if (!(e.bodyTimeoutMs >= 0) || !(e.minBodyBytesPerSecond >= 0) || !(e.bodyRateGraceMs >= 0)) {
+    throw new ConfigError('edge.bodyTimeoutMs, edge.minBodyBytesPerSecond and edge.bodyRateGraceMs must be 0 or more')
   }
   // nghttp2 has a reset limit of its own (1000, then 33 a second) whose GOAWAY leaves the socket
   // open; the edge's must be reached first.

@@ -47,6 +47,7 @@ const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_to
   'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
   'payload_too_large': {status: 413, title: 'Payload too large', message: 'The request body is larger than this route accepts.'},
+  'body_timeout': {status: 408, title: 'Request timeout', message: 'The request body arrived too slowly.'},
 }
 
 let isoMs = -1
@@ -198,7 +199,7 @@ export class EdgeServer {
       const result = await forwardRequest(this.opts.pool, req, res, {
         environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
         setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
-        responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes,
+        responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes, bodyRate: this.opts.limits,
       })
       if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
       finish(result.status, result.bytesIn, result.bytesOut)
@@ -220,7 +221,7 @@ export class EdgeServer {
     if (res.destroyed || res.writableEnded || ('stream' in res && res.stream?.destroyed)) return p.status
     const problem: EdgeProblem = {status: p.status, code, title: p.title, message: p.message, requestId}
     const page = this.pages(req, problem)
-    // A body that is over the limit or not read to its end for another reason ends
+    // A body that is over the limit, too slow, or not read to its end for another reason ends
     // the exchange after the answer (closeIfBodyUnread); until then what arrives is discarded.
     const close = closeIfBodyUnread(req, res)
     req.resume()

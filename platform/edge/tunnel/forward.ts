@@ -2,13 +2,14 @@ import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:ht
 import http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
 import {batchWriter} from '../../../src/protocol/batch.js'
+import {type BodyRateLimits, BodyRateWatch} from '../body-rate.js'
 import {closeIfBodyUnread, cutEndUser, type EndUserRequest, type EndUserResponse, hasNoBody, isEndUserGone, STATUS_CLIENT_CLOSED} from '../end-user.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
 
 /** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
-export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large'
+export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large' | 'body_timeout'
 
 export interface ForwardTarget {
   environmentId: string
@@ -24,6 +25,8 @@ export interface ForwardTarget {
   responseTimeoutMs: number
   /** most request-body bytes passed on to the origin; counted as they stream, 0 = no limit */
   bodyLimitBytes?: number
+  /** how slowly the body may arrive; absent = no limit */
+  bodyRate?: BodyRateLimits
 }
 
 /** The result for the request log; `failure` set when the edge answered for the origin. */
@@ -110,10 +113,13 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     let bytesIn = 0
     let bytesOut = 0
     let timer: NodeJS.Timeout | undefined
+    let watch: BodyRateWatch | undefined
     const settle = (r: ForwardResult) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      // The edge answers for the origin and ends the exchange: the body's pace no longer matters.
+      if (r.failure) watch?.stop()
       resolve(r)
     }
     if (t.responseTimeoutMs > 0) {
@@ -128,28 +134,38 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       // Counts while streaming and passes on at most `limit` bytes: the body is never held whole.
       // A plain write loop (not a Transform and two pipes), chunks of one tick written as one batch.
       let cut = false
-      const write = batchWriter(stream, req)
+      // A body that stops or trickles is cut, so it cannot hold the connection, the tunnel stream
+      // and the origin request open; while the tunnel is full the edge is the slow one.
+      if (t.bodyRate) watch = new BodyRateWatch(t.bodyRate, () => cutBody(408, 'body_timeout'))
+      const paced = watch
+      const write = batchWriter(stream, paced ? {pause: () => (paced.pause(), req.pause()), resume: () => (paced.resume(), req.resume())} : req)
       const onBody = (chunk: Buffer) => {
         if (cut || stream.destroyed) return
         bytesIn += chunk.length
-        if (limit > 0 && bytesIn > limit) return tooLarge()
+        watch?.read(chunk.length)
+        if (limit > 0 && bytesIn > limit) return cutBody(413, 'payload_too_large')
         write(chunk)
       }
-      const tooLarge = () => {
+      const cutBody = (status: number, failure: ForwardFailure) => {
         cut = true
+        watch?.stop()
         req.off('data', onBody)
         cancel()
         // The origin already answered: the end user's exchange can only be cut.
         if (res.headersSent) cutEndUser(req, res)
-        settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
+        settle({status, failure, bytesIn, bytesOut})
       }
       req.on('data', onBody)
       req.once('end', () => {
+        watch?.stop()
         if (!cut && !stream.destroyed) stream.end()
       })
     }
     // The end user went away: cancel the tunnel stream so the origin stops too.
-    res.on('close', cancel)
+    res.on('close', () => {
+      watch?.stop()
+      cancel()
+    })
 
     stream.on('response', (headers) => {
       clearTimeout(timer)
