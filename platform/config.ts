@@ -36,6 +36,19 @@ export interface PlatformConfig {
     defaultBodyLimitBytes: number
     rateLimitPerMinute: number
     assertionTtlMs: number
+    /** HTTP/2 streams one end-user connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    maxConcurrentStreams: number
+    /** Most time between two reads of a request body while the edge waits for it (nginx's client_body_timeout); 0 = none. */
+    bodyTimeoutMs: number
+    /** Slowest average request-body rate accepted once `bodyRateGraceMs` has passed (Kestrel's MinRequestBodyDataRate); 0 = none. */
+    minBodyBytesPerSecond: number
+    bodyRateGraceMs: number
+    /**
+     * HTTP/2 rapid reset: streams a client resets before the edge answered them spend a
+     * per-connection bucket of `burst`, refilled at `perSecond`; when it is empty the edge sends
+     * GOAWAY and closes the connection.
+     */
+    streamResets: {burst: number; perSecond: number}
   }
   drainGraceMs: number
   /** argon2id strength; tests may use 'interactive' (default) */
@@ -109,6 +122,12 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
       defaultBodyLimitBytes: 1024 * 1024 * 1024,
       rateLimitPerMinute: 6000,
       assertionTtlMs: 5 * MIN,
+      // nginx's default; each stream may hold up to a tunnel stream window at the edge.
+      maxConcurrentStreams: 128,
+      bodyTimeoutMs: 60_000,
+      minBodyBytesPerSecond: 240,
+      bodyRateGraceMs: 5_000,
+      streamResets: {burst: 200, perSecond: 10},
     },
     drainGraceMs: 30_000,
     passwordStrength: 'interactive',
@@ -125,6 +144,19 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
   const whole = (n: number, min: number) => Number.isInteger(n) && n >= min
   if (!whole(l.slowAfter, 0) || !whole(l.lockAfter, 1) || !whole(l.ipLockAfter, 1) || !(l.windowMs > 0) || !(l.lockMs > 0) || !(l.delayMs >= 0) || !(l.maxDelayMs >= 0 && l.maxDelayMs <= MIN)) {
     throw new ConfigError('loginLimit needs whole slowAfter (0 or more), lockAfter and ipLockAfter (1 or more), positive windowMs and lockMs, delayMs of 0 or more and maxDelayMs from 0 to 60000')
+  }
+  const e = cfg.edge
+  if (!Number.isInteger(e.maxConcurrentStreams) || e.maxConcurrentStreams < 1 || e.maxConcurrentStreams > 1000) {
+    throw new ConfigError(`edge.maxConcurrentStreams must be a whole number from 1 to 1000, got ${e.maxConcurrentStreams}`)
+  }
+  if (!(e.bodyTimeoutMs >= 0) || !(e.minBodyBytesPerSecond >= 0) || !(e.bodyRateGraceMs >= 0)) {
+    throw new ConfigError('edge.bodyTimeoutMs, edge.minBodyBytesPerSecond and edge.bodyRateGraceMs must be 0 or more')
+  }
+  // nghttp2 has a reset limit of its own (1000, then 33 a second) whose GOAWAY leaves the socket
+  // open; the edge's must be reached first.
+  const r = e.streamResets
+  if (!Number.isInteger(r?.burst) || r.burst < 1 || r.burst > 999 || !(r.perSecond >= 0 && r.perSecond <= 33)) {
+    throw new ConfigError(`edge.streamResets needs a whole burst from 1 to 999 and a perSecond from 0 to 33, got ${JSON.stringify(r)}`)
   }
   const d = cfg.deviceLogin
   if (!(d.ttlMs > 0) || !Number.isInteger(d.intervalSeconds) || d.intervalSeconds < 1 || !(d.startsPerMinute > 0)) {

@@ -10,7 +10,8 @@ import type {PlatformConfig} from '../config.js'
 import type {ConfigSource} from './config-source.js'
 import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
 import {buildRouteTable, matchRoute, normaliseHost, normalisePath, type RouteTable} from './router.js'
-import {type EndUserRequest, type EndUserResponse, type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
+import {closeIfBodyUnread, type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from './end-user.js'
+import {type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
 import type {TunnelPool} from './tunnel/pool.js'
 
 /** TLS 1.2 suites offered to end users: ECDHE key exchange with AEAD ciphers only (TLS 1.3's are all AEAD). */
@@ -46,6 +47,7 @@ const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_to
   'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
   'payload_too_large': {status: 413, title: 'Payload too large', message: 'The request body is larger than this route accepts.'},
+  'body_timeout': {status: 408, title: 'Request timeout', message: 'The request body arrived too slowly.'},
 }
 
 let isoMs = -1
@@ -94,11 +96,14 @@ export class EdgeServer {
       maxSessionMemory: 64,
       // a client that opens TCP and never finishes the TLS handshake is cut as soon as a slow header would be
       handshakeTimeout: opts.limits.headersTimeoutMs,
-      settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024},
+      // A stream whose client does not read holds up to a tunnel stream window at the edge
+      // (back-pressure stops the origin there); the stream cap bounds that per connection.
+      settings: {maxHeaderListSize: opts.limits.maxHeaderBytes, initialWindowSize: 1024 * 1024, maxConcurrentStreams: opts.limits.maxConcurrentStreams},
     })
     this.server.on('request', (req, res) => void this.handle(req, res))
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head))
     this.server.on('sessionError', () => {})
+    this.server.on('session', (session) => this.limitResets(session))
     this.server.on('secureConnection', (socket: TLSSocket) => {
       // Responses are written as header + body writes; Nagle would hold the second one for an ACK.
       socket.setNoDelay(true)
@@ -118,6 +123,26 @@ export class EdgeServer {
     http1.requestTimeout = 0
     http1.headersTimeout = opts.limits.headersTimeoutMs
     http1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(opts.limits.headersTimeoutMs / 4)))
+  }
+
+  /**
+   * HTTP/2 rapid reset (CVE-2023-44487): a stream the client resets before it was answered costs
+   * the edge work but the client nothing. Such resets spend the connection's budget; when it runs
+   * out, GOAWAY (ENHANCE_YOUR_CALM) and the connection is closed.
+   */
+  private limitResets(session: http2.ServerHttp2Session): void {
+    const {burst, perSecond} = this.opts.limits.streamResets
+    let tokens = burst
+    let at = performance.now()
+    session.on('stream', (stream) => stream.once('close', () => {
+      if (stream.headersSent || session.closed || session.destroyed) return
+      const now = performance.now()
+      tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond)
+      at = now
+      if (--tokens >= 0) return
+      // The error only reaches 'sessionError'; the code goes into the GOAWAY.
+      session.destroy(new Error('too many streams reset by the client'), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM)
+    }))
   }
 
   private nextRequestId(): string {
@@ -158,9 +183,11 @@ export class EdgeServer {
     })
     try {
       if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
+      // A stream reset as soon as it was opened gets no work done for it (rapid reset).
+      if (isEndUserGone(req, res)) return finish(STATUS_CLIENT_CLOSED, 0, 0)
       const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, body: req as AsyncIterable<Buffer>}, route, clientIp)
       if (decision.action === 'respond') {
-        res.writeHead(decision.status, decision.headers as never)
+        res.writeHead(decision.status, {...decision.headers, ...closeIfBodyUnread(req, res)} as never)
         res.end(decision.body)
         return finish(decision.status, 0, Buffer.byteLength(decision.body))
       }
@@ -173,7 +200,7 @@ export class EdgeServer {
       const result = await forwardRequest(this.opts.pool, req, res, {
         environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
         setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId},
-        responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes,
+        responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes, bodyRate: this.opts.limits,
       })
       if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
       finish(result.status, result.bytesIn, result.bytesOut)
@@ -195,23 +222,12 @@ export class EdgeServer {
     if (res.destroyed || res.writableEnded || ('stream' in res && res.stream?.destroyed)) return p.status
     const problem: EdgeProblem = {status: p.status, code, title: p.title, message: p.message, requestId}
     const page = this.pages(req, problem)
-    // Drain what the end user is still sending so the response can be read.
+    // A body that is over the limit, too slow, or not read to its end for another reason ends
+    // the exchange after the answer (closeIfBodyUnread); until then what arrives is discarded.
+    const close = closeIfBodyUnread(req, res)
     req.resume()
-    const tooLarge = code === 'payload_too_large'
-    // An over-long body is not read to its end: HTTP/1 closes the connection after the answer,
-    // HTTP/2 resets the stream (NO_ERROR: "stop sending, the response is complete").
-    const close: Record<string, string> = tooLarge && req.httpVersionMajor === 1 ? {connection: 'close'} : {}
     res.writeHead(page.status, {...page.headers, ...close, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
     res.end(page.body)
-    if (tooLarge && 'stream' in res && res.stream) {
-      // The compat response only emits 'finish' once the stream closes; wait for the stream's own.
-      const stream = res.stream
-      const reset = () => {
-        if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR)
-      }
-      if (stream.writableFinished) reset()
-      else stream.once('finish', reset)
-    }
     return p.status
   }
 

@@ -1,3 +1,4 @@
+import {EventEmitter} from 'node:events'
 import {createServer, type IncomingMessage, type Server} from 'node:http'
 import {request as httpsRequest} from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -28,6 +29,8 @@ export interface OriginSeen {
   rawHeaders: string[]
   /** body bytes that reached the origin (counted as they arrive) */
   bodyBytes: number
+  /** set when the request closed: 'aborted' when that happened before its body ended (the edge cancelled it) */
+  closed?: 'complete' | 'aborted'
 }
 
 /**
@@ -58,6 +61,8 @@ export interface IdentityEdge {
   published(kind: string, id: string | null, action: ChangeEvent['action']): Promise<void>
   /** Resolves once the edge's snapshot reflects configuration version `version` or later. */
   untilSnapshot(version: number, deadlineMs?: number): Promise<void>
+  /** The first request the origin saw (or sees, or whose state changes) that matches; rejects at the deadline. */
+  untilOrigin(match: (s: OriginSeen) => boolean, what: string, deadlineMs?: number): Promise<OriginSeen>
 }
 
 export async function startIdentityEdge(t: ExecutionContext, overrides: Partial<PlatformConfig> = {}): Promise<IdentityEdge> {
@@ -68,9 +73,15 @@ export async function startIdentityEdge(t: ExecutionContext, overrides: Partial<
   const source = platform.edgeSource
 
   const originSeen: OriginSeen[] = []
+  const originEvents = new EventEmitter<{change: [OriginSeen]}>()
   const origin = createServer((req, res) => {
     const seen: OriginSeen = {method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes: 0}
     originSeen.push(seen)
+    originEvents.emit('change', seen)
+    req.on('close', () => {
+      seen.closed = req.complete ? 'complete' : 'aborted'
+      originEvents.emit('change', seen)
+    })
     req.on('data', (c: Buffer) => (seen.bodyBytes += c.length))
     req.on('end', () => {
       const body = JSON.stringify({method: req.method, url: req.url, headers: req.headers, bodyBytes: seen.bodyBytes})
@@ -134,6 +145,23 @@ export async function startIdentityEdge(t: ExecutionContext, overrides: Partial<
       await untilSnapshot(version)
     },
     untilSnapshot,
+    untilOrigin(match, what, deadlineMs = 10_000) {
+      const seen = originSeen.find(match)
+      if (seen) return Promise.resolve(seen)
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          originEvents.off('change', onChange)
+          reject(new Error(`timed out after ${deadlineMs} ms waiting for the origin to see ${what}`))
+        }, deadlineMs)
+        const onChange = (s: OriginSeen) => {
+          if (!match(s)) return
+          clearTimeout(timer)
+          originEvents.off('change', onChange)
+          resolve(s)
+        }
+        originEvents.on('change', onChange)
+      })
+    },
   }
 }
 

@@ -1,6 +1,6 @@
 import http2 from 'node:http2'
 import {request} from 'node:https'
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 import {buildConfig} from '../../platform/config.js'
 import {edgeFetch, fileScope, type IdentityEdge, startIdentityEdge} from '../helpers/identity-edge.js'
 
@@ -23,6 +23,14 @@ test.before(async () => {
 })
 
 const seenAt = (path: string) => e.originSeen.filter((s) => s.url === path)
+
+/** The origin requests for `path` were aborted: a cut body never reaches the origin as a whole one. */
+async function originAborted(t: ExecutionContext, path: string): Promise<void> {
+  for (const seen of seenAt(path)) {
+    const s = await e.untilOrigin((o) => o === seen && o.closed !== undefined, `${path} closed`)
+    t.is(s.closed, 'aborted', `the origin got ${s.bodyBytes} bytes of ${path} as a complete body`)
+  }
+}
 
 /** POSTs `chunks` without a Content-Length (chunked), one write at a time, until the edge answers. */
 function streamUntilAnswered(host: string, path: string, chunk: Buffer, maxChunks: number): Promise<{status: number; text: string; headers: Record<string, unknown>; written: number}> {
@@ -72,6 +80,7 @@ test('a chunked body that grows past the route\'s limit is cut while streaming w
   t.is(r.headers.connection, 'close', 'the rest of the body is not read: the connection ends')
   t.true(r.written < 1024, `the edge answered while the client was still sending (${r.written} chunks written)`)
   for (const s of seenAt('/chunked')) t.true(s.bodyBytes <= LIMIT, `origin got ${s.bodyBytes} bytes`)
+  await originAborted(t, '/chunked')
 })
 
 test('an HTTP/2 body without a length that grows past the limit gets 413 and a reset stream', async (t) => {
@@ -96,6 +105,7 @@ test('an HTTP/2 body without a length that grows past the limit gets 413 and a r
   t.is(r.status, 413)
   t.is(JSON.parse(r.text).error.code, 'payload_too_large')
   for (const s of seenAt('/h2-stream')) t.true(s.bodyBytes <= LIMIT, `origin got ${s.bodyBytes} bytes`)
+  await originAborted(t, '/h2-stream')
 })
 
 test('a route without its own limit takes the platform default (edge.defaultBodyLimitBytes)', async (t) => {

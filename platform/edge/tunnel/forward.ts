@@ -1,5 +1,4 @@
 import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:http'
-import type http2 from 'node:http2'
 import type {Duplex} from 'node:stream'
 import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
 import {RESPONSE_PAIRS_AT} from '../../../src/protocol/head.js'
@@ -7,14 +6,13 @@ import {EDGE_COOKIES, IDENTITY_HEADER_PREFIX} from '../../../src/protocol/header
 import type {MuxStream} from '../../../src/protocol/mux.js'
 import {pipeStreamTo, pipeToStream} from '../../../src/protocol/stream-pipe.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
+import {type BodyRateLimits, BodyRateWatch} from '../body-rate.js'
+import {closeIfBodyUnread, cutEndUser, type EndUserRequest, type EndUserResponse, hasNoBody, isEndUserGone, STATUS_CLIENT_CLOSED} from '../end-user.js'
 import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
 
-export type EndUserRequest = IncomingMessage | http2.Http2ServerRequest
-export type EndUserResponse = ServerResponse | http2.Http2ServerResponse
-
 /** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
-export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large'
+export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large' | 'body_timeout'
 
 export interface ForwardTarget {
   environmentId: string
@@ -30,6 +28,8 @@ export interface ForwardTarget {
   responseTimeoutMs: number
   /** most request-body bytes passed on to the origin; counted as they stream, 0 = no limit */
   bodyLimitBytes?: number
+  /** how slowly the body may arrive; absent = no limit */
+  bodyRate?: BodyRateLimits
 }
 
 /** The result for the request log; `failure` set when the edge answered for the origin. */
@@ -99,12 +99,6 @@ function pairs(fields: HeadFields): Record<string, string> {
   return out
 }
 
-function hasNoBody(req: EndUserRequest): boolean {
-  if ('stream' in req && req.stream) return req.stream.endAfterHeaders
-  const h = req.headers
-  return h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0')
-}
-
 /** Opens a stream on the best connection; a connection that refuses on the spot is skipped once. */
 function open(pool: TunnelPool, t: ForwardTarget, head: HeadFields, flags: number): MuxStream | undefined {
   let tried: TunnelSession | undefined
@@ -129,6 +123,8 @@ function open(pool: TunnelPool, t: ForwardTarget, head: HeadFields, flags: numbe
  */
 export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUserResponse, t: ForwardTarget): Promise<ForwardResult> {
   const method = req.method ?? 'GET'
+  // a stream the client already reset (rapid reset) is never sent on
+  if (isEndUserGone(req, res)) return Promise.resolve({status: STATUS_CLIENT_CLOSED, bytesIn: 0, bytesOut: 0})
   const noBody = hasNoBody(req)
   const s = open(pool, t, tunnelRequestHead(method, req.headers, t), noBody ? FLAG_END_STREAM : 0)
   if (!s) return Promise.resolve({status: 503, failure: 'service_offline', bytesIn: 0, bytesOut: 0})
@@ -140,10 +136,13 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     let bytesOut = 0
     let status = 0
     let timer: NodeJS.Timeout | undefined
+    let watch: BodyRateWatch | undefined
     const settle = (r: ForwardResult) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
+      // the edge answers for the origin and ends the exchange: the body's pace no longer matters
+      if (r.failure) watch?.stop()
       // the edge answers a failure with its own page: nothing more from the stream reaches the end user
       if (r.failure) s.onHead = s.onData = s.onEnd = s.onTrailers = s.onClose = s.onReadDone = null
       resolve(r)
@@ -159,21 +158,28 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       const limit = t.bodyLimitBytes ?? 0
       // Counts while streaming and passes on at most `limit` bytes: the body is never held whole.
       let cut = false
+      // A body that stops or trickles is cut, so it cannot hold the connection, the tunnel stream
+      // and the origin request open; while the tunnel waits for credit the edge is the slow one.
+      if (t.bodyRate) watch = new BodyRateWatch(t.bodyRate, () => cutBody(408, 'body_timeout'))
       const onBody = (chunk: Buffer) => {
         if (cut) return
         bytesIn += chunk.length
-        if (limit > 0 && bytesIn > limit) tooLarge()
+        watch?.read(chunk.length)
+        if (limit > 0 && bytesIn > limit) cutBody(413, 'payload_too_large')
       }
-      const tooLarge = () => {
+      const cutBody = (status: number, failure: ForwardFailure) => {
         cut = true
         req.pause()
-        // The origin already answered: the end user's response can only be cut.
-        if (res.headersSent) res.destroy()
-        settle({status: 413, failure: 'payload_too_large', bytesIn, bytesOut})
+        // The origin already answered: the end user's exchange can only be cut.
+        if (res.headersSent) cutEndUser(req, res)
+        settle({status, failure, bytesIn, bytesOut})
         s.reset(ResetCode.CANCEL)
       }
-      pipeToStream(req, s, onBody)
+      const paced = watch
+      pipeToStream(paced ? {on: (e, fn) => req.on(e, fn), pause: () => (paced.pause(), req.pause()), resume: () => (paced.resume(), req.resume())} : req, s, onBody)
       req.once('end', () => {
+        watch?.stop()
+        if (cut) return
         const trailers = (req as IncomingMessage).rawTrailers
         if (trailers?.length) {
           const f: HeadFields = []
@@ -185,15 +191,20 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       })
     }
     // The end user went away: cancel the tunnel stream so the origin stops too.
-    res.on('close', () => s.reset(ResetCode.CANCEL))
+    res.on('close', () => {
+      watch?.stop()
+      s.reset(ResetCode.CANCEL)
+    })
 
     let head: HeadFields | undefined
     /** body chunks that arrived with the head, written with it */
     let early: Buffer[] | undefined
     const writeHead = () => {
-      const h = head!
+      const h = endUserResponseHeaders(head!)
       head = undefined
-      out.writeHead(status, endUserResponseHeaders(h) as never)
+      // The origin answered before the body was in (an early 401 or 413 of its own).
+      if (!noBody) Object.assign(h, closeIfBodyUnread(req, res))
+      out.writeHead(status, h as never)
     }
     const streaming = () => {
       // from here on the tunnel's data goes straight to the end user, credit following what it takes
