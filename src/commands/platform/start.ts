@@ -56,6 +56,14 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     } catch (error) {
       throw new MezuError('platform', `cannot start the platform from ${config.dataDir}: ${(error as Error).message}`)
     }
+    // Caught before the summary is printed: a signal right after it must still stop cleanly.
+    const stopped = new Promise<void>((resolve) => {
+      const stop = () => resolve()
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      // a closed terminal: without this, the default would end the process without a clean stop
+      process.once('SIGHUP', stop)
+    })
     const summary = {
       apiUrl: platform.apiUrl,
       edgeUrl: platform.edgeUrl,
@@ -81,13 +89,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       ]))
       this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve()
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      // a closed terminal: without this, the default would end the process without a clean stop
-      process.once('SIGHUP', stop)
-    })
+    await stopped
     await platform.stop()
   }
 }
