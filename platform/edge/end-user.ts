@@ -30,10 +30,17 @@ export function isEndUserGone(req: EndUserRequest, res: EndUserResponse): boolea
   return res.destroyed || req.socket?.destroyed !== false
 }
 
-/** Cuts the exchange mid-way; HTTP/1 closes the connection even after its response finished. */
+/**
+ * Cuts the exchange mid-way, so the end user sees a broken response, never a short one that looks
+ * whole: HTTP/2 resets the stream with INTERNAL_ERROR (a plain destroy would say NO_ERROR), HTTP/1
+ * closes the connection even after its response finished.
+ */
 export function cutEndUser(req: EndUserRequest, res: EndUserResponse): void {
-  if ('stream' in res && res.stream) res.destroy()
-  else req.socket?.destroy()
+  if ('stream' in res && res.stream) {
+    if (!res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
+  } else {
+    req.socket?.destroy()
+  }
 }
 
 /**

@@ -70,7 +70,9 @@ export class OriginProxy implements StreamHandler {
     this.target = new URL(originUrl)
     const isHttps = this.target.protocol === 'https:'
     this.client = isHttps ? https : http
-    const agentOpts = {keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' as const}
+    // No cap on sockets: streams in flight are already bounded by the tunnel (connections × streams),
+    // and a queue here would stall requests the edge already counts as sent.
+    const agentOpts = {keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const}
     this.agent = isHttps ? new https.Agent(agentOpts) : new http.Agent(agentOpts)
   }
 

@@ -55,7 +55,7 @@ test.serial('refuses a hostname with a space, a bad path and a duplicate hostnam
     [['--hostname', 'shop2', '--path', '/a/../b', '--project', 'shop'], 'invalid_request', /"\." and "\.\." segments/],
     [['--hostname', 'shop2', '--path', '/a%2Fb', '--project', 'shop'], 'invalid_request', /encoded slashes/],
     [['--hostname', 'SHOP.mezu.localhost', '--path', '/api/', '--project', 'shop'], 'conflict', /already exists/],
-    [['--hostname', 'shop', '--path', '/api', '--project', 'blog'], 'conflict', /already exists/],
+    [['--hostname', 'shop', '--path', '/api', '--project', 'blog'], 'conflict', /belongs to project "shop"/],
     [['--hostname', 'shop2', '--project', 'shop', '--policy', 'nope'], 'not_found', /policy/],
     [['--hostname', 'shop2', '--project', 'shop', '--env', 'staging'], 'not_found', /staging/],
     [['--hostname', 'shop2', '--project', 'nowhere'], 'not_found', /nowhere/],

@@ -263,7 +263,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       if (code === undefined || (code === ResetCode.NO_ERROR && s.remoteEnded)) return
       if (!settled && status === 0) return settle({status: 502, failure: 'warpgate_lost', bytesIn, bytesOut: 0})
       // The body was cut mid-way: the end user must see a broken response, not a short one.
-      if (!out.writableEnded) res.destroy()
+      if (!out.writableEnded) cutEndUser(req, res)
       settle({status: status || 502, bytesIn, bytesOut})
     }
   })
