@@ -4,14 +4,16 @@
 //
 // Knobs (environment): BENCH_CONNS=64 BENCH_DURATION=8 (s) BENCH_WARMUP=2 (s) BENCH_LARGE_MB=256
 //   BENCH_TOOL=node|wrk (default: wrk when installed) BENCH_JSON=<file> (also write the results).
+// `npm run bench -- --profile` also writes V8 CPU profiles of the edge and the Warpgate
+// (bench-profiles/edge.cpuprofile, warpgate.cpuprofile; open them in Chrome DevTools).
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
-import {cpuMs, peakMiB, rssMiB} from './memory.js'
+import {cpuMs, peakMiB, rssMiB, writeCalls} from './memory.js'
 import {startThroughMezu} from './through-mezu.js'
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d)
@@ -20,11 +22,14 @@ const DURATION_MS = env('BENCH_DURATION', 8) * 1000
 const WARMUP_MS = env('BENCH_WARMUP', 2) * 1000
 const LARGE_MB = env('BENCH_LARGE_MB', 256)
 const USE_WRK = process.env.BENCH_TOOL ? process.env.BENCH_TOOL === 'wrk' : hasWrk()
+const PROFILE_DIR = process.argv.includes('--profile') ? join(process.cwd(), 'bench-profiles') : undefined
 
 interface Measured {
   small: SmallResult
   /** CPU µs per small request of each measured process (from /proc, over the measured run) */
   cpuUsPerRequest: Record<string, number>
+  /** small requests per write system call of each process: how well writes are batched */
+  requestsPerWrite: Record<string, number>
   /** CPU ms per MiB of each process during the download and the upload */
   cpuMsPerMiB: {download: Record<string, number>; upload: Record<string, number>}
   downloadMiBs: number
@@ -48,10 +53,24 @@ async function measure(label: string, ep: Endpoint, processes: Record<string, nu
   process.stderr.write(`[bench] ${label}: small requests (${CONNS} connections, ${DURATION_MS / 1000}s)\n`)
   const cpu = () => Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, cpuMs(pid)]))
   const used = (before: Record<string, number>) => Object.fromEntries(Object.entries(cpu()).map(([k, ms]) => [k, ms - before[k]]))
+  const writes = () => Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, writeCalls(pid)]))
   let before: Record<string, number> = {}
   let cpuUsed: Record<string, number> = {}
-  const small = await smallRequests(ep, {connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK, around: {start: () => (before = cpu()), end: () => (cpuUsed = used(before))}})
+  let writesBefore: Record<string, number> = {}
+  let writesMade: Record<string, number> = {}
+  const around = {
+    start: () => {
+      before = cpu()
+      writesBefore = writes()
+    },
+    end: () => {
+      cpuUsed = used(before)
+      writesMade = Object.fromEntries(Object.entries(writes()).map(([k, n]) => [k, n - writesBefore[k]]))
+    },
+  }
+  const small = await smallRequests(ep, {connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK, around})
   const cpuUsPerRequest = Object.fromEntries(Object.entries(cpuUsed).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, small.requests)]))
+  const requestsPerWrite = Object.fromEntries(Object.entries(writesMade).map(([k, n]) => [k, small.requests / Math.max(1, n)]))
   process.stderr.write(`[bench] ${label}: ${LARGE_MB} MiB download\n`)
   before = cpu()
   const downloadMiBs = await download(ep, LARGE_MB)
@@ -62,7 +81,7 @@ async function measure(label: string, ep: Endpoint, processes: Record<string, nu
   const uploadMiBs = await upload(ep, LARGE_MB)
   const ul = perMiB(used(before))
   const memory = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, {idle: idle[k], peak: peakMiB(pid)}]))
-  return {small, cpuUsPerRequest, cpuMsPerMiB: {download: dl, upload: ul}, downloadMiBs, uploadMiBs, memory}
+  return {small, cpuUsPerRequest, requestsPerWrite, cpuMsPerMiB: {download: dl, upload: ul}, downloadMiBs, uploadMiBs, memory}
 }
 
 const f = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits))
@@ -86,6 +105,7 @@ function table(direct: Measured, mezu: Measured | undefined): string {
     if (n === 'origin') continue
     rows.push([`small requests, ${n} CPU µs/req`, f(direct.cpuUsPerRequest[n]), f(mezu?.cpuUsPerRequest[n]), ''])
   }
+  for (const n of names) rows.push([`small requests, ${n} requests per write syscall`, f(direct.requestsPerWrite[n], 2), f(mezu?.requestsPerWrite[n], 2), ''])
   rows.push(['download, server CPU ms/MiB', f(server(direct, (m) => m.cpuMsPerMiB.download), 2), f(server(mezu, (m) => m.cpuMsPerMiB.download), 2), ''])
   rows.push(['upload, server CPU ms/MiB', f(server(direct, (m) => m.cpuMsPerMiB.upload), 2), f(server(mezu, (m) => m.cpuMsPerMiB.upload), 2), ''])
   for (const n of names) {
@@ -98,13 +118,31 @@ function table(direct: Measured, mezu: Measured | undefined): string {
   return lines.join('\n')
 }
 
+/** Keeps the edge's and the Warpgate's profiles under plain names, drops the CLI helpers' ones. */
+function keepProfiles(dir: string, pids: Record<string, number>): string[] {
+  const kept: string[] = []
+  for (const file of readdirSync(dir)) {
+    const who = Object.entries(pids).find(([, pid]) => file.includes(`.${pid}.`))?.[0]
+    if (who) {
+      renameSync(join(dir, file), join(dir, `${who}.cpuprofile`))
+      kept.push(join(dir, `${who}.cpuprofile`))
+    } else if (file.startsWith('CPU.')) {
+      rmSync(join(dir, file))
+    }
+  }
+  return kept
+}
+
 async function main(): Promise<void> {
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, {recursive: true})
   const origin = await startOrigin()
   const workDir = mkdtempSync(join(tmpdir(), 'mezu-bench-'))
   let mezuTarget: Awaited<ReturnType<typeof startThroughMezu>> | undefined
   try {
     const direct = await measure('direct', {url: origin.url}, {origin: origin.pid})
-    mezuTarget = await startThroughMezu({url: origin.url, port: origin.port, workDir})
+    // the platform and the Warpgate write their profile when they exit
+    const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : undefined
+    mezuTarget = await startThroughMezu({url: origin.url, port: origin.port, workDir, nodeArgs})
     const mezu = await measure('through Mezusphere', mezuTarget, {origin: origin.pid, ...mezuTarget.processes})
     console.log(`\nMezusphere benchmark: node ${process.version}, ${cpus().length} CPUs, load by ${direct.small.tool}, ${CONNS} keep-alive connections, ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), ${LARGE_MB} MiB transfers over one connection\n`)
     console.log(table(direct, mezu))
@@ -114,6 +152,7 @@ async function main(): Promise<void> {
     await mezuTarget?.stop()
     origin.stop()
     rmSync(workDir, {recursive: true, force: true})
+    if (PROFILE_DIR && mezuTarget) console.log(`\nCPU profiles: ${keepProfiles(PROFILE_DIR, mezuTarget.processes).join(', ') || 'none written'}`)
   }
 }
 

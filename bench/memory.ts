@@ -48,3 +48,14 @@ export function cpuMs(pid: number): number {
   }
   return ticks * 10
 }
+
+/** Write system calls made so far by a process tree (Linux /proc/PID/io `syscw`): batching shows as few per request. */
+export function writeCalls(pid: number): number {
+  let n = 0
+  for (const p of tree(pid)) {
+    try {
+      n += Number(/^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/io`, 'utf8'))?.[1] ?? 0)
+    } catch {}
+  }
+  return n
+}

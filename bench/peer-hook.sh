@@ -65,6 +65,6 @@ else
 fi
 echo $! >> "$PEER_DIR/pids"
 
-echo "mezu $(node -p "require('$REPO/package.json').version") ($([ "$RUNTIME" = tunnel ] && echo "mezu tunnel" || echo "mezu-warpgate")), node $(node --version), edge TLS 1.3 (run.sh does not verify), Warpgate mTLS reverse HTTP/2, 2 tunnel connections" > "$PEER_DIR/note"
+echo "mezu $(node -p "require('$REPO/package.json').version") ($([ "$RUNTIME" = tunnel ] && echo "mezu tunnel" || echo "mezu-warpgate")), node $(node --version), edge TLS 1.3 (run.sh does not verify), Warpgate mTLS framed tunnel (mezu-tunnel protocol 2), 2 tunnel connections" > "$PEER_DIR/note"
 echo "HEADER Host: $ROUTE_HOST"
 echo "https://127.0.0.1:${EDGE_PORT}"

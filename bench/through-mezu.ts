@@ -24,9 +24,9 @@ const EMAIL = 'bench@mezu.localhost'
  * load generator's. The route is public (no login) and has no practical rate
  * limit, so the data plane is what gets measured.
  */
-export async function startThroughMezu(origin: {url: string; port: number; workDir: string}): Promise<MezuTarget> {
+export async function startThroughMezu(origin: {url: string; port: number; workDir: string; nodeArgs?: string[]}): Promise<MezuTarget> {
   const dir = mkdtempSync(join(origin.workDir, 'mezu-'))
-  const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'data')})
+  const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'data'), nodeArgs: origin.nodeArgs})
   const password = randomBytes(18).toString('base64url')
   const children: ChildProcess[] = []
   const stop = async () => {

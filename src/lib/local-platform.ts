@@ -40,7 +40,11 @@ export class LocalMezu {
   /** MEZU_CONFIG_DIR and MEZU_DATA_DIR set; no inherited MEZU_TOKEN/API URL/scope to leak in. */
   readonly env: NodeJS.ProcessEnv
 
-  constructor(dirs: {configDir: string; dataDir: string}) {
+  /** Node flags for the long-running processes only (the benchmark's --cpu-prof, which NODE_OPTIONS refuses) */
+  private readonly nodeArgs: string[]
+
+  constructor(dirs: {configDir: string; dataDir: string; nodeArgs?: string[]}) {
+    this.nodeArgs = dirs.nodeArgs ?? []
     this.env = {...process.env, MEZU_CONFIG_DIR: dirs.configDir, MEZU_DATA_DIR: dirs.dataDir}
     for (const k of ['MEZU_TOKEN', 'MEZU_API_URL', 'MEZU_CA_FILE', 'MEZU_PROJECT', 'MEZU_ENV', 'MEZU_WARPGATE_TOKEN']) delete this.env[k]
   }
@@ -60,7 +64,7 @@ export class LocalMezu {
 
   /** Starts a long-running `mezu ARGS` (platform start, tunnel), or `bin` ARGS (e.g. WARPGATE_BIN) with `env` added. */
   spawn(args: string[], stdio: StdioOptions = ['ignore', 'pipe', 'inherit'], opts: {bin?: string; env?: NodeJS.ProcessEnv} = {}): ChildProcess {
-    return spawn(process.execPath, [opts.bin ?? MEZU_BIN, ...args], {env: {...this.env, ...opts.env}, stdio})
+    return spawn(process.execPath, [...this.nodeArgs, opts.bin ?? MEZU_BIN, ...args], {env: {...this.env, ...opts.env}, stdio})
   }
 
   /**
