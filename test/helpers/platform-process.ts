@@ -2,26 +2,15 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {setTimeout as delay} from 'node:timers/promises'
 import type {ExecutionContext} from 'ava'
+import type {PlatformInfo} from '../../src/lib/local-platform.js'
 import {api, loginToken} from './api.js'
 import {BIN} from './cli.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from './platform.js'
 
-/** What `mezu platform start --json` prints once it listens. */
-export interface PlatformSummary {
-  apiUrl: string
-  edgeUrl: string
-  tunnelUrl: string
-  ports: {api: number; edge: number; tunnel: number}
-  domain: string
-  dataDir: string
-  caPath: string
-  pid: number
-}
-
 /** `mezu platform start` as a child process: a platform that a test can SIGKILL. */
 export interface PlatformProcess {
   child: ChildProcess
-  summary: PlatformSummary
+  summary: PlatformInfo
   caPem: string
   exited: Promise<number | null>
   stderr(): string
@@ -52,14 +41,14 @@ export async function startPlatformProcess(t: ExecutionContext, dataDir: string,
     await Promise.race([kill('SIGTERM'), delay(10_000)])
     await kill('SIGKILL')
   })
-  const summary = await new Promise<PlatformSummary>((resolve, reject) => {
+  const summary = await new Promise<PlatformInfo>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`platform start printed no line within 90 s; stderr: ${stderr}`)), 90_000)
     child.stdout!.on('data', (d) => {
       stdout += d
       const nl = stdout.indexOf('\n')
       if (nl < 0) return
       clearTimeout(timer)
-      resolve(JSON.parse(stdout.slice(0, nl)) as PlatformSummary)
+      resolve(JSON.parse(stdout.slice(0, nl)) as PlatformInfo)
     })
     void exited.then((code) => {
       clearTimeout(timer)
