@@ -99,8 +99,6 @@ class OriginExchange implements Dispatcher.DispatchHandler {
     const s = this.s
     if (s.remoteEnded) return null
     const source = new Readable({
-      // a few frames' worth, so undici writes big chunks; bounded like the stream window
-      highWaterMark: 256 * 1024,
       read: () => {
         const n = this.owed
         this.owed = 0
