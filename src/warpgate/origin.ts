@@ -1,9 +1,7 @@
-import http, {type IncomingHttpHeaders, type IncomingMessage} from 'node:http'
+import http, {type IncomingMessage} from 'node:http'
 import https from 'node:https'
 import type {Socket} from 'node:net'
-import {Readable} from 'node:stream'
-import {type Dispatcher, Pool} from 'undici'
-import {FLAG_END_STREAM, FLAG_UPGRADE, type HeadFields, ResetCode} from '../protocol/frames.js'
+import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../protocol/frames.js'
 import {headValue, REQUEST_PAIRS_AT} from '../protocol/head.js'
 import type {MuxStream} from '../protocol/mux.js'
 import {pipeStreamTo, pipeToStream} from '../protocol/stream-pipe.js'
@@ -25,16 +23,12 @@ export interface OriginRequestEvent {
   error?: string
 }
 
-/**
- * Headers for the origin as a flat name/value list: Host from the authority, nothing
- * tunnel-internal. `dispatch`: without Expect, which undici refuses (the edge already answered
- * 100 Continue to the end user, and the body follows regardless).
- */
-function originHeaders(head: HeadFields, dispatch = false): string[] {
+/** Headers for the origin as a flat name/value list: Host from the authority, nothing tunnel-internal. */
+function originHeaders(head: HeadFields): string[] {
   const out = ['host', head[2]]
   for (let i = REQUEST_PAIRS_AT; i + 1 < head.length; i += 2) {
     const name = head[i]
-    if (name.startsWith(TUNNEL_HEADER_PREFIX) || HOP_BY_HOP_HEADERS.has(name) || (dispatch && name === 'expect')) continue
+    if (name.startsWith(TUNNEL_HEADER_PREFIX) || HOP_BY_HOP_HEADERS.has(name)) continue
     out.push(name, head[i + 1])
   }
   return out
@@ -56,108 +50,10 @@ function responseHead(status: number, raw: string[]): HeadFields {
   return out
 }
 
-/** A head's pairs from undici's header object (names already lower case). */
-function pushPairs(out: HeadFields, headers: IncomingHttpHeaders, skipHopByHop: boolean): HeadFields {
-  const named = skipHopByHop && headers.connection ? new Set(String(headers.connection).toLowerCase().split(',').map((x) => x.trim())) : undefined
-  for (const name in headers) {
-    if (skipHopByHop && (HOP_BY_HOP_HEADERS.has(name) || named?.has(name) || name.startsWith(TUNNEL_HEADER_PREFIX))) continue
-    const value = headers[name]
-    if (value === undefined) continue
-    if (typeof value === 'string') out.push(name, value)
-    else for (const v of value) out.push(name, v)
-  }
+function trailerPairs(raw: string[]): HeadFields {
+  const out: HeadFields = []
+  for (let i = 0; i < raw.length; i += 2) out.push(raw[i].toLowerCase(), raw[i + 1])
   return out
-}
-
-/**
- * One request to the origin through undici's dispatch: the response streams into the tunnel
- * stream under its credit (the origin connection pauses while the stream waits), the request body
- * flows from the stream into a Readable undici reads, credit following what it took.
- */
-class OriginExchange implements Dispatcher.DispatchHandler {
-  private controller?: Dispatcher.DispatchController
-  private answered = false
-  private finished = false
-  private status = 0
-  private readonly started = performance.now()
-  private source?: Readable
-  /** bytes taken from the stream but not yet read by undici */
-  private owed = 0
-
-  constructor(private readonly s: MuxStream, private readonly head: HeadFields, private readonly onRequest: (e: OriginRequestEvent) => void) {
-    // The edge cancelled (end user left, timeout, body limit): stop the origin request too.
-    s.onClose = (code) => {
-      if (code === undefined || this.finished) return
-      this.controller?.abort(new Error('cancelled by the edge'))
-      this.source?.destroy()
-    }
-    s.onWritable = () => this.controller?.resume()
-  }
-
-  /** The request body for undici: null when the edge ended the stream with its head. */
-  body(): Readable | null {
-    const s = this.s
-    if (s.remoteEnded) return null
-    const source = new Readable({
-      read: () => {
-        const n = this.owed
-        this.owed = 0
-        if (n) s.consumed(n)
-      },
-    })
-    this.source = source
-    s.onData = (chunk) => {
-      if (source.push(chunk)) s.consumed(chunk.length)
-      else this.owed += chunk.length
-    }
-    s.onEnd = () => source.push(null)
-    return source
-  }
-
-  private report(status: number, error?: string): void {
-    this.onRequest({method: this.head[0], path: this.head[1], status, durationMs: Math.round(performance.now() - this.started), error})
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller
-    if (this.s.closed) controller.abort(new Error('cancelled by the edge'))
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (this.s.closed) return controller.abort(new Error('cancelled by the edge'))
-    this.answered = true
-    this.status = statusCode
-    this.s.sendHead(pushPairs([String(statusCode)], headers, true))
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.s.write(chunk)) controller.pause()
-  }
-
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    this.finished = true
-    const s = this.s
-    const t = pushPairs([], trailers ?? {}, false)
-    if (t.length) s.sendTrailers(t)
-    else s.end()
-    // the origin answered without reading the whole body: stop the upload, keep the response
-    if (!s.remoteEnded) s.reset(ResetCode.NO_ERROR)
-    this.report(this.status)
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.finished = true
-    this.source?.destroy()
-    const s = this.s
-    if (s.closed) return
-    if (!this.answered) {
-      s.sendHead(['502', HEADER_TUNNEL_ERROR, 'origin-unreachable' satisfies TunnelError], FLAG_END_STREAM)
-      this.report(502, (err as NodeJS.ErrnoException).code ?? err.message)
-    } else {
-      this.report(this.status, 'origin closed the response early')
-      s.reset(ResetCode.INTERNAL_ERROR)
-    }
-  }
 }
 
 /**
@@ -167,28 +63,73 @@ class OriginExchange implements Dispatcher.DispatchHandler {
  */
 export class OriginProxy implements StreamHandler {
   private readonly target: URL
-  /** plain requests: undici's dispatch, few objects per request */
-  private readonly pool: Pool
-  /** upgrades (rare): node:http, which hands over the socket */
+  private readonly agent: http.Agent
   private readonly client: typeof http | typeof https
 
   constructor(originUrl: string, private readonly onRequest?: (e: OriginRequestEvent) => void) {
     this.target = new URL(originUrl)
     const isHttps = this.target.protocol === 'https:'
     this.client = isHttps ? https : http
-    // No cap on connections: streams in flight are already bounded by the tunnel (connections ×
-    // streams), and a queue here would stall requests the edge already counts as sent.
-    this.pool = new Pool(this.target.origin, {connections: null, pipelining: 1, keepAliveTimeout: 30_000})
+    // No cap on sockets: streams in flight are already bounded by the tunnel (connections × streams),
+    // and a queue here would stall requests the edge already counts as sent.
+    const agentOpts = {keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const}
+    this.agent = isHttps ? new https.Agent(agentOpts) : new http.Agent(agentOpts)
   }
 
   serveStream(s: MuxStream, head: HeadFields, flags: number): void {
     if (flags & FLAG_UPGRADE) return this.serveUpgrade(s, head)
-    const handler = new OriginExchange(s, head, (e) => this.onRequest?.(e))
-    this.pool.dispatch({
-      path: head[1], method: head[0] as Dispatcher.HttpMethod, headers: originHeaders(head, true), body: handler.body(),
-      // the edge owns the timeouts (edge.requestTimeoutMs, the body rate)
-      headersTimeout: 0, bodyTimeout: 0,
-    }, handler)
+    const started = performance.now()
+    const method = head[0]
+    const path = head[1]
+    const report = (status: number, error?: string) => this.onRequest?.({method, path, status, durationMs: Math.round(performance.now() - started), error})
+    const req = this.client.request({
+      protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, agent: this.agent,
+      method, path, headers: originHeaders(head) as unknown as http.OutgoingHttpHeaders,
+    })
+    let finished = false
+    let answered = false
+    req.on('information', (info) => {
+      if (!answered) s.sendHead(responseHead(info.statusCode, info.rawHeaders), FLAG_INFO)
+    })
+    req.on('response', (res: IncomingMessage) => {
+      if (s.closed) return void res.destroy()
+      answered = true
+      const status = res.statusCode ?? 502
+      s.sendHead(responseHead(status, res.rawHeaders))
+      pipeToStream(res, s)
+      res.on('end', () => {
+        finished = true
+        if (res.rawTrailers.length) s.sendTrailers(trailerPairs(res.rawTrailers))
+        else s.end()
+        // the origin answered without reading the whole body: stop the upload, keep the response
+        if (!s.remoteEnded) s.reset(ResetCode.NO_ERROR)
+        report(status)
+      })
+      res.on('aborted', () => {
+        report(status, 'origin closed the response early')
+        s.reset(ResetCode.INTERNAL_ERROR)
+      })
+      res.on('error', () => s.reset(ResetCode.INTERNAL_ERROR))
+    })
+    req.on('error', (err) => {
+      if (s.closed) return
+      if (!answered) {
+        this.answerError(s, 'origin-unreachable')
+        report(502, (err as NodeJS.ErrnoException).code ?? err.message)
+      } else {
+        s.reset(ResetCode.INTERNAL_ERROR)
+      }
+    })
+    // The edge cancelled (end user left, timeout, body limit): stop the origin request too.
+    s.onClose = (code) => {
+      if (code !== undefined && !finished) req.destroy()
+    }
+    // Most requests have no body: the edge ended the stream with its head.
+    if (s.remoteEnded) req.end()
+    else {
+      pipeStreamTo(s, req)
+      s.onEnd = () => req.end()
+    }
   }
 
   private answerError(s: MuxStream, error: TunnelError): void {
@@ -242,6 +183,6 @@ export class OriginProxy implements StreamHandler {
   }
 
   close(): void {
-    void this.pool.destroy().catch(() => {})
+    this.agent.destroy()
   }
 }
