@@ -1,8 +1,10 @@
 // The benchmark origin (same contract as ../shared/bench/origin.mjs): Node built-ins only, loopback.
-//   GET /small -> 100-byte body; GET /large?mb=N -> N MiB of zeros; POST /upload -> "<bytes>\n"; GET /health.
+//   GET /small -> 100-byte body; GET /large?mb=N -> N MiB of zeros; POST /upload -> "<bytes>\n"; GET /health;
+//   WebSocket /ws -> echo.
 // Usage: node dist/bench/origin.js [PORT]; prints "listening PORT" once bound (0 = any free port).
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {WebSocketServer} from 'ws'
 
 const SMALL = Buffer.from('x'.repeat(99) + '\n')
 const CHUNK = Buffer.alloc(64 * 1024)
@@ -36,6 +38,8 @@ const server = http.createServer((req, res) => {
     res.writeHead(404).end()
   }
 })
+const wss = new WebSocketServer({server, path: '/ws'})
+wss.on('connection', (ws) => ws.on('message', (data, binary) => ws.send(data, {binary})))
 server.keepAliveTimeout = 60_000
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => console.log(`listening ${(server.address() as AddressInfo).port}`))
 process.on('SIGTERM', () => process.exit(0))
