@@ -34,6 +34,7 @@ test('forwards a GET through a Warpgate and sets X-Forwarded-* while dropping sp
   t.is(seen['x-drop-me'], undefined)
   t.is(seen['keep-alive'], undefined)
   t.truthy(seen['mezu-request-id'])
+  t.is(echoed.headers['mezu-request-id'], seen['mezu-request-id'], 'the end user gets the id the origin got')
 
   // An origin that folds `_` into `-` would read Mezu_User_Id as identity: the edge refuses it.
   const before = origin.seen.length

@@ -2,7 +2,7 @@ import type {IncomingHttpHeaders, IncomingMessage, ServerResponse} from 'node:ht
 import type {Duplex} from 'node:stream'
 import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
 import {RESPONSE_PAIRS_AT} from '../../../src/protocol/head.js'
-import {EDGE_COOKIES, IDENTITY_HEADER_PREFIX} from '../../../src/protocol/headers.js'
+import {EDGE_COOKIES, HEADER_REQUEST_ID, IDENTITY_HEADER_PREFIX} from '../../../src/protocol/headers.js'
 import type {MuxStream} from '../../../src/protocol/mux.js'
 import {pipeStreamTo, pipeToStream} from '../../../src/protocol/stream-pipe.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX} from '../../../src/protocol/tunnel.js'
@@ -24,6 +24,8 @@ export interface ForwardTarget {
   clientIp: string
   /** headers the gate adds (identity, assertion, request id) */
   setHeaders: Record<string, string>
+  /** the edge's id for this request, echoed to the end user as Mezu-Request-Id */
+  requestId?: string
   /** time allowed for the response headers; 0 = no limit */
   responseTimeoutMs: number
   /** most request-body bytes passed on to the origin; counted as they stream, 0 = no limit */
@@ -63,6 +65,7 @@ export function tunnelRequestHead(method: string, headers: IncomingHttpHeaders, 
 }
 
 const EDGE_PREFIX_FIRST = IDENTITY_HEADER_PREFIX.charCodeAt(0)
+const REQUEST_ID = HEADER_REQUEST_ID.toLowerCase()
 
 /**
  * The origin's response headers as sent to the end user: no hop-by-hop ones, nothing in the
@@ -202,6 +205,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     const writeHead = () => {
       const h = endUserResponseHeaders(head!)
       head = undefined
+      if (t.requestId) h[REQUEST_ID] = t.requestId
       // The origin answered before the body was in (an early 401 or 413 of its own).
       if (!noBody) Object.assign(h, closeIfBodyUnread(req, res))
       out.writeHead(status, h as never)
@@ -294,6 +298,7 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
         // The origin refused the upgrade: pass its answer on as a plain response.
         : [`HTTP/1.1 ${status} Upgrade Refused`, 'connection: close']
       for (const [k, v] of Object.entries(endUserResponseHeaders(fields))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
+      if (t.requestId) lines.push(`${REQUEST_ID}: ${t.requestId}`)
       socket.write(lines.join('\r\n') + '\r\n\r\n')
       pipeStreamTo(s, socket)
       s.onEnd = () => socket.end()
