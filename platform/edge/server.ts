@@ -199,7 +199,7 @@ export class EdgeServer {
       stripIdentityHeaders(req.headers)
       const result = await forwardRequest(this.opts.pool, req, res, {
         environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
-        setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId}, requestId,
+        setHeaders: decision.setHeaders, requestId,
         responseTimeoutMs: this.opts.limits.requestTimeoutMs, bodyLimitBytes, bodyRate: this.opts.limits,
       })
       if (result.failure && !res.headersSent) this.problem(req, res, result.failure, requestId)
@@ -255,7 +255,7 @@ export class EdgeServer {
     stripIdentityHeaders(req.headers)
     const result = await forwardUpgrade(this.opts.pool, req, socket, head, {
       environmentId: route.environmentId, service: route.service, path: decision.target ?? path! + search!, host: host!, clientIp,
-      setHeaders: {...decision.setHeaders, [HEADER_REQUEST_ID.toLowerCase()]: requestId}, requestId,
+      setHeaders: decision.setHeaders, requestId,
       responseTimeoutMs: this.opts.limits.requestTimeoutMs,
     })
     if (result.failure) refuse(result.failure)

@@ -98,7 +98,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
         clearInterval(this.pingTimer)
         for (const w of this.idleWaiters.splice(0)) w()
         this.drainAcked?.()
-        const kind = this.endReason ?? (this.refusal && !this.established ? 'refused' : this.established ? (lastError ? 'error' : 'closed') : 'refused')
+        const kind = this.endReason ?? (this.established ? (lastError ? 'error' : 'closed') : 'refused')
         const detail = kind === 'refused'
           ? `the edge refused the connection${this.refusal ? `: ${this.refusal}` : lastError ? `: ${lastError}` : ''}`
           : lastError || kind

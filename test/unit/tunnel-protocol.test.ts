@@ -29,9 +29,9 @@ test('tunnel request headers drop hop-by-hop, Connection-named, tunnel-internal 
   const h = tunnelRequestHead('POST', {
     host: 'a.test', connection: 'close, x-secret-hop', 'x-secret-hop': '1', 'transfer-encoding': 'chunked', upgrade: 'h2c',
     'mezu-tunnel-stream': 'control', 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', te: 'trailers, deflate', accept: 'text/html', cookie: 'a=1',
-  }, {environmentId: 'e', service: 's', path: '/x?y=1', host: 'a.test', clientIp: '203.0.113.9', setHeaders: {'Mezu-User-Id': 'usr_1'}, responseTimeoutMs: 0})
+  }, {environmentId: 'e', service: 's', path: '/x?y=1', host: 'a.test', clientIp: '203.0.113.9', setHeaders: {'Mezu-User-Id': 'usr_1'}, requestId: 'req1', responseTimeoutMs: 0})
   t.deepEqual(h, [
     'POST', '/x?y=1', 'a.test', 'accept', 'text/html', 'cookie', 'a=1',
-    'x-forwarded-for', '203.0.113.9', 'x-forwarded-proto', 'https', 'x-forwarded-host', 'a.test', 'mezu-user-id', 'usr_1',
+    'x-forwarded-for', '203.0.113.9', 'x-forwarded-proto', 'https', 'x-forwarded-host', 'a.test', 'mezu-user-id', 'usr_1', 'mezu-request-id', 'req1',
   ])
 })

@@ -22,10 +22,10 @@ export interface ForwardTarget {
   /** the Host the end user asked for */
   host: string
   clientIp: string
-  /** headers the gate adds (identity, assertion, request id) */
+  /** headers the gate adds (identity, assertion) */
   setHeaders: Record<string, string>
-  /** the edge's id for this request, echoed to the end user as Mezu-Request-Id */
-  requestId?: string
+  /** the edge's id for this request, sent to the origin and echoed to the end user as Mezu-Request-Id */
+  requestId: string
   /** time allowed for the response headers; 0 = no limit */
   responseTimeoutMs: number
   /** most request-body bytes passed on to the origin; counted as they stream, 0 = no limit */
@@ -41,6 +41,8 @@ export interface ForwardResult {
   bytesIn: number
   bytesOut: number
 }
+
+const REQUEST_ID = HEADER_REQUEST_ID.toLowerCase()
 
 /**
  * The request head sent over the tunnel: method, path, authority, then the end user's headers
@@ -61,11 +63,11 @@ export function tunnelRequestHead(method: string, headers: IncomingHttpHeaders, 
   }
   out.push('x-forwarded-for', t.clientIp, 'x-forwarded-proto', 'https', 'x-forwarded-host', t.host)
   for (const name in t.setHeaders) out.push(name.toLowerCase(), t.setHeaders[name])
+  out.push(REQUEST_ID, t.requestId)
   return out
 }
 
 const EDGE_PREFIX_FIRST = IDENTITY_HEADER_PREFIX.charCodeAt(0)
-const REQUEST_ID = HEADER_REQUEST_ID.toLowerCase()
 
 /**
  * The origin's response headers as sent to the end user: no hop-by-hop ones, nothing in the
@@ -205,7 +207,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
     const writeHead = () => {
       const h = endUserResponseHeaders(head!)
       head = undefined
-      if (t.requestId) h[REQUEST_ID] = t.requestId
+      h[REQUEST_ID] = t.requestId
       // The origin answered before the body was in (an early 401 or 413 of its own).
       if (!noBody) Object.assign(h, closeIfBodyUnread(req, res))
       out.writeHead(status, h as never)
@@ -236,11 +238,16 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
         if (!head) return
         // more is coming: send the head now (an event stream must not wait for its first event)
         writeHead()
+        let taken = 0
+        let full = false
         for (const c of early!) {
-          bytesOut += c.length
-          if (out.write(c)) s.consumed(c.length)
-          else out.once('drain', () => s.consumed(c.length))
+          taken += c.length
+          if (!out.write(c)) full = true
         }
+        bytesOut += taken
+        // credit goes back once the end user's side took these bytes
+        if (full) out.once('drain', () => s.consumed(taken))
+        else s.consumed(taken)
         early = undefined
         streaming()
       }
@@ -298,7 +305,7 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
         // The origin refused the upgrade: pass its answer on as a plain response.
         : [`HTTP/1.1 ${status} Upgrade Refused`, 'connection: close']
       for (const [k, v] of Object.entries(endUserResponseHeaders(fields))) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
-      if (t.requestId) lines.push(`${REQUEST_ID}: ${t.requestId}`)
+      lines.push(`${REQUEST_ID}: ${t.requestId}`)
       socket.write(lines.join('\r\n') + '\r\n\r\n')
       pipeStreamTo(s, socket)
       s.onEnd = () => socket.end()

@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {TLSSocket} from 'node:tls'
-import type {HeadFields} from '../../../src/protocol/frames.js'
+import {type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
 import {MuxConnection, type MuxStream} from '../../../src/protocol/mux.js'
 import {TUNNEL_HELLO_TIMEOUT_MS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
 
@@ -49,7 +49,7 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
         if (ack) return
         this.markDraining()
         // Only after this acknowledgement does the Warpgate rely on getting no new streams here.
-        this.mux.goaway(0, 'drain acknowledged', true)
+        this.mux.goaway(ResetCode.NO_ERROR, 'drain acknowledged', true)
       },
       onClose: () => this.close(),
     })
