@@ -140,13 +140,14 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
    */
   async drain(graceMs: number): Promise<void> {
     const mux = this.mux
-    if (!this.socket || this.socket.destroyed || !mux) return
+    if (!this.socket || this.socket.destroyed) return
     this.endReason ??= 'drained'
-    if (this.established) {
-      const acked = new Promise<void>((resolve) => (this.drainAcked = resolve))
-      mux.goaway(ResetCode.NO_ERROR, 'draining')
-      await Promise.race([acked, delay(DRAIN_ACK_TIMEOUT_MS)])
-    }
+    // Still dialling: nothing is in flight, and returning would let the connection come up
+    // afterwards and keep the Warpgate running after its drain.
+    if (!mux || !this.established) return this.close()
+    const acked = new Promise<void>((resolve) => (this.drainAcked = resolve))
+    mux.goaway(ResetCode.NO_ERROR, 'draining')
+    await Promise.race([acked, delay(DRAIN_ACK_TIMEOUT_MS)])
     if (this.streamsInFlight > 0) await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), delay(graceMs)])
     await this.closeGracefully()
   }

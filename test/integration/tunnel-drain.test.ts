@@ -1,12 +1,15 @@
 import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
+import {setTimeout as delay} from 'node:timers/promises'
 import test from 'ava'
 import {BIN} from '../helpers/cli.js'
 import {startOrigin} from '../helpers/origin.js'
 import {startTestPlatform} from '../helpers/platform.js'
 import {addProjectEnv, addRoute} from '../helpers/routes.js'
+import {TunnelConnection} from '../../src/warpgate/connection.js'
+import {register} from '../../src/warpgate/registration.js'
 import {ownerCli} from '../helpers/session.js'
-import {edgeRequest} from '../helpers/tunnel.js'
+import {edgeRequest, registrationToken} from '../helpers/tunnel.js'
 
 test('mezu tunnel drains on SIGTERM: the slow request in flight finishes, new ones are not sent to it, and it exits 0', async (t) => {
   const platform = await startTestPlatform(t)
@@ -92,4 +95,25 @@ test('mezu tunnel drains on SIGTERM: the slow request in flight finishes, new on
   const again = await owner.run(['warpgates', 'revoke', created.warpgate.id, '--json'])
   t.is(again.code, 1)
   t.is(JSON.parse(again.stderr).error.code, 'conflict')
+})
+
+test('a drain that comes while a connection is still dialling closes it: it never comes up afterwards', async (t) => {
+  const platform = await startTestPlatform(t)
+  const scope = addProjectEnv(platform)
+  const {token} = registrationToken(platform, scope, 'early')
+  const creds = await register({apiUrl: platform.apiUrl, caPem: platform.caPem}, token)
+  const conn = new TunnelConnection({
+    tunnelUrl: creds.info.tunnelUrl, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem,
+    handler: {serveStream: (s) => s.reset()}, hello: {version: 'test', service: 'early', connection: 0}, health: () => ({healthy: true}),
+  })
+  t.teardown(() => conn.close())
+  let ready = false
+  conn.once('ready', () => (ready = true))
+  const served = conn.serve()
+  // the TLS handshake needs I/O, so the drain lands before it
+  await conn.drain(1000)
+  const reason = await Promise.race([served, delay(10_000).then(() => undefined)])
+  t.truthy(reason, 'serve() ended: the connection did not stay up after the drain')
+  t.like(reason, {kind: 'drained', established: false})
+  t.false(ready)
 })
