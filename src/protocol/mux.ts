@@ -299,8 +299,6 @@ export class MuxConnection {
   isClosed = false
   /** a GOAWAY was received: open no new streams here (edge) */
   peerGoaway = false
-  /** a GOAWAY was sent: accept no new streams (Warpgate) */
-  localGoaway = false
   helloReceived = false
   /** frames queued and socket writes made: how well writes are batched (tested in tunnel-mux) */
   stats = {frames: 0, writes: 0}
@@ -346,10 +344,9 @@ export class MuxConnection {
     if (!this.isClosed) this.frame(FrameType.CONTROL, 0, 0, Buffer.from(JSON.stringify(msg)))
   }
 
-  /** Drain (no new streams), or its acknowledgement with `ack`. */
+  /** Drain (the peer opens no new streams once it has read this), or its acknowledgement with `ack`. */
   goaway(code: number = ResetCode.NO_ERROR, text = '', ack = false): void {
     if (this.isClosed) return
-    if (!ack) this.localGoaway = true
     const t = Buffer.from(text.slice(0, 1000))
     const payload = Buffer.allocUnsafe(4 + t.length)
     payload.writeUInt32BE(code)
@@ -625,7 +622,9 @@ export class MuxConnection {
       if (h.stream <= this.lastRemoteId) return // a stream this side already closed
       this.lastRemoteId = h.stream
       s = new MuxStream(h.stream, this)
-      if (this.localGoaway || this.streams.size >= this.maxStreams) {
+      // After its own GOAWAY the Warpgate still serves what arrives: the edge may have opened those
+      // streams before the GOAWAY reached it, and its acknowledgement marks the last of them.
+      if (this.streams.size >= this.maxStreams) {
         this.streams.set(s.id, s)
         return s.reset(ResetCode.REFUSED_STREAM)
       }

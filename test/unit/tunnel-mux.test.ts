@@ -177,6 +177,22 @@ test('body data that arrives before the service listens is held, in order, and i
   t.is((await r).body.toString(), 'one two')
 })
 
+test('streams the edge opened before the Warpgate\'s GOAWAY reached it are still served, and the edge opens none after it', async (t) => {
+  let acked!: () => void
+  const ack = new Promise<void>((r) => (acked = r))
+  const {e, w} = await pair(t, {onStream: echo, onGoaway: (_c, _t, isAck) => isAck && acked()}, {onGoaway: () => e.goaway(ResetCode.NO_ERROR, '', true)})
+  w.goaway(ResetCode.NO_ERROR, 'draining')
+  // opened in the same turn: the two frames cross on the wire
+  const crossing = e.open(['POST', '/crossing', 'a.test'])
+  const r = collect(crossing)
+  crossing.end(Buffer.from('still served'))
+  const got = await r
+  t.is(got.code, undefined, 'answered, not refused')
+  t.is(got.body.toString(), 'still served')
+  await ack
+  t.false(e.canOpen, 'after the GOAWAY the edge takes no new streams here')
+})
+
 test('a window-exhausted slow stream does not stall other streams on the same connection', async (t) => {
   const {e} = await pair(t, {
     onStream(s, head) {
