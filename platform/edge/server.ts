@@ -45,6 +45,7 @@ const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_to
   'service_offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
   'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
   'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
+  'origin_invalid': {status: 502, title: 'Bad gateway', message: 'The service sent a response that is not valid HTTP/1.1.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
   'payload_too_large': {status: 413, title: 'Payload too large', message: 'The request body is larger than this route accepts.'},
   'body_timeout': {status: 408, title: 'Request timeout', message: 'The request body arrived too slowly.'},
