@@ -1,5 +1,6 @@
 import {homedir} from 'node:os'
 import {join} from 'node:path'
+import {type AcmeConfig, type AcmeConfigInput, AcmeConfigError, buildAcmeConfig} from './acme-config.js'
 
 /**
  * The platform's configuration: read once from flags and the environment, validated, defaulted,
@@ -53,6 +54,8 @@ export interface PlatformConfig {
   drainGraceMs: number
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
+  /** public certificates from an ACME CA (platform/acme-config.ts); absent = the platform CA signs the edge's certificate */
+  acme?: AcmeConfig
 }
 
 /**
@@ -97,7 +100,7 @@ export const DEFAULTS = {
   domain: 'mezu.localhost',
 } as const
 
-export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}): PlatformConfig {
+export function buildConfig(input: Partial<Omit<PlatformConfig, 'acme'>> & {dataDir: string; acme?: AcmeConfigInput}): PlatformConfig {
   const cfg: PlatformConfig = {
     masterKey: undefined,
     host: DEFAULTS.host,
@@ -132,6 +135,7 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     drainGraceMs: 30_000,
     passwordStrength: 'interactive',
     ...input,
+    acme: undefined,
   }
   for (const [name, port] of [['api-port', cfg.apiPort], ['edge-port', cfg.edgePort], ['tunnel-port', cfg.tunnelPort]] as const) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--${name} must be a port number from 0 to 65535, got ${port}`)
@@ -157,6 +161,13 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
   const r = e.streamResets
   if (!Number.isInteger(r?.burst) || r.burst < 1 || r.burst > 999 || !(r.perSecond >= 0 && r.perSecond <= 33)) {
     throw new ConfigError(`edge.streamResets needs a whole burst from 1 to 999 and a perSecond from 0 to 33, got ${JSON.stringify(r)}`)
+  }
+  if (input.acme) {
+    try {
+      cfg.acme = buildAcmeConfig(input.acme, cfg.domain)
+    } catch (error) {
+      throw error instanceof AcmeConfigError ? new ConfigError(error.message) : error
+    }
   }
   const d = cfg.deviceLogin
   if (!(d.ttlMs > 0) || !Number.isInteger(d.intervalSeconds) || d.intervalSeconds < 1 || !(d.startsPerMinute > 0)) {

@@ -15,6 +15,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
     '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
+    '<%= config.bin %> platform start --domain example.com --host 0.0.0.0 --edge-port 443 --acme-email ops@example.com --acme-http-port 80',
   ]
 
   static override flags = {
@@ -27,6 +28,10 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
     'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
     'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
+    'acme-email': Flags.string({description: 'get public certificates from an ACME CA (RFC 8555) for every route hostname and auth.<domain>; the CA account\'s contact', helpGroup: 'ACME'}),
+    'acme-directory': Flags.string({description: 'the ACME CA\'s directory URL (default: Let\'s Encrypt production)', dependsOn: ['acme-email'], helpGroup: 'ACME'}),
+    'acme-http-port': Flags.integer({description: 'port of a plain-HTTP listener for HTTP-01 challenges that redirects everything else to HTTPS (default: none, TLS-ALPN-01 on the edge port only)', min: 0, max: 65535, dependsOn: ['acme-email'], helpGroup: 'ACME'}),
+    'acme-ca-file': Flags.string({description: 'extra CA certificate (PEM) to trust for the ACME directory\'s HTTPS, e.g. a test CA\'s', dependsOn: ['acme-email'], helpGroup: 'ACME'}),
   }
 
   async run() {
@@ -41,6 +46,9 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
         edgePort: f['edge-port'],
         tunnelPort: f['tunnel-port'],
         domain: f.domain.toLowerCase(),
+        acme: f['acme-email'] === undefined ? undefined : {
+          email: f['acme-email'], directoryUrl: f['acme-directory'], httpPort: f['acme-http-port'], caFile: f['acme-ca-file'],
+        },
       })
     } catch (error) {
       if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)

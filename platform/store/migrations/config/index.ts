@@ -1,5 +1,6 @@
 import type {Migration} from '../../migrate.js'
 import {init} from './001-init.js'
+import {acme} from './002-acme.js'
 
 /** config.db migrations, in order. Never edit one that has shipped; add the next. */
-export const configMigrations: readonly Migration[] = [init]
+export const configMigrations: readonly Migration[] = [init, acme]
