@@ -17,6 +17,7 @@ import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
 import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
+import {startAcme} from './control/acme/start.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import {touchWarpgate} from './store/config/warpgates.js'
@@ -31,7 +32,7 @@ export interface RunningPlatform {
   apiUrl: string
   edgeUrl: string | null
   tunnelUrl: string | null
-  ports: {api: number; edge: number | null; tunnel: number | null}
+  ports: {api: number; edge: number | null; tunnel: number | null; acmeHttp?: number | null}
   dataDir: string
   caPath: string
   caPem: string
@@ -104,7 +105,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     apiUrl: ctx.urls.api,
     edgeUrl: ctx.urls.edge,
     tunnelUrl: ctx.urls.tunnel,
-    ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort},
+    ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort, ...(config.acme && {acmeHttp: data.acme?.httpPort ?? null})},
     dataDir: config.dataDir,
     caPath,
     caPem: ca.certPem,
@@ -167,8 +168,10 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   const identity = createIdentityEdge({
     source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
   })
+  // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and --acme-http-port.
+  const acme = config.acme && startAcme(ctx, source, () => boundEdgePort)
   const edge = new EdgeServer({
-    host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool,
+    host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool, certificates: acme?.manager,
     pages: (req, problem) => pages.error(req, problem),
     requestLog,
     gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login},
@@ -179,7 +182,9 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   try {
     edgePort = await edge.listen()
     tunnelPort = await tunnel.listen()
+    await acme?.listen()
   } catch (error) {
+    await acme?.stop()
     await edge.close()
     await tunnel.close()
     throw error
@@ -188,11 +193,12 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   source.setEdgePort(edgePort)
   let stopped = false
   return {
-    edgePort, tunnelPort, pool, edge, tunnel, source,
+    edgePort, tunnelPort, pool, edge, tunnel, source, acme,
     async stop() {
       if (stopped) return
       stopped = true
       offRevoked()
+      await acme?.stop()
       await tunnel.close()
       pool.closeAll()
       await edge.close()

@@ -1,6 +1,6 @@
 import type {FastifyRequest} from 'fastify'
 import type {Logger} from 'pino'
-import type {Principal} from '../../src/lib/api-types/index.js'
+import type {AcmeCertificateStatus, Principal} from '../../src/lib/api-types/index.js'
 import type {PlatformConfig} from '../config.js'
 import type {RequestLog} from '../edge/request-log.js'
 import type {CaMaterial} from '../pki/ca.js'
@@ -36,6 +36,8 @@ export interface ControlContext {
   warpgatesLive?: WarpgateLiveView
   /** The edge's request ring for `mezu logs`; absent when no edge runs in this process. */
   requestLog?: RequestLog
+  /** ACME certificate status by hostname; absent when the platform runs without ACME. */
+  acme?: {status(hostname: string): AcmeCertificateStatus | undefined}
 }
 
 /** What the edge knows about one Warpgate's live connections. */

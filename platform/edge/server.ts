@@ -7,6 +7,7 @@ import type {TLSSocket} from 'node:tls'
 import type {Route} from '../../src/lib/api-types/index.js'
 import {HEADER_EDGE_ERROR, HEADER_REQUEST_ID} from '../../src/protocol/headers.js'
 import type {PlatformConfig} from '../config.js'
+import {type CertificateResolver, certificateHooks} from './certificates.js'
 import type {ConfigSource} from './config-source.js'
 import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
 import {buildRouteTable, matchRoute, normaliseHost, normalisePath, type RouteTable} from './router.js'
@@ -25,6 +26,8 @@ export interface EdgeServerOptions {
   host: string
   port: number
   tls: {key: string; cert: string}
+  /** certificates by SNI before the default `tls` one (ACME), and TLS-ALPN-01 challenges */
+  certificates?: CertificateResolver
   limits: PlatformConfig['edge']
   source: ConfigSource
   pool: TunnelPool
@@ -90,6 +93,7 @@ export class EdgeServer {
     this.server = http2.createSecureServer({
       key: opts.tls.key,
       cert: opts.tls.cert,
+      ...(opts.certificates && certificateHooks(opts.certificates)),
       allowHTTP1: true,
       minVersion: 'TLSv1.2',
       ciphers: END_USER_CIPHERS,

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import type {Route} from './api-types/index.js'
+import type {AcmeCertificateStatus, Route} from './api-types/index.js'
 import {readSettings} from './credentials.js'
 import {details} from './output.js'
 
@@ -23,5 +23,14 @@ export function routeDetails(r: Route): string {
     ['url', r.url], ['id', r.id], ['hostname', r.hostname], ['path', r.pathPrefix], ['service', r.service],
     ['policy', r.policyId ?? 'none (any signed-in user)'], ['body limit', r.bodyLimitBytes ?? 'platform default'],
     ['rate limit', r.rateLimitPerMinute ?? 'platform default'], ['project', r.projectId], ['environment', r.environmentId],
+    ...(r.acme ? [['certificate', acmeSummary(r.acme)] as [string, string]] : []),
   ])
+}
+
+/** One line for the ACME certificate row: "valid until …, renews …", "failed: reason; next attempt …". */
+export function acmeSummary(a: AcmeCertificateStatus): string {
+  const parts: string[] = [a.status === 'failed' ? `failed: ${a.reason ?? 'unknown reason'}` : a.status]
+  if (a.expiresAt) parts.push(`expires ${a.expiresAt}`)
+  if (a.nextAttemptAt) parts.push(`${a.status === 'valid' ? 'renews' : 'next attempt'} ${a.nextAttemptAt}`)
+  return `ACME, ${parts.join('; ')}`
 }

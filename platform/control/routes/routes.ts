@@ -36,7 +36,9 @@ const ListQuery = Type.Object({project: Type.Optional(Ref), env: Type.Optional(R
 const Params = Type.Object({ref: Ref})
 
 export function withUrl(ctx: ControlContext, r: RouteRecord): Route {
-  return {...r, url: routeUrl(r.hostname, r.pathPrefix, edgePortOf(ctx.urls.edge, ctx.config.edgePort))}
+  const route: Route = {...r, url: routeUrl(r.hostname, r.pathPrefix, edgePortOf(ctx.urls.edge, ctx.config.edgePort))}
+  if (ctx.acme) route.acme = ctx.acme.status(r.hostname) ?? {status: 'pending', reason: null, challenge: null, nextAttemptAt: null, expiresAt: null, issuedAt: null}
+  return route
 }
 
 /** A route by id or by "hostname[/path]" (a bare label is under the platform domain); out of reach is 404. */

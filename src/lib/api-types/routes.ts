@@ -40,8 +40,29 @@ export interface Route {
   rateLimitPerMinute: number | null
   /** the public URL, with the edge's port when it is not 443 */
   url: string
+  /** the ACME certificate for this route's hostname; present only when the platform runs with ACME */
+  acme?: AcmeCertificateStatus
   createdAt: string
   updatedAt: string
+}
+
+/**
+ * Where the ACME certificate of a hostname stands. `pending`: none yet, an order is due or running;
+ * `valid`: issued, renewed at `nextAttemptAt`; `renewing`: a renewal order is running (the current
+ * certificate is still served); `failed`: the last order failed for `reason`, retried at `nextAttemptAt`
+ * (a certificate that has not expired is still served).
+ */
+export interface AcmeCertificateStatus {
+  status: 'pending' | 'valid' | 'renewing' | 'failed'
+  reason: string | null
+  /** the challenge type of the last order (tls-alpn-01, http-01), null before the first */
+  challenge: string | null
+  /** when the next order is placed (renewal or retry); null while one is running */
+  nextAttemptAt: string | null
+  /** notAfter of the certificate being served, null when there is none */
+  expiresAt: string | null
+  /** notBefore of the certificate being served */
+  issuedAt: string | null
 }
 
 /** Policy rules as a request names them: emails, directory paths or ids, service account names or ids, IPs or CIDRs. */

@@ -1,0 +1,264 @@
+import {readFileSync} from 'node:fs'
+import https from 'node:https'
+import {createSecureContext, rootCertificates, type SecureContext} from 'node:tls'
+import * as acme from 'acme-client'
+import type {Logger} from 'pino'
+import type {AcmeCertificateStatus} from '../../../src/lib/api-types/index.js'
+import type {AcmeChallengeType, AcmeConfig} from '../../acme-config.js'
+import type {CertificateResolver} from '../../edge/certificates.js'
+import type {ConfigSource, EdgeSnapshot} from '../../edge/config-source.js'
+import {type AcmeCertificateRecord, deleteAcmeCertificate, ensureAcmeAccount, listAcmeCertificates, saveAcmeCertificate} from '../../store/config/acme.js'
+import type {StoreCtx} from '../../store/config/projects.js'
+import {ChallengeResponder} from './challenges.js'
+import {type AcmeClock, MAX_TIMER_MS, renewalTime, retryDelay, systemAcmeClock} from './schedule.js'
+
+export interface AcmeManagerOptions {
+  config: AcmeConfig
+  cdb: StoreCtx
+  /** the edge's snapshot: its route hostnames are the ones that get certificates */
+  source: ConfigSource
+  /** auth.<domain>, which serves login and always gets a certificate */
+  authHost: string
+  log: Logger
+  clock?: AcmeClock
+}
+
+interface HostState {
+  hostname: string
+  phase: AcmeCertificateStatus['status']
+  reason: string | null
+  challenge: AcmeChallengeType | null
+  cert?: {record: AcmeCertificateRecord; context: SecureContext}
+  /** failed orders in a row: picks the retry delay and the next challenge type */
+  failures: number
+  nextAttemptAt: number | null
+  timer?: unknown
+  running: boolean
+  removed: boolean
+}
+
+/** A failed order, with the sentence shown as its status reason. */
+export class AcmeOrderError extends Error {
+  override name = 'AcmeOrderError'
+}
+
+/**
+ * Obtains and renews a certificate per route hostname (and auth.<domain>) from an ACME CA, following
+ * the edge's snapshot: a new hostname gets an order, a hostname no longer routed is dropped. It is the
+ * edge's CertificateResolver (certificates and TLS-ALPN-01 answers by SNI) and answers HTTP-01 tokens.
+ * Orders run one at a time; a failure is retried after a doubling delay, alternating challenge types.
+ */
+export class AcmeManager implements CertificateResolver {
+  private readonly hosts = new Map<string, HostState>()
+  private readonly responder = new ChallengeResponder()
+  private readonly clock: AcmeClock
+  private readonly stored = new Map<string, AcmeCertificateRecord>()
+  private queue: Promise<void> = Promise.resolve()
+  private client?: Promise<acme.Client>
+  private unsubscribe?: () => void
+  private ejectTrust?: () => void
+  private stopped = false
+
+  constructor(private readonly opts: AcmeManagerOptions) {
+    this.clock = opts.clock ?? systemAcmeClock
+  }
+
+  /** Loads the stored certificates (served at once) and orders what is missing or due. */
+  start(): void {
+    this.trustDirectory()
+    for (const r of listAcmeCertificates(this.opts.cdb)) {
+      // A certificate from another CA (the directory changed) is replaced, not renewed.
+      if (r.directoryUrl === this.opts.config.directoryUrl) this.stored.set(r.hostname, r)
+    }
+    this.sync(this.opts.source.get())
+    this.unsubscribe = this.opts.source.onChange((s) => this.sync(s))
+  }
+
+  /** Safe to call twice. An order in flight finishes on its own but stores nothing. */
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.unsubscribe?.()
+    this.ejectTrust?.()
+    for (const s of this.hosts.values()) if (s.timer !== undefined) this.clock.clearTimeout(s.timer)
+  }
+
+  resolve(servername: string): SecureContext | undefined {
+    const cert = this.hosts.get(servername)?.cert
+    return cert && cert.record.notAfterMs > this.clock.now() ? cert.context : undefined
+  }
+
+  challenge(servername: string): SecureContext | undefined {
+    return this.responder.tlsAlpn(servername)
+  }
+
+  keyAuthorization(token: string): string | undefined {
+    return this.responder.keyAuthorization(token)
+  }
+
+  /** The status `mezu routes get` shows; undefined for a hostname this manager does not handle. */
+  status(hostname: string): AcmeCertificateStatus | undefined {
+    const s = this.hosts.get(hostname.toLowerCase())
+    if (!s) return undefined
+    const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString())
+    return {
+      status: s.phase, reason: s.reason, challenge: s.challenge,
+      nextAttemptAt: s.running ? null : iso(s.nextAttemptAt),
+      expiresAt: iso(s.cert?.record.notAfterMs), issuedAt: iso(s.cert?.record.notBeforeMs),
+    }
+  }
+
+  private sync(snapshot: EdgeSnapshot): void {
+    if (this.stopped) return
+    const wanted = new Set([this.opts.authHost, ...snapshot.routes.map((r) => r.hostname.toLowerCase())])
+    for (const hostname of wanted) if (!this.hosts.has(hostname)) this.add(hostname)
+    for (const [hostname, s] of this.hosts) {
+      if (wanted.has(hostname)) continue
+      s.removed = true
+      if (s.timer !== undefined) this.clock.clearTimeout(s.timer)
+      this.hosts.delete(hostname)
+      this.stored.delete(hostname)
+      deleteAcmeCertificate(this.opts.cdb, hostname)
+      this.opts.log.info({hostname}, 'acme: hostname no longer routed, certificate dropped')
+    }
+  }
+
+  private add(hostname: string): void {
+    const s: HostState = {hostname, phase: 'pending', reason: null, challenge: null, failures: 0, nextAttemptAt: null, running: false, removed: false}
+    const record = this.stored.get(hostname)
+    if (record && record.notAfterMs > this.clock.now()) {
+      s.cert = {record, context: createSecureContext({key: record.keyPem, cert: record.certPem})}
+      s.phase = 'valid'
+    }
+    this.hosts.set(hostname, s)
+    this.schedule(s, s.cert ? renewalTime(s.cert.record, this.opts.config.renewAfter) : this.clock.now())
+  }
+
+  private schedule(s: HostState, at: number): void {
+    if (s.timer !== undefined) this.clock.clearTimeout(s.timer)
+    s.nextAttemptAt = at
+    const wait = Math.max(0, at - this.clock.now())
+    s.timer = this.clock.setTimeout(() => {
+      s.timer = undefined
+      if (s.removed || this.stopped) return
+      if (this.clock.now() < at) return this.schedule(s, at)
+      if (s.cert) s.phase = 'renewing'
+      this.queue = this.queue.then(() => this.attempt(s))
+    }, Math.min(wait, MAX_TIMER_MS))
+  }
+
+  private async attempt(s: HostState): Promise<void> {
+    if (s.removed || this.stopped) return
+    const {challenges, retry, renewAfter} = this.opts.config
+    const type = challenges[s.failures % challenges.length]
+    s.running = true
+    s.challenge = type
+    s.phase = s.cert ? 'renewing' : 'pending'
+    try {
+      const record = await this.order(s.hostname, type)
+      if (s.removed || this.stopped) return
+      saveAcmeCertificate(this.opts.cdb, record)
+      // Swapped whole: handshakes from now on get the new certificate, open connections keep theirs.
+      s.cert = {record, context: createSecureContext({key: record.keyPem, cert: record.certPem})}
+      s.phase = 'valid'
+      s.reason = null
+      s.failures = 0
+      this.schedule(s, renewalTime(record, renewAfter))
+      this.opts.log.info({hostname: s.hostname, challenge: type, notAfter: new Date(record.notAfterMs).toISOString()}, 'acme: certificate issued')
+    } catch (error) {
+      if (s.removed || this.stopped) return
+      s.failures++
+      s.phase = 'failed'
+      s.reason = reasonOf(error)
+      this.schedule(s, this.clock.now() + retryDelay(s.failures, retry))
+      this.opts.log.warn({hostname: s.hostname, challenge: type, reason: s.reason, failures: s.failures, nextAttemptAt: new Date(s.nextAttemptAt!).toISOString()}, 'acme: order failed')
+    } finally {
+      s.running = false
+    }
+  }
+
+  /** One RFC 8555 order for `hostname`: authorize with `type`, finalize with a new key's CSR, download. */
+  private async order(hostname: string, type: AcmeChallengeType): Promise<AcmeCertificateRecord> {
+    const client = await this.accountClient()
+    const order = await client.createOrder({identifiers: [{type: 'dns', value: hostname}]})
+    for (const authz of await client.getAuthorizations(order)) {
+      if (authz.status === 'valid') continue
+      const challenge = authz.challenges.find((c) => c.type === type)
+      if (!challenge) throw new AcmeOrderError(`the CA offers no ${type} challenge for ${hostname}`)
+      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge)
+      const withdraw = await this.responder.present(type, authz, challenge.token, keyAuthorization)
+      try {
+        await client.completeChallenge(challenge)
+        try {
+          await client.waitForValidStatus(challenge)
+        } catch (error) {
+          throw new AcmeOrderError(`${type} validation of ${hostname} failed: ${(error as Error).message}`)
+        }
+        await client.waitForValidStatus(authz)
+      } finally {
+        withdraw()
+      }
+    }
+    const key = await acme.crypto.createPrivateEcdsaKey()
+    const [, csr] = await acme.crypto.createCsr({commonName: hostname, altNames: [hostname]}, key)
+    const finalized = await client.finalizeOrder(order, csr)
+    const certPem = await client.getCertificate(finalized)
+    const info = acme.crypto.readCertificateInfo(certPem)
+    return {
+      hostname, directoryUrl: this.opts.config.directoryUrl, keyPem: key.toString(), certPem,
+      notBeforeMs: info.notBefore.getTime(), notAfterMs: info.notAfter.getTime(),
+    }
+  }
+
+  /** The ACME client with the stored account key (made on first use), its account registered. */
+  private accountClient(): Promise<acme.Client> {
+    const {directoryUrl, email} = this.opts.config
+    this.client ??= (async () => {
+      const fresh = (await acme.crypto.createPrivateEcdsaKey()).toString()
+      const account = ensureAcmeAccount(this.opts.cdb, {directoryUrl, email, keyPem: fresh})
+      // Polls of a pending challenge or order: from 0.5 s, at most 5 s apart.
+      const client = new acme.Client({directoryUrl, accountKey: account.keyPem, backoffAttempts: 12, backoffMin: 500, backoffMax: 5000})
+      await client.createAccount({termsOfServiceAgreed: true, contact: [`mailto:${email}`]})
+      return client
+    })()
+    // A failure (CA unreachable) is retried with the next order, not remembered.
+    this.client.catch(() => (this.client = undefined))
+    return this.client
+  }
+
+  /**
+   * `--acme-ca-file`: requests to the directory's origin (and only those) verify against the system
+   * roots plus that CA. acme-client has one shared axios instance, so this is a request interceptor
+   * scoped by origin, removed at stop; verification is never switched off.
+   */
+  private trustDirectory(): void {
+    const {caFile, directoryUrl} = this.opts.config
+    if (!caFile) return
+    const agent = new https.Agent({ca: [...rootCertificates, readFileSync(caFile, 'utf8')]})
+    const origin = new URL(directoryUrl).origin
+    const id = acme.axios.interceptors.request.use((req) => {
+      if (req.url && sameOrigin(req.url, origin)) req.httpsAgent = agent
+      return req
+    })
+    this.ejectTrust = () => {
+      acme.axios.interceptors.request.eject(id)
+      agent.destroy()
+    }
+  }
+}
+
+function sameOrigin(url: string, origin: string): boolean {
+  try {
+    return new URL(url).origin === origin
+  } catch {
+    return false
+  }
+}
+
+/** One line for the status: the CA's problem detail when there is one, else the error message. */
+function reasonOf(error: unknown): string {
+  const e = error as Error & {code?: string; response?: {status?: number}}
+  const text = e.message || String(error)
+  const line = e.code && !text.includes(e.code) ? `${text} (${e.code})` : text
+  return line.replace(/\s+/g, ' ').slice(0, 500)
+}
