@@ -17,7 +17,6 @@ import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
 import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
-import {startAcme} from './control/acme/start.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import {touchWarpgate} from './store/config/warpgates.js'
@@ -168,8 +167,9 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   const identity = createIdentityEdge({
     source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
   })
-  // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and --acme-http-port.
-  const acme = config.acme && startAcme(ctx, source, () => boundEdgePort)
+  // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and
+  // --acme-http-port. Loaded only when on: acme-client (axios, node-forge) takes most of a second to import.
+  const acme = config.acme && (await import('./control/acme/start.js')).startAcme(ctx, source, () => boundEdgePort)
   const edge = new EdgeServer({
     host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool, certificates: acme?.manager,
     pages: (req, problem) => pages.error(req, problem),

@@ -1,9 +1,12 @@
 import {X509Certificate} from 'node:crypto'
+import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
 import {request} from 'node:http'
 import tls from 'node:tls'
 import {setTimeout as delay} from 'node:timers/promises'
 import anyTest, {type TestFn} from 'ava'
 import {buildAcmeConfig} from '../../platform/acme-config.js'
+import {findAcmeAccount, listAcmeCertificates} from '../../platform/store/config/acme.js'
 import type {AcmeCertificateStatus} from '../../src/lib/api-types/index.js'
 import {api, loginToken} from '../helpers/api.js'
 import {mezu} from '../helpers/cli.js'
@@ -78,6 +81,14 @@ async function waitForAuth(c: Ctx): Promise<void> {
   }
 }
 
+/** Every file under dir, with its bytes. */
+function readAll(dir: string): Array<[string, Buffer]> {
+  return readdirSync(dir).flatMap((name): Array<[string, Buffer]> => {
+    const p = join(dir, name)
+    return statSync(p).isDirectory() ? readAll(p) : [[p, readFileSync(p)]]
+  })
+}
+
 /** A TLS handshake to the edge as a browser would make it, trusting only `ca`. */
 function handshake(port: number, servername: string, ca: string): Promise<{authorized: boolean; error?: string; cert?: X509Certificate; alpn?: string | false | null}> {
   return new Promise((resolve) => {
@@ -148,7 +159,14 @@ run('renewal at two thirds of the lifetime replaces the certificate without a re
 
 run('after a restart the stored certificates are served at once, and HTTP-01 on --acme-http-port issues for a new host', async (t) => {
   const c = t.context
+  const stored = listAcmeCertificates(c.platform.ctx.cdb)
+  const account = findAcmeAccount(c.platform.ctx.cdb, c.pebble.directoryUrl, 'ops@pebble.test')!
+  t.deepEqual(stored.map((r) => r.hostname).sort(), [APP, AUTH].sort(), 'the failed host has no certificate')
   await c.platform.stop()
+  // Keys, certificates and hostnames are sealed: none of them is readable in any file of the data directory.
+  const keyLine = (pem: string) => pem.split('\n')[1]
+  const secrets = [APP, keyLine(account.keyPem), ...stored.flatMap((r) => [keyLine(r.keyPem), keyLine(r.certPem)])]
+  for (const [path, bytes] of readAll(c.dir)) for (const secret of secrets) t.false(bytes.includes(secret), `${secret.slice(0, 20)}… appears in ${path}`)
   const platform = await startTestPlatform(c.scope.t, {domain: DOMAIN, edgePort: c.ports.edge, acme: acmeSettings(c.pebble, c.ports, ['http-01'])}, c.dir)
   c.platform = platform
   // Loaded from the sealed store before any order: valid at once.
