@@ -7,7 +7,8 @@ import {AcmeHttpListener} from '../../platform/edge/acme-http.js'
 import type {AcmeCertificateStatus} from '../../src/lib/api-types/index.js'
 import {ManualClock} from '../helpers/clock.js'
 import {freePort, pebbleMissing, startPebble} from '../helpers/pebble.js'
-import {startTestPlatform} from '../helpers/platform.js'
+import {api, loginToken} from '../helpers/api.js'
+import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform} from '../helpers/platform.js'
 import {addProjectEnv, addRoute} from '../helpers/routes.js'
 
 const DOMAIN = 'pebble.test'
@@ -25,6 +26,11 @@ const missing = pebbleMissing()
   const {projectId, environmentId} = addProjectEnv(platform)
   addRoute(platform, {projectId, environmentId, hostname: OK, service: 'ok'})
   addRoute(platform, {projectId, environmentId, hostname: UNREACHABLE, service: 'gone'})
+  // ACME off: the routes API shows no acme field, and the edge serves the platform CA's certificate.
+  const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const plain = await api(platform.apiUrl, platform.caPem, 'GET', `/v1/routes/${OK}`, {token})
+  t.is(plain.status, 200)
+  t.false('acme' in plain.body)
   const clock = new ManualClock(Date.now())
   const config = buildAcmeConfig({email: 'ops@pebble.test', directoryUrl: pebble.directoryUrl, httpPort: ports.http, caFile: pebble.caFile, challenges: ['http-01', 'tls-alpn-01']}, DOMAIN)
   const manager = new AcmeManager({config, cdb: platform.ctx.cdb, source: platform.edgeSource, authHost: `auth.${DOMAIN}`, log: pino({level: 'silent'}), clock})
