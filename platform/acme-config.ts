@@ -26,8 +26,9 @@ export interface AcmeConfig {
 
 export type AcmeConfigInput = Partial<AcmeConfig> & {email: string}
 
+/** A bad ACME setting; buildConfig turns it into a ConfigError. */
 export class AcmeConfigError extends Error {
-  override name = 'ConfigError'
+  override name = 'AcmeConfigError'
 }
 
 /** Defaults and validation for the `acme` settings; each error is one sentence naming the flag. */

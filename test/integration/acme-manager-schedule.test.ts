@@ -26,7 +26,7 @@ const missing = pebbleMissing()
   const {projectId, environmentId} = addProjectEnv(platform)
   addRoute(platform, {projectId, environmentId, hostname: OK, service: 'ok'})
   addRoute(platform, {projectId, environmentId, hostname: UNREACHABLE, service: 'gone'})
-  // ACME off: the routes API shows no acme field, and the edge serves the platform CA's certificate.
+  // ACME off: the routes API shows no acme field.
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const plain = await api(platform.apiUrl, platform.caPem, 'GET', `/v1/routes/${OK}`, {token})
   t.is(plain.status, 200)
