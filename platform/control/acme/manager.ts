@@ -57,6 +57,7 @@ export class AcmeManager implements CertificateResolver {
   private client?: Promise<acme.Client>
   private unsubscribe?: () => void
   private ejectTrust?: () => void
+  private directoryAgent?: DirectoryAgent
   private stopped = false
 
   constructor(private readonly opts: AcmeManagerOptions) {
@@ -152,6 +153,7 @@ export class AcmeManager implements CertificateResolver {
     const {challenges, retry, renewAfter} = this.opts.config
     const type = challenges[s.failures % challenges.length]
     s.running = true
+    if (this.directoryAgent) this.directoryAgent.lastError = undefined
     s.challenge = type
     s.phase = s.cert ? 'renewing' : 'pending'
     try {
@@ -169,7 +171,7 @@ export class AcmeManager implements CertificateResolver {
       if (s.removed || this.stopped) return
       s.failures++
       s.phase = 'failed'
-      s.reason = reasonOf(error)
+      s.reason = reasonOf(error, this.directoryAgent?.lastError, this.opts.config.directoryUrl)
       this.schedule(s, this.clock.now() + retryDelay(s.failures, retry))
       this.opts.log.warn({hostname: s.hostname, challenge: type, reason: s.reason, failures: s.failures, nextAttemptAt: new Date(s.nextAttemptAt!).toISOString()}, 'acme: order failed')
     } finally {
@@ -227,22 +229,39 @@ export class AcmeManager implements CertificateResolver {
   }
 
   /**
-   * `--acme-ca-file`: requests to the directory's origin (and only those) verify against the system
-   * roots plus that CA. acme-client has one shared axios instance, so this is a request interceptor
-   * scoped by origin, removed at stop; verification is never switched off.
+   * Requests to the directory's origin (and only those) are adjusted through a request interceptor,
+   * removed at stop, since acme-client has one shared axios instance:
+   * - with `--acme-ca-file` they verify against the system roots plus that CA (never switched off);
+   * - at stop they are aborted, and acme-client's retries of a failed request (5 tries, 5 to 25 s
+   *   apart, on timers that keep the process alive) end at the next one, so a platform whose CA
+   *   is unreachable stops within seconds instead of 75.
    */
   private trustDirectory(): void {
     const {caFile, directoryUrl} = this.opts.config
-    if (!caFile) return
-    const agent = new https.Agent({ca: [...rootCertificates, readFileSync(caFile, 'utf8')]})
+    const agent = new DirectoryAgent(caFile ? {ca: [...rootCertificates, readFileSync(caFile, 'utf8')]} : {})
+    this.directoryAgent = agent
     const origin = new URL(directoryUrl).origin
+    const abort = new AbortController()
     const id = acme.axios.interceptors.request.use((req) => {
-      if (req.url && sameOrigin(req.url, origin)) req.httpsAgent = agent
+      if (!req.url || !sameOrigin(req.url, origin)) return req
+      // A retry carries the signal of the manager that made the request: another manager's is left alone.
+      if (req.signal && req.signal !== abort.signal) return req
+      // acme-client counts its retries in this field and gives up past 5: after stop, at once.
+      if (abort.signal.aborted) {
+        if (req.signal === abort.signal) (req as {retryAttempt?: number}).retryAttempt = Number.POSITIVE_INFINITY
+        return req
+      }
+      req.httpsAgent = agent
+      req.signal = abort.signal
       return req
     })
     this.ejectTrust = () => {
-      acme.axios.interceptors.request.eject(id)
-      agent.destroy()
+      abort.abort()
+      // Kept a while after stop: a retry acme-client already scheduled must still meet it.
+      setTimeout(() => {
+        acme.axios.interceptors.request.eject(id)
+        agent.destroy()
+      }, 60_000).unref()
     }
   }
 }
@@ -255,10 +274,26 @@ function sameOrigin(url: string, origin: string): boolean {
   }
 }
 
-/** One line for the status: the CA's problem detail when there is one, else the error message. */
-function reasonOf(error: unknown): string {
-  const e = error as Error & {code?: string; response?: {status?: number}}
-  const text = e.message || String(error)
+/** The agent for the directory's HTTPS; it keeps the last connection error (see reasonOf). */
+class DirectoryAgent extends https.Agent {
+  lastError?: Error & {code?: string}
+
+  override createConnection(...args: Parameters<https.Agent['createConnection']>): ReturnType<https.Agent['createConnection']> {
+    const socket = super.createConnection(...args)
+    socket?.on('error', (e: Error) => (this.lastError = e))
+    return socket
+  }
+}
+
+/**
+ * One line for the status: the CA's problem detail when there is one, else the error message.
+ * acme-client 5.4 loses the error of a request that failed every retry (it throws a TypeError from
+ * its interceptor instead), so a connection that failed is named from the agent's last socket error.
+ */
+function reasonOf(error: unknown, connection: (Error & {code?: string}) | undefined, directoryUrl: string): string {
+  const e = (error instanceof TypeError && connection ? connection : error) as Error & {code?: string}
+  const prefix = e === connection ? `cannot reach the ACME directory ${directoryUrl}: ` : ''
+  const text = prefix + (e.message || String(error))
   const line = e.code && !text.includes(e.code) ? `${text} (${e.code})` : text
   return line.replace(/\s+/g, ' ').slice(0, 500)
 }
