@@ -116,25 +116,26 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   let edgeCert = fileCerts.edge && {leaf: fileCerts.edge.leaf, source: files.edge!.certFile}
   if (edgeCert) ctx.edgeCertificate = () => edgeCert!
   reportUncoveredRoutes(ctx)
-  const watch = (pair: NonNullable<typeof files.edge>, use: (c: LoadedCert) => void, what: string) => watchers.push(new CertFileWatcher(pair, {
+  const watch = (pair: NonNullable<typeof files.edge>, first: LoadedCert, use: (c: LoadedCert) => void, what: string) => watchers.push(new CertFileWatcher(pair, {
     checkIntervalMs: files.checkIntervalMs,
+    since: first.signature,
     onChange(c) {
       use(c)
       log.info({certFile: pair.certFile, serial: c.leaf.serialNumber, validTo: c.leaf.validTo}, `${what} certificate reloaded`)
     },
     onError: (err) => log.error({err, certFile: pair.certFile, keyFile: pair.keyFile}, `the changed ${what} certificate cannot be used; the previous one stays in use`),
   }))
-  if (files.edge) {
+  if (files.edge && fileCerts.edge) {
     const pair = files.edge
-    watch(pair, (c) => {
+    watch(pair, fileCerts.edge, (c) => {
       data.edge.setCertificate(c)
       edgeCert = {leaf: c.leaf, source: pair.certFile}
       reportUncoveredRoutes(ctx)
     }, 'edge')
   }
-  if (files.api) {
+  if (files.api && fileCerts.api) {
     const server = api.server as unknown as TlsServer
-    watch(files.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
+    watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
   }
 
   const lockPath = join(config.dataDir, LOCK_FILE)
@@ -277,11 +278,11 @@ function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-/** A log line for each route whose host the edge's certificate does not name: browsers would refuse it. */
+/** A log line for each route host (and the login host) the edge's certificate does not name: browsers would refuse it. */
 function reportUncoveredRoutes(ctx: ControlContext): void {
   const current = ctx.edgeCertificate?.()
   if (!current) return
-  for (const host of new Set(listRoutes(ctx.cdb).map((r) => r.hostname))) {
+  for (const host of new Set([`auth.${ctx.config.domain}`, ...listRoutes(ctx.cdb).map((r) => r.hostname)])) {
     if (!coversHost(current.leaf, host)) ctx.log.warn({host, certificate: current.source}, `the edge certificate does not cover route host ${host}; browsers will refuse it`)
   }
 }

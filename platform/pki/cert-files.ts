@@ -15,6 +15,8 @@ export interface LoadedCert {
   cert: string
   key: string
   leaf: X509Certificate
+  /** the files' state when they were read (see pairSignature), so a watcher started later misses no change */
+  signature: string
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
@@ -29,6 +31,7 @@ function read(file: string, what: string): string {
 
 /** Reads and checks a pair: PEM certificate (chain allowed) first, a private key that matches the leaf. */
 export function loadCertPair(pair: CertFilePair): LoadedCert {
+  const signature = pairSignature(pair)
   const cert = read(pair.certFile, 'certificate')
   const key = read(pair.keyFile, 'key')
   const blocks = cert.match(PEM_CERT)
@@ -51,12 +54,24 @@ export function loadCertPair(pair: CertFilePair): LoadedCert {
   } catch (error) {
     throw new CertFileError(`${pair.certFile} with ${pair.keyFile} cannot be served: ${(error as Error).message}`)
   }
-  return {cert, key, leaf}
+  return {cert, key, leaf, signature}
 }
 
 /** Whether a certificate names `host` (wildcards one label deep, as browsers match them). */
 export function coversHost(leaf: X509Certificate, host: string): boolean {
   return leaf.checkHost(host) !== undefined
+}
+
+/** Inode, size and mtime of both files (following symlinks); a missing file is a state too. */
+export function pairSignature(pair: CertFilePair): string {
+  return [pair.certFile, pair.keyFile].map((f) => {
+    try {
+      const s = statSync(f)
+      return `${s.ino}:${s.size}:${s.mtimeMs}`
+    } catch {
+      return 'missing'
+    }
+  }).join('|')
 }
 
 export interface CertWatchOptions {
@@ -65,6 +80,8 @@ export interface CertWatchOptions {
   onChange(cert: LoadedCert): void
   /** a changed pair that cannot be served; the old one stays in use */
   onError(error: Error): void
+  /** the state the pair in use was read in (LoadedCert.signature); default: the files as they are now */
+  since?: string
   /** quiet time after a change before reading: an outside tool writes the key and the certificate one after the other */
   settleMs?: number
 }
@@ -82,7 +99,7 @@ export class CertFileWatcher {
   private closed = false
 
   constructor(private readonly pair: CertFilePair, private readonly opts: CertWatchOptions) {
-    this.seen = this.signature()
+    this.seen = opts.since ?? pairSignature(pair)
     const names = new Set([basename(pair.certFile), basename(pair.keyFile)])
     for (const dir of new Set([dirname(pair.certFile), dirname(pair.keyFile)])) {
       try {
@@ -96,21 +113,9 @@ export class CertFileWatcher {
       }
     }
     this.timer = setInterval(() => {
-      if (this.signature() !== this.seen) this.schedule()
+      if (pairSignature(this.pair) !== this.seen) this.schedule()
     }, opts.checkIntervalMs)
     this.timer.unref()
-  }
-
-  /** size, mtime and inode of both files (following symlinks); a missing file counts as a state too */
-  private signature(): string {
-    return [this.pair.certFile, this.pair.keyFile].map((f) => {
-      try {
-        const s = statSync(f)
-        return `${s.ino}:${s.size}:${s.mtimeMs}`
-      } catch {
-        return 'missing'
-      }
-    }).join('|')
   }
 
   private schedule(): void {
@@ -122,7 +127,7 @@ export class CertFileWatcher {
 
   private reload(): void {
     if (this.closed) return
-    const signature = this.signature()
+    const signature = pairSignature(this.pair)
     if (signature === this.seen) return
     this.seen = signature
     let loaded: LoadedCert

@@ -125,6 +125,28 @@ test.serial('a renewed pair written over the files is served to new connections 
   t.false(socket.destroyed && received < total)
 })
 
+test('the control API serves --api-tls-cert/--api-tls-key (TLS 1.3) and takes a renewed pair without a restart; the tunnel keeps the platform CA', async (t) => {
+  const dir = tempDir(t)
+  const ca = createTestCa(dir)
+  const files = writePair(dir, issueTestCert(ca, ['mezu.example.test'], '0C01'))
+  const platform = await startTestPlatform(t, {certificates: {api: files, checkIntervalMs: 1000}})
+  const port = platform.ports.api
+  const r = await curl(['--cacert', ca.certFile, '--resolve', `mezu.example.test:${port}:127.0.0.1`, `https://mezu.example.test:${port}/v1/me`])
+  t.is(r.code, 0, r.stderr)
+  t.is(JSON.parse(r.stdout).error.code, 'unauthenticated', 'the API answered over the operator\'s certificate')
+  t.is(await servedSerial(port, 'mezu.example.test', ca), '0C01')
+  writePair(dir, issueTestCert(ca, ['mezu.example.test'], '0C02'))
+  await until(() => servedSerial(port, 'mezu.example.test', ca), (s) => s === '0C02', 'the API did not take the renewed certificate')
+  const tunnelIssuer = await new Promise<string>((resolve) => {
+    const s = tls.connect({host: '127.0.0.1', port: platform.ports.tunnel!, ca: platform.caPem, servername: 'localhost', ALPNProtocols: ['mezu-tunnel']}, () => {
+      resolve(String(s.getPeerCertificate().issuer.CN ?? ''))
+      s.destroy()
+    })
+    s.on('error', () => resolve('refused'))
+  })
+  t.is(tunnelIssuer, 'Mezusphere platform CA')
+})
+
 test('a changed pair that cannot be used is reported naming the file, and the next good pair is taken', async (t) => {
   const dir = tempDir(t)
   const ca = createTestCa(dir)

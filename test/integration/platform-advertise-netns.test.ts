@@ -37,7 +37,7 @@ function curl(args: string[]): Promise<{code: number; stdout: string; stderr: st
 }
 
 const problem = netnsProblem()
-const title = 'a Warpgate in another network namespace reaches a platform bound to 0.0.0.0 only through the advertised tunnel address, and an end user reaches its origin through the edge'
+const title = 'a Warpgate in another network namespace reaches a platform bound to 0.0.0.0 only through an advertised tunnel address, moving past one it cannot reach, and an end user reaches its origin through the edge'
 
 if (problem) {
   test.skip(`${title} (skipped: ${problem})`, () => {})
@@ -49,10 +49,14 @@ if (problem) {
     t.teardown(() => {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
     })
-    const platform = await startPlatformProcess(t, join(tempDir(t), 'data'), {api: 0, edge: 0, tunnel: 0}, ['--host', '0.0.0.0', '--advertise-tunnel-url', `tls://${link.hostIp}`])
+    const platform = await startPlatformProcess(t, join(tempDir(t), 'data'), {api: 0, edge: 0, tunnel: 0}, [
+      '--host', '0.0.0.0',
+      // the first address leads nowhere from inside the namespace (its own loopback): the Warpgate must move on to the second
+      '--advertise-tunnel-url', 'tls://127.0.0.1', '--advertise-tunnel-url', `tls://${link.hostIp}`,
+    ])
     const {ports} = platform.summary
-    t.deepEqual(platform.summary.tunnelUrls, [`tls://${link.hostIp}:${ports.tunnel}`], 'an advertised address without a port takes the bound tunnel port')
-    t.is(platform.summary.tunnelUrl, `tls://${link.hostIp}:${ports.tunnel}`)
+    t.deepEqual(platform.summary.tunnelUrls, [`tls://127.0.0.1:${ports.tunnel}`, `tls://${link.hostIp}:${ports.tunnel}`], 'an advertised address without a port takes the bound tunnel port')
+    t.is(platform.summary.tunnelUrl, `tls://127.0.0.1:${ports.tunnel}`)
 
     const host = 'far.mezu.localhost'
     const {token, warpgateId} = await publishThroughApi(platform, host, 'far')
@@ -60,6 +64,7 @@ if (problem) {
     const env = {MEZU_WARPGATE_TOKEN: token, MEZU_API_URL: `https://${link.hostIp}:${ports.api}`, MEZU_CA_FILE: platform.summary.caPath}
     const wg = await startTunnelCli(t, [String(originPort)], env, 2, [WARPGATE_BIN], ['ip', 'netns', 'exec', link.name])
     t.like(wg.events.find((e) => e.type === 'registered'), {warpgateId, service: 'far'})
+    t.true(wg.events.some((e) => e.type === 'disconnected' && e.connection === 0 && !e.reason.established), 'slot 0 first tried the unreachable address')
 
     const edge = {caPem: platform.caPem, ports: {edge: ports.edge}}
     await waitUntilServed(edge, host)
