@@ -1,10 +1,9 @@
 import {X509Certificate} from 'node:crypto'
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
-import type {AddressInfo} from 'node:net'
-import type {Server as TlsServer} from 'node:tls'
+import {type AddressInfo, isIP} from 'node:net'
 import {join} from 'node:path'
+import type {Server as TlsServer} from 'node:tls'
 import pino, {type Logger} from 'pino'
-import {isIP} from 'node:net'
 import {isWildcardHost, type PlatformConfig, urlHostname} from './config.js'
 import type {ControlContext} from './control/context.js'
 import {ChangeFeed} from './control/feed.js'
@@ -176,7 +175,8 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
   // The tunnel always serves the private CA's certificate: Warpgates pin that CA.
   const caCert: ServerCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, ...names.dns.filter((d) => d !== `*.${config.domain}`)], ips: names.ips})
   const tls = {key: caCert.keyPem, cert: caCert.chainPem}
-  ctx.edgeCertificate = () => ({leaf: new X509Certificate(caCert.certPem), source: 'the private platform CA'})
+  const served = {leaf: new X509Certificate(caCert.certPem), source: 'the private platform CA'}
+  ctx.edgeCertificate = () => served
   const admission = new WarpgateAdmission(ctx.cdb, ctx.feed)
   const pool = new TunnelPool()
   const source = new StoreConfigSource(ctx, ctx.feed, config.domain)

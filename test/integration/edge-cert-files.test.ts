@@ -113,8 +113,8 @@ test.serial('a renewed pair written over the files is served to new connections 
   writePair(dir, issueTestCert(ca, [`*.${DOMAIN}`], '0B02'))
   await until(() => servedSerial(port, host, ca), (s) => s === '0B02', 'a new connection was not given the renewed certificate')
   t.true(received < total, 'the response was still streaming when the certificate changed')
-  const fresh = await curl(['--cacert', ca.certFile, '--resolve', `${host}:${port}:127.0.0.1`, `https://${host}:${port}/hello`])
-  t.is(fresh.stdout, 'hello from origin\n', fresh.stderr)
+  const fresh = await curl(['--http2', '-w', '%{http_version}', '--cacert', ca.certFile, '--resolve', `${host}:${port}:127.0.0.1`, `https://${host}:${port}/hello`])
+  t.is(fresh.stdout, 'hello from origin\n2', `HTTP/2 is still offered with the new certificate; ${fresh.stderr}`)
 
   res.resume()
   await ended
