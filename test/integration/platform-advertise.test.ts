@@ -2,9 +2,10 @@ import {join} from 'node:path'
 import tls from 'node:tls'
 import test from 'ava'
 import {inviteLink} from '../../platform/control/user-rules.js'
-import {register} from '../../src/warpgate/registration.js'
+import {register, renew} from '../../src/warpgate/registration.js'
+import {api, loginToken} from '../helpers/api.js'
 import {mezu} from '../helpers/cli.js'
-import {startTestPlatform, tempDir} from '../helpers/platform.js'
+import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, tempDir} from '../helpers/platform.js'
 import {addProjectEnv, addRoute} from '../helpers/routes.js'
 import {registrationToken} from '../helpers/tunnel.js'
 
@@ -58,7 +59,14 @@ test('registration replies, route URLs, invitation links and the private-CA cert
   t.is(creds.info.tunnelUrl, tunnels[0])
   t.is(creds.info.edgeUrl, 'https://mezu.localhost')
   t.deepEqual(creds.info.urls, ['https://far.mezu.localhost/'])
+  const renewed = await renew({apiUrl: `https://127.0.0.1:${platform.ports.api}`, caPem: platform.caPem}, creds)
+  t.deepEqual(renewed.info.tunnelUrls, tunnels, 'renewal hands out the same addresses')
   t.is(inviteLink(platform.ctx, 'abc'), 'https://auth.mezu.localhost/invite?code=abc')
+  const owner = await loginToken(`https://127.0.0.1:${platform.ports.api}`, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const route = await api(`https://127.0.0.1:${platform.ports.api}`, platform.caPem, 'GET', '/v1/routes/far.mezu.localhost', {token: owner})
+  t.is(route.body.url, 'https://far.mezu.localhost/')
+  const me = await api(`https://127.0.0.1:${platform.ports.api}`, platform.caPem, 'GET', '/v1/me', {token: owner})
+  t.is(me.body.apiUrl, 'https://mezu.example.test:7443')
 
   const names = await new Promise<string>((resolve, reject) => {
     const s = tls.connect({host: '127.0.0.1', port: platform.ports.api, servername: 'mezu.example.test', ca: platform.caPem}, () => {
