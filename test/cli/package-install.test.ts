@@ -9,7 +9,7 @@ import {tempDir} from '../helpers/platform.js'
 
 const ROOT = join(BIN, '..', '..')
 /** What `npm pack` needs to build: the sources, not dist (prepack must make it). */
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'oclif.manifest.json', 'bin', 'src', 'platform', 'templates', 'test', 'bench']
+const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'oclif.manifest.json', 'bin', 'src', 'platform', 'templates', 'test', 'bench', 'deploy']
 
 /** Runs a command to completion without blocking the event loop (ava's timeout messages must get out). */
 function run(cmd: string, args: string[], opts: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<{code: number | null; stdout: string; stderr: string}> {
@@ -38,7 +38,7 @@ test('the packed tarball builds itself, ships only what the binaries need, and i
   // Build scripts print to stdout before npm's JSON document.
   const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('\n[') + 1)) as Array<{filename: string; files: Array<{path: string}>}>
   const files = info.files.map((f) => f.path)
-  for (const needed of ['bin/run.js', 'bin/warpgate.js', 'oclif.manifest.json', 'dist/src/commands/platform/start.js', 'dist/src/warpgate/main.js', 'dist/platform/server.js', 'templates/pages/login.html', 'templates/services/hello/mezu.json']) {
+  for (const needed of ['bin/run.js', 'bin/warpgate.js', 'oclif.manifest.json', 'dist/src/commands/platform/start.js', 'dist/src/warpgate/main.js', 'dist/platform/server.js', 'templates/pages/login.html', 'templates/services/hello/mezu.json', 'deploy/systemd/mezu-platform.service', 'deploy/systemd/mezu-warpgate@.service']) {
     t.true(files.includes(needed), `ships ${needed}`)
   }
   const unwanted = files.filter((f) => /^dist\/(test|bench)\/|^(src|platform|test|bench)\/|\.map$|\.ts$|^bin\/(dev|demo)\.js$|^tsconfig/.test(f))
