@@ -181,4 +181,9 @@ test('restore refuses a truncated, an altered or a foreign-key backup and a non-
   const r = await restoreBackup({file, dataDir: viaEnv, key: {env: readFileSync(keyFile, 'utf8').trim()}})
   t.is(r.masterKeyFile, null)
   t.deepEqual(readdirSync(viaEnv).sort(), ['ca.pem', 'config.db', 'identity.db'])
+
+  // A half-finished key rotation leaves two keys in use: no backup until it is finished.
+  writeFileSync(join(dataDir, 'master.key.next'), 'v2:' + randomBytes(32).toString('base64') + '\n', {mode: 0o600})
+  await t.throwsAsync(createBackup({dataDir, output: join(dir, 'mid-rotation.bak')}), {message: /master-key rotation is unfinished .*mezu platform rotate-key/})
+  t.false(existsSync(join(dir, 'mid-rotation.bak')))
 })
