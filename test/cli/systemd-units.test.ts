@@ -3,7 +3,10 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import test from 'ava'
 import {BIN, mezu, WARPGATE_BIN} from '../helpers/cli.js'
-import {tempDir} from '../helpers/platform.js'
+import {startOrigin} from '../helpers/origin.js'
+import {startTestPlatform, tempDir} from '../helpers/platform.js'
+import {addProjectEnv, addRoute} from '../helpers/routes.js'
+import {edgeRequest, registrationToken, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js'
 
 const UNITS = join(BIN, '..', '..', 'deploy', 'systemd')
 const INSTALLED = {mezu: '/usr/local/bin/mezu', warpgate: '/usr/local/bin/mezu-warpgate'}
@@ -72,4 +75,22 @@ test('mezu-warpgate refuses --token together with --token-file, and names a toke
   t.is(missing.code, 1)
   t.is(JSON.parse(missing.stderr).error.code, 'bad_input')
   t.regex(JSON.parse(missing.stderr).error.message, /cannot read the token file \/nonexistent\/token: ENOENT/)
+})
+
+test('mezu-warpgate registers with the token read from --token-file, as the templated unit passes it, and serves', async (t) => {
+  const platform = await startTestPlatform(t)
+  const scope = addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  const host = `unit.${platform.domain}`
+  addRoute(platform, {...scope, hostname: host, service: 'unit'})
+  const {token, warpgateId} = registrationToken(platform, scope, 'unit')
+  const credentials = tempDir(t)
+  writeFileSync(join(credentials, 'token'), token + '\n', {mode: 0o600})
+  const env = {MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath}
+  const wg = await startTunnelCli(t, [String(origin.port), '--token-file', join(credentials, 'token'), '--state', join(credentials, 'state.json')], env, 2, [WARPGATE_BIN])
+  t.like(wg.events.find((e) => e.type === 'registered'), {warpgateId, service: 'unit'})
+  await waitUntilServed(platform, host)
+  const res = await edgeRequest(platform, host, '/hello')
+  t.is(res.status, 200, res.text)
+  t.is(await wg.stop(), 0, wg.stderr())
 })
