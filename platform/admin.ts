@@ -10,7 +10,9 @@ import {openStores, storesExist} from './store/stores.js'
 
 export {initDataDir, AlreadyInitializedError} from './init.js'
 export {rotateMasterKey} from './store/rotate.js'
-export {buildConfig, defaultDataDir, ConfigError, DEFAULTS} from './config.js'
+export {buildConfig, defaultDataDir, ConfigError, DEFAULTS, resolvePlatformConfig, type EffectiveSetting, type ResolvedConfig} from './config.js'
+export {SETTINGS, envName, expected, type Setting} from './settings.js'
+export {CONFIG_FILE} from './config-file.js'
 
 /** What `mezu platform status` reports, read without starting anything. */
 export interface LocalStatus {

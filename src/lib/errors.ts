@@ -12,6 +12,7 @@ export const CLI_ERRORS = {
   no_scope: 'A project (or environment) is needed: pass --project/--env, set MEZU_PROJECT/MEZU_ENV, or run `mezu use`.',
   bad_input: 'A value given to the CLI is invalid (a file, a duration, a name).',
   not_confirmed: 'A destructive command was not confirmed; pass --yes in scripts.',
+  bad_config: 'The platform configuration has an unknown key, a wrong type or a bad value, in the config file (named with its line), a MEZU_PLATFORM_* variable or a flag; nothing was started (exit code 2).',
   platform: 'The local platform could not start or its data directory is unusable.',
   already_initialized: 'The data directory already holds a platform.',
   cancelled: 'Stopped by Ctrl-C while waiting (for example for a web login); nothing was saved (exit code 130).',

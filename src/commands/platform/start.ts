@@ -1,29 +1,27 @@
 import {Flags} from '@oclif/core'
 import pino from 'pino'
-import {buildConfig, ConfigError, DEFAULTS, defaultDataDir, localStatus} from '../../../platform/admin.js'
+import {ConfigError, localStatus, resolvePlatformConfig, SETTINGS} from '../../../platform/admin.js'
 import {startPlatform} from '../../../platform/server.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
 import {details} from '../../lib/output.js'
-import {dataDirFlag} from '../../lib/platform-flags.js'
+import {configFileFlag, dataDirFlag, settingFlags} from '../../lib/platform-flags.js'
 import {readStdin} from '../../lib/prompt.js'
 
 export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
   static override summary = 'Run the control plane and the edge in the foreground (initialises an empty data directory first).'
-  static override description = 'Ports are flags; 0 picks any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT, SIGTERM or SIGHUP shut it down cleanly.'
+  static override description = 'Settings come from flags, then MEZU_PLATFORM_* variables, then the config file (--config, else <data-dir>/platform.yaml), then defaults; `mezu platform config` shows them. Ports 0 pick any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT, SIGTERM or SIGHUP shut it down cleanly.'
   static override examples = [
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
     '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
+    '<%= config.bin %> platform start --config /etc/mezu/platform.yaml',
   ]
 
   static override flags = {
     ...dataDirFlag,
-    host: Flags.string({description: 'address to listen on', default: DEFAULTS.host}),
-    'api-port': Flags.integer({description: 'control API port (0 = any free port)', default: DEFAULTS.apiPort, min: 0, max: 65535}),
-    'edge-port': Flags.integer({description: 'end-user HTTPS port (0 = any free port)', default: DEFAULTS.edgePort, min: 0, max: 65535}),
-    'tunnel-port': Flags.integer({description: 'Warpgate tunnel port (0 = any free port)', default: DEFAULTS.tunnelPort, min: 0, max: 65535}),
-    domain: Flags.string({description: 'the domain routes live under', default: DEFAULTS.domain}),
+    ...configFileFlag,
+    ...settingFlags(SETTINGS),
     'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
     'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
     'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
@@ -33,17 +31,9 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     const f = this.flags
     let config
     try {
-      config = buildConfig({
-        dataDir: f['data-dir'] ?? defaultDataDir(process.env),
-        masterKey: process.env.MEZU_MASTER_KEY || undefined,
-        host: f.host,
-        apiPort: f['api-port'],
-        edgePort: f['edge-port'],
-        tunnelPort: f['tunnel-port'],
-        domain: f.domain.toLowerCase(),
-      })
+      config = resolvePlatformConfig({flags: f, configFile: f.config, env: process.env}).config
     } catch (error) {
-      if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)
+      if (error instanceof ConfigError) throw new MezuError('bad_config', error.message, 2)
       throw error
     }
     const running = localStatus(config.dataDir)
