@@ -1,6 +1,6 @@
-import {ConfigError, resolvePlatformConfig, SETTINGS} from '../../../platform/admin.js'
+import {SETTINGS} from '../../../platform/admin.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {MezuError} from '../../lib/errors.js'
+import {loadPlatformConfig} from '../../lib/platform-config.js'
 import {settingsTable} from '../../lib/output.js'
 import {configFileFlag, dataDirFlag, settingFlags} from '../../lib/platform-flags.js'
 
@@ -16,14 +16,7 @@ export default class PlatformConfig extends MezuCommand<typeof PlatformConfig> {
   static override flags = {...dataDirFlag, ...configFileFlag, ...settingFlags(SETTINGS)}
 
   async run() {
-    let resolved
-    try {
-      resolved = resolvePlatformConfig({flags: this.flags, configFile: this.flags.config, env: process.env})
-    } catch (error) {
-      if (error instanceof ConfigError) throw new MezuError('bad_config', error.message, 2)
-      throw error
-    }
-    const {configFile, settings} = resolved
+    const {configFile, settings} = loadPlatformConfig(this.flags)
     this.log(`config file: ${configFile.path}${configFile.found ? '' : ' (none there; defaults apply)'}\n`)
     this.log(settingsTable(settings))
     return {configFile, settings: settings.map(({key, value, source, origin, secret, isSet}) => ({key, value: secret && isSet ? '(redacted)' : value, source, origin, secret}))}

@@ -1,9 +1,10 @@
 import {Flags} from '@oclif/core'
 import pino from 'pino'
-import {ConfigError, localStatus, resolvePlatformConfig, SETTINGS} from '../../../platform/admin.js'
+import {localStatus, SETTINGS} from '../../../platform/admin.js'
 import {startPlatform} from '../../../platform/server.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
+import {loadPlatformConfig} from '../../lib/platform-config.js'
 import {details} from '../../lib/output.js'
 import {configFileFlag, dataDirFlag, settingFlags} from '../../lib/platform-flags.js'
 import {readStdin} from '../../lib/prompt.js'
@@ -29,13 +30,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
 
   async run() {
     const f = this.flags
-    let config
-    try {
-      config = resolvePlatformConfig({flags: f, configFile: f.config, env: process.env}).config
-    } catch (error) {
-      if (error instanceof ConfigError) throw new MezuError('bad_config', error.message, 2)
-      throw error
-    }
+    const {config} = loadPlatformConfig(f)
     const running = localStatus(config.dataDir)
     if (running.running) throw new MezuError('platform', `the platform is already running from ${config.dataDir} (pid ${running.pid}, ${running.apiUrl})`)
     const adminPassword = f['admin-password-stdin'] ? await readStdin() : undefined
