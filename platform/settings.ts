@@ -66,8 +66,6 @@ const DAY = 24 * HOUR
 const KIB = 1024
 const MIB = 1024 * KIB
 const GIB = 1024 * MIB
-/** setTimeout fires at once past this, so timer settings stay below it. */
-const MAX_TIMER_MS = 2_147_483_647
 const PORT = {type: 'integer', min: 0, max: 65535} as const
 
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/
@@ -91,10 +89,11 @@ export const SETTINGS: readonly Setting[] = [
   // Certificates for end users (issue 9 "Certificates"): tls.certFile, tls.keyFile,
   // apiTls.certFile, apiTls.keyFile (path) go here.
 
-  // Sessions, invitations, web login.
-  {key: 'sessionMaxAgeMs', type: 'integer', min: 1, max: 366 * DAY, default: 7 * DAY, description: 'Absolute lifetime of a login session.'},
-  {key: 'sessionIdleMs', type: 'integer', min: 1, max: 366 * DAY, default: DAY, description: 'A session unused this long ends.'},
-  {key: 'inviteTtlMs', type: 'integer', min: 1, max: 366 * DAY, default: 7 * DAY, description: 'Lifetime of an invitation code.'},
+  // Sessions, invitations, web login. Durations are whole milliseconds (…Ms), kept below
+  // setTimeout's limit of 2^31 ms where they are timers.
+  {key: 'sessionMaxAgeMs', type: 'integer', min: 1, max: 365 * DAY, default: 7 * DAY, description: 'Absolute lifetime of a login session.'},
+  {key: 'sessionIdleMs', type: 'integer', min: 1, max: 365 * DAY, default: DAY, description: 'A session unused this long ends.'},
+  {key: 'inviteTtlMs', type: 'integer', min: 1, max: 365 * DAY, default: 7 * DAY, description: 'Lifetime of an invitation code.'},
   {key: 'deviceLogin.ttlMs', type: 'integer', min: 1, max: DAY, default: 10 * MIN, description: 'Lifetime of a `mezu login --web` code.'},
   {key: 'deviceLogin.intervalSeconds', type: 'integer', min: 1, max: 60, default: 5, description: 'How often the CLI may poll a web login.'},
   {key: 'deviceLogin.startsPerMinute', type: 'integer', min: 1, max: 1_000_000, default: 20, description: 'Web logins one address may start per minute.'},
@@ -119,13 +118,13 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'edge.headersTimeoutMs', type: 'integer', min: 100, max: 10 * MIN, default: 10 * SECOND, description: 'Time for a client to send its request head (and TLS handshake).'},
   {key: 'edge.idleTimeoutMs', type: 'integer', min: 100, max: DAY, default: 2 * MIN, description: 'An end-user connection with nothing in flight is closed after this.'},
   {key: 'edge.requestTimeoutMs', type: 'integer', min: 0, max: DAY, default: 100 * SECOND, description: 'Time for the service to send response headers (504 `timeout`); 0 = none.'},
-  {key: 'edge.defaultBodyLimitBytes', type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, default: GIB, description: 'Largest request body of a route without `--body-limit` (413).'},
-  {key: 'edge.rateLimitPerMinute', type: 'integer', min: 1, max: 10_000_000, default: 6000, description: 'Requests per minute from one address on a route without its own limit (429).'},
+  {key: 'edge.defaultBodyLimitBytes', type: 'integer', min: 1, max: 1024 * GIB, default: GIB, description: 'Largest request body of a route without `--body-limit` (413).'},
+  {key: 'edge.rateLimitPerMinute', type: 'integer', min: 1, max: 1_000_000, default: 6000, description: 'Requests per minute from one address on a route without its own limit (429).'},
   {key: 'edge.assertionTtlMs', type: 'integer', min: SECOND, max: DAY, default: 5 * MIN, description: 'Lifetime of the signed identity assertion sent to the service.'},
   {key: 'edge.maxConcurrentStreams', type: 'integer', min: 1, max: 1000, default: 128, description: 'HTTP/2 streams one end-user connection may have open at once.'},
-  {key: 'edge.bodyTimeoutMs', type: 'integer', min: 0, max: MAX_TIMER_MS, default: MIN, description: 'Longest pause between two reads of a request body (408); 0 = none.'},
+  {key: 'edge.bodyTimeoutMs', type: 'integer', min: 0, max: DAY, default: MIN, description: 'Longest pause between two reads of a request body (408); 0 = none.'},
   {key: 'edge.minBodyBytesPerSecond', type: 'integer', min: 0, max: GIB, default: 240, description: 'Slowest average request-body rate once the grace has passed (408); 0 = none.'},
-  {key: 'edge.bodyRateGraceMs', type: 'integer', min: 0, max: MAX_TIMER_MS, default: 5 * SECOND, description: 'Time before `minBodyBytesPerSecond` applies.'},
+  {key: 'edge.bodyRateGraceMs', type: 'integer', min: 0, max: DAY, default: 5 * SECOND, description: 'Time before `minBodyBytesPerSecond` applies.'},
   // nghttp2 has a reset limit of its own (1000, then 33 a second) whose GOAWAY leaves the socket
   // open; the edge's must be reached first.
   {key: 'edge.streamResets.burst', type: 'integer', min: 1, max: 999, default: 200, description: 'HTTP/2 streams a client may reset before they are answered, at once.'},
