@@ -1,4 +1,4 @@
-import {readFileSync} from 'node:fs'
+import {accessSync, constants, readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
 import {checkValue, closest, ConfigError, GROUPS, SETTINGS, settingByKey, type SettingValue} from './settings.js'
@@ -23,7 +23,9 @@ export function readConfigFile(path: string, explicit: boolean): {path: string; 
     text = readFileSync(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' && !explicit) return {path, found: false, settings: []}
+    // The default file sits in the data directory: when that is missing, not a directory or not
+    // readable, the start reports the directory itself (code `platform`), not the file.
+    if (!explicit && (code === 'ENOENT' || code === 'ENOTDIR' || (code === 'EACCES' && !searchable(dirname(path))))) return {path, found: false, settings: []}
     throw new ConfigError(code === 'ENOENT' ? `the config file ${path} does not exist` : `cannot read the config file ${path}: ${(error as Error).message}`)
   }
   return {path, found: true, settings: parseConfigText(path, text)}
@@ -85,6 +87,15 @@ export function parseConfigText(path: string, text: string): FileSetting[] {
   if (!isMap(root)) throw new ConfigError(`${path}:${at(root)}: the file must be a mapping of settings (key: value lines), got ${shownNode(doc, root)}`)
   walk(root, '')
   return out
+}
+
+function searchable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function resolved(doc: Document, node: Node | null): Node | null {
