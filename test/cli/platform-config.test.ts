@@ -122,3 +122,11 @@ test('a platform started with --config uses the file: edge.maxUrlBytes from it m
   t.not(short.status, 414)
   t.not(short.headers['mezu-edge-error'], 'uri_too_long')
 })
+
+test('platform init checks the config file too, and refuses before creating anything', async (t) => {
+  const {dataDir, file} = setup(t, 'passwordStrength: strongest\n')
+  const r = await mezu(['platform', 'init', '--data-dir', dataDir, '--config', file, '--admin-email', 'owner@example.test', '--json'])
+  t.is(r.code, 2)
+  t.deepEqual(JSON.parse(r.stderr), {error: {code: 'bad_config', message: `${file}:1: passwordStrength must be one of interactive, moderate, got "strongest"`}})
+  t.false(existsSync(dataDir))
+})
