@@ -18,6 +18,8 @@ export interface PlatformConfig {
   edgePort: number
   tunnelPort: number
   domain: string
+  /** pino level of the platform's log */
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug'
   /** Session: absolute lifetime and inactivity timeout. */
   sessionMaxAgeMs: number
   sessionIdleMs: number

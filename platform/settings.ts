@@ -18,15 +18,15 @@ export type SettingType =
   /** any finite number within min..max */
   | 'number'
   | 'boolean'
-  /** free text, checked by `check` when given */
+  /** free text, of the form `pattern` when given */
   | 'string'
   /** one of `values` */
   | 'enum'
-  /** an http(s):// or tls:// address (`schemes` narrows it) */
+  /** an address with one of `schemes` (https by default), e.g. https:// or tls:// */
   | 'url'
   /** a file path; relative paths in the config file are relative to the file's directory */
   | 'path'
-  /** a list of strings (YAML sequence, comma-separated in a variable, a repeated flag) */
+  /** a list of strings (YAML sequence, comma-separated in a variable, a repeated flag); of URLs when `schemes` is set */
   | 'list'
 
 export type SettingSource = 'default' | 'file' | 'env' | 'flag'
@@ -43,8 +43,9 @@ export interface Setting {
   max?: number
   values?: readonly string[]
   schemes?: readonly string[]
-  /** extra check for strings: what a right value looks like ("a DNS name like mezu.localhost"), or undefined when fine */
-  check?: (value: string) => string | undefined
+  /** for strings: the form a value must have, and how that form reads in messages ("a DNS name like mezu.localhost") */
+  pattern?: RegExp
+  shape?: string
   /** applied before checking (e.g. lower-casing a domain) */
   normalize?: (value: string) => string
   /** one line for the README and `mezu platform config` */
@@ -77,17 +78,19 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'masterKey', type: 'string', defaultText: 'the master.key file in the data directory', description: 'Master key (`v<N>:<base64>`) instead of the master.key file.', secret: true, env: 'MEZU_MASTER_KEY', inFile: false},
 
   // What the platform binds.
-  {key: 'host', type: 'string', default: '127.0.0.1', check: (v) => (/^[^\s/]+$/.test(v) ? undefined : 'an IP address or host name'), description: 'Address the API, edge and tunnel listen on.', flag: 'host'},
+  {key: 'host', type: 'string', default: '127.0.0.1', pattern: /^[^\s/]+$/, shape: 'an IP address or host name', description: 'Address the API, edge and tunnel listen on.', flag: 'host'},
   {key: 'apiPort', ...PORT, default: 7443, description: 'Control API port (0 = any free port).', flag: 'api-port'},
   {key: 'edgePort', ...PORT, default: 8443, description: 'End-user HTTPS port (0 = any free port).', flag: 'edge-port'},
   {key: 'tunnelPort', ...PORT, default: 7444, description: 'Warpgate tunnel port (0 = any free port).', flag: 'tunnel-port'},
-  {key: 'domain', type: 'string', default: 'mezu.localhost', normalize: (v) => v.toLowerCase(), check: (v) => (DNS_NAME.test(v) ? undefined : 'a DNS name like mezu.localhost'), description: 'Domain routes live under; login is served on auth.<domain>.', flag: 'domain'},
+  {key: 'domain', type: 'string', default: 'mezu.localhost', normalize: (v) => v.toLowerCase(), pattern: DNS_NAME, shape: 'a DNS name like mezu.localhost', description: 'Domain routes live under; login is served on auth.<domain>.', flag: 'domain'},
 
   // What the platform advertises (issue 9 "Addresses"): advertise.apiUrl (url),
   // advertise.tunnelUrls (list), advertise.edgePort (integer) go here.
 
   // Certificates for end users (issue 9 "Certificates"): tls.certFile, tls.keyFile,
   // apiTls.certFile, apiTls.keyFile (path) go here.
+
+  {key: 'logLevel', type: 'enum', values: ['silent', 'error', 'warn', 'info', 'debug'], default: 'info', description: 'Least severe log line written (JSON lines on stderr).', flag: 'log-level'},
 
   // Sessions, invitations, web login. Durations are whole milliseconds (…Ms), kept below
   // setTimeout's limit of 2^31 ms where they are timers.
@@ -160,11 +163,15 @@ export function expected(s: Setting): string {
     case 'number': return `a number${range}`
     case 'boolean': return 'true or false'
     case 'enum': return `one of ${s.values!.join(', ')}`
-    case 'url': return `a URL starting with ${(s.schemes ?? ['https']).map((x) => x + '://').join(' or ')}`
+    case 'url': return `a URL starting with ${schemesText(s)}`
     case 'path': return 'a file path'
-    case 'list': return 'a list of strings'
-    case 'string': return s.check?.('') ?? 'a string'
+    case 'list': return s.schemes ? `a list of URLs starting with ${schemesText(s)}` : 'a list of strings'
+    case 'string': return s.shape ?? 'a string'
   }
+}
+
+function schemesText(s: Setting): string {
+  return (s.schemes ?? ['https']).map((x) => x + '://').join(' or ')
 }
 
 /** How a value that was given reads in a message: strings quoted, collections named. */
@@ -193,13 +200,13 @@ export function checkValue(s: Setting, value: unknown): {ok: true; value: Settin
     case 'boolean':
       return typeof value === 'boolean' ? {ok: true, value} : bad()
     case 'list':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '') ? {ok: true, value: value as string[]} : bad()
+      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '' && (!s.schemes || isUrl(v, s.schemes))) ? {ok: true, value: value as string[]} : bad()
     default: {
       if (typeof value !== 'string' || value === '') return bad()
       const v = s.normalize ? s.normalize(value) : value
       if (s.type === 'enum' && !s.values!.includes(v)) return bad()
       if (s.type === 'url' && !isUrl(v, s.schemes ?? ['https'])) return bad()
-      if (s.type === 'string' && s.check?.(v) !== undefined) return bad()
+      if (s.type === 'string' && s.pattern && !s.pattern.test(v)) return bad()
       return {ok: true, value: v}
     }
   }

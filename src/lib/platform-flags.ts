@@ -11,6 +11,8 @@ export const configFileFlag = {
   config: Flags.string({description: 'YAML config file (default: <data-dir>/platform.yaml, read when it exists)', helpValue: 'FILE'}),
 }
 
+const HELP_VALUES: Partial<Record<Setting['type'], string>> = {integer: 'N', number: 'N', path: 'FILE', url: 'URL', list: 'URL'}
+
 /**
  * One flag per setting that names one, from the settings schema. None has an oclif default or
  * parser: a flag the user did not pass stays undefined, so it cannot mask the config file or a
@@ -20,10 +22,11 @@ export function settingFlags(settings: readonly Setting[]): Interfaces.FlagInput
   const flags: Interfaces.FlagInput = {}
   for (const s of settings) {
     if (!s.flag || s.flag === 'data-dir') continue
-    const description = `${s.description.replace(/\.$/, '')} (${s.key}${s.default === undefined ? '' : `, default ${String(s.default)}`})`
+    const description = `${s.description.replace(/\.$/, '')}; setting ${s.key}${s.default === undefined ? '' : `, default ${String(s.default)}`}`
+    const helpValue = HELP_VALUES[s.type]
     if (s.type === 'boolean') flags[s.flag] = Flags.boolean({description, allowNo: true})
-    else if (s.type === 'list') flags[s.flag] = Flags.string({description: `${description}; repeatable`, multiple: true})
-    else flags[s.flag] = Flags.string({description, ...(s.type === 'enum' ? {options: [...s.values!]} : {})})
+    else if (s.type === 'list') flags[s.flag] = Flags.string({description: `${description}; repeatable`, multiple: true, helpValue})
+    else flags[s.flag] = Flags.string({description, helpValue, ...(s.type === 'enum' ? {options: [...s.values!]} : {})})
   }
   return flags
 }

@@ -5,7 +5,7 @@ import test from 'ava'
 import {parseConfigText} from '../../platform/config-file.js'
 import {buildConfig, ConfigError, resolvePlatformConfig} from '../../platform/config.js'
 import {REFERENCE_END, REFERENCE_START, renderConfigReference} from '../../platform/settings-doc.js'
-import {checkValue, envName, SETTINGS} from '../../platform/settings.js'
+import {checkValue, envName, fromText, SETTINGS} from '../../platform/settings.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -108,4 +108,13 @@ test('an explicit config file must exist; the default one may be absent', (t) =>
 
 test('the domain is lower-cased wherever it comes from', (t) => {
   t.is(resolvePlatformConfig({flags: {'data-dir': '/nonexistent', domain: 'Dev.Example.TEST'}, env: {}}).config.domain, 'dev.example.test')
+})
+
+test('a list setting of URLs takes a comma-separated variable or repeated flags and checks each address', (t) => {
+  const s = {key: 'advertise.tunnelUrls', type: 'list', schemes: ['tls'], description: 'x'} as const
+  t.deepEqual(fromText(s, 'tls://a.example:7444, tls://b.example:7444'), ['tls://a.example:7444', 'tls://b.example:7444'])
+  t.deepEqual(fromText(s, ['tls://a.example:7444']), ['tls://a.example:7444'])
+  t.deepEqual(checkValue(s, ['tls://a.example:7444']), {ok: true, value: ['tls://a.example:7444']})
+  t.deepEqual(checkValue(s, ['https://a.example']), {ok: false, problem: 'must be a list of URLs starting with tls://, got a list'})
+  t.false(checkValue(s, 'tls://a.example').ok)
 })

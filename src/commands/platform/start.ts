@@ -25,7 +25,6 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     ...settingFlags(SETTINGS),
     'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
     'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
-    'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
   }
 
   async run() {
@@ -34,7 +33,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     const running = localStatus(config.dataDir)
     if (running.running) throw new MezuError('platform', `the platform is already running from ${config.dataDir} (pid ${running.pid}, ${running.apiUrl})`)
     const adminPassword = f['admin-password-stdin'] ? await readStdin() : undefined
-    const log = pino({level: f['log-level'], redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
+    const log = pino({level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
     let platform
     try {
       platform = await startPlatform(config, {log, adminEmail: f['admin-email'], adminPassword})
