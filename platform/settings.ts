@@ -2,7 +2,9 @@
  * The platform's settings schema: every setting of PlatformConfig, once. The config file
  * (platform.yaml), the MEZU_PLATFORM_* variables, the `mezu platform start` flags, `mezu platform
  * config` and the README's config reference are all derived from SETTINGS, so adding a setting is
- * one entry here (plus its field in PlatformConfig).
+ * one entry here, plus its field in PlatformConfig, then `npm run docs:config` (a unit test fails
+ * while the README's reference is stale). A setting without a default is left out of the config
+ * object when unset, and so is a group whose settings are all unset: type such fields optional.
  */
 
 /** A config file, a variable or a flag the platform cannot use; the message is one sentence naming where and which key. */
@@ -84,11 +86,14 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'tunnelPort', ...PORT, default: 7444, description: 'Warpgate tunnel port (0 = any free port).', flag: 'tunnel-port'},
   {key: 'domain', type: 'string', default: 'mezu.localhost', normalize: (v) => v.toLowerCase(), pattern: DNS_NAME, shape: 'a DNS name like mezu.localhost', description: 'Domain routes live under; login is served on auth.<domain>.', flag: 'domain'},
 
-  // What the platform advertises (issue 9 "Addresses"): advertise.apiUrl (url),
-  // advertise.tunnelUrls (list), advertise.edgePort (integer) go here.
+  // What the platform advertises (issue 9 "Addresses") goes here, e.g.
+  // {key: 'advertise.apiUrl', type: 'url', description: '…', flag: 'advertise-api-url'},
+  // {key: 'advertise.tunnelUrls', type: 'list', schemes: ['tls'], description: '…', flag: 'advertise-tunnel-url'},
+  // {key: 'advertise.edgePort', type: 'integer', min: 1, max: 65535, description: '…', flag: 'advertise-edge-port'},
 
-  // Certificates for end users (issue 9 "Certificates"): tls.certFile, tls.keyFile,
-  // apiTls.certFile, apiTls.keyFile (path) go here.
+  // Certificates for end users (issue 9 "Certificates") go here, e.g.
+  // {key: 'tls.certFile', type: 'path', description: '…', flag: 'tls-cert'},
+  // and likewise tls.keyFile (--tls-key), apiTls.certFile (--api-tls-cert), apiTls.keyFile (--api-tls-key).
 
   {key: 'logLevel', type: 'enum', values: ['silent', 'error', 'warn', 'info', 'debug'], default: 'info', description: 'Least severe log line written (JSON lines on stderr).', flag: 'log-level'},
 
