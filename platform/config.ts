@@ -1,9 +1,9 @@
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import {CONFIG_FILE, readConfigFile} from './config-file.js'
-import {checkValue, closest, ConfigError, derivedEnvName, envName, fromText, SETTINGS, type Setting, type SettingSource, type SettingValue} from './settings.js'
+import {checkValue, closest, ConfigError, derivedEnvName, envName, fromText, isWildcardHost, pathOf, SETTINGS, settingByKey, type Setting, type SettingSource, type SettingValue} from './settings.js'
 
-export {ConfigError} from './settings.js'
+export {ConfigError, isWildcardHost, urlHostname} from './settings.js'
 
 /**
  * The platform's configuration: read once from flags, the environment and the config file,
@@ -57,6 +57,10 @@ export interface PlatformConfig {
      */
     streamResets: {burst: number; perSecond: number}
   }
+  /** What the platform tells others to connect to, apart from what it binds (see Advertise). */
+  advertise: Advertise
+  /** Certificates for end users and the API from the operator's files (see CertificateFiles). */
+  certificates: CertificateFiles
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
 }
@@ -81,6 +85,36 @@ export interface LoginLimits {
   maxDelayMs: number
 }
 
+/**
+ * The addresses handed out (registration replies, invitation links, route URLs, `start --json`)
+ * when they differ from the bound ones: a wildcard bind, NAT, or a port mapping in front.
+ */
+export interface Advertise {
+  /** https://host[:port] of the control API (advertise.apiUrl, `--advertise-api-url`) */
+  apiUrl?: string
+  /** tls://host[:port] of the edge's tunnel listener, one per address of the same edge (advertise.tunnelUrls, `--advertise-tunnel-url`) */
+  tunnelUrls?: string[]
+  /** the port in public route URLs (advertise.edgePort, `--advertise-edge-port`), e.g. 443 with a port mapping in front of 8443 */
+  edgePort?: number
+}
+
+/** A PEM certificate (chain allowed) and its private key, re-read when either file changes. */
+export interface CertFilePair {
+  certFile: string
+  keyFile: string
+}
+
+/**
+ * Where the edge (tls.certFile/tls.keyFile, `--tls-cert/--tls-key`) and the API (apiTls.*,
+ * `--api-tls-cert/--api-tls-key`) take their certificates from instead of the private CA.
+ */
+export interface CertificateFiles {
+  edge?: CertFilePair
+  api?: CertFilePair
+  /** the stat check behind the file watch, for file systems where fs.watch misses changes (certificates.checkIntervalMs) */
+  checkIntervalMs: number
+}
+
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   if (env.MEZU_DATA_DIR) return env.MEZU_DATA_DIR
   if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'mezu')
@@ -100,10 +134,14 @@ function defaultOf(key: string): SettingValue | undefined {
   return SETTINGS.find((s) => s.key === key)?.default
 }
 
-/** The schema's defaults as a PlatformConfig without its data directory. */
+/** The schema's defaults as a PlatformConfig without its data directory; every top-level group is there, if empty. */
 function defaultConfig(): Omit<PlatformConfig, 'dataDir'> {
   const cfg: Record<string, unknown> = {}
-  for (const s of SETTINGS) if (s.default !== undefined) setPath(cfg, s.key, Array.isArray(s.default) ? [...s.default] : s.default)
+  for (const s of SETTINGS) {
+    const path = pathOf(s)
+    if (path.includes('.')) cfg[path.split('.')[0]] ??= {}
+    if (s.default !== undefined) setPath(cfg, path, Array.isArray(s.default) ? [...s.default] : s.default)
+  }
   return cfg as unknown as Omit<PlatformConfig, 'dataDir'>
 }
 
@@ -118,20 +156,73 @@ function getPath(source: unknown, key: string): unknown {
   return key.split('.').reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), source)
 }
 
+function deletePath(target: Record<string, unknown>, key: string): void {
+  const parts = key.split('.')
+  const parent = getPath(target, parts.slice(0, -1).join('.'))
+  if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[parts.at(-1)!]
+}
+
+/** Where a setting's value came from, for messages about settings that go together; undefined: from a caller of buildConfig. */
+type Origins = (key: string) => {source: SettingSource; origin: string} | undefined
+
 /**
  * A PlatformConfig from the schema's defaults and `input` (top-level fields replace the
- * default whole, e.g. all of `edge`), each setting checked against the schema.
+ * default whole, e.g. all of `edge`), each setting checked against the schema and normalised (a
+ * copy: `input` is not changed), an empty list counting as unset. Then the settings that go
+ * together: a certificate file with its key file, a wildcard host with advertised tunnel URLs.
+ * Their messages name flags, or with `origins` the file and line or variable a value came from.
  */
-export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}): PlatformConfig {
-  const cfg = {masterKey: undefined, ...defaultConfig(), ...input} as PlatformConfig
+export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}, origins?: Origins): PlatformConfig {
+  const cfg = structuredClone({masterKey: undefined, ...defaultConfig(), ...input}) as PlatformConfig
+  // before the values: an empty key file is a missing one, not a bad path
+  checkCertificatePairs(cfg, origins)
   for (const s of SETTINGS) {
     if (s.key === 'dataDir' || s.key === 'masterKey') continue
-    const value = getPath(cfg, s.key)
+    const path = pathOf(s)
+    const value = getPath(cfg, path)
     if (value === undefined && s.default === undefined) continue
+    if (Array.isArray(value) && value.length === 0 && s.default === undefined) {
+      deletePath(cfg as unknown as Record<string, unknown>, path)
+      continue
+    }
     const checked = checkValue(s, value)
     if (!checked.ok) throw new ConfigError(`${s.key} ${checked.problem}`)
+    setPath(cfg as unknown as Record<string, unknown>, path, checked.value)
   }
+  checkWildcardHost(cfg, origins)
   return cfg
+}
+
+/** The certificate pairs: the group in PlatformConfig.certificates and the settings of its two files. */
+const CERT_PAIRS = [['edge', 'tls.certFile', 'tls.keyFile'], ['api', 'apiTls.certFile', 'apiTls.keyFile']] as const
+
+/** A certificate file without its key file, or the other way round, is refused; neither given leaves the pair out. */
+function checkCertificatePairs(cfg: PlatformConfig, origins?: Origins): void {
+  const given = (v: unknown) => typeof v === 'string' && v !== ''
+  for (const [group, certKey, keyKey] of CERT_PAIRS) {
+    const pair = cfg.certificates?.[group]
+    if (!pair) continue
+    if (given(pair.certFile) && given(pair.keyFile)) continue
+    if (!given(pair.certFile) && !given(pair.keyFile)) {
+      delete cfg.certificates[group]
+      continue
+    }
+    const from = origins?.(given(pair.certFile) ? certKey : keyKey)
+    const [cert, key] = [settingByKey(certKey)!, settingByKey(keyKey)!]
+    throw new ConfigError(!from || from.source === 'flag'
+      ? `--${cert.flag} and --${key.flag} go together: pass both`
+      : `${from.origin}: ${certKey} and ${keyKey} go together: set both`, 'usage')
+  }
+}
+
+/** A wildcard bind means nothing to another machine: Warpgates must be told where to connect. */
+function checkWildcardHost(cfg: PlatformConfig, origins?: Origins): void {
+  if (!isWildcardHost(cfg.host) || cfg.advertise?.tunnelUrls?.length) return
+  const from = origins?.('host')
+  const why = 'listens on every interface, but Warpgates need an address they can reach'
+  throw new ConfigError(!from || from.source === 'flag'
+    ? `--host ${cfg.host} ${why}: pass --advertise-tunnel-url tls://HOST:PORT with this server's public name or IP (and --advertise-api-url https://HOST:PORT for links and the CLI)`
+    : `${from.origin}: host ${cfg.host} ${why}: set advertise.tunnelUrls (or pass --advertise-tunnel-url) to tls://HOST:PORT with this server's public name or IP (and advertise.apiUrl to https://HOST:PORT for links and the CLI)`, 'usage')
 }
 
 /** One setting as the platform will use it, and where its value came from. */
@@ -172,8 +263,12 @@ export function resolvePlatformConfig(input: ResolveInput): ResolvedConfig {
   const given = new Map<string, {value: SettingValue; source: SettingSource; origin: string}>()
   const take = (s: Setting, raw: unknown, source: SettingSource, origin: string) => {
     const checked = checkValue(s, raw)
-    if (!checked.ok) throw new ConfigError(`${origin}: ${s.key} ${checked.problem}`)
-    if (!given.has(s.key)) given.set(s.key, {value: checked.value, source, origin})
+    // An address flag is the subject of its own sentence, as issue 9 worded it ("--advertise-api-url must be a URL like …").
+    if (!checked.ok) throw new ConfigError(`${source === 'flag' && s.addressExample ? origin : `${origin}: ${s.key}`} ${checked.problem}`)
+    // A relative path given on the command line or in a variable is relative to the working
+    // directory (in the file: to the file's directory). The data directory is used as given.
+    const value = s.type === 'path' && s.key !== 'dataDir' ? resolve(checked.value as string) : checked.value
+    if (!given.has(s.key)) given.set(s.key, {value, source, origin})
   }
   for (const s of SETTINGS) {
     const raw = s.flag === undefined ? undefined : input.flags[s.flag]
@@ -201,10 +296,10 @@ export function resolvePlatformConfig(input: ResolveInput): ResolvedConfig {
   for (const s of SETTINGS) {
     const g = given.get(s.key)
     const value = s.key === 'dataDir' ? dataDir : g?.value ?? s.default
-    if (value !== undefined) setPath(values, s.key, value)
+    if (value !== undefined) setPath(values, pathOf(s), value)
     settings.push({
       key: s.key, value: s.secret ? null : value ?? null, source: g?.source ?? 'default', origin: g?.origin ?? null, secret: !!s.secret, isSet: value !== undefined,
     })
   }
-  return {config: buildConfig(values as unknown as PlatformConfig), settings, configFile: {path: file.path, explicit, found: file.found}}
+  return {config: buildConfig(values as unknown as PlatformConfig, (key) => given.get(key)), settings, configFile: {path: file.path, explicit, found: file.found}}
 }

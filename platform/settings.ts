@@ -1,15 +1,25 @@
+import {isIP} from 'node:net'
+
 /**
  * The platform's settings schema: every setting of PlatformConfig, once. The config file
  * (platform.yaml), the MEZU_PLATFORM_* variables, the `mezu platform start` flags, `mezu platform
  * config` and the README's config reference are all derived from SETTINGS, so adding a setting is
  * one entry here, plus its field in PlatformConfig, then `npm run docs:config` (a unit test fails
  * while the README's reference is stale). A setting without a default is left out of the config
- * object when unset, and so is a group whose settings are all unset: type such fields optional.
+ * object when unset, and so is a nested group whose settings are all unset (certificates.edge):
+ * type such fields optional. A top-level group is always there, empty if need be (advertise).
  */
 
-/** A config file, a variable or a flag the platform cannot use; the message is one sentence naming where and which key. */
+/**
+ * A config file, a variable or a flag the platform cannot use; the message is one sentence naming
+ * where and which key. `usage`: a setting lacks another it needs (a wildcard host without an
+ * advertised tunnel address, a certificate without its key), rather than a value being wrong.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError'
+  constructor(message: string, readonly code: 'bad_config' | 'usage' = 'bad_config') {
+    super(message)
+  }
 }
 
 export type SettingValue = string | number | boolean | string[]
@@ -36,6 +46,8 @@ export type SettingSource = 'default' | 'file' | 'env' | 'flag'
 export interface Setting {
   /** dotted path into PlatformConfig; also the key in platform.yaml */
   key: string
+  /** where the value sits in PlatformConfig when that is not `key` (tls.certFile → certificates.edge.certFile) */
+  path?: string
   type: SettingType
   /** undefined: unset unless given (an optional setting) */
   default?: SettingValue
@@ -45,6 +57,12 @@ export interface Setting {
   max?: number
   values?: readonly string[]
   schemes?: readonly string[]
+  /**
+   * For a url (or list of URLs) the platform hands out to others: an example for messages ("must be
+   * a URL like …"). Such a URL is one scheme (the first of `schemes`) and host[:port] only, without
+   * a path, query, user or wildcard host, and is normalised to that form (a list also loses duplicates).
+   */
+  addressExample?: string
   /** for strings: the form a value must have, and how that form reads in messages ("a DNS name like mezu.localhost") */
   pattern?: RegExp
   shape?: string
@@ -86,14 +104,19 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'tunnelPort', ...PORT, default: 7444, description: 'Warpgate tunnel port (0 = any free port).', flag: 'tunnel-port'},
   {key: 'domain', type: 'string', default: 'mezu.localhost', normalize: (v) => v.toLowerCase(), pattern: DNS_NAME, shape: 'a DNS name like mezu.localhost', description: 'Domain routes live under; login is served on auth.<domain>.', flag: 'domain'},
 
-  // What the platform advertises (issue 9 "Addresses") goes here, e.g.
-  // {key: 'advertise.apiUrl', type: 'url', description: '…', flag: 'advertise-api-url'},
-  // {key: 'advertise.tunnelUrls', type: 'list', schemes: ['tls'], description: '…', flag: 'advertise-tunnel-url'},
-  // {key: 'advertise.edgePort', type: 'integer', min: 1, max: 65535, description: '…', flag: 'advertise-edge-port'},
+  // What the platform hands out when it differs from what it binds: a wildcard bind, NAT, a port
+  // mapping in front (PlatformConfig.advertise). A wildcard host needs advertise.tunnelUrls.
+  {key: 'advertise.apiUrl', type: 'url', schemes: ['https'], addressExample: 'https://mezu.example.com:7443', defaultText: 'the bound address (127.0.0.1 for a wildcard host)', description: 'Control API address handed out: `start --json`, the lock file `platform status` reads, `GET /v1/me`.', flag: 'advertise-api-url'},
+  {key: 'advertise.tunnelUrls', type: 'list', schemes: ['tls'], addressExample: 'tls://203.0.113.10:7444', defaultText: 'the bound address', description: 'Tunnel addresses Warpgates are given, one per address of this edge (without :PORT, the bound tunnel port); required with a wildcard host.', flag: 'advertise-tunnel-url'},
+  {key: 'advertise.edgePort', type: 'integer', min: 1, max: 65535, defaultText: 'the bound edge port', description: 'Port in route URLs and login links, e.g. 443 when a port mapping sits in front of edgePort.', flag: 'advertise-edge-port'},
 
-  // Certificates for end users (issue 9 "Certificates") go here, e.g.
-  // {key: 'tls.certFile', type: 'path', description: '…', flag: 'tls-cert'},
-  // and likewise tls.keyFile (--tls-key), apiTls.certFile (--api-tls-cert), apiTls.keyFile (--api-tls-key).
+  // Certificates from the operator's files instead of the private CA's (PlatformConfig.certificates),
+  // re-read when they change. Each certificate file goes with its key file.
+  {key: 'tls.certFile', path: 'certificates.edge.certFile', type: 'path', defaultText: 'one from the private platform CA', description: 'PEM certificate (chain allowed) the edge serves to end users; needs tls.keyFile.', flag: 'tls-cert'},
+  {key: 'tls.keyFile', path: 'certificates.edge.keyFile', type: 'path', description: 'PEM private key (not encrypted) of tls.certFile.', flag: 'tls-key'},
+  {key: 'apiTls.certFile', path: 'certificates.api.certFile', type: 'path', defaultText: 'one from the private platform CA', description: 'PEM certificate (chain allowed) the control API serves; needs apiTls.keyFile.', flag: 'api-tls-cert'},
+  {key: 'apiTls.keyFile', path: 'certificates.api.keyFile', type: 'path', description: 'PEM private key (not encrypted) of apiTls.certFile.', flag: 'api-tls-key'},
+  {key: 'certificates.checkIntervalMs', type: 'integer', min: 100, max: DAY, default: 30 * SECOND, description: 'How often the certificate files are also checked by stat, for file systems where the file watch misses changes.'},
 
   {key: 'logLevel', type: 'enum', values: ['silent', 'error', 'warn', 'info', 'debug'], default: 'info', description: 'Least severe log line written (JSON lines on stderr).', flag: 'log-level'},
 
@@ -145,6 +168,11 @@ export function settingByKey(key: string): Setting | undefined {
   return BY_KEY.get(key)
 }
 
+/** Where a setting's value sits in PlatformConfig. */
+export function pathOf(s: Setting): string {
+  return s.path ?? s.key
+}
+
 /** Every dotted prefix that groups settings (`edge`, `edge.streamResets`, …). */
 export const GROUPS: ReadonlySet<string> = new Set(SETTINGS.flatMap((s) => s.key.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))))
 
@@ -168,9 +196,9 @@ export function expected(s: Setting): string {
     case 'number': return `a number${range}`
     case 'boolean': return 'true or false'
     case 'enum': return `one of ${s.values!.join(', ')}`
-    case 'url': return `a URL starting with ${schemesText(s)}`
+    case 'url': return s.addressExample ? `a URL like ${s.addressExample}` : `a URL starting with ${schemesText(s)}`
     case 'path': return 'a file path'
-    case 'list': return s.schemes ? `a list of URLs starting with ${schemesText(s)}` : 'a list of strings'
+    case 'list': return s.addressExample ? `a list of URLs like ${s.addressExample}` : s.schemes ? `a list of URLs starting with ${schemesText(s)}` : 'a list of strings'
     case 'string': return s.shape ?? 'a string'
   }
 }
@@ -204,10 +232,20 @@ export function checkValue(s: Setting, value: unknown): {ok: true; value: Settin
     }
     case 'boolean':
       return typeof value === 'boolean' ? {ok: true, value} : bad()
-    case 'list':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '' && (!s.schemes || isUrl(v, s.schemes))) ? {ok: true, value: value as string[]} : bad()
+    case 'list': {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) return bad()
+      if (!s.addressExample) return !s.schemes || value.every((v) => isUrl(v, s.schemes!)) ? {ok: true, value: value as string[]} : bad()
+      const out = new Set<string>()
+      for (const v of value as string[]) {
+        const a = checkAddress(s, v)
+        if (!a.ok) return a
+        out.add(a.value)
+      }
+      return {ok: true, value: [...out]}
+    }
     default: {
       if (typeof value !== 'string' || value === '') return bad()
+      if (s.type === 'url' && s.addressExample) return checkAddress(s, value)
       const v = s.normalize ? s.normalize(value) : value
       if (s.type === 'enum' && !s.values!.includes(v)) return bad()
       if (s.type === 'url' && !isUrl(v, s.schemes ?? ['https'])) return bad()
@@ -215,6 +253,34 @@ export function checkValue(s: Setting, value: unknown): {ok: true; value: Settin
       return {ok: true, value: v}
     }
   }
+}
+
+/** An address to hand out (see Setting.addressExample), normalised to scheme://host[:port]. */
+function checkAddress(s: Setting, raw: string): {ok: true; value: string} | {ok: false; problem: string} {
+  const scheme = `${(s.schemes ?? ['https'])[0]}:`
+  const like = `must be a URL like ${s.addressExample}, got "${raw}"`
+  let u: URL
+  try {
+    u = new URL(raw)
+  } catch {
+    return {ok: false, problem: like}
+  }
+  const bad = u.protocol !== scheme ? `its scheme must be ${scheme.slice(0, -1)}` : u.username || u.password ? 'it may not hold a user or password'
+    : (u.pathname !== '' && u.pathname !== '/') || u.search || u.hash ? 'give the address only, without a path or query'
+      : !u.hostname ? 'it has no host' : isWildcardHost(urlHostname(raw)) ? 'a wildcard address cannot be connected to' : ''
+  return bad ? {ok: false, problem: `${like}: ${bad}`} : {ok: true, value: `${scheme}//${u.host.toLowerCase()}`}
+}
+
+/** True for 0.0.0.0, :: and their spellings: a bind on every interface. */
+export function isWildcardHost(host: string): boolean {
+  if (isIP(host) === 4) return host.split('.').every((p) => Number(p) === 0)
+  if (isIP(host) === 6) return /^[0:]+$/.test(host)
+  return false
+}
+
+/** A URL's host without IPv6 brackets. */
+export function urlHostname(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, '')
 }
 
 function isUrl(v: string, schemes: readonly string[]): boolean {

@@ -3,7 +3,7 @@
  * the API sent back); scripts branch on `code` in the `--json` error object, never on text.
  */
 export const CLI_ERRORS = {
-  usage: 'A flag or argument is missing or malformed (exit code 2).',
+  usage: 'A flag or argument is missing or malformed, or a platform setting lacks one it needs (a wildcard host without an advertised tunnel address, a certificate file without its key) (exit code 2).',
   missing_value: 'A value is needed and no terminal is there to ask for it; the message names the flag.',
   not_logged_in: 'No credentials: run `mezu login` or set MEZU_TOKEN.',
   no_api_url: 'No platform address: pass --api-url or set MEZU_API_URL.',

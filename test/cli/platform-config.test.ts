@@ -1,10 +1,12 @@
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import tls from 'node:tls'
 import test from 'ava'
 import {mezu} from '../helpers/cli.js'
 import {edgeFetch} from '../helpers/identity-edge.js'
 import {startPlatformProcess} from '../helpers/platform-process.js'
 import {tempDir} from '../helpers/platform.js'
+import {createTestCa, issueTestCert} from '../helpers/test-ca.js'
 
 /** A data directory and a config file with `yaml` in a fresh temp dir. */
 function setup(t: Parameters<typeof tempDir>[0], yaml: string, name = 'platform.yaml') {
@@ -129,4 +131,26 @@ test('platform init checks the config file too, and refuses before creating anyt
   t.is(r.code, 2)
   t.deepEqual(JSON.parse(r.stderr), {error: {code: 'bad_config', message: `${file}:1: passwordStrength must be one of interactive, moderate, got "strongest"`}})
   t.false(existsSync(dataDir))
+})
+
+test('the advertised addresses and the edge certificate files come from the config file too, its paths relative to the file', async (t) => {
+  const dir = tempDir(t, 'mezu-config-')
+  mkdirSync(join(dir, 'certs'))
+  const ca = createTestCa(join(dir, 'certs'))
+  const leaf = issueTestCert(ca, ['*.files.test', 'auth.files.test'], '0D01')
+  writeFileSync(join(dir, 'certs', 'edge.pem'), leaf.certPem)
+  writeFileSync(join(dir, 'certs', 'edge.key'), leaf.keyPem)
+  const file = join(dir, 'platform.yaml')
+  writeFileSync(file, 'domain: files.test\nadvertise:\n  tunnelUrls: [tls://edge.files.test]\n  edgePort: 443\ntls:\n  certFile: certs/edge.pem\n  keyFile: certs/edge.key\n')
+  const p = await startPlatformProcess(t, join(dir, 'data'), undefined, {args: ['--config', file]})
+  t.is(p.summary.edgeUrl, 'https://files.test', 'the advertised edge port 443 is left out')
+  t.deepEqual(p.summary.tunnelUrls, [`tls://edge.files.test:${p.summary.ports.tunnel}`])
+  const serial = await new Promise<string>((resolve, reject) => {
+    const s = tls.connect({host: '127.0.0.1', port: p.summary.ports.edge, servername: 'app.files.test', ca: ca.certPem}, () => {
+      resolve(s.getPeerCertificate().serialNumber.toUpperCase())
+      s.end()
+    })
+    s.on('error', reject)
+  })
+  t.is(serial, '0D01', 'the edge serves the certificate named in the file')
 })

@@ -1,5 +1,6 @@
-import {readFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import test from 'ava'
 import {parseConfigText} from '../../platform/config-file.js'
@@ -117,4 +118,50 @@ test('a list setting of URLs takes a comma-separated variable or repeated flags 
   t.deepEqual(checkValue(s, ['tls://a.example:7444']), {ok: true, value: ['tls://a.example:7444']})
   t.deepEqual(checkValue(s, ['https://a.example']), {ok: false, problem: 'must be a list of URLs starting with tls://, got a list'})
   t.false(checkValue(s, 'tls://a.example').ok)
+})
+
+test('the addresses and certificate files are settings: from the file (paths relative to it), variables or flags, into PlatformConfig.advertise and .certificates', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mezu-settings-'))
+  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+  const file = join(dir, 'platform.yaml')
+  writeFileSync(file, 'host: 0.0.0.0\nadvertise:\n  tunnelUrls:\n    - tls://Edge.Example.test:7444\n    - tls://edge.example.test:7444\n  edgePort: 443\ntls:\n  certFile: certs/full.pem\n  keyFile: /etc/key.pem\ncertificates.checkIntervalMs: 1000\n')
+  const r = resolvePlatformConfig({flags: {'data-dir': dir, 'api-tls-cert': 'api.pem', 'api-tls-key': 'api.key'}, configFile: file, env: {MEZU_PLATFORM_ADVERTISE_API_URL: 'https://Mezu.Example.test:443/'}})
+  t.deepEqual(r.config.advertise, {apiUrl: 'https://mezu.example.test', tunnelUrls: ['tls://edge.example.test:7444'], edgePort: 443})
+  t.deepEqual(r.config.certificates, {
+    edge: {certFile: join(dir, 'certs', 'full.pem'), keyFile: '/etc/key.pem'},
+    api: {certFile: resolve('api.pem'), keyFile: resolve('api.key')},
+    checkIntervalMs: 1000,
+  })
+  const by = (key: string) => r.settings.find((s) => s.key === key)!
+  t.like(by('advertise.tunnelUrls'), {source: 'file', origin: `${file}:3`})
+  t.like(by('apiTls.certFile'), {value: resolve('api.pem'), source: 'flag', origin: '--api-tls-cert'})
+  t.like(by('advertise.apiUrl'), {value: 'https://mezu.example.test', source: 'env'})
+  const none = resolvePlatformConfig({flags: {'data-dir': '/nonexistent'}, env: {MEZU_PLATFORM_ADVERTISE_TUNNEL_URLS: 'tls://a:1,tls://b:2'}}).config
+  t.deepEqual(none.advertise, {tunnelUrls: ['tls://a:1', 'tls://b:2']})
+  t.deepEqual(none.certificates, {checkIntervalMs: 30_000}, 'no pair given: the private CA serves')
+})
+
+test('address and certificate errors name the flag as issue 9 had them, else the file and line or the variable, and the key', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mezu-settings-'))
+  t.teardown(() => rmSync(dir, {recursive: true, force: true}))
+  const file = join(dir, 'p.yaml')
+  const refuses = (yaml: string, input: {flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv}, message: string, code: 'bad_config' | 'usage' = 'bad_config') => {
+    writeFileSync(file, yaml)
+    const e = t.throws(() => resolvePlatformConfig({flags: {'data-dir': dir, ...input.flags}, configFile: file, env: input.env ?? {}}), {instanceOf: ConfigError}, message)
+    t.is(e?.message, message)
+    t.is(e?.code, code, message)
+  }
+  refuses('', {flags: {'advertise-tunnel-url': ['https://a.test:7444']}}, '--advertise-tunnel-url must be a URL like tls://203.0.113.10:7444, got "https://a.test:7444": its scheme must be tls')
+  refuses('advertise:\n  tunnelUrls: [tls://a.test, "tls://0.0.0.0"]\n', {}, `${file}:2: advertise.tunnelUrls must be a URL like tls://203.0.113.10:7444, got "tls://0.0.0.0": a wildcard address cannot be connected to`)
+  refuses('advertise:\n  tunnelUrls: tls://a.test\n', {}, `${file}:2: advertise.tunnelUrls must be a list of URLs like tls://203.0.113.10:7444, got "tls://a.test"`)
+  refuses('', {env: {MEZU_PLATFORM_ADVERTISE_API_URL: 'https://a.test/api'}}, 'MEZU_PLATFORM_ADVERTISE_API_URL: advertise.apiUrl must be a URL like https://mezu.example.com:7443, got "https://a.test/api": give the address only, without a path or query')
+  refuses('advertise.edgePort: 0\n', {}, `${file}:1: advertise.edgePort must be a whole number from 1 to 65535, got 0`)
+  refuses('certificates:\n  checkIntervalMs: 10\n', {}, `${file}:2: certificates.checkIntervalMs must be a whole number from 100 to 86400000, got 10`)
+  refuses('', {flags: {'tls-cert': 'c.pem'}}, '--tls-cert and --tls-key go together: pass both', 'usage')
+  refuses('apiTls:\n  keyFile: k.pem\n', {}, `${file}:2: apiTls.certFile and apiTls.keyFile go together: set both`, 'usage')
+  refuses('', {env: {MEZU_PLATFORM_TLS_CERT_FILE: '/c.pem'}}, 'MEZU_PLATFORM_TLS_CERT_FILE: tls.certFile and tls.keyFile go together: set both', 'usage')
+  refuses('', {flags: {host: '0.0.0.0'}}, '--host 0.0.0.0 listens on every interface, but Warpgates need an address they can reach: pass --advertise-tunnel-url tls://HOST:PORT with this server\'s public name or IP (and --advertise-api-url https://HOST:PORT for links and the CLI)', 'usage')
+  refuses('\nhost: "::"\n', {}, `${file}:2: host :: listens on every interface, but Warpgates need an address they can reach: set advertise.tunnelUrls (or pass --advertise-tunnel-url) to tls://HOST:PORT with this server's public name or IP (and advertise.apiUrl to https://HOST:PORT for links and the CLI)`, 'usage')
+  writeFileSync(file, 'host: 0.0.0.0\n')
+  t.notThrows(() => resolvePlatformConfig({flags: {'data-dir': dir, 'advertise-tunnel-url': ['tls://203.0.113.10']}, configFile: file, env: {}}), 'a flag may supply the address a wildcard host in the file needs')
 })

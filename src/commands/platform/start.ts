@@ -15,7 +15,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
   static override examples = [
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
-    '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
+    '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://mezu.example.com:7444 --advertise-api-url https://mezu.example.com:7443',
+    '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://203.0.113.10:7444 --advertise-edge-port 443 --tls-cert fullchain.pem --tls-key privkey.pem',
     '<%= config.bin %> platform start --config /etc/mezu/platform.yaml',
   ]
 
@@ -52,6 +53,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       apiUrl: platform.apiUrl,
       edgeUrl: platform.edgeUrl,
       tunnelUrl: platform.tunnelUrl,
+      tunnelUrls: platform.tunnelUrls,
       ports: platform.ports,
       domain: platform.domain,
       dataDir: platform.dataDir,
@@ -68,7 +70,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       this.log(details([
         ['control API', platform.apiUrl],
         ['edge', platform.edgeUrl ?? '-'],
-        ['tunnel', platform.tunnelUrl ?? '-'],
+        ['tunnel', platform.tunnelUrls.join(', ') || '-'],
         ['CA certificate', platform.caPath],
       ]))
       this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)
