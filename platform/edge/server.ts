@@ -67,6 +67,11 @@ function isoNow(): string {
   return isoString
 }
 
+/** The end-user TLS settings: TLS 1.2 minimum, our cipher order. */
+function secureOptions(tls: {key: string; cert: string}) {
+  return {key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const, ciphers: END_USER_CIPHERS, honorCipherOrder: true}
+}
+
 /**
  * The end-user listener. HTTPS with ALPN h2 and http/1.1 (browsers get HTTP/2), TLS 1.2 minimum.
  * Each request goes through the pipeline: route → gate → forward, every step working from the
@@ -91,13 +96,9 @@ export class EdgeServer {
     // A new snapshot replaces the table whole; requests in flight keep the route they matched.
     this.unsubscribe = opts.source.onChange((s) => (this.routes = buildRouteTable(s.routes)))
     this.server = http2.createSecureServer({
-      key: opts.tls.key,
-      cert: opts.tls.cert,
+      ...secureOptions(opts.tls),
       ...(opts.certificates && certificateHooks(opts.certificates)),
       allowHTTP1: true,
-      minVersion: 'TLSv1.2',
-      ciphers: END_USER_CIPHERS,
-      honorCipherOrder: true,
       maxSessionMemory: 64,
       // a client that opens TCP and never finishes the TLS handshake is cut as soon as a slow header would be
       handshakeTimeout: opts.limits.headersTimeoutMs,
@@ -264,6 +265,14 @@ export class EdgeServer {
       responseTimeoutMs: this.opts.limits.requestTimeoutMs,
     })
     if (result.failure) refuse(result.failure)
+  }
+
+  /**
+   * Serves a new certificate to connections from now on; open connections keep theirs. The TLS
+   * settings are given again whole, since setSecureContext replaces all of them.
+   */
+  setCertificate(tls: {key: string; cert: string}): void {
+    this.server.setSecureContext(secureOptions(tls))
   }
 
   async listen(): Promise<number> {

@@ -13,9 +13,9 @@ test('ACME flags without --acme-email, or with bad values, are usage errors nami
   const cases: Array<[string[], RegExp]> = [
     [['--acme-directory', 'https://ca.example/dir'], /acme-email/],
     [['--acme-http-port', '80'], /acme-email/],
-    [['--acme-email', 'nobody', '--domain', 'example.com'], /--acme-email must be an email address/],
-    [['--acme-email', 'ops@example.com'], /--acme-email needs a public --domain/],
-    [['--acme-email', 'ops@example.com', '--domain', 'example.com', '--acme-directory', 'http://ca.example/dir'], /--acme-directory must be an https:\/\/ URL/],
+    [['--acme-email', 'nobody', '--domain', 'example.com'], /--acme-email must be an email address|acme\.email must be an email address/],
+    [['--acme-email', 'ops@example.com'], /needs a public domain/],
+    [['--acme-email', 'ops@example.com', '--domain', 'example.com', '--acme-directory', 'http://ca.example/dir'], /acme-directory.*https:\/\//],
     [['--acme-email', 'ops@example.com', '--domain', 'example.com', '--acme-ca-file', join(dataDir, 'none.pem')], /--acme-ca-file .* cannot be read/],
   ]
   for (const [args, message] of cases) {

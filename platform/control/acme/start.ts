@@ -11,7 +11,7 @@ import {AcmeManager} from './manager.js'
 export function startAcme(ctx: ControlContext, source: ConfigSource, edgePort: () => number) {
   const config = ctx.config.acme!
   const manager = new AcmeManager({config, cdb: ctx.cdb, source, authHost: `auth.${ctx.config.domain}`, log: ctx.log})
-  const http = config.httpPort === null ? undefined : new AcmeHttpListener({
+  const http = config.httpPort === undefined ? undefined : new AcmeHttpListener({
     host: ctx.config.host, port: config.httpPort, keyAuthorization: (token) => manager.keyAuthorization(token), httpsPort: edgePort,
   })
   ctx.acme = manager

@@ -1,63 +1,41 @@
 import {Flags} from '@oclif/core'
 import pino from 'pino'
-import {buildConfig, ConfigError, DEFAULTS, defaultDataDir, localStatus} from '../../../platform/admin.js'
+import {localStatus, SETTINGS} from '../../../platform/admin.js'
 import {startPlatform} from '../../../platform/server.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
+import {loadPlatformConfig} from '../../lib/platform-config.js'
 import {details} from '../../lib/output.js'
-import {dataDirFlag} from '../../lib/platform-flags.js'
+import {configFileFlag, dataDirFlag, settingFlags} from '../../lib/platform-flags.js'
 import {readStdin} from '../../lib/prompt.js'
 
 export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
   static override summary = 'Run the control plane and the edge in the foreground (initialises an empty data directory first).'
-  static override description = 'Ports are flags; 0 picks any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT, SIGTERM or SIGHUP shut it down cleanly.'
+  static override description = 'Settings come from flags, then MEZU_PLATFORM_* variables, then the config file (--config, else <data-dir>/platform.yaml), then defaults; `mezu platform config` shows them. Ports 0 pick any free port. Under --json one JSON line with the addresses is printed once the platform listens. SIGINT, SIGTERM or SIGHUP shut it down cleanly.'
   static override examples = [
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
-    '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
-    '<%= config.bin %> platform start --domain example.com --host 0.0.0.0 --edge-port 443 --acme-email ops@example.com --acme-http-port 80',
+    '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://mezu.example.com:7444 --advertise-api-url https://mezu.example.com:7443',
+    '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://203.0.113.10:7444 --advertise-edge-port 443 --tls-cert fullchain.pem --tls-key privkey.pem',
+    '<%= config.bin %> platform start --config /etc/mezu/platform.yaml',
+    '<%= config.bin %> platform start --domain example.com --host 0.0.0.0 --advertise-tunnel-url tls://example.com:7444 --edge-port 443 --acme-email ops@example.com --acme-http-port 80',
   ]
 
   static override flags = {
     ...dataDirFlag,
-    host: Flags.string({description: 'address to listen on', default: DEFAULTS.host}),
-    'api-port': Flags.integer({description: 'control API port (0 = any free port)', default: DEFAULTS.apiPort, min: 0, max: 65535}),
-    'edge-port': Flags.integer({description: 'end-user HTTPS port (0 = any free port)', default: DEFAULTS.edgePort, min: 0, max: 65535}),
-    'tunnel-port': Flags.integer({description: 'Warpgate tunnel port (0 = any free port)', default: DEFAULTS.tunnelPort, min: 0, max: 65535}),
-    domain: Flags.string({description: 'the domain routes live under', default: DEFAULTS.domain}),
+    ...configFileFlag,
+    ...settingFlags(SETTINGS),
     'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
     'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
-    'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
-    'acme-email': Flags.string({description: 'get public certificates from an ACME CA (RFC 8555) for every route hostname and auth.<domain>; the CA account\'s contact', helpGroup: 'ACME'}),
-    'acme-directory': Flags.string({description: 'the ACME CA\'s directory URL (default: Let\'s Encrypt production)', dependsOn: ['acme-email'], helpGroup: 'ACME'}),
-    'acme-http-port': Flags.integer({description: 'port of a plain-HTTP listener for HTTP-01 challenges that redirects everything else to HTTPS (default: none, TLS-ALPN-01 on the edge port only)', min: 0, max: 65535, dependsOn: ['acme-email'], helpGroup: 'ACME'}),
-    'acme-ca-file': Flags.string({description: 'extra CA certificate (PEM) to trust for the ACME directory\'s HTTPS, e.g. a test CA\'s', dependsOn: ['acme-email'], helpGroup: 'ACME'}),
   }
 
   async run() {
     const f = this.flags
-    let config
-    try {
-      config = buildConfig({
-        dataDir: f['data-dir'] ?? defaultDataDir(process.env),
-        masterKey: process.env.MEZU_MASTER_KEY || undefined,
-        host: f.host,
-        apiPort: f['api-port'],
-        edgePort: f['edge-port'],
-        tunnelPort: f['tunnel-port'],
-        domain: f.domain.toLowerCase(),
-        acme: f['acme-email'] === undefined ? undefined : {
-          email: f['acme-email'], directoryUrl: f['acme-directory'], httpPort: f['acme-http-port'], caFile: f['acme-ca-file'],
-        },
-      })
-    } catch (error) {
-      if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)
-      throw error
-    }
+    const {config} = loadPlatformConfig(f)
     const running = localStatus(config.dataDir)
     if (running.running) throw new MezuError('platform', `the platform is already running from ${config.dataDir} (pid ${running.pid}, ${running.apiUrl})`)
     const adminPassword = f['admin-password-stdin'] ? await readStdin() : undefined
-    const log = pino({level: f['log-level'], redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
+    const log = pino({level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
     let platform
     try {
       platform = await startPlatform(config, {log, adminEmail: f['admin-email'], adminPassword})
@@ -76,6 +54,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       apiUrl: platform.apiUrl,
       edgeUrl: platform.edgeUrl,
       tunnelUrl: platform.tunnelUrl,
+      tunnelUrls: platform.tunnelUrls,
       ports: platform.ports,
       domain: platform.domain,
       dataDir: platform.dataDir,
@@ -92,7 +71,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       this.log(details([
         ['control API', platform.apiUrl],
         ['edge', platform.edgeUrl ?? '-'],
-        ['tunnel', platform.tunnelUrl ?? '-'],
+        ['tunnel', platform.tunnelUrls.join(', ') || '-'],
         ['CA certificate', platform.caPath],
       ]))
       this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)
