@@ -9,8 +9,8 @@ export const LETS_ENCRYPT_DIRECTORY = settingByKey('acme.directoryUrl')!.default
 
 /** Public certificates from an ACME CA for every route hostname and auth.<domain>. */
 export interface AcmeConfig {
-  /** account contact, `--acme-email` */
-  email: string
+  /** account contact, `--acme-email`; ACME is on when it is set */
+  email?: string
   /** the CA's directory URL, `--acme-directory` */
   directoryUrl: string
   /** port of the plain-HTTP listener for HTTP-01 (and redirects to HTTPS); unset = none, TLS-ALPN-01 only */
@@ -27,12 +27,15 @@ export interface AcmeConfig {
 
 export type AcmeConfigInput = Partial<AcmeConfig> & {email: string}
 
+/** ACME settings with ACME on. */
+export type ActiveAcmeConfig = AcmeConfig & {email: string}
+
 
 /** Defaults and validation for the `acme` settings; each error is one sentence naming the flag. */
-export function buildAcmeConfig(given: AcmeConfigInput, domain: string): AcmeConfig {
+export function buildAcmeConfig(given: AcmeConfigInput, domain: string): ActiveAcmeConfig {
   // A flag left out arrives as undefined and must not override the default.
   const input = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as AcmeConfigInput
-  const cfg: AcmeConfig = {
+  const cfg: ActiveAcmeConfig = {
     directoryUrl: LETS_ENCRYPT_DIRECTORY,
     challenges: input.httpPort === undefined ? ['tls-alpn-01'] : ['tls-alpn-01', 'http-01'],
     renewAfter: 2 / 3,
@@ -73,12 +76,12 @@ export function buildAcmeConfig(given: AcmeConfigInput, domain: string): AcmeCon
 }
 
 /**
- * The `acme` group of the settings as PlatformConfig.acme: undefined without acme.email (then the
- * other acme settings are refused), else defaulted and checked by buildAcmeConfig.
+ * The `acme` group of the settings as PlatformConfig.acme (always there, like every group): without
+ * acme.email ACME is off and the other acme settings are refused; with it, defaulted and checked.
  */
-export function acmeFromSettings(group: Partial<AcmeConfig> | undefined, domain: string): AcmeConfig | undefined {
+export function acmeFromSettings(group: Partial<AcmeConfig> | undefined, domain: string): AcmeConfig {
   if (group?.email) return buildAcmeConfig(group as AcmeConfigInput, domain)
   const given = group && (group.httpPort !== undefined || group.caFile !== undefined || (group.directoryUrl !== undefined && group.directoryUrl !== LETS_ENCRYPT_DIRECTORY))
   if (given) throw new ConfigError('the acme.* settings (--acme-directory, --acme-http-port, --acme-ca-file) need acme.email (--acme-email), which turns ACME on', 'usage')
-  return undefined
+  return {directoryUrl: LETS_ENCRYPT_DIRECTORY, challenges: ['tls-alpn-01'], renewAfter: 2 / 3, retry: {minMs: 60_000, maxMs: 3_600_000}}
 }

@@ -64,8 +64,8 @@ export interface PlatformConfig {
   certificates: CertificateFiles
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
-  /** public certificates from an ACME CA (platform/acme-config.ts); absent (no acme.email) = the private CA's or the files' */
-  acme?: AcmeConfig
+  /** public certificates from an ACME CA (platform/acme-config.ts); on when acme.email is set, else the private CA's or the files' */
+  acme: AcmeConfig
 }
 
 /**

@@ -143,7 +143,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     edgeUrl: ctx.urls.edge,
     tunnelUrl: ctx.urls.tunnel,
     tunnelUrls: ctx.urls.tunnels,
-    ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort, ...(config.acme && {acmeHttp: data.acme?.httpPort ?? null})},
+    ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort, ...(config.acme.email && {acmeHttp: data.acme?.httpPort ?? null})},
     dataDir: config.dataDir,
     caPath,
     caPem: ca.certPem,
@@ -212,7 +212,7 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
   })
   // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and
   // --acme-http-port. Loaded only when on: acme-client (axios, node-forge) takes most of a second to import.
-  const acme = config.acme && (await import('./control/acme/start.js')).startAcme(ctx, source, () => boundEdgePort)
+  const acme = config.acme.email ? (await import('./control/acme/start.js')).startAcme(ctx, source, () => boundEdgePort) : undefined
   const edge = new EdgeServer({
     host: config.host, port: config.edgePort, tls: fileCert ?? tls, limits: config.edge, source, pool, certificates: acme?.manager,
     pages: (req, problem) => pages.error(req, problem),
@@ -288,7 +288,7 @@ function bracketed(host: string): string {
 function reportUncoveredRoutes(ctx: ControlContext): void {
   const current = ctx.edgeCertificate?.()
   // With ACME every route host and the login host get certificates of their own.
-  if (!current || ctx.config.acme) return
+  if (!current || ctx.config.acme.email) return
   for (const host of new Set([`auth.${ctx.config.domain}`, ...listRoutes(ctx.cdb).map((r) => r.hostname)])) {
     if (!coversHost(current.leaf, host)) ctx.log.warn({host, certificate: current.source}, `the edge certificate does not cover route host ${host}; browsers will refuse it`)
   }

@@ -9,9 +9,9 @@ import {tempDir} from '../helpers/platform.js'
 const base = {dataDir: '/unused', domain: 'example.com'}
 
 test('ACME is off unless an email is given, and then defaults to Let\'s Encrypt, TLS-ALPN-01 only, renewal at two thirds', (t) => {
-  t.is(buildConfig(base).acme, undefined)
+  t.is(buildConfig(base).acme.email, undefined)
   const resolve = (flags: Record<string, unknown>) => resolvePlatformConfig({flags: {'data-dir': tempDir(t), domain: 'example.com', ...flags}, env: {}}).config
-  t.is(resolve({}).acme, undefined)
+  t.is(resolve({}).acme.email, undefined)
   const acme = resolve({'acme-email': 'ops@example.com'}).acme!
   t.like(acme, {email: 'ops@example.com', directoryUrl: LETS_ENCRYPT_DIRECTORY, httpPort: undefined, caFile: undefined, challenges: ['tls-alpn-01'], retry: {minMs: 60_000, maxMs: 3_600_000}})
   t.is(LETS_ENCRYPT_DIRECTORY, 'https://acme-v02.api.letsencrypt.org/directory')

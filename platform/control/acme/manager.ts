@@ -4,7 +4,7 @@ import {createSecureContext, rootCertificates, type SecureContext} from 'node:tl
 import * as acme from 'acme-client'
 import type {Logger} from 'pino'
 import type {AcmeCertificateStatus} from '../../../src/lib/api-types/index.js'
-import type {AcmeChallengeType, AcmeConfig} from '../../acme-config.js'
+import type {AcmeChallengeType, ActiveAcmeConfig} from '../../acme-config.js'
 import type {CertificateResolver} from '../../edge/certificates.js'
 import type {ConfigSource, EdgeSnapshot} from '../../edge/config-source.js'
 import {type AcmeCertificateRecord, deleteAcmeCertificate, ensureAcmeAccount, listAcmeCertificates, saveAcmeCertificate} from '../../store/config/acme.js'
@@ -13,7 +13,7 @@ import {ChallengeResponder} from './challenges.js'
 import {type AcmeClock, MAX_TIMER_MS, renewalTime, retryDelay, systemAcmeClock} from './schedule.js'
 
 export interface AcmeManagerOptions {
-  config: AcmeConfig
+  config: ActiveAcmeConfig
   cdb: StoreCtx
   /** the edge's snapshot: its route hostnames are the ones that get certificates */
   source: ConfigSource

@@ -1,3 +1,4 @@
+import type {ActiveAcmeConfig} from '../../acme-config.js'
 import {AcmeHttpListener} from '../../edge/acme-http.js'
 import type {ConfigSource} from '../../edge/config-source.js'
 import type {ControlContext} from '../context.js'
@@ -9,7 +10,7 @@ import {AcmeManager} from './manager.js'
  * Orders start once the edge listens, since TLS-ALPN-01 is answered there.
  */
 export function startAcme(ctx: ControlContext, source: ConfigSource, edgePort: () => number) {
-  const config = ctx.config.acme!
+  const config = ctx.config.acme as ActiveAcmeConfig
   const manager = new AcmeManager({config, cdb: ctx.cdb, source, authHost: `auth.${ctx.config.domain}`, log: ctx.log})
   const http = config.httpPort === undefined ? undefined : new AcmeHttpListener({
     host: ctx.config.host, port: config.httpPort, keyAuthorization: (token) => manager.keyAuthorization(token), httpsPort: edgePort,
