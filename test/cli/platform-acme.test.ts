@@ -16,7 +16,7 @@ test('ACME flags without --acme-email, or with bad values, are usage errors nami
     [['--acme-email', 'nobody', '--domain', 'example.com'], /--acme-email must be an email address|acme\.email must be an email address/],
     [['--acme-email', 'ops@example.com'], /needs a public domain/],
     [['--acme-email', 'ops@example.com', '--domain', 'example.com', '--acme-directory', 'http://ca.example/dir'], /acme-directory.*https:\/\//],
-    [['--acme-email', 'ops@example.com', '--domain', 'example.com', '--acme-ca-file', join(dataDir, 'none.pem')], /--acme-ca-file .* cannot be read/],
+    [['--acme-email', 'ops@example.com', '--domain', 'example.com', '--acme-ca-file', join(dataDir, 'none.pem')], /acme\.caFile \(--acme-ca-file\) .* cannot be read/],
   ]
   for (const [args, message] of cases) {
     const r = await mezu(['platform', 'start', '--data-dir', dataDir, ...args])
