@@ -51,6 +51,10 @@ export interface PlatformConfig {
     streamResets: {burst: number; perSecond: number}
   }
   drainGraceMs: number
+  /** `--metrics-addr`: where /metrics, /healthz and /readyz are served over HTTP; absent = no metrics at all */
+  metricsAddr?: {host: string; port: number}
+  /** `--access-log`: a file for one JSON line per edge request, or '-' for stdout; absent = none */
+  accessLog?: string
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
 }

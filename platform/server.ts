@@ -23,7 +23,12 @@ import {touchWarpgate} from './store/config/warpgates.js'
 import {CA_CERT_FILE, initDataDir, type InitResult} from './init.js'
 import {issueServerCert} from './pki/ca.js'
 import {loadCa} from './store/config/ca.js'
-import {openStores, storesExist} from './store/stores.js'
+import {CONFIG_DB, IDENTITY_DB, openStores, storesExist} from './store/stores.js'
+import {configVersion} from './store/config/meta.js'
+import {AccessLog} from './access-log.js'
+import {MetricsServer} from './metrics/metrics-server.js'
+import {PlatformMetrics} from './metrics/platform-metrics.js'
+import {type Check, FeedLag, listening, type ReadinessReport, runChecks, storeWritable} from './readiness.js'
 
 export const LOCK_FILE = 'platform.json'
 
@@ -31,6 +36,8 @@ export interface RunningPlatform {
   apiUrl: string
   edgeUrl: string | null
   tunnelUrl: string | null
+  /** http://HOST:PORT/metrics of the metrics listener; null when --metrics-addr was not given */
+  metricsUrl: string | null
   ports: {api: number; edge: number | null; tunnel: number | null}
   dataDir: string
   caPath: string
@@ -41,6 +48,10 @@ export interface RunningPlatform {
   ctx: ControlContext
   /** The snapshot the edge serves from, rebuilt on every feed event (tests wait on its version). */
   edgeSource: StoreConfigSource
+  /** the metrics of this platform (its own Registry); undefined when metrics are off */
+  metrics?: PlatformMetrics
+  /** what /readyz answers */
+  ready(): ReadinessReport
   stop(): Promise<void>
 }
 
@@ -64,6 +75,8 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   }
   const caPath = join(config.dataDir, CA_CERT_FILE)
   if (!existsSync(caPath)) writeFileSync(caPath, ca.certPem, {mode: 0o644})
+  // Metrics are off unless a listener is asked for: then nothing is counted at all.
+  const metrics = config.metricsAddr ? new PlatformMetrics() : undefined
   const ctx: ControlContext = {
     config, stores, idb, cdb, ca, log,
     feed: new ChangeFeed(),
@@ -71,6 +84,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     codeLimiter: new LoginLimiter(config.loginLimit),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
     urls: {api: '', edge: '', tunnel: ''},
+    metrics,
   }
   const dns = ['localhost', config.domain, `*.${config.domain}`]
   const ips = ['127.0.0.1', '::1']
@@ -90,7 +104,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const hostForUrl = urlHost.includes(':') ? `[${urlHost}]` : urlHost
   let data: Awaited<ReturnType<typeof startDataPlane>>
   try {
-    data = await startDataPlane(ctx, ips, opts.edge ?? {})
+    data = await startDataPlane(ctx, ips, opts.edge ?? {}, metrics)
   } catch (error) {
     await api.close()
     stores.close()
@@ -99,11 +113,54 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   ctx.urls.edge = `https://${config.domain}:${data.edgePort}`
   ctx.urls.tunnel = `tls://${hostForUrl}:${data.tunnelPort}`
 
+  const feedLag = new FeedLag(() => configVersion(stores.config), () => data.source.feedVersion)
+  const checks: Array<[string, Check]> = [
+    ['identity-store', storeWritable(stores.identity, join(config.dataDir, IDENTITY_DB))],
+    ['config-store', storeWritable(stores.config, join(config.dataDir, CONFIG_DB))],
+    ['edge', listening(data.edge.server, 'edge')],
+    ['tunnel', listening(data.tunnel.server, 'tunnel')],
+    // a change on its way is fine; an edge that stays behind for 5 s is not being fed
+    ['config-feed', feedLag.check(5000)],
+  ]
+  let wasReady = true
+  const ready = () => {
+    const report = runChecks(checks)
+    if (report.ready !== wasReady) log[report.ready ? 'info' : 'warn']({failing: report.failing}, report.ready ? 'ready again' : 'not ready')
+    wasReady = report.ready
+    return report
+  }
+  ctx.readiness = ready
+  metrics?.attach({
+    pool: data.pool,
+    edgeConfigVersion: () => data.source.get().version,
+    storeConfigVersion: () => configVersion(stores.config),
+    configLagSeconds: () => feedLag.seconds(),
+    routes: () => data.source.get().routes,
+  })
+  let metricsServer: MetricsServer | undefined
+  let metricsUrl: string | null = null
+  const access = config.accessLog ? new AccessLog(config.accessLog) : undefined
+  const offAccess = access && ctx.requestLog?.subscribe((e) => access.write(e))
+  try {
+    if (metrics && config.metricsAddr) {
+      metricsServer = new MetricsServer({...config.metricsAddr, metrics: () => metrics.metrics(), ready})
+      metricsUrl = await metricsServer.listen()
+      log.info({metricsUrl}, 'metrics listening')
+    }
+  } catch (error) {
+    await data.stop()
+    await api.close()
+    await access?.close()
+    stores.close()
+    throw error
+  }
+
   const lockPath = join(config.dataDir, LOCK_FILE)
   const running: RunningPlatform = {
     apiUrl: ctx.urls.api,
     edgeUrl: ctx.urls.edge,
     tunnelUrl: ctx.urls.tunnel,
+    metricsUrl,
     ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort},
     dataDir: config.dataDir,
     caPath,
@@ -112,14 +169,19 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     init,
     ctx,
     edgeSource: data.source,
+    metrics,
+    ready,
     async stop() {
+      await metricsServer?.close()
       await data.stop()
       await api.close()
+      offAccess?.()
+      await access?.close()
       stores.close()
       rmSync(lockPath, {force: true})
     },
   }
-  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
+  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, metricsUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
   return running
 }
 
@@ -130,7 +192,7 @@ export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog
  * The edge (end-user listener) and the tunnel listener, fed by an in-memory configuration snapshot
  * and the Warpgate admission list; both kept current by the change feed.
  */
-async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgePlugins) {
+async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgePlugins, metrics: PlatformMetrics | undefined) {
   const {config} = ctx
   const edgeCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, config.domain, 'localhost'], ips: ['127.0.0.1', ...ips.filter((ip) => ip !== '127.0.0.1')]})
   const tls = {key: edgeCert.keyPem, cert: edgeCert.chainPem}
@@ -146,8 +208,15 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
       ctx.log.warn({err: error, warpgateId: id}, 'could not record last seen')
     }
   }
-  pool.on('open', (s) => touch(s.peer.warpgateId))
-  pool.on('close', (s) => touch(s.peer.warpgateId))
+  pool.on('open', (s) => {
+    touch(s.peer.warpgateId)
+    ctx.log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp, version: s.version}, 'tunnel connection up')
+    s.on('health', (healthy) => ctx.log.info({warpgateId: s.peer.warpgateId, healthy}, 'Warpgate service health changed'))
+  })
+  pool.on('close', (s) => {
+    touch(s.peer.warpgateId)
+    ctx.log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp}, 'tunnel connection down')
+  })
   ctx.warpgatesLive = {live: (id) => pool.live(id)}
   const tunnel = new TunnelListener({
     host: config.host, port: config.tunnelPort, tls, caPem: ctx.ca.certPem, pool,
@@ -155,7 +224,10 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
       const w = admission.admit(id)
       return w && {warpgateId: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service}
     },
-    onRefused: (reason, ip) => ctx.log.info({reason, ip}, 'tunnel connection refused'),
+    onRefused: (reason, ip) => {
+      metrics?.tunnelRefused()
+      ctx.log.info({reason, ip}, 'tunnel connection refused')
+    },
   })
   // The request ring is shared by the edge (writer) and the control API (`mezu logs`).
   const requestLog = new RequestLog(10_000)
@@ -166,11 +238,13 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   // auth.<domain> (login, JWKS) is served even when a test plugs in its own gate.
   const identity = createIdentityEdge({
     source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
+    observer: metrics,
   })
   const edge = new EdgeServer({
     host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool,
     pages: (req, problem) => pages.error(req, problem),
     requestLog,
+    observer: metrics,
     gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login},
     ...plugins,
   })

@@ -3,6 +3,7 @@ import type {Logger} from 'pino'
 import type {Principal} from '../../src/lib/api-types/index.js'
 import type {PlatformConfig} from '../config.js'
 import type {RequestLog} from '../edge/request-log.js'
+import type {ReadinessReport} from '../readiness.js'
 import type {CaMaterial} from '../pki/ca.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
 import {bumpConfigVersion} from '../store/config/meta.js'
@@ -12,6 +13,7 @@ import type {Stores} from '../store/stores.js'
 import type {DeviceLogins} from './device-logins.js'
 import type {ChangeEvent, ChangeFeed} from './feed.js'
 import type {LoginLimiter} from './login-limiter.js'
+import {recordLogin} from '../store/identity/login-history.js'
 
 /** Everything a route handler needs, built once by the composition root. */
 export interface ControlContext {
@@ -36,6 +38,23 @@ export interface ControlContext {
   warpgatesLive?: WarpgateLiveView
   /** The edge's request ring for `mezu logs`; absent when no edge runs in this process. */
   requestLog?: RequestLog
+  /** Counters for /metrics; absent unless a metrics listener was asked for. */
+  metrics?: ControlMetrics
+  /** /readyz: every readiness check of this platform; absent until the listeners are up. */
+  readiness?: () => ReadinessReport
+}
+
+/** What the control plane counts (platform/metrics implements it). */
+export interface ControlMetrics {
+  login(method: string, outcome: string): void
+  rateLimited(scope: 'login' | 'device-code'): void
+  apiRequest(method: string, route: string, status: number, seconds: number): void
+}
+
+/** Records a login in the user's history and counts it by method and outcome. */
+export function noteLogin(ctx: ControlContext, userId: string | null, entry: Parameters<typeof recordLogin>[2]): void {
+  recordLogin(ctx.idb, userId, entry)
+  ctx.metrics?.login(entry.method, entry.result)
 }
 
 /** What the edge knows about one Warpgate's live connections. */

@@ -38,6 +38,7 @@ export default class Logs extends MezuCommand<typeof Logs> {
       {header: 'OUT', get: (e) => e.bytesOut},
       {header: 'CLIENT', get: (e) => e.clientIp},
       {header: 'PROTO', get: (e) => [e.protocol, e.tlsVersion].filter(Boolean).join(' ')},
+      {header: 'REQUEST ID', get: (e) => e.requestId},
     ]))
     return page
   }

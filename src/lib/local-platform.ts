@@ -15,6 +15,8 @@ export interface PlatformInfo {
   apiUrl: string
   edgeUrl: string
   tunnelUrl: string
+  /** http://HOST:PORT/metrics with --metrics-addr, else null */
+  metricsUrl?: string | null
   ports: {api: number; edge: number; tunnel: number}
   domain: string
   dataDir: string

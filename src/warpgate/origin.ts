@@ -21,6 +21,8 @@ export interface OriginRequestEvent {
   durationMs: number
   /** set when the origin could not be reached or failed mid-way */
   error?: string
+  /** which: `connect` (never reached, the edge got 502) or `response` (cut mid-way) */
+  originFailure?: 'connect' | 'response'
 }
 
 /** Headers for the origin as a flat name/value list: Host from the authority, nothing tunnel-internal. */
@@ -81,7 +83,7 @@ export class OriginProxy implements StreamHandler {
     const started = performance.now()
     const method = head[0]
     const path = head[1]
-    const report = (status: number, error?: string) => this.onRequest?.({method, path, status, durationMs: Math.round(performance.now() - started), error})
+    const report = (status: number, error?: string, originFailure?: OriginRequestEvent['originFailure']) => this.onRequest?.({method, path, status, durationMs: Math.round(performance.now() - started), error, originFailure})
     const req = this.client.request({
       protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, agent: this.agent,
       method, path, headers: originHeaders(head) as unknown as http.OutgoingHttpHeaders,
@@ -106,7 +108,7 @@ export class OriginProxy implements StreamHandler {
         report(status)
       })
       res.on('aborted', () => {
-        report(status, 'origin closed the response early')
+        report(status, 'origin closed the response early', 'response')
         s.reset(ResetCode.INTERNAL_ERROR)
       })
       res.on('error', () => s.reset(ResetCode.INTERNAL_ERROR))
@@ -115,7 +117,7 @@ export class OriginProxy implements StreamHandler {
       if (s.closed) return
       if (!answered) {
         this.answerError(s, 'origin-unreachable')
-        report(502, (err as NodeJS.ErrnoException).code ?? err.message)
+        report(502, (err as NodeJS.ErrnoException).code ?? err.message, 'connect')
       } else {
         s.reset(ResetCode.INTERNAL_ERROR)
       }
@@ -145,7 +147,7 @@ export class OriginProxy implements StreamHandler {
       protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port,
       method: head[0], path, headers: h as unknown as http.OutgoingHttpHeaders, agent: false,
     })
-    const report = (status: number, error?: string) => this.onRequest?.({method: head[0], path, status, durationMs: Math.round(performance.now() - started), error})
+    const report = (status: number, error?: string, originFailure?: OriginRequestEvent['originFailure']) => this.onRequest?.({method: head[0], path, status, durationMs: Math.round(performance.now() - started), error, originFailure})
     let answered = false
     req.on('upgrade', (res: IncomingMessage, socket: Socket, rest: Buffer) => {
       if (s.closed) return void socket.destroy()
@@ -174,7 +176,7 @@ export class OriginProxy implements StreamHandler {
       if (s.closed) return
       if (answered) return s.reset(ResetCode.INTERNAL_ERROR)
       this.answerError(s, 'origin-unreachable')
-      report(502, (err as NodeJS.ErrnoException).code ?? err.message)
+      report(502, (err as NodeJS.ErrnoException).code ?? err.message, 'connect')
     })
     s.onClose = (code) => {
       if (code !== undefined) req.destroy()

@@ -4,6 +4,7 @@ import {buildConfig, ConfigError, DEFAULTS, defaultDataDir, localStatus} from '.
 import {startPlatform} from '../../../platform/server.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
+import {parseListenAddress} from '../../lib/listen-address.js'
 import {details} from '../../lib/output.js'
 import {dataDirFlag} from '../../lib/platform-flags.js'
 import {readStdin} from '../../lib/prompt.js'
@@ -15,6 +16,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
     '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
+    '<%= config.bin %> platform start --metrics-addr 127.0.0.1:9464 --access-log /var/log/mezu/access.jsonl --log-level warn',
   ]
 
   static override flags = {
@@ -26,12 +28,17 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     domain: Flags.string({description: 'the domain routes live under', default: DEFAULTS.domain}),
     'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
     'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
-    'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
+    'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info', description: 'level of the JSON log lines on stderr'})(),
+    'metrics-addr': Flags.string({description: 'serve Prometheus /metrics, /healthz and /readyz over HTTP at HOST:PORT (off unless given; :PORT means 127.0.0.1; port 0 = any free port)'}),
+    'access-log': Flags.string({description: 'write one JSON line per edge request to FILE (- for stdout): the `mezu logs` fields and the request id, never bodies, cookies or tokens'}),
   }
 
   async run() {
     const f = this.flags
     let config
+    const metricsAddr = f['metrics-addr'] === undefined ? undefined : parseListenAddress(f['metrics-addr'], '--metrics-addr')
+    if (typeof metricsAddr === 'string') throw new MezuError('usage', metricsAddr, 2)
+    if (f['access-log'] === '') throw new MezuError('usage', '--access-log needs a FILE, or - for stdout', 2)
     try {
       config = buildConfig({
         dataDir: f['data-dir'] ?? defaultDataDir(process.env),
@@ -41,6 +48,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
         edgePort: f['edge-port'],
         tunnelPort: f['tunnel-port'],
         domain: f.domain.toLowerCase(),
+        metricsAddr,
+        accessLog: f['access-log'],
       })
     } catch (error) {
       if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)
@@ -68,6 +77,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       apiUrl: platform.apiUrl,
       edgeUrl: platform.edgeUrl,
       tunnelUrl: platform.tunnelUrl,
+      metricsUrl: platform.metricsUrl,
       ports: platform.ports,
       domain: platform.domain,
       dataDir: platform.dataDir,
@@ -85,6 +95,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
         ['control API', platform.apiUrl],
         ['edge', platform.edgeUrl ?? '-'],
         ['tunnel', platform.tunnelUrl ?? '-'],
+        ...(platform.metricsUrl ? [['metrics', platform.metricsUrl] as [string, string]] : []),
         ['CA certificate', platform.caPath],
       ]))
       this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)
