@@ -132,7 +132,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   ctx.readiness = ready
   metrics?.attach({
     pool: data.pool,
-    edgeConfigVersion: () => data.source.get().version,
+    edgeConfigVersion: () => data.source.feedVersion,
     storeConfigVersion: () => configVersion(stores.config),
     configLagSeconds: () => feedLag.seconds(),
     routes: () => data.source.get().routes,

@@ -84,7 +84,7 @@ export class PlatformMetrics implements EdgeObserver {
     m('mezu_warpgate_streams_open', 'Streams the Warpgate has in flight (reported by the Warpgate).', 'gauge', reported('streams'))
 
     m('mezu_config_version', 'Configuration version committed in the store.', 'gauge', () => (this.sources ? [{labels: {}, value: this.sources.storeConfigVersion()}] : []))
-    m('mezu_edge_config_version', 'Configuration version the edge serves.', 'gauge', () => (this.sources ? [{labels: {}, value: this.sources.edgeConfigVersion()}] : []))
+    m('mezu_edge_config_version', 'Configuration version the edge is current with (its snapshot\'s, or a later change that touched nothing it serves).', 'gauge', () => (this.sources ? [{labels: {}, value: this.sources.edgeConfigVersion()}] : []))
     m('mezu_config_feed_lag_seconds', 'How long the edge has been behind the store\'s configuration (0 when current).', 'gauge', () => (this.sources ? [{labels: {}, value: this.sources.configLagSeconds()}] : []))
   }
 
