@@ -63,8 +63,10 @@ export function parsePrometheus(text: string): Scrape {
     if (line.startsWith('#')) continue
     const m = SAMPLE.exec(line)
     if (!m) throw new Error(`not a sample line: ${line}`)
-    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3])
-    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value in: ${line}`)
+    // Prometheus reads values with Go's ParseFloat: NaN and Inf in any letter case (prom-client writes "Nan")
+    const word = m[3].toLowerCase()
+    const value = word === 'nan' ? NaN : /^[+]?inf$/.test(word) ? Infinity : word === '-inf' ? -Infinity : Number(m[3])
+    if (Number.isNaN(value) && word !== 'nan') throw new Error(`bad value in: ${line}`)
     scrape.samples.push({name: m[1], labels: m[2] ? parseLabels(m[2], line) : {}, value})
   }
   return scrape
