@@ -27,7 +27,7 @@ test('never stores the query string or fragment, nor any field it does not know'
   t.is(e.path, '/login')
   t.false(JSON.stringify(e).includes('secret'))
   t.false(JSON.stringify(e).includes('hunter2'))
-  t.deepEqual(Object.keys(e).sort(), ['bytesIn', 'bytesOut', 'clientIp', 'durationMs', 'host', 'method', 'path', 'protocol', 'routeId', 'status', 'time', 'tlsVersion'])
+  t.deepEqual(Object.keys(e).sort(), ['bytesIn', 'bytesOut', 'clientIp', 'durationMs', 'host', 'method', 'path', 'protocol', 'requestId', 'routeId', 'status', 'time', 'tlsVersion'])
 })
 
 test('bounds the size of one entry', (t) => {
