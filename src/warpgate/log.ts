@@ -17,7 +17,8 @@ export function logEvent(log: Logger, e: WarpgateEvent): void {
   switch (e.type) {
     case 'registered': return at('info', 'registered', {warpgateId: e.warpgateId, service: e.service, expiresAt: e.expiresAt})
     case 'connected': return at('info', 'tunnel connection up')
-    case 'disconnected': return at('warn', 'tunnel connection down', {connection: e.connection, connections: e.connections, reason: e.reason.kind, detail: e.reason.detail})
+    // a drain or a stop closes connections on purpose: only a lost one is a warning
+    case 'disconnected': return at(e.reason.kind === 'drained' || e.reason.kind === 'stopped' ? 'info' : 'warn', 'tunnel connection down', {connection: e.connection, connections: e.connections, reason: e.reason.kind, detail: e.reason.detail})
     case 'reconnecting': return at('info', 'tunnel connection retrying')
     case 'renewed': return at('info', 'certificate renewed')
     case 'renew-failed': return at('error', 'certificate renewal failed')
