@@ -250,11 +250,23 @@ export class EdgeServer {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {})
+    const started = performance.now()
     const requestId = this.nextRequestId()
     const clientIp = req.socket.remoteAddress ?? ''
     const {route, host, path, search, problem} = this.route(req)
+    // one entry per upgrade, when it is answered (101 or a refusal); the spliced bytes are not counted
+    const finish = (status: number) => {
+      const ms = performance.now() - started
+      this.observer?.request(route?.id ?? ROUTE_NONE, status, ms / 1000, 0, 0)
+      this.log.append({
+        time: isoNow(), requestId, routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
+        status, durationMs: Math.round(ms), bytesIn: 0, bytesOut: 0, clientIp,
+        tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: 'http/1.1',
+      })
+    }
     const refuse = (code: keyof typeof PROBLEMS) => {
       const p = PROBLEMS[code]
+      finish(p.status)
       const page = this.pages(req, {status: p.status, code, title: p.title, message: p.message, requestId})
       const headers = {...page.headers, 'content-length': String(Buffer.byteLength(page.body)), connection: 'close', [HEADER_EDGE_ERROR.toLowerCase()]: code, [REQUEST_ID]: requestId}
       socket.end(`HTTP/1.1 ${p.status} ${p.title}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${page.body}`)
@@ -267,7 +279,7 @@ export class EdgeServer {
       const lines = [`HTTP/1.1 ${decision.status} Refused`, `content-length: ${body.length}`, 'connection: close', `${REQUEST_ID}: ${requestId}`]
       for (const [k, v] of Object.entries(decision.headers)) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
       socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]))
-      return
+      return finish(decision.status)
     }
     stripIdentityHeaders(req.headers)
     const result = await forwardUpgrade(this.opts.pool, req, socket, head, {
@@ -276,6 +288,7 @@ export class EdgeServer {
       responseTimeoutMs: this.opts.limits.requestTimeoutMs,
     })
     if (result.failure) refuse(result.failure)
+    else finish(result.status)
   }
 
   async listen(): Promise<number> {
