@@ -1,5 +1,5 @@
 import {collectDefaultMetrics, Registry} from 'prom-client'
-import type {EdgeObserver} from '../edge/observer.js'
+import {type EdgeObserver, ROUTE_AUTH, ROUTE_NONE} from '../edge/observer.js'
 import type {TunnelPool} from '../edge/tunnel/pool.js'
 import type {TunnelSession} from '../edge/tunnel/session.js'
 import {CollectedMetric, RequestSeries, type Sample} from './collected.js'
@@ -40,6 +40,7 @@ export class PlatformMetrics implements EdgeObserver {
   constructor() {
     collectDefaultMetrics({register: this.registry, eventLoopMonitoringPrecision: 10})
     const edgeSeries = () => {
+      this.forgetDeletedRoutes()
       const out: RequestSeries[] = []
       for (const row of this.byRoute.values()) for (const s of row) if (s) out.push(s)
       return out
@@ -96,6 +97,13 @@ export class PlatformMetrics implements EdgeObserver {
       s.on('health', () => this.healthChanges.set(s.peer.warpgateId, (this.healthChanges.get(s.peer.warpgateId) ?? 0) + 1))
     })
     sources.pool.on('close', () => this.tunnel.closed++)
+  }
+
+  /** A deleted route's series end (at the next scrape), so the label set stays the routes that exist. */
+  private forgetDeletedRoutes(): void {
+    if (!this.sources) return
+    const live = new Set(this.sources.routes().map((r) => r.id))
+    for (const id of this.byRoute.keys()) if (id !== ROUTE_NONE && id !== ROUTE_AUTH && !live.has(id)) this.byRoute.delete(id)
   }
 
   tunnelRefused(): void {

@@ -39,3 +39,20 @@ test('/readyz answers 200 when every check passes and 503 naming the store anoth
     t.is((await both()).status, 200, `ready again once ${file} is released`)
   }
 })
+
+test('/readyz names a store whose file is made read-only (as a user other than root, whom chmod does not stop)', async (t) => {
+  if (process.getuid?.() === 0) {
+    t.log('running as root: access(2) ignores the mode bits, so only the lock test above applies here')
+    t.pass()
+    return
+  }
+  const {chmodSync} = await import('node:fs')
+  const platform = await startTestPlatform(t)
+  const file = join(platform.dataDir, CONFIG_DB)
+  chmodSync(file, 0o444)
+  t.teardown(() => chmodSync(file, 0o644))
+  const r = await api(platform.apiUrl, platform.caPem, 'GET', '/readyz')
+  t.is(r.status, 503)
+  t.deepEqual(r.body.failing, ['config-store'])
+  t.regex(r.body.checks['config-store'].message, /config\.db is not writable \(EACCES\)/)
+})

@@ -1,3 +1,4 @@
+import {EventEmitter} from 'node:events'
 import test from 'ava'
 import {formatHostPort, parseListenAddress} from '../../src/lib/listen-address.js'
 import {FeedLag, listening, runChecks} from '../../platform/readiness.js'
@@ -70,4 +71,16 @@ test('the platform metrics format as valid Prometheus text, with status classes 
   t.is(v('mezu_edge_response_bytes_total', {route: 'route_a', class: '5xx'}), 5)
   t.is(v('mezu_policy_denials_total', {route: 'route_a', reason: 'other'}), 1, 'a reason that is not a plain code is not a label value')
   t.is(v('mezu_logins_total', {method: 'password', outcome: 'success'}), 1)
+})
+
+test('a deleted route\'s series end at the next scrape; requests no route matched stay', async (t) => {
+  const m = new PlatformMetrics()
+  let routes = [{id: 'route_a', hostname: 'a.mezu.localhost'}, {id: 'route_b', hostname: 'b.mezu.localhost'}]
+  const pool = Object.assign(new EventEmitter(), {sessions: () => []}) as never
+  m.attach({pool, edgeConfigVersion: () => 1, storeConfigVersion: () => 1, configLagSeconds: () => 0, routes: () => routes})
+  for (const r of ['route_a', 'route_b', 'none']) m.request(r, 200, 0.01, 0, 0)
+  const routesIn = async () => [...new Set(parsePrometheus(await m.metrics()).samples.filter((s) => s.name === 'mezu_edge_requests_total').map((s) => s.labels.route))].sort()
+  t.deepEqual(await routesIn(), ['none', 'route_a', 'route_b'])
+  routes = [routes[0]]
+  t.deepEqual(await routesIn(), ['none', 'route_a'])
 })
