@@ -22,7 +22,7 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   const policy = createPolicy(platform.ctx.cdb, scope.projectId, {name: 'alice-only', public: false, allow: {...emptyRules(), emails: [alice.email]}, deny: emptyRules()} as never)
   const open = addRoute(platform, {...scope, hostname: `open.${platform.domain}`, service: 'svc'})
   const guarded = addRoute(platform, {...scope, hostname: `guarded.${platform.domain}`, service: 'svc', policyId: policy.id})
-  const {warpgateId} = await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1, statsIntervalMs: 100})
+  const {wg, warpgateId} = await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1, statsIntervalMs: 100})
   await waitUntilServed(platform, open.hostname)
   const before = await scrape(url)
 
@@ -85,6 +85,17 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
       if (value.includes('/')) t.true(sample.name.startsWith('mezu_api_') && label === 'route' && (value.startsWith('/v1/') || ['/healthz', '/readyz'].includes(value)), `${sample.name}{${label}="${value}"}`)
     }
   }
+
+  // a health flip reported by the Warpgate
+  wg.setHealth(false, 'origin down')
+  const flipDeadline = Date.now() + 10_000
+  while (total(s, 'mezu_warpgate_healthy', {warpgate: warpgateId}) !== 0 && Date.now() < flipDeadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    s = await scrape(url)
+  }
+  t.is(total(s, 'mezu_warpgate_healthy', {warpgate: warpgateId}), 0)
+  t.is(total(s, 'mezu_warpgates_unhealthy'), 1)
+  t.is(total(s, 'mezu_warpgate_health_changes_total', {warpgate: warpgateId}), 1)
 })
 
 test('each platform in a process has its own registry, and without --metrics-addr there is no metrics listener at all', async (t) => {
