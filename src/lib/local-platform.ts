@@ -15,6 +15,7 @@ export interface PlatformInfo {
   apiUrl: string
   edgeUrl: string
   tunnelUrl: string
+  tunnelUrls: string[]
   /** http://HOST:PORT/metrics with --metrics-addr, else null */
   metricsUrl?: string | null
   ports: {api: number; edge: number; tunnel: number}
