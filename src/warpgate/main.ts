@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
 import {normaliseApiUrl} from '../lib/api-url.js'
 import {readCaFile} from '../lib/ca-pin.js'
@@ -26,11 +27,12 @@ its counters to the edge, which serves them; --metrics-addr HOST:PORT (:PORT = 1
 serves them here, at /metrics, with /healthz and /readyz.
 
 ENVIRONMENT (or the flag of the same name)
-  MEZU_WARPGATE_TOKEN  --token     one-time registration token (mezu_wg_...)
-  MEZU_API_URL         --api-url   control-plane address, https://host:port
-  MEZU_CA_FILE         --ca-file   PEM file of the platform CA (\`mezu platform trust\`)
-  MEZU_WARPGATE_STATE  --state     file (0600) keeping the Warpgate's key and certificate, so a
-                                   restart comes back as the same Warpgate without a new token
+  MEZU_WARPGATE_TOKEN       --token       one-time registration token (mezu_wg_...)
+  MEZU_WARPGATE_TOKEN_FILE  --token-file  a file holding that token (systemd LoadCredential=)
+  MEZU_API_URL              --api-url     control-plane address, https://host:port
+  MEZU_CA_FILE              --ca-file     PEM file of the platform CA (\`mezu platform trust\`)
+  MEZU_WARPGATE_STATE       --state       file (0600) keeping the Warpgate's key and certificate, so a
+                                          restart comes back as the same Warpgate without a new token
 
 EXAMPLE
   $ MEZU_WARPGATE_TOKEN=mezu_wg_... MEZU_API_URL=https://mezu.example:7443 MEZU_CA_FILE=ca.pem \\
@@ -51,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         connections: {type: 'string', default: '2'}, grace: {type: 'string', default: '30s'}, name: {type: 'string', short: 'n'},
         'require-assertion': {type: 'boolean'}, quiet: {type: 'boolean', short: 'q'}, json: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
-        token: {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'}, state: {type: 'string'},
+        token: {type: 'string'}, 'token-file': {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'}, state: {type: 'string'},
         'log-level': {type: 'string', default: 'info'}, 'metrics-addr': {type: 'string'},
       },
     })
@@ -70,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
     const metricsAddr = values['metrics-addr'] === undefined ? undefined : parseListenAddress(values['metrics-addr'], '--metrics-addr')
     if (typeof metricsAddr === 'string') throw usage(metricsAddr)
     const log = warpgateLogger(level)
-    const token = values.token ?? process.env.MEZU_WARPGATE_TOKEN
+    const tokenFile = values['token-file'] ?? process.env.MEZU_WARPGATE_TOKEN_FILE
+    if (tokenFile && (values.token ?? process.env.MEZU_WARPGATE_TOKEN)) throw usage('give the token once: --token (MEZU_WARPGATE_TOKEN) or --token-file (MEZU_WARPGATE_TOKEN_FILE), not both')
+    const token = tokenFile ? readTokenFile(tokenFile) : values.token ?? process.env.MEZU_WARPGATE_TOKEN
     if (token && !token.startsWith('mezu_wg_')) throw usage('--token (MEZU_WARPGATE_TOKEN) must be a Warpgate registration token starting with mezu_wg_')
     const apiUrlText = values['api-url'] ?? process.env.MEZU_API_URL
     if (!apiUrlText) throw usage('no platform address: set MEZU_API_URL or pass --api-url')
@@ -97,5 +101,13 @@ export async function main(argv: string[]): Promise<number> {
     const {body, exit} = toErrorBody(parseError ? usage((error as Error).message) : error)
     process.stderr.write(json ? JSON.stringify(body) + '\n' : `Error: ${body.error.message}\n${exit === 2 ? 'See \'mezu-warpgate --help\'.\n' : ''}`)
     return exit
+  }
+}
+
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim()
+  } catch (error) {
+    throw new MezuError('bad_input', `cannot read the token file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 }
