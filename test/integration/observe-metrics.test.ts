@@ -23,7 +23,11 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   const open = addRoute(platform, {...scope, hostname: `open.${platform.domain}`, service: 'svc'})
   const guarded = addRoute(platform, {...scope, hostname: `guarded.${platform.domain}`, service: 'svc', policyId: policy.id})
   const {wg, warpgateId} = await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1, statsIntervalMs: 100})
+  // a service whose origin is down: the Warpgate counts each connect failure
+  const deadRoute = addRoute(platform, {...scope, hostname: `dead.${platform.domain}`, service: 'dead'})
+  const dead = await startWarpgate(t, platform, scope, 'dead', 'http://127.0.0.1:1', {connections: 1, statsIntervalMs: 100})
   await waitUntilServed(platform, open.hostname)
+  await waitUntilServed(platform, deadRoute.hostname)
   const before = await scrape(url)
 
   const edge = {port: platform.ports.edge!, caPem: platform.caPem, domain: platform.domain}
@@ -37,11 +41,12 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   t.is(final.status, 200)
   await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   t.is((await api(platform.apiUrl, platform.caPem, 'POST', '/v1/sessions', {body: {email: ADMIN_EMAIL, password: 'wrong password here'}})).status, 401)
+  t.is((await edgeFetch(edge, deadRoute.hostname, '/hello', {headers: {accept: 'application/json'}})).status, 502)
 
   // the Warpgate reports its counters every 100 ms here: wait for the ones these requests made
   const deadline = Date.now() + 10_000
   let s = await scrape(url)
-  while (total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) < 9 && Date.now() < deadline) {
+  while ((total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) < 9 || total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: dead.warpgateId}) < 1) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100))
     s = await scrape(url)
   }
@@ -61,13 +66,15 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   t.is(total(s, 'mezu_logins_total', {outcome: 'wrong-password'}), 1)
   t.true(total(s, 'mezu_api_requests_total', {method: 'POST', route: '/v1/sessions', status: '201'}) >= 1)
   t.is(total(s, 'mezu_api_requests_total', {method: 'POST', route: '/v1/sessions', status: '401'}), 1)
-  t.is(total(s, 'mezu_tunnel_connections'), 1)
-  t.is(total(s, 'mezu_tunnel_connections_accepted_total'), 1)
-  t.is(total(s, 'mezu_warpgates_connected'), 1)
+  t.is(total(s, 'mezu_tunnel_connections'), 2)
+  t.is(total(s, 'mezu_tunnel_connections_accepted_total'), 2)
+  t.is(total(s, 'mezu_warpgates_connected'), 2)
   t.is(total(s, 'mezu_warpgate_connections', {warpgate: warpgateId}), 1)
   t.is(total(s, 'mezu_warpgate_healthy', {warpgate: warpgateId}), 1)
   t.true(total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) >= 9, 'counted by the Warpgate and reported over the tunnel')
   t.is(total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: warpgateId}), 0)
+  t.true(total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: dead.warpgateId}) >= 1, 'the dead origin, counted by its Warpgate')
+  t.is(delta('mezu_edge_requests_total', {route: deadRoute.id, class: '5xx'}), 1)
   t.is(find(s, 'mezu_route_info', {route: open.id})[0]?.labels.host, open.hostname)
   t.is(total(s, 'mezu_config_version'), total(s, 'mezu_edge_config_version'))
   t.is(total(s, 'mezu_config_feed_lag_seconds'), 0)
