@@ -23,6 +23,8 @@ export interface GateRequest {
   httpVersion: string
   /** the request body; read only for the edge's own forms (POST /.mezu/logout), never for a forwarded request */
   body?: AsyncIterable<Buffer>
+  /** the edge's id for this request (Mezu-Request-Id), shown on refusal pages */
+  requestId?: string
 }
 
 export type GateResult =
@@ -181,6 +183,6 @@ function codeFor(status: number): string {
 }
 
 function respond(state: Pick<IdentityEdgeState, 'renderer'>, req: GateRequest, r: Refusal, forceJson = false): GateResult & {action: 'respond'} {
-  const out = state.renderer.render(r, forceJson || wantsJson(req.method, req.headers.accept) ? 'json' : 'html')
+  const out = state.renderer.render(req.requestId ? {...r, requestId: req.requestId} : r, forceJson || wantsJson(req.method, req.headers.accept) ? 'json' : 'html')
   return {action: 'respond', ...out}
 }

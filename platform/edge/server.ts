@@ -204,7 +204,7 @@ export class EdgeServer {
       if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
       // A stream reset as soon as it was opened gets no work done for it (rapid reset).
       if (isEndUserGone(req, res)) return finish(STATUS_CLIENT_CLOSED, 0, 0)
-      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, body: req as AsyncIterable<Buffer>}, route, clientIp)
+      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, body: req as AsyncIterable<Buffer>, requestId}, route, clientIp)
       if (decision.action === 'respond') {
         res.writeHead(decision.status, {...decision.headers, ...closeIfBodyUnread(req, res), [REQUEST_ID]: requestId} as never)
         res.end(decision.body)
@@ -275,7 +275,7 @@ export class EdgeServer {
     }
     if (!route) return refuse(problem!)
     if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('bad_request')
-    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
+    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, requestId}, route, clientIp)
     if (decision.action === 'respond') {
       const body = Buffer.from(decision.body)
       const lines = [`HTTP/1.1 ${decision.status} Refused`, `content-length: ${body.length}`, 'connection: close', `${REQUEST_ID}: ${requestId}`]

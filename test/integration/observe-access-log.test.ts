@@ -29,6 +29,7 @@ test('the access log has a JSON line per request with the request id the origin,
   t.is(refused.status, 401)
   const refusedId = refused.headers['mezu-request-id'] as string
   t.truthy(refusedId, 'a page the gate writes carries the id')
+  t.is(refused.json.error.requestId, refusedId, 'in its body too')
   const unknown = await edgeFetch(edge, `nowhere.${platform.domain}`, '/x', {headers: {accept: 'application/json'}})
   t.is(unknown.status, 404)
   const unknownId = unknown.headers['mezu-request-id'] as string
