@@ -50,7 +50,7 @@ export interface ControlContext {
 /** What the control plane counts (platform/metrics implements it). */
 export interface ControlMetrics {
   login(method: string, outcome: string): void
-  rateLimited(scope: 'login' | 'device-code'): void
+  rateLimited(scope: 'login' | 'device-code' | 'device-start'): void
   apiRequest(method: string, route: string, status: number, seconds: number): void
 }
 

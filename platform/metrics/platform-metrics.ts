@@ -54,7 +54,7 @@ export class PlatformMetrics implements EdgeObserver {
 
     for (const [name, help] of [
       ['mezu_logins_total', 'Logins by method and outcome (success, wrong-password, refused-disabled, denied, ...).'],
-      ['mezu_rate_limit_refusals_total', 'Requests refused by a rate limit, by scope (route, auth, login, device-code).'],
+      ['mezu_rate_limit_refusals_total', 'Requests refused by a rate limit, by scope (route, auth, login, device-code, device-start).'],
       ['mezu_policy_denials_total', 'Requests a route\'s policy refused, by route id and first reason.'],
     ] as const) {
       this.counters.set(name, new Map())
@@ -133,7 +133,7 @@ export class PlatformMetrics implements EdgeObserver {
     series.observe(seconds, bytesIn, bytesOut)
   }
 
-  rateLimited(scope: 'route' | 'auth' | 'login' | 'device-code'): void {
+  rateLimited(scope: 'route' | 'auth' | 'login' | 'device-code' | 'device-start'): void {
     this.count('mezu_rate_limit_refusals_total', {scope})
   }
 

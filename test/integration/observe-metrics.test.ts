@@ -21,6 +21,7 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   const alice = seedUser(platform, 'alice@example.test', {password: 'alice password 123'})
   const policy = createPolicy(platform.ctx.cdb, scope.projectId, {name: 'alice-only', public: false, allow: {...emptyRules(), emails: [alice.email]}, deny: emptyRules()} as never)
   const open = addRoute(platform, {...scope, hostname: `open.${platform.domain}`, service: 'svc'})
+  const limited = addRoute(platform, {...scope, hostname: `limited.${platform.domain}`, service: 'svc', rateLimitPerMinute: 1})
   const guarded = addRoute(platform, {...scope, hostname: `guarded.${platform.domain}`, service: 'svc', policyId: policy.id})
   const {wg, warpgateId} = await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1, statsIntervalMs: 100})
   // a service whose origin is down: the Warpgate counts each connect failure
@@ -42,11 +43,13 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   t.is((await api(platform.apiUrl, platform.caPem, 'POST', '/v1/sessions', {body: {email: ADMIN_EMAIL, password: 'wrong password here'}})).status, 401)
   t.is((await edgeFetch(edge, deadRoute.hostname, '/hello', {headers: {accept: 'application/json'}})).status, 502)
+  t.is((await edgeFetch(edge, limited.hostname, '/hello')).status, 200)
+  t.is((await edgeFetch(edge, limited.hostname, '/hello', {headers: {accept: 'application/json'}})).status, 429)
 
   // the Warpgate reports its counters every 100 ms here: wait for the ones these requests made
   const deadline = Date.now() + 10_000
   let s = await scrape(url)
-  while ((total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) < 9 || total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: dead.warpgateId}) < 1) && Date.now() < deadline) {
+  while ((total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) < 10 || total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: dead.warpgateId}) < 1) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100))
     s = await scrape(url)
   }
@@ -62,6 +65,8 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   t.true(delta('mezu_edge_requests_total', {route: 'auth', class: '2xx'}) >= 1, 'the login page')
   t.true(delta('mezu_edge_requests_total', {route: guarded.id, class: '2xx'}) >= 1)
   t.true(total(s, 'mezu_policy_denials_total', {route: guarded.id, reason: 'user-unauthenticated'}) >= 2)
+  t.is(delta('mezu_rate_limit_refusals_total', {scope: 'route'}), 1)
+  t.is(delta('mezu_edge_requests_total', {route: limited.id, class: '4xx'}), 1)
   t.true(total(s, 'mezu_logins_total', {outcome: 'success'}) >= 2)
   t.is(total(s, 'mezu_logins_total', {outcome: 'wrong-password'}), 1)
   t.true(total(s, 'mezu_api_requests_total', {method: 'POST', route: '/v1/sessions', status: '201'}) >= 1)
@@ -71,7 +76,7 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   t.is(total(s, 'mezu_warpgates_connected'), 2)
   t.is(total(s, 'mezu_warpgate_connections', {warpgate: warpgateId}), 1)
   t.is(total(s, 'mezu_warpgate_healthy', {warpgate: warpgateId}), 1)
-  t.true(total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) >= 9, 'counted by the Warpgate and reported over the tunnel')
+  t.true(total(s, 'mezu_warpgate_requests_total', {warpgate: warpgateId}) >= 10, 'counted by the Warpgate and reported over the tunnel')
   t.is(total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: warpgateId}), 0)
   t.true(total(s, 'mezu_warpgate_origin_connect_failures_total', {warpgate: dead.warpgateId}) >= 1, 'the dead origin, counted by its Warpgate')
   t.is(delta('mezu_edge_requests_total', {route: deadRoute.id, class: '5xx'}), 1)

@@ -35,6 +35,7 @@ export function registerDeviceLoginRoutes(app: FastifyInstance, ctx: ControlCont
     const ip = clientIp(req)
     refuseLockedIp(ctx, ip)
     const rate = starts.take('device-logins', ip, ctx.config.deviceLogin.startsPerMinute)
+    if (!rate.allowed) ctx.metrics?.rateLimited('device-start')
     if (!rate.allowed) throw new ApiError('too_many_requests', `too many web logins started; try again in ${rate.retryAfterSeconds} s`, undefined, {'retry-after': String(rate.retryAfterSeconds)})
     const started = ctx.deviceLogins.start({client: req.body.client ?? 'cli', ip, userAgent: req.headers['user-agent'] ?? null})
     if (!started) throw new ApiError('too_many_requests', 'too many web logins are pending; try again in a minute', undefined, {'retry-after': '60'})
@@ -82,5 +83,6 @@ function refuseLockedIp(ctx: ControlContext, ip: string): void {
   const lockedMs = ctx.passwordLimiter.addressLockedForMs(ip)
   if (lockedMs === 0) return
   const secs = Math.ceil(lockedMs / 1000)
+  ctx.metrics?.rateLimited('login')
   throw new ApiError('too_many_requests', `too many failed logins from this address; try again in ${secs} s`, undefined, {'retry-after': String(secs)})
 }
