@@ -22,7 +22,7 @@ TARGET is a service directory holding mezu.json, a port (3000) or a URL (http://
 Routes are not created here: point one at the service with \`mezu routes create\`.
 
 stdout carries the events (a line each for people, or NDJSON with --json); stderr carries JSON log
-lines (pino) at --log-level (silent, error, warn, info, debug; default info). The Warpgate reports
+lines (pino's format) at --log-level (silent, error, warn, info, debug; default info). The Warpgate reports
 its counters to the edge, which serves them; --metrics-addr HOST:PORT (:PORT = 127.0.0.1) also
 serves them here, at /metrics, with /healthz and /readyz.
 

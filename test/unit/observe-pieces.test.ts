@@ -4,6 +4,7 @@ import {formatHostPort, parseListenAddress} from '../../src/lib/listen-address.j
 import {FeedLag, listening, runChecks} from '../../platform/readiness.js'
 import {parsePrometheus} from '../helpers/prometheus.js'
 import {PlatformMetrics} from '../../platform/metrics/platform-metrics.js'
+import {warpgateLogger} from '../../src/warpgate/log.js'
 
 test('--metrics-addr takes HOST:PORT, [IPv6]:PORT and :PORT (loopback), port 0, and refuses anything else naming the flag', (t) => {
   t.deepEqual(parseListenAddress('127.0.0.1:9464', '--metrics-addr'), {host: '127.0.0.1', port: 9464})
@@ -83,4 +84,25 @@ test('a deleted route\'s series end at the next scrape; requests no route matche
   t.deepEqual(await routesIn(), ['none', 'route_a', 'route_b'])
   routes = [routes[0]]
   t.deepEqual(await routesIn(), ['none', 'route_a'])
+})
+
+test('the Warpgate writes JSON lines in pino\'s format at and above its level, and nothing when silent', (t) => {
+  const lines: string[] = []
+  const log = warpgateLogger('info', (l) => lines.push(l))
+  log.debug({event: 'request'}, 'hidden')
+  log.info({event: 'connected', connection: 0, skipped: undefined}, 'tunnel connection up')
+  log.warn('a notice with "quotes"\nand a newline')
+  log.error({err: new Error('boom')}, 'failed')
+  t.is(lines.length, 3)
+  t.true(lines.every((l) => l.endsWith('}\n') && !l.slice(0, -1).includes('\n')))
+  const [info, warn, error] = lines.map((l) => JSON.parse(l))
+  t.like(info, {level: 30, name: 'mezu-warpgate', pid: process.pid, event: 'connected', connection: 0, msg: 'tunnel connection up'})
+  t.false('skipped' in info)
+  t.is(typeof info.time, 'number')
+  t.is(Object.keys(info).at(-1), 'msg')
+  t.like(warn, {level: 40, msg: 'a notice with "quotes"\nand a newline'})
+  t.deepEqual(error.err, {type: 'Error', message: 'boom'})
+  const quiet: string[] = []
+  warpgateLogger('silent', (l) => quiet.push(l)).error('x')
+  t.is(quiet.length, 0)
 })
