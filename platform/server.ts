@@ -29,6 +29,7 @@ import {listRoutes} from './store/config/routes.js'
 import {loadCa} from './store/config/ca.js'
 import {CONFIG_DB, IDENTITY_DB, openStores, storesExist} from './store/stores.js'
 import {configVersion} from './store/config/meta.js'
+import {parseListenAddress} from '../src/lib/listen-address.js'
 import {AccessLog} from './access-log.js'
 import {MetricsServer} from './metrics/metrics-server.js'
 import {PlatformMetrics} from './metrics/platform-metrics.js'
@@ -87,7 +88,9 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const caPath = join(config.dataDir, CA_CERT_FILE)
   if (!existsSync(caPath)) writeFileSync(caPath, ca.certPem, {mode: 0o644})
   // Metrics are off unless a listener is asked for: then nothing is counted at all.
-  const metrics = config.metricsAddr ? new PlatformMetrics() : undefined
+  const metricsAddr = config.metricsAddr === undefined ? undefined : parseListenAddress(config.metricsAddr, 'metricsAddr')
+  if (typeof metricsAddr === 'string') throw new Error(metricsAddr)
+  const metrics = metricsAddr ? new PlatformMetrics() : undefined
   const ctx: ControlContext = {
     config, stores, idb, cdb, ca, log,
     feed: new ChangeFeed(),
@@ -180,8 +183,8 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const access = config.accessLog ? new AccessLog(config.accessLog) : undefined
   const offAccess = access && ctx.requestLog?.subscribe((e) => access.write(e))
   try {
-    if (metrics && config.metricsAddr) {
-      metricsServer = new MetricsServer({...config.metricsAddr, metrics: () => metrics.metrics(), ready})
+    if (metrics && metricsAddr) {
+      metricsServer = new MetricsServer({...metricsAddr, metrics: () => metrics.metrics(), ready})
       metricsUrl = await metricsServer.listen()
       log.info({metricsUrl}, 'metrics listening')
     }

@@ -8,7 +8,7 @@ import {httpGet, scrape, total} from '../helpers/prometheus.js'
 import {edgeRequest, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js'
 
 test('mezu platform start --metrics-addr 127.0.0.1:0 prints metricsUrl under --json, serves /metrics, /healthz and /readyz there, and logs JSON lines on stderr', async (t) => {
-  const p = await startPlatformProcess(t, join(tempDir(t), 'data'), undefined, ['--metrics-addr', '127.0.0.1:0', '--log-level', 'info'])
+  const p = await startPlatformProcess(t, join(tempDir(t), 'data'), undefined, {args: ['--metrics-addr', '127.0.0.1:0', '--log-level', 'info']})
   const url = p.summary.metricsUrl!
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
   const s = await scrape(url)
@@ -24,17 +24,17 @@ test('mezu platform start --metrics-addr 127.0.0.1:0 prints metricsUrl under --j
   t.true(lines.some((l) => JSON.parse(l).msg === 'metrics listening'))
 })
 
-test('a malformed --metrics-addr is a usage error naming the flag, before anything starts', async (t) => {
+test('a malformed --metrics-addr exits 2 naming the flag and the setting, before anything starts', async (t) => {
   const dir = tempDir(t)
   for (const bad of ['9464', 'localhost:', 'host:99999']) {
     const r = await mezu(['platform', 'start', '--data-dir', join(dir, 'data'), '--metrics-addr', bad, '--json'])
     t.is(r.code, 2, r.stderr)
-    t.regex(JSON.parse(r.stderr).error.message, /--metrics-addr must be HOST:PORT/)
+    t.regex(JSON.parse(r.stderr).error.message, /^--metrics-addr: metricsAddr must be HOST:PORT like 127\.0\.0\.1:9464/)
   }
 })
 
 test('mezu-warpgate reports its counters to the edge, which exposes them by Warpgate id; --metrics-addr serves them locally and --log-level debug logs each request as a JSON line', async (t) => {
-  const p = await startPlatformProcess(t, join(tempDir(t), 'data'), undefined, ['--metrics-addr', '127.0.0.1:0'])
+  const p = await startPlatformProcess(t, join(tempDir(t), 'data'), undefined, {args: ['--metrics-addr', '127.0.0.1:0']})
   const host = 'counted.mezu.localhost'
   const {token, warpgateId} = await publishThroughApi(p, host, 'counted')
   const origin = await startOrigin(t)

@@ -10,7 +10,7 @@ import {addProjectEnv, addRoute} from '../helpers/routes.js'
 import {seedUser} from '../helpers/seed-user.js'
 import {startWarpgate, waitUntilServed} from '../helpers/tunnel.js'
 
-const METRICS = {metricsAddr: {host: '127.0.0.1', port: 0}}
+const METRICS = {metricsAddr: '127.0.0.1:0'}
 
 test('the edge\'s metrics move with traffic through a real tunnel, per route id and status class, and no label holds a user id, email or path', async (t) => {
   const platform = await startTestPlatform(t, METRICS)

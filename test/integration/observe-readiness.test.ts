@@ -7,7 +7,7 @@ import {startTestPlatform} from '../helpers/platform.js'
 import {httpGet} from '../helpers/prometheus.js'
 
 test('/readyz answers 200 when every check passes and 503 naming the store another connection holds the write lock of; /healthz stays 200', async (t) => {
-  const platform = await startTestPlatform(t, {metricsAddr: {host: '127.0.0.1', port: 0}})
+  const platform = await startTestPlatform(t, {metricsAddr: '127.0.0.1:0'})
   const readyz = platform.metricsUrl!.replace('/metrics', '/readyz')
   const both = async () => {
     const fromApi = await api(platform.apiUrl, platform.caPem, 'GET', '/readyz')
