@@ -4,7 +4,9 @@ import {normaliseApiUrl} from './api-url.js'
 import {readCaFile} from './ca-pin.js'
 import {readCredentials, readSettings} from './credentials.js'
 import {MezuError, toErrorBody} from './errors.js'
+import {type Column, table, tableStyle} from './output.js'
 import {canPrompt} from './prompt.js'
+import {type CommandShape, usageError} from './usage.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof MezuCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -20,6 +22,8 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     'api-url': Flags.string({description: 'control-plane address (default: the one you logged in to)', env: 'MEZU_API_URL', helpGroup: 'GLOBAL'}),
     'ca-file': Flags.string({description: 'PEM file of the platform CA to trust', env: 'MEZU_CA_FILE', helpGroup: 'GLOBAL'}),
+    plain: Flags.boolean({description: 'tables as tab-separated rows without borders (the default when stdout is not a terminal)', helpGroup: 'OUTPUT'}),
+    'no-headers': Flags.boolean({description: 'leave out the header row of tables', helpGroup: 'OUTPUT'}),
   }
 
   protected flags!: BaseFlags<T>
@@ -39,12 +43,27 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
     } catch (error) {
       // Whatever the parser refuses is a usage error, also the plain CLIErrors its lexer throws
       // without parse details (`--invite` at the end, given no value).
-      if (error instanceof MezuError) throw error
-      throw new MezuError('usage', toErrorBody(error).body.error.message)
+      if (error instanceof MezuError && !/^Parsing --/.test(error.message)) throw error
+      throw usageError(error, this.shape())
     }
     const {args, flags} = parsed
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+  }
+
+  /** The command as the parser saw it, for usage errors that name flags and arguments. */
+  private shape(): CommandShape {
+    const flags = {...(this.ctor as typeof MezuCommand).baseFlags, ...this.ctor.flags, json: {name: 'json'}} as CommandShape['flags']
+    for (const [k, f] of Object.entries(flags)) flags[k] = {...f, name: k}
+    const args = Object.fromEntries(Object.entries(this.ctor.args ?? {}).map(([k, a]) => [k, {name: k, description: a.description}]))
+    const global = ['json', ...Object.keys((this.ctor as typeof MezuCommand).baseFlags)]
+    return {display: `${this.config.bin} ${(this.id ?? '').replaceAll(':', ' ')}`.trim(), flags, args, global}
+  }
+
+  /** Prints a table for people, or tab-separated rows in a pipe / with --plain (silenced by --json). */
+  protected table<R>(rows: readonly R[], columns: Column<R>[]): void {
+    const out = table(rows, columns, tableStyle(this.flags ?? {}))
+    if (out) this.log(out)
   }
 
   /** The platform address: --api-url / MEZU_API_URL, else the one logged in to. */

@@ -1,6 +1,5 @@
 import type {Route} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {table} from '../../lib/output.js'
 import {scopeFlags} from '../../lib/scope.js'
 
 export default class Routes extends MezuCommand<typeof Routes> {
@@ -11,12 +10,12 @@ export default class Routes extends MezuCommand<typeof Routes> {
 
   async run(): Promise<{items: Route[]}> {
     const items = await this.api().all<Route>('routes', {project: this.flags.project, env: this.flags.project ? this.flags.env : undefined})
-    this.log(table(items, [
+    this.table(items, [
       {header: 'URL', get: (r) => r.url},
       {header: 'SERVICE', get: (r) => r.service},
       {header: 'POLICY', get: (r) => r.policyId ?? 'signed-in'},
       {header: 'ID', get: (r) => r.id},
-    ]))
+    ])
     return {items}
   }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import type {ImportUsersResponse} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {table} from '../../lib/output.js'
 import {readUsersFile} from '../../lib/users-file.js'
 
 export default class UsersImport extends MezuCommand<typeof UsersImport> {
@@ -18,11 +17,11 @@ export default class UsersImport extends MezuCommand<typeof UsersImport> {
     const users = readUsersFile(this.args.file)
     const res = await this.api().post<ImportUsersResponse>('users/import', {users, skipExisting: this.flags['skip-existing'] || undefined})
     this.log(`Imported ${res.created.length} user(s)${res.skipped.length ? `, skipped ${res.skipped.length} existing` : ''}. Invitation codes (shown once):`)
-    this.log(table(res.created.filter((c) => c.invite), [
+    this.table(res.created.filter((c) => c.invite), [
       {header: 'EMAIL', get: (c) => c.user.email},
       {header: 'CODE', get: (c) => c.invite!.code},
       {header: 'EXPIRES', get: (c) => c.invite!.expiresAt},
-    ]))
+    ])
     return res
   }
 }

@@ -1,6 +1,6 @@
 import type {User} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 
 export default class Users extends MezuCommand<typeof Users> {
   static override summary = 'List the users of the platform.'
@@ -9,13 +9,13 @@ export default class Users extends MezuCommand<typeof Users> {
 
   async run(): Promise<{items: User[]}> {
     const items = await this.api().all<User>('users')
-    this.log(table(items, [
+    this.table(items, [
       {header: 'EMAIL', get: (u) => u.email},
       {header: 'NAME', get: (u) => u.name},
       {header: 'ROLE', get: (u) => u.role},
       {header: 'STATUS', get: (u) => u.status},
       {header: 'CREATED', get: (u) => ago(u.createdAt)},
-    ]))
+    ])
     return {items}
   }
 }

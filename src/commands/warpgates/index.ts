@@ -1,6 +1,6 @@
 import type {Warpgate} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 import {scopeFlags} from '../../lib/scope.js'
 
 export default class Warpgates extends MezuCommand<typeof Warpgates> {
@@ -11,7 +11,7 @@ export default class Warpgates extends MezuCommand<typeof Warpgates> {
 
   async run(): Promise<{items: Warpgate[]}> {
     const items = await this.api().get<{items: Warpgate[]}>('warpgates', {project: this.flags.project, environment: this.flags.project ? this.flags.env : undefined}).then((p) => p.items)
-    this.log(table(items, [
+    this.table(items, [
       {header: 'NAME', get: (w) => w.name},
       {header: 'ID', get: (w) => w.id},
       {header: 'ENV', get: (w) => w.environment},
@@ -21,7 +21,7 @@ export default class Warpgates extends MezuCommand<typeof Warpgates> {
       {header: 'VERSION', get: (w) => w.version},
       {header: 'SINCE', get: (w) => ago(w.connectedSince)},
       {header: 'LAST SEEN', get: (w) => ago(w.lastSeenAt)},
-    ]))
+    ])
     return {items}
   }
 }
