@@ -27,13 +27,19 @@ export class MezuError extends Error {
     message: string,
     readonly exitCode: 1 | 2 = code === 'usage' ? 2 : 1,
     readonly status?: number,
+    /** every row of an input file that is wrong (`users import`), as the platform listed them */
+    readonly problems?: Array<{line: number | null; field: string | null; message: string}>,
   ) {
     super(message)
   }
 }
 
-export function toErrorBody(err: unknown): {body: {error: {code: string; message: string}}; exit: number} {
-  if (err instanceof MezuError) return {body: {error: {code: err.code, message: err.message}}, exit: err.exitCode}
+export interface ErrorBody {
+  error: {code: string; message: string; problems?: Array<{line: number | null; field: string | null; message: string}>}
+}
+
+export function toErrorBody(err: unknown): {body: ErrorBody; exit: number} {
+  if (err instanceof MezuError) return {body: {error: {code: err.code, message: err.message, ...(err.problems ? {problems: err.problems} : {})}}, exit: err.exitCode}
   const e = err as {message?: string; oclif?: {exit?: number}; code?: string; parse?: unknown}
   // Every oclif parse failure (a missing required flag included) is a usage error.
   const exit = e && typeof e === 'object' && 'parse' in e ? 2 : (e?.oclif?.exit ?? 1)

@@ -2,9 +2,10 @@ import {Flags} from '@oclif/core'
 import type {AuditEntry, Page} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
 
-export default class AuditList extends MezuCommand<typeof AuditList> {
+export default class Audit extends MezuCommand<typeof Audit> {
   static override summary = 'Read the audit log, newest first: who changed what, when, from where.'
-  static override examples = ['<%= config.bin %> audit list', '<%= config.bin %> audit list --action project. --limit 20 --json']
+  static override aliases = ['audit:list']
+  static override examples = ['<%= config.bin %> audit --limit 20', '<%= config.bin %> audit list --action project. --limit 20 --json']
   static override flags = {
     limit: Flags.integer({description: 'how many entries', default: 50, min: 1, max: 500}),
     action: Flags.string({description: 'only actions starting with this (e.g. project., user.delete)'}),
