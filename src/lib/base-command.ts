@@ -2,7 +2,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {ApiClient} from './api-client.js'
 import {normaliseApiUrl} from './api-url.js'
 import {readCaFile} from './ca-pin.js'
-import {readCredentials, readSettings} from './credentials.js'
+import {contextFor, selectedContext} from './credentials.js'
 import {MezuError, toErrorBody} from './errors.js'
 import {type Column, table, tableStyle} from './output.js'
 import {canPrompt} from './prompt.js'
@@ -66,9 +66,9 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
     if (out) this.log(out)
   }
 
-  /** The platform address: --api-url / MEZU_API_URL, else the one logged in to. */
+  /** The platform address: --api-url / MEZU_API_URL, else the context's (MEZU_CONTEXT, else the current one). */
   protected apiUrl(): string {
-    const url = this.flags['api-url'] ?? readCredentials()?.apiUrl ?? readSettings().apiUrl
+    const url = this.flags['api-url'] ?? selectedContext()?.apiUrl
     if (!url) throw new MezuError('no_api_url', 'no platform address: pass --api-url or set MEZU_API_URL (or run mezu login)')
     return normaliseApiUrl(url)
   }
@@ -76,18 +76,17 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
   /** The CA to pin: --ca-file / MEZU_CA_FILE, else the one pinned at login for this address. */
   protected caPem(apiUrl: string): string {
     if (this.flags['ca-file']) return readCaFile(this.flags['ca-file'])
-    const creds = readCredentials()
-    if (creds?.caPem && normaliseApiUrl(creds.apiUrl) === apiUrl) return creds.caPem
+    const pinned = contextFor(apiUrl)?.caPem
+    if (pinned) return pinned
     throw new MezuError('ca_untrusted', `no CA pinned for ${apiUrl}: run \`mezu login --api-url ${apiUrl}\` or pass --ca-file (MEZU_CA_FILE)`)
   }
 
   /** An authenticated client: MEZU_TOKEN wins over the stored session. */
-  protected api(opts: {anonymous?: boolean; token?: string} = {}): ApiClient {
-    const apiUrl = this.apiUrl()
+  protected api(opts: {anonymous?: boolean; token?: string; apiUrl?: string} = {}): ApiClient {
+    const apiUrl = opts.apiUrl ?? this.apiUrl()
     const caPem = this.caPem(apiUrl)
     if (opts.anonymous) return new ApiClient({apiUrl, caPem})
-    const creds = readCredentials()
-    const token = opts.token || process.env.MEZU_TOKEN || (creds && normaliseApiUrl(creds.apiUrl) === apiUrl ? creds.token : undefined)
+    const token = opts.token || process.env.MEZU_TOKEN || contextFor(apiUrl)?.token
     if (!token) throw new MezuError('not_logged_in', `not logged in to ${apiUrl}: run \`mezu login\` or set MEZU_TOKEN`)
     return new ApiClient({apiUrl, caPem, token})
   }

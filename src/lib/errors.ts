@@ -14,6 +14,7 @@ export const CLI_ERRORS = {
   not_confirmed: 'A destructive command was not confirmed; pass --yes in scripts.',
   platform: 'The local platform could not start or its data directory is unusable.',
   already_initialized: 'The data directory already holds a platform.',
+  unknown_context: 'No context by that name (`--context`, MEZU_CONTEXT or `mezu context use`); `mezu context list` shows them.',
   cancelled: 'Stopped by Ctrl-C while waiting (for example for a web login); nothing was saved (exit code 130).',
 } as const
 
