@@ -91,6 +91,39 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
     return new ApiClient({apiUrl, caPem, token})
   }
 
+  /**
+   * Address, CA, token and project as this invocation would use them, and where each came from,
+   * without throwing: `mezu doctor` reports a missing piece as a failed check.
+   */
+  protected connectionInfo(): {apiUrl?: string; apiUrlSource?: string; configProblem?: string; caPem?: string; caSource?: string; token?: string; tokenSource?: string; project?: string} {
+    let context: ReturnType<typeof selectedContext>
+    let apiUrl: string
+    try {
+      context = selectedContext()
+      apiUrl = this.apiUrl()
+    } catch (error) {
+      return {configProblem: (error as Error).message}
+    }
+    const fromFlag = this.flags['api-url']
+    const apiUrlSource = fromFlag ? (process.env.MEZU_API_URL === fromFlag ? 'MEZU_API_URL' : '--api-url') : `context ${context?.name}`
+    const stored = contextFor(apiUrl)
+    const info: ReturnType<MezuCommand<T>['connectionInfo']> = {apiUrl, apiUrlSource, project: stored?.project}
+    if (this.flags['ca-file']) {
+      try {
+        info.caPem = readCaFile(this.flags['ca-file'])
+        info.caSource = process.env.MEZU_CA_FILE === this.flags['ca-file'] ? 'MEZU_CA_FILE' : '--ca-file'
+      } catch (error) {
+        info.caSource = (error as Error).message
+      }
+    } else if (stored?.caPem) {
+      info.caPem = stored.caPem
+      info.caSource = `pinned in context ${stored.name}`
+    }
+    if (process.env.MEZU_TOKEN) Object.assign(info, {token: process.env.MEZU_TOKEN, tokenSource: 'MEZU_TOKEN'})
+    else if (stored?.token) Object.assign(info, {token: stored.token, tokenSource: `context ${stored.name}`})
+    return info
+  }
+
   protected canPrompt(): boolean {
     return canPrompt(this.jsonEnabled())
   }

@@ -28,4 +28,6 @@ export interface Principal {
   scopes?: string[]
   projectId?: string | null
   sessionId?: string
+  /** when the token (session or API key) stops working; null: never (a key without expiry) */
+  expiresAt?: string | null
 }
