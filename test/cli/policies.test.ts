@@ -53,7 +53,7 @@ test.serial('refuses a malformed CIDR, an unknown directory or service account, 
   ]
   for (const [flags, code, message] of cases) {
     const r = await cli.run(['policies', 'create', 'p1', '--project', 'shop', ...flags, '--json'])
-    t.is(r.code, 1, flags.join(' '))
+    t.is(r.code, code === 'invalid_request' ? 2 : 1, flags.join(' '))
     t.is(errorOf(r.stderr).code, code, flags.join(' '))
     t.regex(errorOf(r.stderr).message, message)
   }
