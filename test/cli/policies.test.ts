@@ -79,7 +79,7 @@ test.serial('update replaces only the lists it is given, and --public / --no-pub
   t.false(u2.public)
   t.is(u2.name, 'staff')
   const bad = await cli.run(['policies', 'update', 'staff', '--project', 'shop', '--deny-ip', 'nonsense', '--json'])
-  t.is(bad.code, 1)
+  t.is(bad.code, 2, 'input the API refuses as invalid is a usage error')
   t.deepEqual((await cli.json(['policies', 'get', 'staff', '--project', 'shop'])).deny.ips, ['10.9.0.0/16'], 'a refused update changes nothing')
   const nothing = await cli.run(['policies', 'update', 'staff', '--project', 'shop', '--json'])
   t.is(nothing.code, 2)
