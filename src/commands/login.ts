@@ -10,6 +10,7 @@ import {announceWebLogin, loginWithWeb, stopOnInterrupt} from '../lib/web-login.
 
 export default class Login extends MezuCommand<typeof Login> {
   static override summary = 'Log in to a platform and pin its CA; adds or updates a context (named by the API host unless --context) and makes it current.'
+  static override description = 'With --web it prints a URL on auth.<domain> and a short code (under --json as one device_code event on stderr, so stdout keeps its one result document), opens the browser when a person is at a terminal (not in CI), and waits while you approve or deny the code in a browser signed in there; Ctrl-C stops waiting (exit 130). With --invite it sets your password (at least 8 characters) from a one-time invitation code.'
   static override examples = [
     '<%= config.bin %> login --api-url https://127.0.0.1:7443',
     'echo "$PASSWORD" | <%= config.bin %> login --api-url https://127.0.0.1:7443 --ca-file ca.pem --email you@example.com --password-stdin',

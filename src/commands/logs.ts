@@ -7,6 +7,7 @@ import {table} from '../lib/output.js'
 
 export default class Logs extends MezuCommand<typeof Logs> {
   static override summary = 'Show request metadata from the edge (never bodies); --follow streams new requests.'
+  static override description = 'Per request: time, host, method, path without query, status, duration, bytes, client IP, TLS and protocol; oldest first. --follow streams new requests (with --json one JSON object per line).'
   static override examples = [
     '<%= config.bin %> logs',
     '<%= config.bin %> logs --route hello.mezu.localhost --limit 20',

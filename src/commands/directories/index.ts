@@ -3,6 +3,7 @@ import {MezuCommand} from '../../lib/base-command.js'
 
 export default class Directories extends MezuCommand<typeof Directories> {
   static override summary = 'List directories (teams, departments) as paths.'
+  static override description = 'Directories form a tree named by path (eng/platform) or id; a member of eng/platform counts as a member of eng.'
   static override aliases = ['directories:list']
   static override examples = ['<%= config.bin %> directories', '<%= config.bin %> directories list --json']
 

@@ -4,6 +4,7 @@ import {scopeFlags} from '../../lib/scope.js'
 
 export default class Routes extends MezuCommand<typeof Routes> {
   static override summary = 'List routes (all you can reach, or those of --project / --env).'
+  static override description = 'A route is named by id or HOSTNAME[/PATH].'
   static override aliases = ['routes:list']
   static override examples = ['<%= config.bin %> routes', '<%= config.bin %> routes list --project shop --env production --json']
   static override flags = {...scopeFlags}

@@ -5,6 +5,7 @@ import {readUsersFile} from '../../lib/users-file.js'
 
 export default class UsersImport extends MezuCommand<typeof UsersImport> {
   static override summary = 'Import users from CSV (email,name,role,directories) or JSON (an array or a `users export` file); all or nothing.'
+  static override description = 'CSV has the columns email,name,role,directories (directories separated by ;); JSON is an array or a `mezu users export` file. Every bad row is reported by line, and nothing is imported unless all are good; under --json the error carries `problems`, a list of {line, field, message}.'
   static override examples = [
     '<%= config.bin %> users import people.csv',
     '<%= config.bin %> users import users-export.json --skip-existing --json',

@@ -5,6 +5,7 @@ import {scopeFlags} from '../../lib/scope.js'
 
 export default class Warpgates extends MezuCommand<typeof Warpgates> {
   static override summary = 'List Warpgates with their live state.'
+  static override description = 'Status is pending, connected, disconnected or revoked, with connections, remote IPs, version, connected since and last seen.'
   static override aliases = ['warpgates:list']
   static override examples = ['<%= config.bin %> warpgates', '<%= config.bin %> warpgates list --project shop --env prod --json']
   static override flags = {...scopeFlags}
