@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {normaliseApiUrl} from '../lib/api-url.js'
 import {MezuCommand} from '../lib/base-command.js'
-import {defaultContextName, selectedContext} from '../lib/credentials.js'
+import {loginApiUrl, loginContextName} from '../lib/credentials.js'
 import {MezuError} from '../lib/errors.js'
 import {acceptInvite, checkNewPassword} from '../lib/invite.js'
 import {readStdin} from '../lib/prompt.js'
@@ -26,16 +26,16 @@ export default class Login extends MezuCommand<typeof Login> {
     'token-stdin': Flags.boolean({description: 'read a service-account API key (or session token) from stdin', exclusive: ['password-stdin', 'email']}),
     invite: Flags.string({description: 'accept an invitation: set your new password with this one-time code', exclusive: ['token-stdin', 'email']}),
     web: Flags.boolean({description: 'log in by approving a short code in a browser signed in on auth.<domain>', exclusive: ['email', 'password-stdin', 'token-stdin', 'invite']}),
-    context: Flags.string({description: 'name of the context to add or update (default: the API host, e.g. 127.0.0.1:7443)'}),
+    context: Flags.string({description: 'name of the context to add or update (default: MEZU_CONTEXT, else the one already logged in to this address, else the API host, e.g. 127.0.0.1:7443)'}),
     browser: Flags.boolean({description: 'with --web: open the browser when at a terminal', default: true, allowNo: true}),
   }
 
   async run() {
     const f = this.flags
-    let apiUrl = f['api-url'] ?? selectedContext()?.apiUrl
+    let apiUrl = f['api-url'] ?? loginApiUrl()
     if (!apiUrl) apiUrl = await this.ask('api-url', 'Platform address (https://host:port)')
     apiUrl = normaliseApiUrl(apiUrl)
-    const context = f.context ?? defaultContextName(apiUrl)
+    const context = f.context ?? loginContextName(apiUrl)
     const caPem = await resolveLoginCa(apiUrl, {caFile: f['ca-file'], interactive: this.canPrompt(), log: (s) => this.log(s)})
 
     if (f.web) {

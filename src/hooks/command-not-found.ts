@@ -38,10 +38,12 @@ function suggest(id: string, ids: string[], known: (prefix: string) => boolean):
     const here = ids.filter((c) => c.split(':').length > i && c.split(':').slice(0, i).join(':') === prefix).map((c) => c.split(':')[i])
     const fixed = closest(words[i], new Set(here))
     if (fixed && fixed !== words[i]) {
-      const candidate = [...words.slice(0, i), fixed, ...words.slice(i + 1)].join(':')
-      if (ids.includes(candidate)) return candidate
-      const upTo = [...words.slice(0, i), fixed].join(':')
-      if (ids.includes(upTo)) return upTo
+      // The longest command the fixed words start with: `projets get shop` → `projects get` (shop is its argument).
+      const fixedWords = [...words.slice(0, i), fixed, ...words.slice(i + 1)]
+      for (let j = fixedWords.length; j > i; j--) {
+        const candidate = fixedWords.slice(0, j).join(':')
+        if (ids.includes(candidate)) return candidate
+      }
     }
   }
   return undefined

@@ -122,6 +122,22 @@ export function selectedContext(env: NodeJS.ProcessEnv = process.env): Context |
   return c ? {name: file.current!, ...c} : undefined
 }
 
+/** The address a login without --api-url goes to: MEZU_CONTEXT's or the current context's (none for a context not made yet). */
+export function loginApiUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = readFile(env)
+  const name = env.MEZU_CONTEXT || file.current
+  return name ? file.contexts[name]?.apiUrl : undefined
+}
+
+/**
+ * The context a login for this address updates: the one MEZU_CONTEXT names (made if new), else
+ * one already logged in to this address (the current one first), else a new one named by the host.
+ */
+export function loginContextName(apiUrl: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MEZU_CONTEXT) return env.MEZU_CONTEXT
+  return contextFor(apiUrl, env)?.name ?? defaultContextName(apiUrl)
+}
+
 /** The context holding credentials for this address: the selected one if it matches, else the first that does. */
 export function contextFor(apiUrl: string, env: NodeJS.ProcessEnv = process.env): Context | undefined {
   const selected = selectedContext(env)

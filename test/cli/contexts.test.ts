@@ -100,3 +100,22 @@ test('a credentials file from before contexts is migrated on first use, project 
   t.is(statSync(join(dir, 'credentials.json')).mode & 0o777, 0o600)
   t.false(existsSync(join(dir, 'config.json')), 'the old settings file is folded in and removed')
 })
+
+test('logging in again updates the context of that platform, whatever its name; MEZU_CONTEXT names the one to add', async (t) => {
+  const p = await startTestPlatform(t)
+  const env = {MEZU_CONFIG_DIR: tempDir(t)}
+  const login = async (extra: string[] = [], more: NodeJS.ProcessEnv = {}) => {
+    const r = await mezu(['login', '--api-url', p.apiUrl, '--ca-file', p.caPath, '--email', ADMIN_EMAIL, '--password-stdin', '--json', ...extra], {env: {...env, ...more}, stdin: ADMIN_PASSWORD})
+    t.is(r.code, 0, r.stderr)
+    return r.json()
+  }
+  await login(['--context', 'work'])
+  const firstToken = storedContexts(env).contexts.work.token
+  t.is((await login()).context, 'work')
+  t.deepEqual(Object.keys(storedContexts(env).contexts), ['work'])
+  t.not(storedContexts(env).contexts.work.token, firstToken, 'the new session replaced the old one')
+  t.is((await login([], {MEZU_CONTEXT: 'spare'})).context, 'spare')
+  const file = storedContexts(env)
+  t.deepEqual(Object.keys(file.contexts), ['work', 'spare'])
+  t.is(file.current, 'spare')
+})

@@ -1,5 +1,6 @@
 import test from 'ava'
 import {mezu} from '../helpers/cli.js'
+import {mezuOnPty} from '../helpers/pty.js'
 import {tempDir} from '../helpers/platform.js'
 
 const env = (t: any) => ({MEZU_CONFIG_DIR: tempDir(t)})
@@ -50,4 +51,21 @@ test('an unknown flag with nothing close lists the flags the command takes', asy
   const e = JSON.parse(r.stderr).error
   t.is(e.code, 'usage')
   t.is(e.message, 'unknown flag --bogus for mezu routes; it takes --project, --env and the global flags')
+})
+
+test('at a terminal a person is asked, and yes runs the suggested command', async (t) => {
+  const env = {MEZU_CONFIG_DIR: tempDir(t)}
+  const yes = mezuOnPty(['rotues'], env)
+  await yes.waitFor(/"rotues" is not a mezu command\. Did you mean "mezu routes"\?/)
+  yes.type('y\r')
+  const ran = await yes.done
+  // `mezu routes` ran: with nothing configured it asks for a platform address
+  t.regex(ran.output, /no platform address/)
+  t.is(ran.code, 1)
+  const no = mezuOnPty(['rotues'], env)
+  await no.waitFor(/Did you mean "mezu routes"\?/)
+  no.type('n\r')
+  const refused = await no.done
+  t.is(refused.code, 2)
+  t.notRegex(refused.output, /no platform address/)
 })
