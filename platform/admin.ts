@@ -10,6 +10,7 @@ import {openStores, storesExist} from './store/stores.js'
 
 export {initDataDir, AlreadyInitializedError} from './init.js'
 export {rotateMasterKey} from './store/rotate.js'
+export {BackupFileError, createBackup, MasterKeyMismatchError, restoreBackup, TargetNotEmptyError} from './backup/backup.js'
 export {buildConfig, defaultDataDir, ConfigError, DEFAULTS} from './config.js'
 
 /** What `mezu platform status` reports, read without starting anything. */

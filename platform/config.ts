@@ -1,3 +1,4 @@
+import {isIP} from 'node:net'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
@@ -51,6 +52,10 @@ export interface PlatformConfig {
     streamResets: {burst: number; perSecond: number}
   }
   drainGraceMs: number
+  /** What the platform tells others to connect to, apart from what it binds (see Advertise). */
+  advertise: Advertise
+  /** Certificates for end users and the API from the operator's files (see CertificateFiles). */
+  certificates: CertificateFiles
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
 }
@@ -75,6 +80,33 @@ export interface LoginLimits {
   maxDelayMs: number
 }
 
+/**
+ * The addresses handed out (registration replies, invitation links, route URLs, `start --json`)
+ * when they differ from the bound ones: a wildcard bind, NAT, or a port mapping in front.
+ */
+export interface Advertise {
+  /** https://host[:port] of the control API (`--advertise-api-url`) */
+  apiUrl?: string
+  /** tls://host[:port] of the edge's tunnel listener, one per address of the same edge (`--advertise-tunnel-url`) */
+  tunnelUrls?: string[]
+  /** the port in public route URLs (`--advertise-edge-port`), e.g. 443 with a port mapping in front of 8443 */
+  edgePort?: number
+}
+
+/** A PEM certificate (chain allowed) and its private key, re-read when either file changes. */
+export interface CertFilePair {
+  certFile: string
+  keyFile: string
+}
+
+/** Where the edge (`--tls-cert/--tls-key`) and the API (`--api-tls-cert/--api-tls-key`) take their certificates from instead of the private CA. */
+export interface CertificateFiles {
+  edge?: CertFilePair
+  api?: CertFilePair
+  /** the stat check behind the file watch, for file systems where fs.watch misses changes */
+  checkIntervalMs: number
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -95,6 +127,7 @@ export const DEFAULTS = {
   edgePort: 8443,
   tunnelPort: 7444,
   domain: 'mezu.localhost',
+  certificateCheckIntervalMs: 30_000,
 } as const
 
 export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}): PlatformConfig {
@@ -130,9 +163,13 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
       streamResets: {burst: 200, perSecond: 10},
     },
     drainGraceMs: 30_000,
+    advertise: {},
+    certificates: {checkIntervalMs: DEFAULTS.certificateCheckIntervalMs},
     passwordStrength: 'interactive',
     ...input,
   }
+  cfg.advertise = checkAdvertise(cfg.advertise, cfg.host)
+  checkCertificateFiles(cfg.certificates)
   for (const [name, port] of [['api-port', cfg.apiPort], ['edge-port', cfg.edgePort], ['tunnel-port', cfg.tunnelPort]] as const) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--${name} must be a port number from 0 to 65535, got ${port}`)
   }
@@ -163,4 +200,59 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}):
     throw new ConfigError('deviceLogin needs a positive ttlMs, a whole intervalSeconds of at least 1 and a positive startsPerMinute')
   }
   return cfg
+}
+
+/** True for 0.0.0.0, :: and their spellings: a bind on every interface. */
+export function isWildcardHost(host: string): boolean {
+  if (isIP(host) === 4) return host.split('.').every((p) => Number(p) === 0)
+  if (isIP(host) === 6) return /^[0:]+$/.test(host)
+  return false
+}
+
+/** A URL's host without IPv6 brackets. */
+export function urlHostname(url: string): string {
+  return new URL(url).hostname.replace(/^\[|\]$/g, '')
+}
+
+function checkAdvertise(a: Advertise, host: string): Advertise {
+  const out: Advertise = {}
+  if (a.apiUrl !== undefined) {
+    const u = parseAddress(a.apiUrl, 'advertise-api-url', 'https:', 'https://mezu.example.com:7443')
+    out.apiUrl = `https://${u.host}`
+  }
+  if (a.tunnelUrls?.length) {
+    out.tunnelUrls = [...new Set(a.tunnelUrls.map((raw) => {
+      const u = parseAddress(raw, 'advertise-tunnel-url', 'tls:', 'tls://203.0.113.10:7444')
+      return `tls://${u.host}`
+    }))]
+  }
+  if (a.edgePort !== undefined) {
+    if (!Number.isInteger(a.edgePort) || a.edgePort < 1 || a.edgePort > 65535) throw new ConfigError(`--advertise-edge-port must be a port number from 1 to 65535, got ${a.edgePort}`)
+    out.edgePort = a.edgePort
+  }
+  if (isWildcardHost(host) && !out.tunnelUrls) {
+    throw new ConfigError(`--host ${host} listens on every interface, but Warpgates need an address they can reach: pass --advertise-tunnel-url tls://HOST:PORT with this server's public name or IP (and --advertise-api-url https://HOST:PORT for links and the CLI)`)
+  }
+  return out
+}
+
+function parseAddress(raw: string, flag: string, scheme: string, example: string): URL {
+  let u: URL
+  try {
+    u = new URL(raw)
+  } catch {
+    throw new ConfigError(`--${flag} must be a URL like ${example}, got "${raw}"`)
+  }
+  const bad = u.protocol !== scheme ? `its scheme must be ${scheme.slice(0, -1)}` : u.username || u.password ? 'it may not hold a user or password'
+    : (u.pathname !== '' && u.pathname !== '/') || u.search || u.hash ? 'give the address only, without a path or query'
+      : !u.hostname ? 'it has no host' : isWildcardHost(urlHostname(raw)) ? 'a wildcard address cannot be connected to' : ''
+  if (bad) throw new ConfigError(`--${flag} must be a URL like ${example}, got "${raw}": ${bad}`)
+  return u
+}
+
+function checkCertificateFiles(c: CertificateFiles): void {
+  for (const [pair, cert, key] of [[c.edge, 'tls-cert', 'tls-key'], [c.api, 'api-tls-cert', 'api-tls-key']] as const) {
+    if (pair && (!pair.certFile || !pair.keyFile)) throw new ConfigError(`--${cert} and --${key} go together: pass both`)
+  }
+  if (!(c.checkIntervalMs >= 100)) throw new ConfigError(`certificates.checkIntervalMs must be at least 100, got ${c.checkIntervalMs}`)
 }

@@ -1,8 +1,10 @@
+import {X509Certificate} from 'node:crypto'
 import {existsSync, rmSync, writeFileSync} from 'node:fs'
-import type {AddressInfo} from 'node:net'
+import {type AddressInfo, isIP} from 'node:net'
 import {join} from 'node:path'
+import type {Server as TlsServer} from 'node:tls'
 import pino, {type Logger} from 'pino'
-import type {PlatformConfig} from './config.js'
+import {isWildcardHost, type PlatformConfig, urlHostname} from './config.js'
 import type {ControlContext} from './control/context.js'
 import {ChangeFeed} from './control/feed.js'
 import {DeviceLogins} from './control/device-logins.js'
@@ -21,7 +23,9 @@ import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import {touchWarpgate} from './store/config/warpgates.js'
 import {CA_CERT_FILE, initDataDir, type InitResult} from './init.js'
-import {issueServerCert} from './pki/ca.js'
+import {issueServerCert, type ServerCert} from './pki/ca.js'
+import {CertFileWatcher, coversHost, loadCertPair, type LoadedCert} from './pki/cert-files.js'
+import {listRoutes} from './store/config/routes.js'
 import {loadCa} from './store/config/ca.js'
 import {openStores, storesExist} from './store/stores.js'
 
@@ -31,6 +35,8 @@ export interface RunningPlatform {
   apiUrl: string
   edgeUrl: string | null
   tunnelUrl: string | null
+  /** every advertised tunnel address (tunnelUrl is the first) */
+  tunnelUrls: string[]
   ports: {api: number; edge: number | null; tunnel: number | null}
   dataDir: string
   caPath: string
@@ -50,6 +56,11 @@ export interface RunningPlatform {
  */
 export async function startPlatform(config: PlatformConfig, opts: {log?: Logger; adminEmail?: string; adminPassword?: string; edge?: EdgePlugins} = {}): Promise<RunningPlatform> {
   const log = opts.log ?? pino({level: 'silent'})
+  // The operator's certificate files are checked before anything is created or bound.
+  const fileCerts = {
+    edge: config.certificates.edge && loadCertPair(config.certificates.edge),
+    api: config.certificates.api && loadCertPair(config.certificates.api),
+  }
   let init: InitResult | undefined
   if (!storesExist(config.dataDir)) {
     init = await initDataDir({dataDir: config.dataDir, masterKey: config.masterKey, adminEmail: opts.adminEmail ?? `admin@${config.domain}`, adminPassword: opts.adminPassword, passwordStrength: config.passwordStrength})
@@ -70,13 +81,11 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     passwordLimiter: new LoginLimiter(config.loginLimit),
     codeLimiter: new LoginLimiter(config.loginLimit),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
-    urls: {api: '', edge: '', tunnel: ''},
+    urls: {api: '', edge: '', tunnel: '', tunnels: []},
   }
-  const dns = ['localhost', config.domain, `*.${config.domain}`]
-  const ips = ['127.0.0.1', '::1']
-  if (config.host !== '127.0.0.1' && config.host !== '0.0.0.0' && config.host !== '::') (/^[\d.:]+$/.test(config.host) ? ips : dns).push(config.host)
-  const apiCert = await issueServerCert(ca, {dns, ips})
-  const api = await buildControlServer(ctx, {key: apiCert.keyPem, cert: apiCert.chainPem})
+  const names = serverNames(config)
+  const apiCert = await issueServerCert(ca, names)
+  const api = await buildControlServer(ctx, fileCerts.api ?? {key: apiCert.keyPem, cert: apiCert.chainPem})
   try {
     await api.listen({host: config.host, port: config.apiPort})
   } catch (error) {
@@ -84,26 +93,56 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     throw error
   }
   const apiPort = (api.server.address() as AddressInfo).port
-  const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
-  ctx.urls.api = `https://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${apiPort}`
+  // A wildcard bind is reached locally on loopback; other machines use the advertised addresses.
+  const urlHost = bracketed(isWildcardHost(config.host) ? '127.0.0.1' : config.host)
+  ctx.urls.api = config.advertise.apiUrl ?? `https://${urlHost}:${apiPort}`
 
-  const hostForUrl = urlHost.includes(':') ? `[${urlHost}]` : urlHost
+  const watchers: CertFileWatcher[] = []
   let data: Awaited<ReturnType<typeof startDataPlane>>
   try {
-    data = await startDataPlane(ctx, ips, opts.edge ?? {})
+    data = await startDataPlane(ctx, names, fileCerts.edge, opts.edge ?? {})
   } catch (error) {
     await api.close()
     stores.close()
     throw error
   }
-  ctx.urls.edge = `https://${config.domain}:${data.edgePort}`
-  ctx.urls.tunnel = `tls://${hostForUrl}:${data.tunnelPort}`
+  const publicEdgePort = config.advertise.edgePort ?? data.edgePort
+  ctx.urls.edge = `https://${config.domain}${publicEdgePort === 443 ? '' : `:${publicEdgePort}`}`
+  ctx.urls.tunnels = config.advertise.tunnelUrls?.map((u) => (new URL(u).port ? u : `${u}:${data.tunnelPort}`)) ?? [`tls://${urlHost}:${data.tunnelPort}`]
+  ctx.urls.tunnel = ctx.urls.tunnels[0]
+  data.setPublicEdgePort(publicEdgePort)
+  const files = config.certificates
+  let edgeCert = fileCerts.edge && {leaf: fileCerts.edge.leaf, source: files.edge!.certFile}
+  if (edgeCert) ctx.edgeCertificate = () => edgeCert!
+  reportUncoveredRoutes(ctx)
+  const watch = (pair: NonNullable<typeof files.edge>, first: LoadedCert, use: (c: LoadedCert) => void, what: string) => watchers.push(new CertFileWatcher(pair, {
+    checkIntervalMs: files.checkIntervalMs,
+    since: first.signature,
+    onChange(c) {
+      use(c)
+      log.info({certFile: pair.certFile, serial: c.leaf.serialNumber, validTo: c.leaf.validTo}, `${what} certificate reloaded`)
+    },
+    onError: (err) => log.error({err, certFile: pair.certFile, keyFile: pair.keyFile}, `the changed ${what} certificate cannot be used; the previous one stays in use`),
+  }))
+  if (files.edge && fileCerts.edge) {
+    const pair = files.edge
+    watch(pair, fileCerts.edge, (c) => {
+      data.edge.setCertificate(c)
+      edgeCert = {leaf: c.leaf, source: pair.certFile}
+      reportUncoveredRoutes(ctx)
+    }, 'edge')
+  }
+  if (files.api && fileCerts.api) {
+    const server = api.server as unknown as TlsServer
+    watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
+  }
 
   const lockPath = join(config.dataDir, LOCK_FILE)
   const running: RunningPlatform = {
     apiUrl: ctx.urls.api,
     edgeUrl: ctx.urls.edge,
     tunnelUrl: ctx.urls.tunnel,
+    tunnelUrls: ctx.urls.tunnels,
     ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort},
     dataDir: config.dataDir,
     caPath,
@@ -113,13 +152,14 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     ctx,
     edgeSource: data.source,
     async stop() {
+      for (const w of watchers) w.close()
       await data.stop()
       await api.close()
       stores.close()
       rmSync(lockPath, {force: true})
     },
   }
-  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
+  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, tunnelUrls: running.tunnelUrls, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
   return running
 }
 
@@ -130,10 +170,13 @@ export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog
  * The edge (end-user listener) and the tunnel listener, fed by an in-memory configuration snapshot
  * and the Warpgate admission list; both kept current by the change feed.
  */
-async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgePlugins) {
+async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: string[]}, fileCert: LoadedCert | undefined, plugins: EdgePlugins) {
   const {config} = ctx
-  const edgeCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, config.domain, 'localhost'], ips: ['127.0.0.1', ...ips.filter((ip) => ip !== '127.0.0.1')]})
-  const tls = {key: edgeCert.keyPem, cert: edgeCert.chainPem}
+  // The tunnel always serves the private CA's certificate: Warpgates pin that CA.
+  const caCert: ServerCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, ...names.dns.filter((d) => d !== `*.${config.domain}`)], ips: names.ips})
+  const tls = {key: caCert.keyPem, cert: caCert.chainPem}
+  const served = {leaf: new X509Certificate(caCert.certPem), source: 'the private platform CA'}
+  ctx.edgeCertificate = () => served
   const admission = new WarpgateAdmission(ctx.cdb, ctx.feed)
   const pool = new TunnelPool()
   const source = new StoreConfigSource(ctx, ctx.feed, config.domain)
@@ -168,7 +211,7 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
     source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
   })
   const edge = new EdgeServer({
-    host: config.host, port: config.edgePort, tls, limits: config.edge, source, pool,
+    host: config.host, port: config.edgePort, tls: fileCert ?? tls, limits: config.edge, source, pool,
     pages: (req, problem) => pages.error(req, problem),
     requestLog,
     gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login},
@@ -189,6 +232,11 @@ async function startDataPlane(ctx: ControlContext, ips: string[], plugins: EdgeP
   let stopped = false
   return {
     edgePort, tunnelPort, pool, edge, tunnel, source,
+    /** the port end users see (an advertised one behind a port mapping): route URLs and login redirects use it */
+    setPublicEdgePort(port: number) {
+      boundEdgePort = port
+      source.setEdgePort(port)
+    },
     async stop() {
       if (stopped) return
       stopped = true
@@ -210,5 +258,31 @@ function identityGate(gate: IdentityGate): Gate {
     if (r.action === 'respond') return r
     for (const name of r.removeHeaders) delete req.headers[name]
     return {action: 'forward', setHeaders: r.setHeaders, target: r.target}
+  }
+}
+
+/**
+ * The names the private CA's server certificates carry: loopback, the domain, the bound host and
+ * every advertised host, so a client pinning the CA accepts whichever address it was given.
+ */
+function serverNames(config: PlatformConfig): {dns: string[]; ips: string[]} {
+  const dns = new Set(['localhost', config.domain, `*.${config.domain}`])
+  const ips = new Set(['127.0.0.1', '::1'])
+  const add = (host: string) => (isIP(host) ? ips : dns).add(host.toLowerCase())
+  if (!isWildcardHost(config.host)) add(config.host)
+  for (const url of [config.advertise.apiUrl, ...(config.advertise.tunnelUrls ?? [])]) if (url) add(urlHostname(url))
+  return {dns: [...dns], ips: [...ips]}
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/** A log line for each route host (and the login host) the edge's certificate does not name: browsers would refuse it. */
+function reportUncoveredRoutes(ctx: ControlContext): void {
+  const current = ctx.edgeCertificate?.()
+  if (!current) return
+  for (const host of new Set([`auth.${ctx.config.domain}`, ...listRoutes(ctx.cdb).map((r) => r.hostname)])) {
+    if (!coversHost(current.leaf, host)) ctx.log.warn({host, certificate: current.source}, `the edge certificate does not cover route host ${host}; browsers will refuse it`)
   }
 }

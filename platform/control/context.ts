@@ -1,3 +1,4 @@
+import type {X509Certificate} from 'node:crypto'
 import type {FastifyRequest} from 'fastify'
 import type {Logger} from 'pino'
 import type {Principal} from '../../src/lib/api-types/index.js'
@@ -31,7 +32,9 @@ export interface ControlContext {
   deviceLogins: DeviceLogins
   log: Logger
   /** Public URLs, known once the listeners are bound. */
-  urls: {api: string; edge: string; tunnel: string}
+  urls: {api: string; edge: string; tunnel: string; tunnels: string[]}
+  /** The certificate the edge serves end users right now (private CA or the operator's files). */
+  edgeCertificate?: () => {leaf: X509Certificate; source: string}
   /** Live Warpgate connections as the edge's pool sees them (set once the edge runs). */
   warpgatesLive?: WarpgateLiveView
   /** The edge's request ring for `mezu logs`; absent when no edge runs in this process. */

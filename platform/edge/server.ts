@@ -45,6 +45,7 @@ const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_to
   'service_offline': {status: 503, title: 'Service offline', message: 'The service is offline: no Warpgate is connected for it.'},
   'warpgate_lost': {status: 502, title: 'Bad gateway', message: 'The connection to the service was lost while handling the request.'},
   'origin_unreachable': {status: 502, title: 'Bad gateway', message: 'The service is not answering.'},
+  'origin_invalid': {status: 502, title: 'Bad gateway', message: 'The service sent a response that is not valid HTTP/1.1.'},
   timeout: {status: 504, title: 'Gateway timeout', message: 'The service did not answer in time.'},
   'payload_too_large': {status: 413, title: 'Payload too large', message: 'The request body is larger than this route accepts.'},
   'body_timeout': {status: 408, title: 'Request timeout', message: 'The request body arrived too slowly.'},
@@ -61,6 +62,11 @@ function isoNow(): string {
     isoString = new Date(now).toISOString()
   }
   return isoString
+}
+
+/** The end-user TLS settings: TLS 1.2 minimum, our cipher order. */
+function secureOptions(tls: {key: string; cert: string}) {
+  return {key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' as const, ciphers: END_USER_CIPHERS, honorCipherOrder: true}
 }
 
 /**
@@ -87,12 +93,8 @@ export class EdgeServer {
     // A new snapshot replaces the table whole; requests in flight keep the route they matched.
     this.unsubscribe = opts.source.onChange((s) => (this.routes = buildRouteTable(s.routes)))
     this.server = http2.createSecureServer({
-      key: opts.tls.key,
-      cert: opts.tls.cert,
+      ...secureOptions(opts.tls),
       allowHTTP1: true,
-      minVersion: 'TLSv1.2',
-      ciphers: END_USER_CIPHERS,
-      honorCipherOrder: true,
       maxSessionMemory: 64,
       // a client that opens TCP and never finishes the TLS handshake is cut as soon as a slow header would be
       handshakeTimeout: opts.limits.headersTimeoutMs,
@@ -259,6 +261,14 @@ export class EdgeServer {
       responseTimeoutMs: this.opts.limits.requestTimeoutMs,
     })
     if (result.failure) refuse(result.failure)
+  }
+
+  /**
+   * Serves a new certificate to connections from now on; open connections keep theirs. The TLS
+   * settings are given again whole, since setSecureContext replaces all of them.
+   */
+  setCertificate(tls: {key: string; cert: string}): void {
+    this.server.setSecureContext(secureOptions(tls))
   }
 
   async listen(): Promise<number> {

@@ -1,3 +1,4 @@
+import {hkdfSync} from 'node:crypto'
 import {existsSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {CryptoError, type MasterKey, randomKey} from './crypto.js'
@@ -30,6 +31,14 @@ export function decodeMasterKey(text: string, source: string): MasterKey {
   const key = Buffer.from(m ? m[2] : trimmed, 'base64')
   if (key.length !== 32) throw new CryptoError(`${source} does not hold a 32-byte base64 master key`)
   return {version, key: new Uint8Array(key)}
+}
+
+/**
+ * A fingerprint naming a master key without revealing it (HKDF-SHA256 of the key, 12 bytes, hex),
+ * with its version: what a backup records so a restore can tell a wrong key from a damaged file.
+ */
+export function masterKeyId(k: MasterKey): string {
+  return `v${k.version}-${Buffer.from(hkdfSync('sha256', k.key, new Uint8Array(0), 'mezusphere master key id', 12)).toString('hex')}`
 }
 
 export function hasMasterKeyFile(dataDir: string): boolean {

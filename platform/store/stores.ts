@@ -90,7 +90,8 @@ function refuseNewer(db: Db, latest: number, label: string): void {
 
 type Keyring = Record<(typeof KEYRING_ENTRIES)[number], Uint8Array>
 
-function readKeyring(db: Db, cipher: FieldCipher): Keyring | undefined {
+/** The keyring's keys, opened with the master key: fails with a CryptoError when the key is not this store's. */
+export function readKeyring(db: Db, cipher: FieldCipher): Keyring | undefined {
   const hasTable = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keyring'`).get()
   if (!hasTable) return undefined
   const rows = db.prepare('SELECT id, doc FROM keyring').all() as Array<{id: string; doc: Buffer}>

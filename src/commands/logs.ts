@@ -3,7 +3,6 @@ import type {LogsResponse, RequestLogEntry} from '../lib/api-types/index.js'
 import {MezuCommand} from '../lib/base-command.js'
 import {MezuError} from '../lib/errors.js'
 import {followLogs, logLine, printJsonLine} from '../lib/log-follow.js'
-import {table} from '../lib/output.js'
 
 export default class Logs extends MezuCommand<typeof Logs> {
   static override summary = 'Show request metadata from the edge (never bodies); --follow streams new requests.'
@@ -28,7 +27,7 @@ export default class Logs extends MezuCommand<typeof Logs> {
     }
     if (limit === 0) throw new MezuError('usage', '--limit 0 only makes sense with --follow; give 1 to 1000', 2)
     const page = await this.api().get<LogsResponse>('logs', {route, limit: limit ?? 50})
-    this.log(table<RequestLogEntry>(page.items, [
+    this.table<RequestLogEntry>(page.items, [
       {header: 'TIME', get: (e) => e.time},
       {header: 'HOST', get: (e) => e.host},
       {header: 'METHOD', get: (e) => e.method},
@@ -39,7 +38,7 @@ export default class Logs extends MezuCommand<typeof Logs> {
       {header: 'OUT', get: (e) => e.bytesOut},
       {header: 'CLIENT', get: (e) => e.clientIp},
       {header: 'PROTO', get: (e) => [e.protocol, e.tlsVersion].filter(Boolean).join(' ')},
-    ]))
+    ])
     return page
   }
 }

@@ -177,16 +177,22 @@ async function checkEdge(s: State): Promise<Check[]> {
 
 async function checkTunnel(s: State): Promise<Check[]> {
   const t = 'tunnel port reachable from here'
-  if (!s.me?.tunnelUrl) return [result('tunnel', t, 'skip', 'the tunnel address comes with a valid token', 'fix "token valid" first')]
-  const u = new URL(s.me.tunnelUrl)
+  const urls = s.me?.tunnelUrls?.length ? s.me.tunnelUrls : s.me?.tunnelUrl ? [s.me.tunnelUrl] : []
+  if (urls.length === 0) return [result('tunnel', t, 'skip', 'the tunnel address comes with a valid token', 'fix "token valid" first')]
+  // Every advertised address: a Warpgate spreads its connections over all of them.
+  return Promise.all(urls.map((url, i) => checkTunnelAddress(s, url, i === 0 ? 'tunnel' : `tunnel:${new URL(url).host}`, urls.length > 1 ? `${t} (${new URL(url).host})` : t)))
+}
+
+async function checkTunnelAddress(s: State, url: string, id: string, t: string): Promise<Check> {
+  const u = new URL(url)
   const ep = dialable(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port))
   try {
     await tlsConnect({...ep, ca: s.input.caPem!, alpn: TUNNEL_ALPN, anyName: true}, s.input.timeoutMs)
-    return [result('tunnel', t, 'pass', `${u.host} answered TLS (${TUNNEL_ALPN}) with a certificate the pinned CA signed`)]
+    return result(id, t, 'pass', `${u.host} answered TLS (${TUNNEL_ALPN}) with a certificate the pinned CA signed`)
   } catch (error) {
     // The listener wants a Warpgate's certificate; being asked for one means the handshake got that far.
-    if (/CERTIFICATE_REQUIRED/i.test(String((error as {code?: string}).code ?? ''))) return [result('tunnel', t, 'pass', `${u.host} answered TLS and asked for a Warpgate certificate`)]
-    return [result('tunnel', t, 'fail', `${u.host}: ${describeNetError(error)}`, 'Warpgates dial this port: open it from where they run (firewall, --host on `mezu platform start`)')]
+    if (/CERTIFICATE_REQUIRED/i.test(String((error as {code?: string}).code ?? ''))) return result(id, t, 'pass', `${u.host} answered TLS and asked for a Warpgate certificate`)
+    return result(id, t, 'fail', `${u.host}: ${describeNetError(error)}`, 'Warpgates dial this port: open it from where they run (firewall, --host on `mezu platform start`)')
   }
 }
 

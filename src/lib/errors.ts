@@ -14,6 +14,8 @@ export const CLI_ERRORS = {
   not_confirmed: 'A destructive command was not confirmed; pass --yes in scripts.',
   platform: 'The local platform could not start or its data directory is unusable.',
   already_initialized: 'The data directory already holds a platform.',
+  backup_invalid: 'The file is not a Mezusphere backup, is truncated, or was altered after it was written; the message names the part.',
+  master_key_mismatch: 'The master key given is not the one the backup was made with (or none was given); the message names the key ids.',
   unknown_context: 'No context by that name (`--context`, MEZU_CONTEXT or `mezu context use`); `mezu context list` shows them.',
   cancelled: 'Stopped by Ctrl-C while waiting (for example for a web login); nothing was saved (exit code 130).',
 } as const

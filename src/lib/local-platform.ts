@@ -15,6 +15,7 @@ export interface PlatformInfo {
   apiUrl: string
   edgeUrl: string
   tunnelUrl: string
+  tunnelUrls: string[]
   ports: {api: number; edge: number; tunnel: number}
   domain: string
   dataDir: string

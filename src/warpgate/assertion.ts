@@ -135,7 +135,7 @@ function kidOf(token: string): string | undefined {
  * `connectTo` dials another address than the URL's host (the name is still used for SNI,
  * the Host header and certificate checks), for edges reached by IP.
  */
-export function fetchJwks(url: string, caPem: string, opts: {timeoutMs?: number; connectTo?: string} = {}): () => Promise<JSONWebKeySet> {
+export function fetchJwks(url: string, caPem: string | string[], opts: {timeoutMs?: number; connectTo?: string} = {}): () => Promise<JSONWebKeySet> {
   const u = new URL(url)
   if (u.protocol !== 'https:') throw new Error(`the JWKS URL must be https, got ${url}`)
   return () =>

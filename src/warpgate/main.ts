@@ -20,11 +20,12 @@ TARGET is a service directory holding mezu.json, a port (3000) or a URL (http://
 Routes are not created here: point one at the service with \`mezu routes create\`.
 
 ENVIRONMENT (or the flag of the same name)
-  MEZU_WARPGATE_TOKEN  --token     one-time registration token (mezu_wg_...)
-  MEZU_API_URL         --api-url   control-plane address, https://host:port
-  MEZU_CA_FILE         --ca-file   PEM file of the platform CA (\`mezu platform trust\`)
-  MEZU_WARPGATE_STATE  --state     file (0600) keeping the Warpgate's key and certificate, so a
-                                   restart comes back as the same Warpgate without a new token
+  MEZU_WARPGATE_TOKEN       --token       one-time registration token (mezu_wg_...)
+  MEZU_WARPGATE_TOKEN_FILE  --token-file  a file holding that token (systemd LoadCredential=)
+  MEZU_API_URL              --api-url     control-plane address, https://host:port
+  MEZU_CA_FILE              --ca-file     PEM file of the platform CA (\`mezu platform trust\`)
+  MEZU_WARPGATE_STATE       --state       file (0600) keeping the Warpgate's key and certificate, so a
+                                          restart comes back as the same Warpgate without a new token
 
 EXAMPLE
   $ MEZU_WARPGATE_TOKEN=mezu_wg_... MEZU_API_URL=https://mezu.example:7443 MEZU_CA_FILE=ca.pem \\
@@ -51,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         connections: {type: 'string', default: '2'}, grace: {type: 'string', default: '30s'}, name: {type: 'string', short: 'n'},
         'require-assertion': {type: 'boolean'}, quiet: {type: 'boolean', short: 'q'}, json: {type: 'boolean'}, help: {type: 'boolean', short: 'h'}, version: {type: 'boolean', short: 'v'},
-        token: {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'}, state: {type: 'string'},
+        token: {type: 'string'}, 'token-file': {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'}, state: {type: 'string'},
       },
     })
     json = values.json ?? false
@@ -69,7 +70,9 @@ export async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(connections) || connections < 1 || connections > 16) throw usage(`--connections must be an integer from 1 to 16, got "${values.connections}"`)
     const graceMs = parseDuration(values.grace!)
     if (graceMs === undefined) throw usage(`--grace must be a duration like 30s or 2m, got "${values.grace}"`)
-    const token = values.token ?? process.env.MEZU_WARPGATE_TOKEN
+    const tokenFile = values['token-file'] ?? process.env.MEZU_WARPGATE_TOKEN_FILE
+    if (tokenFile && (values.token ?? process.env.MEZU_WARPGATE_TOKEN)) throw usage('give the token once: --token (MEZU_WARPGATE_TOKEN) or --token-file (MEZU_WARPGATE_TOKEN_FILE), not both')
+    const token = tokenFile ? readTokenFile(tokenFile) : values.token ?? process.env.MEZU_WARPGATE_TOKEN
     if (token && !token.startsWith('mezu_wg_')) throw usage('--token (MEZU_WARPGATE_TOKEN) must be a Warpgate registration token starting with mezu_wg_')
     const apiUrlText = values['api-url'] ?? process.env.MEZU_API_URL
     if (!apiUrlText) throw usage('no platform address: set MEZU_API_URL or pass --api-url')
@@ -94,5 +97,13 @@ export async function main(argv: string[]): Promise<number> {
     const {body, exit} = toErrorBody(parseError ? usage((error as Error).message) : error)
     process.stderr.write(json ? JSON.stringify(body) + '\n' : `Error: ${body.error.message}\n${exit === 2 ? 'See \'mezu-warpgate --help\'.\n' : ''}`)
     return exit
+  }
+}
+
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim()
+  } catch (error) {
+    throw new MezuError('bad_input', `cannot read the token file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
   }
 }

@@ -5,6 +5,8 @@ import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} fr
 import {headValue, REQUEST_PAIRS_AT} from '../protocol/head.js'
 import type {MuxStream} from '../protocol/mux.js'
 import {pipeStreamTo, pipeToStream} from '../protocol/stream-pipe.js'
+import {CLOSED_BEFORE_RESPONDING, type ResponseHandler} from './http1-response.js'
+import {type ConnectionUser, type OriginConnection, OriginPool} from './origin-pool.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX, type TunnelError} from '../protocol/tunnel.js'
 
 /** Serves one tunnel stream (cloudflared's OriginProxy): the seam between transport and origin. */
@@ -34,7 +36,7 @@ function originHeaders(head: HeadFields): string[] {
   return out
 }
 
-/** A response head for the tunnel from the origin's raw headers: names lower-cased, hop-by-hop ones dropped. */
+/** A response head for the tunnel from the origin's headers: names lower-cased, hop-by-hop ones dropped. */
 function responseHead(status: number, raw: string[]): HeadFields {
   const out: HeadFields = [String(status)]
   let named: Set<string> | undefined
@@ -50,10 +52,189 @@ function responseHead(status: number, raw: string[]): HeadFields {
   return out
 }
 
-function trailerPairs(raw: string[]): HeadFields {
-  const out: HeadFields = []
-  for (let i = 0; i < raw.length; i += 2) out.push(raw[i].toLowerCase(), raw[i + 1])
-  return out
+/** Methods whose requests carry a body by definition: without one they say Content-Length: 0, as Node's client does. */
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH'])
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const BAD_PATH = /[^\u0021-\u00ff]/
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
+
+/**
+ * The request line and headers for the origin, or undefined when a field could not be written
+ * safely (the edge validated them; this guards the line format, not policy).
+ */
+function requestHead(head: HeadFields, framing: string): string | undefined {
+  const method = head[0]
+  const path = head[1]
+  if (!TOKEN.test(method) || BAD_PATH.test(path) || BAD_VALUE.test(head[2])) return undefined
+  let out = `${method} ${path} HTTP/1.1\r\nhost: ${head[2]}\r\n`
+  for (let i = REQUEST_PAIRS_AT; i + 1 < head.length; i += 2) {
+    const name = head[i]
+    if (name.startsWith(TUNNEL_HEADER_PREFIX) || HOP_BY_HOP_HEADERS.has(name)) continue
+    const value = head[i + 1]
+    if (!TOKEN.test(name) || BAD_VALUE.test(value)) return undefined
+    out += `${name}: ${value}\r\n`
+  }
+  return out + framing + '\r\n'
+}
+
+/**
+ * One request to the origin over a pooled connection (the lean HTTP/1.1 client of DESIGN "Tunnel
+ * protocol"): the head leaves in one write, the response is parsed by the connection's parser, both
+ * bodies stream under the stream's credit. A bodyless request that finds its reused connection
+ * closed by the origin before any answer is retried once on a new one.
+ */
+class OriginExchange implements ResponseHandler, ConnectionUser {
+  private conn: OriginConnection | null = null
+  private readonly started = performance.now()
+  private status = 0
+  private answered = false
+  private finished = false
+  private retried = false
+  /** the request body is written completely (or there is none): the connection may be reused */
+  private bodySent: boolean
+  private chunked = false
+  private readonly headText: string | undefined
+  /** no body came with the request: only such a request may be sent twice */
+  private readonly bodyless: boolean
+
+  constructor(
+    private readonly pool: OriginPool,
+    private readonly s: MuxStream,
+    private readonly head: HeadFields,
+    private readonly onRequest?: (e: OriginRequestEvent) => void,
+  ) {
+    this.bodySent = this.bodyless = s.remoteEnded
+    let framing = ''
+    if (headValue(head, REQUEST_PAIRS_AT, 'content-length') === undefined) {
+      if (!s.remoteEnded) {
+        this.chunked = true
+        framing = 'transfer-encoding: chunked\r\n'
+      } else if (BODY_METHODS.has(head[0])) {
+        framing = 'content-length: 0\r\n'
+      }
+    }
+    this.headText = requestHead(head, framing)
+    // The edge cancelled (end user left, timeout, body limit): stop the origin request too.
+    s.onClose = (code) => {
+      if (code !== undefined && !this.finished) this.abandon()
+    }
+  }
+
+  send(conn: OriginConnection): void {
+    if (this.headText === undefined) {
+      conn.release(true)
+      this.s.sendHead(['502', HEADER_TUNNEL_ERROR, 'origin-failed'], FLAG_END_STREAM)
+      return this.report(502, 'request head cannot be written as HTTP/1.1')
+    }
+    this.conn = conn
+    conn.user = this
+    conn.requests++
+    conn.parser.start(this, this.head[0])
+    const socket = conn.socket
+    socket.write(this.headText, 'latin1')
+    if (this.bodySent) return
+    const s = this.s
+    if (this.chunked) {
+      pipeStreamTo(s, {
+        write(chunk: Buffer) {
+          socket.cork()
+          socket.write(chunk.length.toString(16) + '\r\n', 'latin1')
+          socket.write(chunk)
+          const ok = socket.write('\r\n', 'latin1')
+          socket.uncork()
+          return ok
+        },
+        once: (event, listener) => socket.once(event, listener),
+        get destroyed() {
+          return socket.destroyed
+        },
+      })
+      s.onTrailers = (fields) => {
+        let t = '0\r\n'
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (TOKEN.test(fields[i]) && !BAD_VALUE.test(fields[i + 1])) t += `${fields[i]}: ${fields[i + 1]}\r\n`
+        }
+        socket.write(t + '\r\n', 'latin1')
+        this.bodySent = true
+      }
+      s.onEnd = () => {
+        if (!this.bodySent) socket.write('0\r\n\r\n', 'latin1')
+        this.bodySent = true
+      }
+    } else {
+      pipeStreamTo(s, socket)
+      s.onEnd = () => (this.bodySent = true)
+    }
+  }
+
+  connectionLost(conn: OriginConnection): boolean {
+    // The origin closed a reused keep-alive connection just as the request went out: the request
+    // never reached it, and with no body it can be sent again.
+    if (this.retried || this.answered || conn.requests < 2 || !this.bodyless || !conn.parser.nothingReceived || this.s.closed) return false
+    this.retried = true
+    conn.user = null
+    this.send(this.pool.acquire(true))
+    return true
+  }
+
+  onInfo(status: number, pairs: string[]): void {
+    if (!this.answered) this.s.sendHead(responseHead(status, pairs), FLAG_INFO)
+  }
+
+  onHead(status: number, pairs: string[]): void {
+    const s = this.s
+    if (s.closed) return this.abandon()
+    this.answered = true
+    this.status = status
+    s.sendHead(responseHead(status, pairs))
+    const socket = this.conn!.socket
+    s.onWritable = () => socket.resume()
+  }
+
+  onBody(chunk: Buffer): void {
+    if (!this.s.write(chunk)) this.conn?.socket.pause()
+  }
+
+  onComplete(trailers: string[] | null, reusable: boolean): void {
+    const s = this.s
+    this.finished = true
+    if (trailers && trailers.length) s.sendTrailers(trailers)
+    else s.end()
+    // the origin answered without reading the whole body: stop the upload, keep the response
+    if (!s.remoteEnded) s.reset(ResetCode.NO_ERROR)
+    const conn = this.conn!
+    this.conn = null
+    conn.release(reusable && this.bodySent)
+    this.report(this.status)
+  }
+
+  onError(reason: string): void {
+    const conn = this.conn
+    this.conn = null
+    conn?.destroy()
+    if (this.s.closed) return
+    this.finished = true
+    if (!this.answered) {
+      // never connected or closed without a word: unreachable; an answer that is not HTTP: the origin failed
+      const unreachable = (conn !== null && !conn.connected) || reason === CLOSED_BEFORE_RESPONDING
+      this.s.sendHead(['502', HEADER_TUNNEL_ERROR, unreachable ? 'origin-unreachable' : 'origin-failed'], FLAG_END_STREAM)
+      this.report(502, unreachable ? (conn?.error ?? reason) : reason)
+    } else {
+      this.s.reset(ResetCode.INTERNAL_ERROR)
+      this.report(this.status, `origin ${reason}`)
+    }
+  }
+
+  private abandon(): void {
+    this.finished = true
+    const conn = this.conn
+    this.conn = null
+    conn?.destroy()
+  }
+
+  private report(status: number, error?: string): void {
+    this.onRequest?.({method: this.head[0], path: this.head[1], status, durationMs: Math.round(performance.now() - this.started), error})
+  }
 }
 
 /**
@@ -63,73 +244,22 @@ function trailerPairs(raw: string[]): HeadFields {
  */
 export class OriginProxy implements StreamHandler {
   private readonly target: URL
-  private readonly agent: http.Agent
   private readonly client: typeof http | typeof https
+  // No cap on connections: streams in flight are already bounded by the tunnel (connections × streams),
+  // and a queue here would stall requests the edge already counts as sent.
+  private readonly pool: OriginPool
 
   constructor(originUrl: string, private readonly onRequest?: (e: OriginRequestEvent) => void) {
     this.target = new URL(originUrl)
-    const isHttps = this.target.protocol === 'https:'
-    this.client = isHttps ? https : http
-    // No cap on sockets: streams in flight are already bounded by the tunnel (connections × streams),
-    // and a queue here would stall requests the edge already counts as sent.
-    const agentOpts = {keepAlive: true, keepAliveMsecs: 30_000, maxFreeSockets: 64, scheduling: 'lifo' as const}
-    this.agent = isHttps ? new https.Agent(agentOpts) : new http.Agent(agentOpts)
+    const secure = this.target.protocol === 'https:'
+    this.client = secure ? https : http
+    const host = this.target.hostname.replace(/^\[|\]$/g, '')
+    this.pool = new OriginPool({secure, host, port: Number(this.target.port) || (secure ? 443 : 80)})
   }
 
   serveStream(s: MuxStream, head: HeadFields, flags: number): void {
     if (flags & FLAG_UPGRADE) return this.serveUpgrade(s, head)
-    const started = performance.now()
-    const method = head[0]
-    const path = head[1]
-    const report = (status: number, error?: string) => this.onRequest?.({method, path, status, durationMs: Math.round(performance.now() - started), error})
-    const req = this.client.request({
-      protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, agent: this.agent,
-      method, path, headers: originHeaders(head) as unknown as http.OutgoingHttpHeaders,
-    })
-    let finished = false
-    let answered = false
-    req.on('information', (info) => {
-      if (!answered) s.sendHead(responseHead(info.statusCode, info.rawHeaders), FLAG_INFO)
-    })
-    req.on('response', (res: IncomingMessage) => {
-      if (s.closed) return void res.destroy()
-      answered = true
-      const status = res.statusCode ?? 502
-      s.sendHead(responseHead(status, res.rawHeaders))
-      pipeToStream(res, s)
-      res.on('end', () => {
-        finished = true
-        if (res.rawTrailers.length) s.sendTrailers(trailerPairs(res.rawTrailers))
-        else s.end()
-        // the origin answered without reading the whole body: stop the upload, keep the response
-        if (!s.remoteEnded) s.reset(ResetCode.NO_ERROR)
-        report(status)
-      })
-      res.on('aborted', () => {
-        report(status, 'origin closed the response early')
-        s.reset(ResetCode.INTERNAL_ERROR)
-      })
-      res.on('error', () => s.reset(ResetCode.INTERNAL_ERROR))
-    })
-    req.on('error', (err) => {
-      if (s.closed) return
-      if (!answered) {
-        this.answerError(s, 'origin-unreachable')
-        report(502, (err as NodeJS.ErrnoException).code ?? err.message)
-      } else {
-        s.reset(ResetCode.INTERNAL_ERROR)
-      }
-    })
-    // The edge cancelled (end user left, timeout, body limit): stop the origin request too.
-    s.onClose = (code) => {
-      if (code !== undefined && !finished) req.destroy()
-    }
-    // Most requests have no body: the edge ended the stream with its head.
-    if (s.remoteEnded) req.end()
-    else {
-      pipeStreamTo(s, req)
-      s.onEnd = () => req.end()
-    }
+    new OriginExchange(this.pool, s, head, this.onRequest).send(this.pool.acquire())
   }
 
   private answerError(s: MuxStream, error: TunnelError): void {
@@ -183,6 +313,6 @@ export class OriginProxy implements StreamHandler {
   }
 
   close(): void {
-    this.agent.destroy()
+    this.pool.close()
   }
 }

@@ -9,8 +9,8 @@ export type SupervisorEvent =
 export interface SupervisorOptions {
   /** how many connections to keep up (--connections) */
   connections: number
-  /** a new, unstarted connection for slot `index` (with the current certificate) */
-  connect(index: number): TunnelConnection
+  /** a new, unstarted connection for slot `index` (with the current certificate); `attempt` counts failures since it was last stable */
+  connect(index: number, attempt: number): TunnelConnection
   /** the wait before reconnect attempt `attempt` (0-based); default: exponential with full jitter */
   nextDelay?: (attempt: number) => number
   /** a connection that stayed up this long resets the attempt count */
@@ -56,7 +56,7 @@ export class Supervisor {
   private async keep(index: number): Promise<void> {
     let attempt = 0
     while (!this.stopping) {
-      const conn = this.opts.connect(index)
+      const conn = this.opts.connect(index, attempt)
       this.live[index] = conn
       const startedAt = this.clock.now()
       conn.once('ready', () => this.opts.onEvent?.({type: 'connected', connection: index}))

@@ -1,10 +1,12 @@
 import {readFileSync} from 'node:fs'
 import {EventEmitter} from 'node:events'
+import {rootCertificates} from 'node:tls'
 import {AssertionGate, AssertionVerifier, fetchJwks, jwksLocation} from './assertion.js'
 import {TunnelConnection, type EndReason} from './connection.js'
 import {OriginProxy, type OriginRequestEvent, type StreamHandler} from './origin.js'
 import {CertificateKeeper, type Clock, type Credentials, register, systemClock} from './registration.js'
 import {Supervisor} from './supervisor.js'
+import type {WarpgateCertificate} from '../lib/api-types/warpgates.js'
 
 /** The version a Warpgate reports to the edge. */
 export const WARPGATE_VERSION: string = (() => {
@@ -33,6 +35,15 @@ export interface WarpgateOptions {
   clock?: Clock
   /** verify every request's Mezu-Jwt-Assertion before it reaches the origin (`--require-assertion`) */
   requireAssertion?: boolean
+}
+
+/**
+ * The edge address for connection slot `index`: slots are spread over every advertised address,
+ * and each failed attempt moves the slot on to the next one, so an unreachable address is left.
+ */
+export function pickTunnelUrl(info: Pick<WarpgateCertificate, 'tunnelUrl' | 'tunnelUrls'>, index: number, attempt: number): string {
+  const urls = info.tunnelUrls?.length ? info.tunnelUrls : [info.tunnelUrl]
+  return urls[(index + attempt) % urls.length]
 }
 
 /** Everything a Warpgate reports, for `mezu tunnel`'s screen and its --json event lines. */
@@ -107,7 +118,8 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
     const creds = await this.register()
     if (this.opts.requireAssertion) {
       const where = jwksLocation(creds.info.edgeUrl)
-      const verifier = new AssertionVerifier({issuer: where.issuer, loadJwks: fetchJwks(where.jwksUrl, creds.caPem, {connectTo: where.connectTo})})
+      // The edge may serve the operator's certificate (--tls-cert) rather than the platform CA's.
+      const verifier = new AssertionVerifier({issuer: where.issuer, loadJwks: fetchJwks(where.jwksUrl, [...rootCertificates, creds.caPem], {connectTo: where.connectTo})})
       const failed = await verifier.warm()
       // Not fatal (the edge may come up later), but every request gets 503 until the keys arrive.
       if (failed) this.report({type: 'assertion-keys-unavailable', jwksUrl: where.jwksUrl, message: failed.message})
@@ -127,10 +139,10 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
       nextDelay: this.opts.nextDelay,
       stableAfterMs: this.opts.stableAfterMs,
       clock,
-      connect: (index) => {
+      connect: (index, attempt) => {
         const c = this.keeper!.credentials
         return new TunnelConnection({
-          tunnelUrl: c.info.tunnelUrl, caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.handler,
+          tunnelUrl: pickTunnelUrl(c.info, index, attempt), caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.handler,
           hello: {version: WARPGATE_VERSION, service: c.info.service, connection: index},
           health: () => this.health,
         })

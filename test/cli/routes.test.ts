@@ -22,7 +22,8 @@ test.serial('create and get show the public URL; a bare label goes under the pla
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   await shop(cli)
-  const route = await cli.json(['routes', 'create', '--hostname', 'Shop', '--path', '/api//v1/', '--service', 'web', '--project', 'shop', '--body-limit', '10MB', '--rate-limit', '600'])
+  const {warnings, ...route} = await cli.json(['routes', 'create', '--hostname', 'Shop', '--path', '/api//v1/', '--service', 'web', '--project', 'shop', '--body-limit', '10MB', '--rate-limit', '600'])
+  t.deepEqual(warnings, [], 'the private CA\'s edge certificate names *.mezu.localhost')
   t.is(route.hostname, 'shop.mezu.localhost')
   t.is(route.pathPrefix, '/api/v1')
   t.is(route.url, urlOf(platform, 'shop.mezu.localhost', '/api/v1'))
@@ -34,6 +35,8 @@ test.serial('create and get show the public URL; a bare label goes under the pla
   const human = await cli.run(['routes', 'create', '--hostname', 'docs.example.com', '--service', 'docs', '--project', 'shop'])
   t.is(human.code, 0)
   t.true(human.stdout.includes(urlOf(platform, 'docs.example.com', '/')), 'people see the URL too')
+  t.regex(human.stderr, /^Warning: the edge's certificate \(the private platform CA\) does not cover docs\.example\.com/m, 'a host outside the domain is not in the edge certificate')
+  t.false(human.stdout.includes('Warning'))
 
   for (const ref of [route.id, 'shop.mezu.localhost/api/v1', 'shop/api/v1']) t.deepEqual(await cli.json(['routes', 'get', ref]), route, ref)
   const list = await cli.json(['routes', 'list', '--project', 'shop'])

@@ -100,8 +100,10 @@ export interface TunnelCli {
  * Spawns the built `mezu tunnel ARGS --json` (or, with `command: [WARPGATE_BIN]`, the lean
  * `mezu-warpgate ARGS --json`) and resolves once `connections` tunnel connections are up.
  */
-export async function startTunnelCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv, connections = 1, command = [BIN, 'tunnel']): Promise<TunnelCli> {
-  const child = spawn(process.execPath, [...command, ...args, '--connections', String(connections), '--json'], {
+export async function startTunnelCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv, connections = 1, command = [BIN, 'tunnel'], launcher: string[] = []): Promise<TunnelCli> {
+  // LAUNCHER runs node in another context, e.g. ['ip', 'netns', 'exec', NS] (it execs, so signals reach node)
+  const [file, ...argv] = [...launcher, process.execPath, ...command, ...args, '--connections', String(connections), '--json']
+  const child = spawn(file, argv, {
     env: {...process.env, CI: '1', MEZU_WARPGATE_TOKEN: '', MEZU_TOKEN: '', ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: false,
   })
   const events: TunnelCli['events'] = []

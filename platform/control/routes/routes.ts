@@ -1,6 +1,7 @@
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
-import type {Environment, Page, Principal, Project, Route} from '../../../src/lib/api-types/index.js'
+import {coversHost} from '../../pki/cert-files.js'
+import type {Environment, Page, Principal, Project, Route, RouteCreated} from '../../../src/lib/api-types/index.js'
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {getProject} from '../../store/config/projects.js'
 import {listEnvironments} from '../../store/config/environments.js'
@@ -34,6 +35,13 @@ const UpdateBody = Type.Object(
 )
 const ListQuery = Type.Object({project: Type.Optional(Ref), env: Type.Optional(Ref), ...PageQuery.properties}, {additionalProperties: false})
 const Params = Type.Object({ref: Ref})
+
+/** What a person should know about a new route's host: the edge's certificate does not name it. */
+function certificateWarnings(ctx: ControlContext, hostname: string): string[] {
+  const cert = ctx.edgeCertificate?.()
+  if (!cert || coversHost(cert.leaf, hostname)) return []
+  return [`the edge's certificate (${cert.source}) does not cover ${hostname}: browsers will refuse https://${hostname} until the certificate names it`]
+}
 
 export function withUrl(ctx: ControlContext, r: RouteRecord): Route {
   return {...r, url: routeUrl(r.hostname, r.pathPrefix, edgePortOf(ctx.urls.edge, ctx.config.edgePort))}
@@ -104,7 +112,7 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
     return {items, nextCursor: null}
   })
 
-  app.post<{Body: Static<typeof CreateBody>}>('/v1/routes', {schema: {body: CreateBody}}, async (req, reply): Promise<Route> => {
+  app.post<{Body: Static<typeof CreateBody>}>('/v1/routes', {schema: {body: CreateBody}}, async (req, reply): Promise<RouteCreated> => {
     const p = req.principal!
     requireScope(p, 'routes:write')
     const project = resolveProject(ctx, p, req.body.project)
@@ -120,7 +128,7 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
         bodyLimitBytes: req.body.bodyLimitBytes ?? null, rateLimitPerMinute: req.body.rateLimitPerMinute ?? null,
       }), {kind: 'route', id: (r) => r.id, action: 'created'})
     reply.code(201)
-    return withUrl(ctx, route)
+    return {...withUrl(ctx, route), warnings: certificateWarnings(ctx, hostname)}
   })
 
   app.get<{Params: Static<typeof Params>}>('/v1/routes/:ref', {schema: {params: Params}}, async (req): Promise<Route> => {

@@ -132,7 +132,7 @@ function certificateAnswer(ctx: ControlContext, w: WarpgateRecord, issued: {cert
   return {
     warpgateId: w.id, service: w.service, projectId: w.projectId, environmentId: w.environmentId,
     certificatePem: issued.certPem, caPem: ctx.ca.certPem, expiresAt: issued.notAfter.toISOString(),
-    tunnelUrl: ctx.urls.tunnel, edgeUrl: ctx.urls.edge, urls: serviceUrls(ctx, w),
+    tunnelUrl: ctx.urls.tunnel, tunnelUrls: ctx.urls.tunnels, edgeUrl: ctx.urls.edge, urls: serviceUrls(ctx, w),
   }
 }
 

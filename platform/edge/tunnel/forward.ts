@@ -12,7 +12,12 @@ import type {TunnelPool} from './pool.js'
 import type {TunnelSession} from './session.js'
 
 /** Why the edge could not deliver a response from the origin; the pipeline renders a page for it. */
-export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'timeout' | 'payload_too_large' | 'body_timeout'
+export type ForwardFailure = 'service_offline' | 'warpgate_lost' | 'origin_unreachable' | 'origin_invalid' | 'timeout' | 'payload_too_large' | 'body_timeout'
+
+/** The failure a Warpgate's own 502 stands for: its origin sent what is not HTTP, or could not be reached. */
+function tunnelFailure(fields: HeadFields): ForwardFailure {
+  return fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR && fields[RESPONSE_PAIRS_AT + 1] === 'origin-failed' ? 'origin_invalid' : 'origin_unreachable'
+}
 
 export interface ForwardTarget {
   environmentId: string
@@ -228,7 +233,7 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       }
       status = Number(fields[0])
       if (fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR || settled) {
-        settle({status: 502, failure: 'origin_unreachable', bytesIn, bytesOut: 0})
+        settle({status: 502, failure: tunnelFailure(fields), bytesIn, bytesOut: 0})
         return s.reset(ResetCode.CANCEL)
       }
       head = fields
@@ -237,23 +242,27 @@ export function forwardRequest(pool: TunnelPool, req: EndUserRequest, res: EndUs
       s.onReadDone = () => {
         if (!head) return
         // more is coming: send the head now (an event stream must not wait for its first event)
-        writeHead()
-        let taken = 0
-        let full = false
-        for (const c of early!) {
-          taken += c.length
-          if (!out.write(c)) full = true
-        }
-        bytesOut += taken
-        // credit goes back once the end user's side took these bytes
-        if (full) out.once('drain', () => s.consumed(taken))
-        else s.consumed(taken)
-        early = undefined
+        writeHeadAndEarly()
         streaming()
       }
     }
+    const writeHeadAndEarly = () => {
+      writeHead()
+      let taken = 0
+      let full = false
+      for (const c of early!) {
+        taken += c.length
+        if (!out.write(c)) full = true
+      }
+      bytesOut += taken
+      // credit goes back once the end user's side took these bytes
+      if (full) out.once('drain', () => s.consumed(taken))
+      else s.consumed(taken)
+      early = undefined
+    }
     s.onTrailers = (fields) => {
-      if (head) writeHead()
+      // head, body and trailers in one read: the body goes before the trailers
+      if (head) writeHeadAndEarly()
       out.addTrailers(pairs(fields))
     }
     s.onEnd = () => {
@@ -298,7 +307,7 @@ export function forwardUpgrade(pool: TunnelPool, req: IncomingMessage, socket: D
       const status = Number(fields[0])
       if (fields[RESPONSE_PAIRS_AT] === HEADER_TUNNEL_ERROR) {
         s.reset(ResetCode.CANCEL)
-        return resolve({status: 502, failure: 'origin_unreachable', bytesIn: 0, bytesOut: 0})
+        return resolve({status: 502, failure: tunnelFailure(fields), bytesIn: 0, bytesOut: 0})
       }
       const lines = status === 101
         ? ['HTTP/1.1 101 Switching Protocols', 'upgrade: websocket', 'connection: Upgrade']

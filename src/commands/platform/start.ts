@@ -1,3 +1,4 @@
+import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import pino from 'pino'
 import {buildConfig, ConfigError, DEFAULTS, defaultDataDir, localStatus} from '../../../platform/admin.js'
@@ -14,7 +15,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
   static override examples = [
     '<%= config.bin %> platform start',
     '<%= config.bin %> platform start --api-port 0 --edge-port 0 --tunnel-port 0 --json',
-    '<%= config.bin %> platform start --domain dev.example.test --host 0.0.0.0',
+    '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://mezu.example.com:7444 --advertise-api-url https://mezu.example.com:7443',
+    '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://203.0.113.10:7444 --advertise-edge-port 443 --tls-cert fullchain.pem --tls-key privkey.pem',
   ]
 
   static override flags = {
@@ -27,6 +29,14 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     'admin-email': Flags.string({description: 'first owner, when the data directory is empty', default: 'admin@mezu.localhost'}),
     'admin-password-stdin': Flags.boolean({description: 'read the first owner\'s password from stdin (empty data directory only)'}),
     'log-level': Flags.option({options: ['silent', 'error', 'warn', 'info', 'debug'] as const, default: 'info'})(),
+    // Addresses and certificates (issue 9); kept together so the settings file can take them over.
+    'advertise-api-url': Flags.string({description: 'control API address handed out (links, `start --json`), e.g. https://mezu.example.com:7443'}),
+    'advertise-tunnel-url': Flags.string({description: 'tunnel address Warpgates dial, e.g. tls://203.0.113.10:7444 (repeat for several addresses of this edge; required with a wildcard --host)', multiple: true}),
+    'advertise-edge-port': Flags.integer({description: 'port in public route URLs, e.g. 443 when a port mapping sits in front of --edge-port', min: 1, max: 65535}),
+    'tls-cert': Flags.string({description: 'PEM certificate (chain allowed) the edge serves instead of the private CA\'s; re-read when it changes', dependsOn: ['tls-key']}),
+    'tls-key': Flags.string({description: 'PEM private key for --tls-cert', dependsOn: ['tls-cert']}),
+    'api-tls-cert': Flags.string({description: 'PEM certificate (chain allowed) the control API serves instead of the private CA\'s; re-read when it changes', dependsOn: ['api-tls-key']}),
+    'api-tls-key': Flags.string({description: 'PEM private key for --api-tls-cert', dependsOn: ['api-tls-cert']}),
   }
 
   async run() {
@@ -41,6 +51,12 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
         edgePort: f['edge-port'],
         tunnelPort: f['tunnel-port'],
         domain: f.domain.toLowerCase(),
+        advertise: {apiUrl: f['advertise-api-url'], tunnelUrls: f['advertise-tunnel-url'], edgePort: f['advertise-edge-port']},
+        certificates: {
+          edge: f['tls-cert'] ? {certFile: resolve(f['tls-cert']), keyFile: resolve(f['tls-key']!)} : undefined,
+          api: f['api-tls-cert'] ? {certFile: resolve(f['api-tls-cert']), keyFile: resolve(f['api-tls-key']!)} : undefined,
+          checkIntervalMs: DEFAULTS.certificateCheckIntervalMs,
+        },
       })
     } catch (error) {
       if (error instanceof ConfigError) throw new MezuError('usage', error.message, 2)
@@ -68,6 +84,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       apiUrl: platform.apiUrl,
       edgeUrl: platform.edgeUrl,
       tunnelUrl: platform.tunnelUrl,
+      tunnelUrls: platform.tunnelUrls,
       ports: platform.ports,
       domain: platform.domain,
       dataDir: platform.dataDir,
@@ -84,7 +101,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       this.log(details([
         ['control API', platform.apiUrl],
         ['edge', platform.edgeUrl ?? '-'],
-        ['tunnel', platform.tunnelUrl ?? '-'],
+        ['tunnel', platform.tunnelUrls.join(', ') || '-'],
         ['CA certificate', platform.caPath],
       ]))
       this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import type {Route} from '../../lib/api-types/index.js'
+import type {RouteCreated} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {optionalEnvRef, routeDetails, routeFlags} from '../../lib/route-flags.js'
 import {resolveProjectRef, scopeFlags} from '../../lib/scope.js'
@@ -20,14 +20,15 @@ export default class RoutesCreate extends MezuCommand<typeof RoutesCreate> {
     service: Flags.string({description: routeFlags.service.description, required: true}),
   }
 
-  async run(): Promise<Route> {
+  async run(): Promise<RouteCreated> {
     const f = this.flags
-    const route = await this.api().post<Route>('routes', {
+    const route = await this.api().post<RouteCreated>('routes', {
       project: resolveProjectRef(f.project), env: optionalEnvRef(f.env), hostname: f.hostname, path: f.path, service: f.service, policy: f.policy,
       bodyLimitBytes: sizeFlag('body-limit', f['body-limit']), rateLimitPerMinute: f['rate-limit'],
     })
     this.log(`Created route ${route.url}`)
     this.log(routeDetails(route))
+    for (const w of route.warnings ?? []) this.logToStderr(`Warning: ${w}`)
     return route
   }
 }

@@ -18,6 +18,8 @@ export interface WhoAmI {
   /** where end users reach the edge, and where Warpgates dial in (as the platform advertises them) */
   edgeUrl?: string
   tunnelUrl?: string
+  /** every advertised tunnel address (tunnelUrl is the first) */
+  tunnelUrls?: string[]
 }
 
 /** POST /v1/device-logins: start a web login (the OAuth device authorization grant, RFC 8628). */

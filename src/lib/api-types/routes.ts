@@ -44,6 +44,12 @@ export interface Route {
   updatedAt: string
 }
 
+/** The answer to creating a route: the route, and what the person should know about it. */
+export interface RouteCreated extends Route {
+  /** e.g. the edge's certificate does not cover the hostname; empty when there is nothing to say */
+  warnings: string[]
+}
+
 /** Policy rules as a request names them: emails, directory paths or ids, service account names or ids, IPs or CIDRs. */
 export type PolicyRulesInput = Partial<PolicyRules>
 

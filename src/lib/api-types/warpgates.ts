@@ -39,8 +39,10 @@ export interface WarpgateCertificate {
   certificatePem: string
   caPem: string
   expiresAt: string
-  /** host:port of the edge's tunnel listener (TLS 1.3, mutual) */
+  /** tls://host:port of the edge's tunnel listener (TLS 1.3, mutual); the first of tunnelUrls */
   tunnelUrl: string
+  /** every advertised address of the edge's tunnel listener; a Warpgate spreads its connections over them (older platforms send only tunnelUrl) */
+  tunnelUrls?: string[]
   /** the edge's public base URL, e.g. https://mezu.localhost:8443 */
   edgeUrl: string
   /** public URLs of the routes to this service at the time of the answer */
