@@ -12,7 +12,8 @@ export default class Doctor extends MezuCommand<typeof Doctor> {
   }
 
   async run(): Promise<DoctorReport> {
-    const report = await runDoctor({...this.connectionInfo(), project: this.flags.project ?? this.connectionInfo().project, timeoutMs: this.flags.timeout * 1000})
+    const info = this.connectionInfo()
+    const report = await runDoctor({...info, project: this.flags.project ?? info.project, timeoutMs: this.flags.timeout * 1000})
     const mark = {pass: 'ok  ', warn: 'warn', fail: 'FAIL', skip: 'skip'} as const
     for (const c of report.checks) {
       this.log(`${mark[c.verdict]}  ${c.title}: ${c.detail}`)

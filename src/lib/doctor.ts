@@ -168,8 +168,9 @@ async function checkEdge(s: State): Promise<Check[]> {
   const u = new URL(s.me.edgeUrl)
   const ep = dialable(u.hostname, Number(u.port || 443))
   try {
-    await tlsConnect({...ep, ca: s.input.caPem!, anyName: true}, s.input.timeoutMs)
-    return [result('edge', t, 'pass', `${u.host} answered TLS with a certificate the pinned CA signed`)]
+    // End users' browsers trust the public roots too: the edge may serve an operator's or ACME certificate.
+    await tlsConnect({...ep, ca: [...tls.rootCertificates, s.input.caPem!], anyName: true}, s.input.timeoutMs)
+    return [result('edge', t, 'pass', `${u.host} answered TLS with a certificate the pinned CA or a public root signed`)]
   } catch (error) {
     return [result('edge', t, 'fail', `${u.host}: ${describeNetError(error)}`, 'check that the edge port is open from here (firewall, --host on `mezu platform start`) and that the platform is running')]
   }
@@ -251,7 +252,7 @@ function tcpConnect(ep: Endpoint, timeoutMs: number): Promise<void> {
  * name match: the edge's certificate names route hostnames and the tunnel's its own identity,
  * neither of which is the address dialled here; the chain is still verified.
  */
-function tlsConnect(opts: Endpoint & {ca: string; alpn?: string; anyName?: boolean}, timeoutMs: number): Promise<void> {
+function tlsConnect(opts: Endpoint & {ca: string | string[]; alpn?: string; anyName?: boolean}, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: opts.host, port: opts.port, servername: opts.servername, ca: opts.ca, minVersion: 'TLSv1.3',
