@@ -11,7 +11,9 @@ import {openStores, storesExist} from './store/stores.js'
 export {initDataDir, AlreadyInitializedError} from './init.js'
 export {rotateMasterKey} from './store/rotate.js'
 export {BackupFileError, createBackup, MasterKeyMismatchError, restoreBackup, TargetNotEmptyError} from './backup/backup.js'
-export {buildConfig, defaultDataDir, ConfigError, DEFAULTS} from './config.js'
+export {buildConfig, defaultDataDir, ConfigError, DEFAULTS, resolvePlatformConfig, type EffectiveSetting, type ResolvedConfig} from './config.js'
+export {SETTINGS, envName, expected, type Setting} from './settings.js'
+export {CONFIG_FILE} from './config-file.js'
 
 /** What `mezu platform status` reports, read without starting anything. */
 export interface LocalStatus {
@@ -91,10 +93,10 @@ export async function checkDataDir(dataDir: string, masterKey?: string): Promise
 
 /**
  * `mezu platform rotate-signing-key`: on a stopped platform's data directory, a new Ed25519 key
- * becomes active; the old one stays published in the JWKS until assertions it signed have expired.
+ * becomes active; the old one stays published in the JWKS until assertions it signed have expired
+ * (`ttl`: the platform's edge.assertionTtlMs).
  */
-export async function rotateSigningKeyOffline(dataDir: string, masterKey?: string): Promise<{kid: string; retired: string[]; deleted: number; publishedUntil: string | null}> {
-  const ttl = buildConfig({dataDir}).edge.assertionTtlMs
+export async function rotateSigningKeyOffline(dataDir: string, masterKey?: string, ttl = buildConfig({dataDir}).edge.assertionTtlMs): Promise<{kid: string; retired: string[]; deleted: number; publishedUntil: string | null}> {
   const s = await openStores(dataDir, {masterKey})
   try {
     const cdb = {db: s.config, cipher: s.cipher, hasher: s.hasher}

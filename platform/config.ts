@@ -1,10 +1,14 @@
-import {isIP} from 'node:net'
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
+import {CONFIG_FILE, readConfigFile} from './config-file.js'
+import {checkValue, closest, ConfigError, derivedEnvName, envName, fromText, isWildcardHost, pathOf, SETTINGS, settingByKey, type Setting, type SettingSource, type SettingValue} from './settings.js'
+
+export {ConfigError, isWildcardHost, urlHostname} from './settings.js'
 
 /**
- * The platform's configuration: read once from flags and the environment, validated, defaulted,
- * then passed into constructors. Nothing below reads process.env.
+ * The platform's configuration: read once from flags, the environment and the config file,
+ * validated against the settings schema (settings.ts), defaulted, then passed into constructors.
+ * Nothing below reads process.env. A field here needs its entry in SETTINGS.
  */
 export interface PlatformConfig {
   dataDir: string
@@ -14,6 +18,8 @@ export interface PlatformConfig {
   edgePort: number
   tunnelPort: number
   domain: string
+  /** pino level of the platform's log */
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug'
   /** Session: absolute lifetime and inactivity timeout. */
   sessionMaxAgeMs: number
   sessionIdleMs: number
@@ -51,7 +57,6 @@ export interface PlatformConfig {
      */
     streamResets: {burst: number; perSecond: number}
   }
-  drainGraceMs: number
   /** What the platform tells others to connect to, apart from what it binds (see Advertise). */
   advertise: Advertise
   /** Certificates for end users and the API from the operator's files (see CertificateFiles). */
@@ -85,11 +90,11 @@ export interface LoginLimits {
  * when they differ from the bound ones: a wildcard bind, NAT, or a port mapping in front.
  */
 export interface Advertise {
-  /** https://host[:port] of the control API (`--advertise-api-url`) */
+  /** https://host[:port] of the control API (advertise.apiUrl, `--advertise-api-url`) */
   apiUrl?: string
-  /** tls://host[:port] of the edge's tunnel listener, one per address of the same edge (`--advertise-tunnel-url`) */
+  /** tls://host[:port] of the edge's tunnel listener, one per address of the same edge (advertise.tunnelUrls, `--advertise-tunnel-url`) */
   tunnelUrls?: string[]
-  /** the port in public route URLs (`--advertise-edge-port`), e.g. 443 with a port mapping in front of 8443 */
+  /** the port in public route URLs (advertise.edgePort, `--advertise-edge-port`), e.g. 443 with a port mapping in front of 8443 */
   edgePort?: number
 }
 
@@ -99,21 +104,16 @@ export interface CertFilePair {
   keyFile: string
 }
 
-/** Where the edge (`--tls-cert/--tls-key`) and the API (`--api-tls-cert/--api-tls-key`) take their certificates from instead of the private CA. */
+/**
+ * Where the edge (tls.certFile/tls.keyFile, `--tls-cert/--tls-key`) and the API (apiTls.*,
+ * `--api-tls-cert/--api-tls-key`) take their certificates from instead of the private CA.
+ */
 export interface CertificateFiles {
   edge?: CertFilePair
   api?: CertFilePair
-  /** the stat check behind the file watch, for file systems where fs.watch misses changes */
+  /** the stat check behind the file watch, for file systems where fs.watch misses changes (certificates.checkIntervalMs) */
   checkIntervalMs: number
 }
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
-
-const MIN = 60_000
-const HOUR = 60 * MIN
-const DAY = 24 * HOUR
 
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   if (env.MEZU_DATA_DIR) return env.MEZU_DATA_DIR
@@ -121,138 +121,185 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return join(homedir(), '.local', 'share', 'mezu')
 }
 
+/** The defaults of the bind settings, for callers that show them. */
 export const DEFAULTS = {
-  host: '127.0.0.1',
-  apiPort: 7443,
-  edgePort: 8443,
-  tunnelPort: 7444,
-  domain: 'mezu.localhost',
-  certificateCheckIntervalMs: 30_000,
+  host: defaultOf('host') as string,
+  apiPort: defaultOf('apiPort') as number,
+  edgePort: defaultOf('edgePort') as number,
+  tunnelPort: defaultOf('tunnelPort') as number,
+  domain: defaultOf('domain') as string,
 } as const
 
-export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}): PlatformConfig {
-  const cfg: PlatformConfig = {
-    masterKey: undefined,
-    host: DEFAULTS.host,
-    apiPort: DEFAULTS.apiPort,
-    edgePort: DEFAULTS.edgePort,
-    tunnelPort: DEFAULTS.tunnelPort,
-    domain: DEFAULTS.domain,
-    sessionMaxAgeMs: 7 * DAY,
-    sessionIdleMs: DAY,
-    loginLimit: {slowAfter: 3, lockAfter: 10, ipLockAfter: 30, windowMs: 15 * MIN, lockMs: 15 * MIN, delayMs: 250, maxDelayMs: 5000},
-    apiBodyLimitBytes: 1024 * 1024,
-    inviteTtlMs: 7 * DAY,
-    deviceLogin: {ttlMs: 10 * MIN, intervalSeconds: 5, startsPerMinute: 20},
-    warpgateCertTtlMs: DAY,
-    edge: {
-      maxHeaderBytes: 16 * 1024,
-      maxUrlBytes: 8 * 1024,
-      headersTimeoutMs: 10_000,
-      idleTimeoutMs: 120_000,
-      // Time for the origin to send response headers before the edge answers 504 (Cloudflare's is 100 s).
-      requestTimeoutMs: 100_000,
-      defaultBodyLimitBytes: 1024 * 1024 * 1024,
-      rateLimitPerMinute: 6000,
-      assertionTtlMs: 5 * MIN,
-      // nginx's default; each stream may hold up to a tunnel stream window at the edge.
-      maxConcurrentStreams: 128,
-      bodyTimeoutMs: 60_000,
-      minBodyBytesPerSecond: 240,
-      bodyRateGraceMs: 5_000,
-      streamResets: {burst: 200, perSecond: 10},
-    },
-    drainGraceMs: 30_000,
-    advertise: {},
-    certificates: {checkIntervalMs: DEFAULTS.certificateCheckIntervalMs},
-    passwordStrength: 'interactive',
-    ...input,
+function defaultOf(key: string): SettingValue | undefined {
+  return SETTINGS.find((s) => s.key === key)?.default
+}
+
+/** The schema's defaults as a PlatformConfig without its data directory; every top-level group is there, if empty. */
+function defaultConfig(): Omit<PlatformConfig, 'dataDir'> {
+  const cfg: Record<string, unknown> = {}
+  for (const s of SETTINGS) {
+    const path = pathOf(s)
+    if (path.includes('.')) cfg[path.split('.')[0]] ??= {}
+    if (s.default !== undefined) setPath(cfg, path, Array.isArray(s.default) ? [...s.default] : s.default)
   }
-  cfg.advertise = checkAdvertise(cfg.advertise, cfg.host)
-  checkCertificateFiles(cfg.certificates)
-  for (const [name, port] of [['api-port', cfg.apiPort], ['edge-port', cfg.edgePort], ['tunnel-port', cfg.tunnelPort]] as const) {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--${name} must be a port number from 0 to 65535, got ${port}`)
+  return cfg as unknown as Omit<PlatformConfig, 'dataDir'>
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.')
+  let node = target
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>
+  node[parts.at(-1)!] = value
+}
+
+function getPath(source: unknown, key: string): unknown {
+  return key.split('.').reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), source)
+}
+
+function deletePath(target: Record<string, unknown>, key: string): void {
+  const parts = key.split('.')
+  const parent = getPath(target, parts.slice(0, -1).join('.'))
+  if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[parts.at(-1)!]
+}
+
+/** Where a setting's value came from, for messages about settings that go together; undefined: from a caller of buildConfig. */
+type Origins = (key: string) => {source: SettingSource; origin: string} | undefined
+
+/**
+ * A PlatformConfig from the schema's defaults and `input` (top-level fields replace the
+ * default whole, e.g. all of `edge`), each setting checked against the schema and normalised (a
+ * copy: `input` is not changed), an empty list counting as unset. Then the settings that go
+ * together: a certificate file with its key file, a wildcard host with advertised tunnel URLs.
+ * Their messages name flags, or with `origins` the file and line or variable a value came from.
+ */
+export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}, origins?: Origins): PlatformConfig {
+  const cfg = structuredClone({masterKey: undefined, ...defaultConfig(), ...input}) as PlatformConfig
+  // before the values: an empty key file is a missing one, not a bad path
+  checkCertificatePairs(cfg, origins)
+  for (const s of SETTINGS) {
+    if (s.key === 'dataDir' || s.key === 'masterKey') continue
+    const path = pathOf(s)
+    const value = getPath(cfg, path)
+    if (value === undefined && s.default === undefined) continue
+    if (Array.isArray(value) && value.length === 0 && s.default === undefined) {
+      deletePath(cfg as unknown as Record<string, unknown>, path)
+      continue
+    }
+    const checked = checkValue(s, value)
+    if (!checked.ok) throw new ConfigError(`${s.key} ${checked.problem}`)
+    setPath(cfg as unknown as Record<string, unknown>, path, checked.value)
   }
-  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/.test(cfg.domain)) {
-    throw new ConfigError(`--domain must be a DNS name like mezu.localhost, got "${cfg.domain}"`)
-  }
-  if (cfg.sessionIdleMs <= 0 || cfg.sessionMaxAgeMs <= 0) throw new ConfigError('session lifetimes must be positive')
-  const l = cfg.loginLimit
-  const whole = (n: number, min: number) => Number.isInteger(n) && n >= min
-  if (!whole(l.slowAfter, 0) || !whole(l.lockAfter, 1) || !whole(l.ipLockAfter, 1) || !(l.windowMs > 0) || !(l.lockMs > 0) || !(l.delayMs >= 0) || !(l.maxDelayMs >= 0 && l.maxDelayMs <= MIN)) {
-    throw new ConfigError('loginLimit needs whole slowAfter (0 or more), lockAfter and ipLockAfter (1 or more), positive windowMs and lockMs, delayMs of 0 or more and maxDelayMs from 0 to 60000')
-  }
-  const e = cfg.edge
-  if (!Number.isInteger(e.maxConcurrentStreams) || e.maxConcurrentStreams < 1 || e.maxConcurrentStreams > 1000) {
-    throw new ConfigError(`edge.maxConcurrentStreams must be a whole number from 1 to 1000, got ${e.maxConcurrentStreams}`)
-  }
-  if (!(e.bodyTimeoutMs >= 0) || !(e.minBodyBytesPerSecond >= 0) || !(e.bodyRateGraceMs >= 0)) {
-    throw new ConfigError('edge.bodyTimeoutMs, edge.minBodyBytesPerSecond and edge.bodyRateGraceMs must be 0 or more')
-  }
-  // nghttp2 has a reset limit of its own (1000, then 33 a second) whose GOAWAY leaves the socket
-  // open; the edge's must be reached first.
-  const r = e.streamResets
-  if (!Number.isInteger(r?.burst) || r.burst < 1 || r.burst > 999 || !(r.perSecond >= 0 && r.perSecond <= 33)) {
-    throw new ConfigError(`edge.streamResets needs a whole burst from 1 to 999 and a perSecond from 0 to 33, got ${JSON.stringify(r)}`)
-  }
-  const d = cfg.deviceLogin
-  if (!(d.ttlMs > 0) || !Number.isInteger(d.intervalSeconds) || d.intervalSeconds < 1 || !(d.startsPerMinute > 0)) {
-    throw new ConfigError('deviceLogin needs a positive ttlMs, a whole intervalSeconds of at least 1 and a positive startsPerMinute')
-  }
+  checkWildcardHost(cfg, origins)
   return cfg
 }
 
-/** True for 0.0.0.0, :: and their spellings: a bind on every interface. */
-export function isWildcardHost(host: string): boolean {
-  if (isIP(host) === 4) return host.split('.').every((p) => Number(p) === 0)
-  if (isIP(host) === 6) return /^[0:]+$/.test(host)
-  return false
+/** The certificate pairs: the group in PlatformConfig.certificates and the settings of its two files. */
+const CERT_PAIRS = [['edge', 'tls.certFile', 'tls.keyFile'], ['api', 'apiTls.certFile', 'apiTls.keyFile']] as const
+
+/** A certificate file without its key file, or the other way round, is refused; neither given leaves the pair out. */
+function checkCertificatePairs(cfg: PlatformConfig, origins?: Origins): void {
+  const given = (v: unknown) => typeof v === 'string' && v !== ''
+  for (const [group, certKey, keyKey] of CERT_PAIRS) {
+    const pair = cfg.certificates?.[group]
+    if (!pair) continue
+    if (given(pair.certFile) && given(pair.keyFile)) continue
+    if (!given(pair.certFile) && !given(pair.keyFile)) {
+      delete cfg.certificates[group]
+      continue
+    }
+    const from = origins?.(given(pair.certFile) ? certKey : keyKey)
+    const [cert, key] = [settingByKey(certKey)!, settingByKey(keyKey)!]
+    throw new ConfigError(!from || from.source === 'flag'
+      ? `--${cert.flag} and --${key.flag} go together: pass both`
+      : `${from.origin}: ${certKey} and ${keyKey} go together: set both`, 'usage')
+  }
 }
 
-/** A URL's host without IPv6 brackets. */
-export function urlHostname(url: string): string {
-  return new URL(url).hostname.replace(/^\[|\]$/g, '')
+/** A wildcard bind means nothing to another machine: Warpgates must be told where to connect. */
+function checkWildcardHost(cfg: PlatformConfig, origins?: Origins): void {
+  if (!isWildcardHost(cfg.host) || cfg.advertise?.tunnelUrls?.length) return
+  const from = origins?.('host')
+  const why = 'listens on every interface, but Warpgates need an address they can reach'
+  throw new ConfigError(!from || from.source === 'flag'
+    ? `--host ${cfg.host} ${why}: pass --advertise-tunnel-url tls://HOST:PORT with this server's public name or IP (and --advertise-api-url https://HOST:PORT for links and the CLI)`
+    : `${from.origin}: host ${cfg.host} ${why}: set advertise.tunnelUrls (or pass --advertise-tunnel-url) to tls://HOST:PORT with this server's public name or IP (and advertise.apiUrl to https://HOST:PORT for links and the CLI)`, 'usage')
 }
 
-function checkAdvertise(a: Advertise, host: string): Advertise {
-  const out: Advertise = {}
-  if (a.apiUrl !== undefined) {
-    const u = parseAddress(a.apiUrl, 'advertise-api-url', 'https:', 'https://mezu.example.com:7443')
-    out.apiUrl = `https://${u.host}`
-  }
-  if (a.tunnelUrls?.length) {
-    out.tunnelUrls = [...new Set(a.tunnelUrls.map((raw) => {
-      const u = parseAddress(raw, 'advertise-tunnel-url', 'tls:', 'tls://203.0.113.10:7444')
-      return `tls://${u.host}`
-    }))]
-  }
-  if (a.edgePort !== undefined) {
-    if (!Number.isInteger(a.edgePort) || a.edgePort < 1 || a.edgePort > 65535) throw new ConfigError(`--advertise-edge-port must be a port number from 1 to 65535, got ${a.edgePort}`)
-    out.edgePort = a.edgePort
-  }
-  if (isWildcardHost(host) && !out.tunnelUrls) {
-    throw new ConfigError(`--host ${host} listens on every interface, but Warpgates need an address they can reach: pass --advertise-tunnel-url tls://HOST:PORT with this server's public name or IP (and --advertise-api-url https://HOST:PORT for links and the CLI)`)
-  }
-  return out
+/** One setting as the platform will use it, and where its value came from. */
+export interface EffectiveSetting {
+  key: string
+  /** null when unset; secrets are never carried here (see `isSet`) */
+  value: SettingValue | null
+  source: SettingSource
+  /** the file and line, the variable or the flag that gave the value; null for defaults */
+  origin: string | null
+  secret: boolean
+  /** whether a value is set, for secrets whose value is withheld */
+  isSet: boolean
 }
 
-function parseAddress(raw: string, flag: string, scheme: string, example: string): URL {
-  let u: URL
-  try {
-    u = new URL(raw)
-  } catch {
-    throw new ConfigError(`--${flag} must be a URL like ${example}, got "${raw}"`)
-  }
-  const bad = u.protocol !== scheme ? `its scheme must be ${scheme.slice(0, -1)}` : u.username || u.password ? 'it may not hold a user or password'
-    : (u.pathname !== '' && u.pathname !== '/') || u.search || u.hash ? 'give the address only, without a path or query'
-      : !u.hostname ? 'it has no host' : isWildcardHost(urlHostname(raw)) ? 'a wildcard address cannot be connected to' : ''
-  if (bad) throw new ConfigError(`--${flag} must be a URL like ${example}, got "${raw}": ${bad}`)
-  return u
+export interface ResolvedConfig {
+  config: PlatformConfig
+  settings: EffectiveSetting[]
+  configFile: {path: string; explicit: boolean; found: boolean}
 }
 
-function checkCertificateFiles(c: CertificateFiles): void {
-  for (const [pair, cert, key] of [[c.edge, 'tls-cert', 'tls-key'], [c.api, 'api-tls-cert', 'api-tls-key']] as const) {
-    if (pair && (!pair.certFile || !pair.keyFile)) throw new ConfigError(`--${cert} and --${key} go together: pass both`)
+export interface ResolveInput {
+  /** the command's parsed flags by flag name; a flag the user did not pass is undefined */
+  flags: Record<string, unknown>
+  /** --config, when given */
+  configFile?: string
+  env: NodeJS.ProcessEnv
+}
+
+const ENV_PREFIX = 'MEZU_PLATFORM_'
+
+/**
+ * The effective configuration: flags > MEZU_PLATFORM_* variables > config file > defaults, every
+ * value checked where it was given. Throws ConfigError with one sentence naming the file and
+ * line, the variable or the flag, and the key.
+ */
+export function resolvePlatformConfig(input: ResolveInput): ResolvedConfig {
+  const given = new Map<string, {value: SettingValue; source: SettingSource; origin: string}>()
+  const take = (s: Setting, raw: unknown, source: SettingSource, origin: string) => {
+    const checked = checkValue(s, raw)
+    // An address flag is the subject of its own sentence, as issue 9 worded it ("--advertise-api-url must be a URL like …").
+    if (!checked.ok) throw new ConfigError(`${source === 'flag' && s.addressExample ? origin : `${origin}: ${s.key}`} ${checked.problem}`)
+    // A relative path given on the command line or in a variable is relative to the working
+    // directory (in the file: to the file's directory). The data directory is used as given.
+    const value = s.type === 'path' && s.key !== 'dataDir' ? resolve(checked.value as string) : checked.value
+    if (!given.has(s.key)) given.set(s.key, {value, source, origin})
   }
-  if (!(c.checkIntervalMs >= 100)) throw new ConfigError(`certificates.checkIntervalMs must be at least 100, got ${c.checkIntervalMs}`)
+  for (const s of SETTINGS) {
+    const raw = s.flag === undefined ? undefined : input.flags[s.flag]
+    if (raw !== undefined && !(Array.isArray(raw) && raw.length === 0)) take(s, typeof raw === 'boolean' ? raw : fromText(s, raw as string | string[]), 'flag', `--${s.flag}`)
+  }
+  for (const name of Object.keys(input.env)) {
+    if (!name.startsWith(ENV_PREFIX) || !input.env[name]) continue
+    if (SETTINGS.some((s) => envName(s) === name)) continue
+    const renamed = SETTINGS.find((s) => derivedEnvName(s.key) === name)
+    if (renamed) throw new ConfigError(`${name} is not read; ${renamed.key} comes from ${envName(renamed)}`)
+    const hint = closest(name, SETTINGS.filter((s) => envName(s).startsWith(ENV_PREFIX)).map((s) => envName(s)))
+    throw new ConfigError(`${name}: unknown setting variable${hint ? `; did you mean ${hint}?` : ' (`mezu platform config` lists the settings)'}`)
+  }
+  for (const s of SETTINGS) {
+    const text = input.env[envName(s)]
+    if (text) take(s, fromText(s, text), 'env', envName(s))
+  }
+  const dataDir = (given.get('dataDir')?.value as string | undefined) ?? defaultDataDir({...input.env, MEZU_DATA_DIR: undefined})
+  const explicit = input.configFile !== undefined
+  const file = readConfigFile(input.configFile ?? join(dataDir, CONFIG_FILE), explicit)
+  for (const f of file.settings) if (!given.has(f.key)) given.set(f.key, {value: f.value, source: 'file', origin: `${file.path}:${f.line}`})
+
+  const values: Record<string, unknown> = {dataDir}
+  const settings: EffectiveSetting[] = []
+  for (const s of SETTINGS) {
+    const g = given.get(s.key)
+    const value = s.key === 'dataDir' ? dataDir : g?.value ?? s.default
+    if (value !== undefined) setPath(values, pathOf(s), value)
+    settings.push({
+      key: s.key, value: s.secret ? null : value ?? null, source: g?.source ?? 'default', origin: g?.origin ?? null, secret: !!s.secret, isSet: value !== undefined,
+    })
+  }
+  return {config: buildConfig(values as unknown as PlatformConfig, (key) => given.get(key)), settings, configFile: {path: file.path, explicit, found: file.found}}
 }

@@ -3,7 +3,7 @@
  * the API sent back); scripts branch on `code` in the `--json` error object, never on text.
  */
 export const CLI_ERRORS = {
-  usage: 'A flag or argument is missing or malformed (exit code 2).',
+  usage: 'A flag or argument is missing or malformed, or a platform setting lacks one it needs (a wildcard host without an advertised tunnel address, a certificate file without its key) (exit code 2).',
   missing_value: 'A value is needed and no terminal is there to ask for it; the message names the flag.',
   not_logged_in: 'No credentials: run `mezu login` or set MEZU_TOKEN.',
   no_api_url: 'No platform address: pass --api-url or set MEZU_API_URL.',
@@ -12,6 +12,7 @@ export const CLI_ERRORS = {
   no_scope: 'A project (or environment) is needed: pass --project/--env, set MEZU_PROJECT/MEZU_ENV, or run `mezu use`.',
   bad_input: 'A value given to the CLI is invalid (a file, a duration, a name).',
   not_confirmed: 'A destructive command was not confirmed; pass --yes in scripts.',
+  bad_config: 'The platform configuration has an unknown key, a wrong type or a bad value, in the config file (named with its line), a MEZU_PLATFORM_* variable or a flag; nothing was started (exit code 2).',
   platform: 'The local platform could not start or its data directory is unusable.',
   already_initialized: 'The data directory already holds a platform.',
   backup_invalid: 'The file is not a Mezusphere backup, is truncated, or was altered after it was written; the message names the part.',

@@ -67,3 +67,12 @@ function human(s: number): string {
   if (s < 86400) return `${Math.round(s / 3600)}h`
   return `${Math.round(s / 86400)}d`
 }
+
+type SettingRow = {key: string; value: unknown; source: string; origin: string | null; secret: boolean; isSet: boolean}
+
+/** `mezu platform config`: setting, value (secrets redacted), and where the value came from. */
+export const settingsColumns: Column<SettingRow>[] = [
+  {header: 'setting', get: (r) => r.key},
+  {header: 'value', get: (r) => (r.secret ? (r.isSet ? '(redacted)' : null) : Array.isArray(r.value) ? r.value.join(', ') : (r.value as string | number | boolean | null))},
+  {header: 'source', get: (r) => (r.origin ? `${r.source} (${r.origin})` : r.source)},
+]

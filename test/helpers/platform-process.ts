@@ -20,14 +20,14 @@ export interface PlatformProcess {
 
 /**
  * Starts the built `mezu platform start --json` on DATA_DIR (initialised on the first start with
- * the test owner) on the given ports, 0 = any, with EXTRAARGS after them; resolves once its
- * summary line is printed.
+ * the test owner) on the given ports, 0 = any; resolves once its summary line is printed.
+ * `extra.args` are added to the command line (e.g. --config), `extra.env` to its environment.
  */
-export async function startPlatformProcess(t: ExecutionContext, dataDir: string, ports: {api: number; edge: number; tunnel: number} = {api: 0, edge: 0, tunnel: 0}, extraArgs: string[] = []): Promise<PlatformProcess> {
+export async function startPlatformProcess(t: ExecutionContext, dataDir: string, ports: {api: number; edge: number; tunnel: number} = {api: 0, edge: 0, tunnel: 0}, extra: {args?: string[]; env?: NodeJS.ProcessEnv} = {}): Promise<PlatformProcess> {
   const child = spawn(process.execPath, [
     BIN, 'platform', 'start', '--data-dir', dataDir, '--api-port', String(ports.api), '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
-    '--admin-email', ADMIN_EMAIL, '--admin-password-stdin', '--log-level', 'silent', '--json', ...extraArgs,
-  ], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: ''}, stdio: ['pipe', 'pipe', 'pipe']})
+    '--admin-email', ADMIN_EMAIL, '--admin-password-stdin', '--log-level', 'silent', '--json', ...(extra.args ?? []),
+  ], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: '', ...extra.env}, stdio: ['pipe', 'pipe', 'pipe']})
   child.stdin!.end(ADMIN_PASSWORD)
   let stdout = ''
   let stderr = ''

@@ -49,11 +49,11 @@ if (problem) {
     t.teardown(() => {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
     })
-    const platform = await startPlatformProcess(t, join(tempDir(t), 'data'), {api: 0, edge: 0, tunnel: 0}, [
+    const platform = await startPlatformProcess(t, join(tempDir(t), 'data'), {api: 0, edge: 0, tunnel: 0}, {args: [
       '--host', '0.0.0.0',
       // the first address leads nowhere from inside the namespace (its own loopback): the Warpgate must move on to the second
       '--advertise-tunnel-url', 'tls://127.0.0.1', '--advertise-tunnel-url', `tls://${link.hostIp}`,
-    ])
+    ]})
     const {ports} = platform.summary
     t.deepEqual(platform.summary.tunnelUrls, [`tls://127.0.0.1:${ports.tunnel}`, `tls://${link.hostIp}:${ports.tunnel}`], 'an advertised address without a port takes the bound tunnel port')
     t.is(platform.summary.tunnelUrl, `tls://127.0.0.1:${ports.tunnel}`)

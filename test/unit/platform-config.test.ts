@@ -7,10 +7,10 @@ test('the failed-login limits default to locking an address out of an account, n
   t.deepEqual(defaults, {slowAfter: 3, lockAfter: 10, ipLockAfter: 30, windowMs: 15 * 60_000, lockMs: 15 * 60_000, delayMs: 250, maxDelayMs: 5000})
 })
 
-test('failed-login limits that cannot work are refused in one sentence naming loginLimit', (t) => {
+test('failed-login limits that cannot work are refused in one sentence naming the loginLimit setting', (t) => {
   for (const bad of [{lockAfter: 0}, {ipLockAfter: 1.5}, {slowAfter: -1}, {windowMs: 0}, {lockMs: Number.NaN}, {delayMs: -1}, {maxDelayMs: 120_000}]) {
     const e = t.throws(() => buildConfig({dataDir: '/unused', loginLimit: {...defaults, ...bad}}), {instanceOf: ConfigError}, JSON.stringify(bad))
-    t.regex(e?.message ?? '', /^loginLimit needs /)
+    t.regex(e?.message ?? '', /^loginLimit\.\w+ must be /)
   }
 })
 

@@ -1,9 +1,10 @@
 import {Flags} from '@oclif/core'
-import {AlreadyInitializedError, defaultDataDir, initDataDir} from '../../../platform/admin.js'
+import {AlreadyInitializedError, initDataDir} from '../../../platform/admin.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
 import {details} from '../../lib/output.js'
-import {dataDirFlag} from '../../lib/platform-flags.js'
+import {loadPlatformConfig} from '../../lib/platform-config.js'
+import {configFileFlag, dataDirFlag} from '../../lib/platform-flags.js'
 import {readStdin} from '../../lib/prompt.js'
 
 export default class PlatformInit extends MezuCommand<typeof PlatformInit> {
@@ -15,12 +16,15 @@ export default class PlatformInit extends MezuCommand<typeof PlatformInit> {
 
   static override flags = {
     ...dataDirFlag,
+    ...configFileFlag,
     'admin-email': Flags.string({description: 'email of the first owner account', required: true}),
     'admin-password-stdin': Flags.boolean({description: 'read the owner\'s password from stdin (else one is generated and printed once)'}),
   }
 
   async run() {
-    const dataDir = this.flags['data-dir'] ?? defaultDataDir(process.env)
+    // checked here too, so a config file that would stop the first start stops init already
+    const {config} = loadPlatformConfig(this.flags)
+    const {dataDir} = config
     const email = this.flags['admin-email']
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new MezuError('usage', `--admin-email "${email}" is not an email address`, 2)
     let password: string | undefined
@@ -30,7 +34,7 @@ export default class PlatformInit extends MezuCommand<typeof PlatformInit> {
     }
     let result
     try {
-      result = await initDataDir({dataDir, masterKey: process.env.MEZU_MASTER_KEY || undefined, adminEmail: email, adminPassword: password})
+      result = await initDataDir({dataDir, masterKey: config.masterKey, adminEmail: email, adminPassword: password, passwordStrength: config.passwordStrength})
     } catch (error) {
       if (error instanceof AlreadyInitializedError) throw new MezuError('already_initialized', error.message)
       throw new MezuError('platform', `cannot initialise ${dataDir}: ${(error as Error).message}`)
