@@ -17,6 +17,7 @@ names, keeps the tunnel up and drains on SIGTERM, SIGINT or SIGHUP (a second sig
 USAGE
   $ mezu-warpgate TARGET [--state FILE] [--connections N] [--grace 30s] [--name N] [--require-assertion] [--quiet] [--json]
                   [--log-level info] [--metrics-addr HOST:PORT]
+  $ mezu-warpgate --version
 
 TARGET is a service directory holding mezu.json, a port (3000) or a URL (http://127.0.0.1:3000).
 Routes are not created here: point one at the service with \`mezu routes create\`.
@@ -39,6 +40,12 @@ EXAMPLE
     mezu-warpgate 8080 --state /var/lib/mezu/warpgate.json --json
 `
 
+/** The same words as `mezu --version` (oclif's), from the package both binaries ship in. */
+function versionInfo(): {version: string; platform: string; node: string} {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version: string}
+  return {version: pkg.version, platform: `${process.platform}-${process.arch}`, node: process.version}
+}
+
 const usage = (message: string) => new MezuError('usage', message, 2)
 
 /**
@@ -52,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv, allowPositionals: true, strict: true,
       options: {
         connections: {type: 'string', default: '2'}, grace: {type: 'string', default: '30s'}, name: {type: 'string', short: 'n'},
-        'require-assertion': {type: 'boolean'}, quiet: {type: 'boolean', short: 'q'}, json: {type: 'boolean'}, help: {type: 'boolean', short: 'h'},
+        'require-assertion': {type: 'boolean'}, quiet: {type: 'boolean', short: 'q'}, json: {type: 'boolean'}, help: {type: 'boolean', short: 'h'}, version: {type: 'boolean', short: 'v'},
         token: {type: 'string'}, 'token-file': {type: 'string'}, 'api-url': {type: 'string'}, 'ca-file': {type: 'string'}, state: {type: 'string'},
         'log-level': {type: 'string', default: 'info'}, 'metrics-addr': {type: 'string'},
       },
@@ -60,6 +67,11 @@ export async function main(argv: string[]): Promise<number> {
     json = values.json ?? false
     if (values.help) {
       process.stdout.write(USAGE)
+      return 0
+    }
+    if (values.version) {
+      const v = versionInfo()
+      process.stdout.write(json ? JSON.stringify(v) + '\n' : `mezu-warpgate/${v.version} ${v.platform} node-${v.node}\n`)
       return 0
     }
     if (positionals.length !== 1) throw usage(positionals.length ? `one TARGET expected, got ${positionals.length}` : 'TARGET is missing: a service directory, a port or a URL')

@@ -45,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ControlContext): v
     reply.code(204)
   })
 
-  app.get('/v1/me', async (req): Promise<WhoAmI> => ({principal: req.principal!, apiUrl: ctx.urls.api}))
+  app.get('/v1/me', async (req): Promise<WhoAmI> => ({principal: req.principal!, apiUrl: ctx.urls.api, edgeUrl: ctx.urls.edge, tunnelUrl: ctx.urls.tunnel, tunnelUrls: ctx.urls.tunnels}))
 }
 
 export interface PasswordLoginInput {
