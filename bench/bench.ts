@@ -6,6 +6,9 @@
 //   BENCH_TOOL=node|wrk (default: wrk when installed) BENCH_JSON=<file> (also write the results).
 // `npm run bench -- --profile` also writes V8 CPU profiles of the edge and the Warpgate
 // (bench-profiles/edge.cpuprofile, warpgate.cpuprofile; open them in Chrome DevTools).
+// `npm run bench -- --metrics` instead compares small-request throughput through two platforms,
+// one with metrics off and one with `--metrics-addr` (scraped every 5 s during the run),
+// in alternating rounds (BENCH_ROUNDS=3) so that the machine's other load hits both alike.
 import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
@@ -14,7 +17,7 @@ import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
 import {cpuMs, peakMiB, rssMiB, writeCalls} from './memory.js'
-import {startThroughMezu} from './through-mezu.js'
+import {type MezuTarget, startThroughMezu} from './through-mezu.js'
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d)
 const CONNS = env('BENCH_CONNS', 64)
@@ -23,6 +26,8 @@ const WARMUP_MS = env('BENCH_WARMUP', 2) * 1000
 const LARGE_MB = env('BENCH_LARGE_MB', 256)
 const USE_WRK = process.env.BENCH_TOOL ? process.env.BENCH_TOOL === 'wrk' : hasWrk()
 const PROFILE_DIR = process.argv.includes('--profile') ? join(process.cwd(), 'bench-profiles') : undefined
+const METRICS_AB = process.argv.includes('--metrics')
+const ROUNDS = env('BENCH_ROUNDS', 3)
 
 interface Measured {
   small: SmallResult
@@ -133,9 +138,76 @@ function keepProfiles(dir: string, pids: Record<string, number>): string[] {
   return kept
 }
 
+/** Small requests through a platform with metrics off and one with metrics on, in alternating rounds. */
+async function compareMetrics(origin: {url: string; port: number}, workDir: string): Promise<void> {
+  const off = await startThroughMezu({...origin, workDir})
+  let on: MezuTarget | undefined
+  try {
+    on = await startThroughMezu({...origin, workDir, platformArgs: ['--metrics-addr', '127.0.0.1:0']})
+    const metricsUrl = on.metricsUrl
+    if (!metricsUrl) throw new Error('the platform started with --metrics-addr printed no metricsUrl')
+    const runs: Record<'off' | 'on', Array<SmallResult & {edgeCpuUs: number; scrapes: number}>> = {off: [], on: []}
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [label, target] of [['off', off], ['on', on]] as const) {
+        await waitReady(target)
+        process.stderr.write(`[bench] round ${round}/${ROUNDS}, metrics ${label}: small requests (${CONNS} connections, ${DURATION_MS / 1000}s)\n`)
+        let cpuBefore = 0
+        let scrapes = 0
+        // Prometheus scrapes every 15 s or more; every 5 s here, so its cost is in the numbers
+        let scraper: NodeJS.Timeout | undefined
+        const around = {
+          start: () => {
+            cpuBefore = cpuMs(target.processes.edge)
+            if (label === 'on') scraper = setInterval(() => void fetch(metricsUrl).then((r) => r.text()).then(() => scrapes++, () => {}), 5000)
+          },
+          end: () => {
+            clearInterval(scraper)
+            cpuBefore = cpuMs(target.processes.edge) - cpuBefore
+          },
+        }
+        const r = await smallRequests(target, {connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK, around})
+        runs[label].push({...r, edgeCpuUs: (cpuBefore * 1000) / Math.max(1, r.requests), scrapes})
+      }
+    }
+    const text = await (await fetch(metricsUrl)).text()
+    const counted = [...text.matchAll(/^mezu_edge_requests_total\{[^}]*class="2xx"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const row = (name: string, pick: (r: SmallResult & {edgeCpuUs: number}) => number, digits = 0) => {
+      const a = mean(runs.off.map(pick))
+      const b = mean(runs.on.map(pick))
+      return [name, `${f(a, digits)} (${runs.off.map((r) => f(pick(r), digits)).join(', ')})`, `${f(b, digits)} (${runs.on.map((r) => f(pick(r), digits)).join(', ')})`, `${((b / a - 1) * 100).toFixed(1)}%`]
+    }
+    const rows = [
+      row('small requests, req/s', (r) => r.rps),
+      row('small requests, p50 ms', (r) => r.p50Ms, 2),
+      row('small requests, p99 ms', (r) => r.p99Ms, 2),
+      row('edge CPU µs/req', (r) => r.edgeCpuUs),
+      ['small requests, errors', String(runs.off.reduce((n, r) => n + r.errors, 0)), String(runs.on.reduce((n, r) => n + r.errors, 0)), ''],
+    ]
+    const head = ['metric', 'metrics off: mean (rounds)', 'metrics on: mean (rounds)', 'on vs off']
+    console.log(`\nMezusphere metrics overhead: node ${process.version}, ${cpus().length} CPUs, load by ${runs.off[0].tool}, ${CONNS} keep-alive connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), /metrics scraped every 5 s while on (${runs.on.reduce((n, r) => n + r.scrapes, 0)} scrapes)\n`)
+    console.log([head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'))
+    console.log(`\nthe metrics-on edge counted ${counted} 2xx requests (the load generator made ${runs.on.reduce((n, r) => n + r.requests, 0)} in the measured windows, plus warm-ups and readiness probes)`)
+    if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({metricsOff: runs.off, metricsOn: runs.on, conns: CONNS, durationMs: DURATION_MS}, null, 2) + '\n')
+  } finally {
+    await on?.stop()
+    await off.stop()
+  }
+}
+
 async function main(): Promise<void> {
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, {recursive: true})
   const origin = await startOrigin()
+  if (METRICS_AB) {
+    const workDir = mkdtempSync(join(tmpdir(), 'mezu-bench-'))
+    try {
+      await compareMetrics(origin, workDir)
+    } finally {
+      origin.stop()
+      rmSync(workDir, {recursive: true, force: true})
+    }
+    return
+  }
   const workDir = mkdtempSync(join(tmpdir(), 'mezu-bench-'))
   let mezuTarget: Awaited<ReturnType<typeof startThroughMezu>> | undefined
   try {

@@ -10,6 +10,8 @@ import type {Endpoint} from './load.js'
 export interface MezuTarget extends Endpoint {
   /** e.g. {edge: pid, warpgate: pid}; measured idle right after start and at peak at the end */
   processes: Record<string, number>
+  /** the platform's /metrics URL when it was started with `platformArgs: ['--metrics-addr', …]` */
+  metricsUrl?: string
   stop(): Promise<void>
 }
 
@@ -24,7 +26,7 @@ const EMAIL = 'bench@mezu.localhost'
  * load generator's. The route is public (no login) and has no practical rate
  * limit, so the data plane is what gets measured.
  */
-export async function startThroughMezu(origin: {url: string; port: number; workDir: string; nodeArgs?: string[]}): Promise<MezuTarget> {
+export async function startThroughMezu(origin: {url: string; port: number; workDir: string; nodeArgs?: string[]; platformArgs?: string[]}): Promise<MezuTarget> {
   const dir = mkdtempSync(join(origin.workDir, 'mezu-'))
   const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'data'), nodeArgs: origin.nodeArgs})
   const password = randomBytes(18).toString('base64url')
@@ -35,7 +37,7 @@ export async function startThroughMezu(origin: {url: string; port: number; workD
     rmSync(dir, {recursive: true, force: true})
   }
   try {
-    const platform = await mezu.startPlatform({email: EMAIL, password, ports: {api: 0, edge: 0, tunnel: 0}})
+    const platform = await mezu.startPlatform({email: EMAIL, password, ports: {api: 0, edge: 0, tunnel: 0}, args: origin.platformArgs})
     children.push(platform.child)
     const {info} = platform
     mezu.loginAndUse(info, {email: EMAIL, password, project: 'bench', env: 'prod'})
@@ -46,7 +48,7 @@ export async function startThroughMezu(origin: {url: string; port: number; workD
     mezu.must(['routes', 'create', '--hostname', ROUTE, '--service', ROUTE, '--policy', 'open', '--rate-limit', '1000000', '--json'])
     const tunnel = process.env.MEZU_BENCH_RUNTIME === 'tunnel'
       ? mezu.spawn(['tunnel', origin.url, '--name', ROUTE, '--route', ROUTE, '--quiet', '--json', '--grace', '1s'])
-      : mezu.spawn([origin.url, '--quiet', '--json', '--grace', '1s'], undefined, {
+      : mezu.spawn([origin.url, '--quiet', '--json', '--grace', '1s', '--log-level', 'warn'], undefined, {
         bin: WARPGATE_BIN,
         env: {MEZU_WARPGATE_TOKEN: JSON.parse(mezu.must(['warpgates', 'create', '--name', ROUTE, '--json']).out).token, MEZU_API_URL: info.apiUrl, MEZU_CA_FILE: info.caPath},
       })
@@ -56,6 +58,7 @@ export async function startThroughMezu(origin: {url: string; port: number; workD
       url: new URL(url).origin,
       caPem: readFileSync(info.caPath, 'utf8'),
       processes: {edge: platform.child.pid!, warpgate: tunnel.pid!},
+      metricsUrl: info.metricsUrl ?? undefined,
       stop,
     }
   } catch (error) {

@@ -62,6 +62,10 @@ export interface PlatformConfig {
   advertise: Advertise
   /** Certificates for end users and the API from the operator's files (see CertificateFiles). */
   certificates: CertificateFiles
+  /** `--metrics-addr` HOST:PORT: where /metrics, /healthz and /readyz are served over HTTP; absent = no metrics at all */
+  metricsAddr?: string
+  /** `--access-log`: a file for one JSON line per edge request, or '-' for stdout; absent = none */
+  accessLog?: string
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
   /** public certificates from an ACME CA (platform/acme-config.ts); on when acme.email is set, else the private CA's or the files' */

@@ -27,7 +27,13 @@ import {issueServerCert, type ServerCert} from './pki/ca.js'
 import {CertFileWatcher, coversHost, loadCertPair, type LoadedCert} from './pki/cert-files.js'
 import {listRoutes} from './store/config/routes.js'
 import {loadCa} from './store/config/ca.js'
-import {openStores, storesExist} from './store/stores.js'
+import {CONFIG_DB, IDENTITY_DB, openStores, storesExist} from './store/stores.js'
+import {configVersion} from './store/config/meta.js'
+import {parseListenAddress} from '../src/lib/listen-address.js'
+import {AccessLog} from './access-log.js'
+import {MetricsServer} from './metrics/metrics-server.js'
+import {PlatformMetrics} from './metrics/platform-metrics.js'
+import {type Check, FeedLag, listening, type ReadinessReport, runChecks, storeWritable} from './readiness.js'
 
 export const LOCK_FILE = 'platform.json'
 
@@ -35,6 +41,8 @@ export interface RunningPlatform {
   apiUrl: string
   edgeUrl: string | null
   tunnelUrl: string | null
+  /** http://HOST:PORT/metrics of the metrics listener; null when --metrics-addr was not given */
+  metricsUrl: string | null
   /** every advertised tunnel address (tunnelUrl is the first) */
   tunnelUrls: string[]
   ports: {api: number; edge: number | null; tunnel: number | null; acmeHttp?: number | null}
@@ -47,6 +55,10 @@ export interface RunningPlatform {
   ctx: ControlContext
   /** The snapshot the edge serves from, rebuilt on every feed event (tests wait on its version). */
   edgeSource: StoreConfigSource
+  /** the metrics of this platform (its own Registry); undefined when metrics are off */
+  metrics?: PlatformMetrics
+  /** what /readyz answers */
+  ready(): ReadinessReport
   stop(): Promise<void>
 }
 
@@ -75,6 +87,10 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   }
   const caPath = join(config.dataDir, CA_CERT_FILE)
   if (!existsSync(caPath)) writeFileSync(caPath, ca.certPem, {mode: 0o644})
+  // Metrics are off unless a listener is asked for: then nothing is counted at all.
+  const metricsAddr = config.metricsAddr === undefined ? undefined : parseListenAddress(config.metricsAddr, 'metricsAddr')
+  if (typeof metricsAddr === 'string') throw new Error(metricsAddr)
+  const metrics = metricsAddr ? new PlatformMetrics() : undefined
   const ctx: ControlContext = {
     config, stores, idb, cdb, ca, log,
     feed: new ChangeFeed(),
@@ -82,6 +98,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     codeLimiter: new LoginLimiter(config.loginLimit),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
     urls: {api: '', edge: '', tunnel: '', tunnels: []},
+    metrics,
   }
   const names = serverNames(config)
   const apiCert = await issueServerCert(ca, names)
@@ -100,7 +117,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const watchers: CertFileWatcher[] = []
   let data: Awaited<ReturnType<typeof startDataPlane>>
   try {
-    data = await startDataPlane(ctx, names, fileCerts.edge, opts.edge ?? {})
+    data = await startDataPlane(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics)
   } catch (error) {
     await api.close()
     stores.close()
@@ -137,11 +154,56 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
   }
 
+  const feedLag = new FeedLag(() => configVersion(stores.config), () => data.source.feedVersion)
+  const checks: Array<[string, Check]> = [
+    ['identity-store', storeWritable(stores.identity, join(config.dataDir, IDENTITY_DB))],
+    ['config-store', storeWritable(stores.config, join(config.dataDir, CONFIG_DB))],
+    ['edge', listening(data.edge.server, 'edge')],
+    ['tunnel', listening(data.tunnel.server, 'tunnel')],
+    // a change on its way is fine; an edge that stays behind for 5 s is not being fed
+    ['config-feed', feedLag.check(5000)],
+  ]
+  let wasReady = true
+  const ready = () => {
+    const report = runChecks(checks)
+    if (report.ready !== wasReady) log[report.ready ? 'info' : 'warn']({failing: report.failing}, report.ready ? 'ready again' : 'not ready')
+    wasReady = report.ready
+    return report
+  }
+  ctx.readiness = ready
+  metrics?.attach({
+    pool: data.pool,
+    edgeConfigVersion: () => data.source.feedVersion,
+    storeConfigVersion: () => configVersion(stores.config),
+    configLagSeconds: () => feedLag.seconds(),
+    routes: () => data.source.get().routes,
+  })
+  let metricsServer: MetricsServer | undefined
+  let metricsUrl: string | null = null
+  const access = config.accessLog ? new AccessLog(config.accessLog) : undefined
+  const offAccess = access && ctx.requestLog?.subscribe((e) => access.write(e))
+  try {
+    if (metrics && metricsAddr) {
+      metricsServer = new MetricsServer({...metricsAddr, metrics: () => metrics.metrics(), ready})
+      metricsUrl = await metricsServer.listen()
+      log.info({metricsUrl}, 'metrics listening')
+    }
+  } catch (error) {
+    for (const w of watchers) w.close()
+    offAccess?.()
+    await data.stop()
+    await api.close()
+    await access?.close()
+    stores.close()
+    throw error
+  }
+
   const lockPath = join(config.dataDir, LOCK_FILE)
   const running: RunningPlatform = {
     apiUrl: ctx.urls.api,
     edgeUrl: ctx.urls.edge,
     tunnelUrl: ctx.urls.tunnel,
+    metricsUrl,
     tunnelUrls: ctx.urls.tunnels,
     ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort, ...(config.acme.email && {acmeHttp: data.acme?.httpPort ?? null})},
     dataDir: config.dataDir,
@@ -151,15 +213,20 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     init,
     ctx,
     edgeSource: data.source,
+    metrics,
+    ready,
     async stop() {
+      await metricsServer?.close()
       for (const w of watchers) w.close()
       await data.stop()
       await api.close()
+      offAccess?.()
+      await access?.close()
       stores.close()
       rmSync(lockPath, {force: true})
     },
   }
-  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, tunnelUrls: running.tunnelUrls, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
+  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, tunnelUrls: running.tunnelUrls, metricsUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
   return running
 }
 
@@ -170,7 +237,7 @@ export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog
  * The edge (end-user listener) and the tunnel listener, fed by an in-memory configuration snapshot
  * and the Warpgate admission list; both kept current by the change feed.
  */
-async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: string[]}, fileCert: LoadedCert | undefined, plugins: EdgePlugins) {
+async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: string[]}, fileCert: LoadedCert | undefined, plugins: EdgePlugins, metrics: PlatformMetrics | undefined) {
   const {config} = ctx
   // The tunnel always serves the private CA's certificate: Warpgates pin that CA.
   const caCert: ServerCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, ...names.dns.filter((d) => d !== `*.${config.domain}`)], ips: names.ips})
@@ -189,8 +256,15 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
       ctx.log.warn({err: error, warpgateId: id}, 'could not record last seen')
     }
   }
-  pool.on('open', (s) => touch(s.peer.warpgateId))
-  pool.on('close', (s) => touch(s.peer.warpgateId))
+  pool.on('open', (s) => {
+    touch(s.peer.warpgateId)
+    ctx.log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp, version: s.version}, 'tunnel connection up')
+    s.on('health', (healthy) => ctx.log.info({warpgateId: s.peer.warpgateId, healthy}, 'Warpgate service health changed'))
+  })
+  pool.on('close', (s) => {
+    touch(s.peer.warpgateId)
+    ctx.log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp}, 'tunnel connection down')
+  })
   ctx.warpgatesLive = {live: (id) => pool.live(id)}
   const tunnel = new TunnelListener({
     host: config.host, port: config.tunnelPort, tls, caPem: ctx.ca.certPem, pool,
@@ -198,7 +272,10 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
       const w = admission.admit(id)
       return w && {warpgateId: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service}
     },
-    onRefused: (reason, ip) => ctx.log.info({reason, ip}, 'tunnel connection refused'),
+    onRefused: (reason, ip) => {
+      metrics?.tunnelRefused()
+      ctx.log.info({reason, ip}, 'tunnel connection refused')
+    },
   })
   // The request ring is shared by the edge (writer) and the control API (`mezu logs`).
   const requestLog = new RequestLog(10_000)
@@ -209,6 +286,7 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
   // auth.<domain> (login, JWKS) is served even when a test plugs in its own gate.
   const identity = createIdentityEdge({
     source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
+    observer: metrics,
   })
   // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and
   // --acme-http-port. Loaded only when on: acme-client (axios, node-forge) takes most of a second to import.
@@ -217,6 +295,7 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
     host: config.host, port: config.edgePort, tls: fileCert ?? tls, limits: config.edge, source, pool, certificates: acme?.manager,
     pages: (req, problem) => pages.error(req, problem),
     requestLog,
+    observer: metrics,
     gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login},
     ...plugins,
   })

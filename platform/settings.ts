@@ -89,6 +89,9 @@ const MIB = 1024 * KIB
 const GIB = 1024 * MIB
 const PORT = {type: 'integer', min: 0, max: 65535} as const
 
+/** HOST:PORT, [IPv6]:PORT or :PORT, the port 0-65535 (src/lib/listen-address.ts reads it) */
+const LISTEN_ADDRESS = /^(?:\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):(?:[0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/
+
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/
 
 export const SETTINGS: readonly Setting[] = [
@@ -126,6 +129,9 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'acme.caFile', type: 'path', description: 'Extra CA certificate (PEM) trusted for the ACME directory\'s own HTTPS, e.g. a test CA\'s; verification stays on. Needs acme.email.', flag: 'acme-ca-file'},
 
   {key: 'logLevel', type: 'enum', values: ['silent', 'error', 'warn', 'info', 'debug'], default: 'info', description: 'Least severe log line written (JSON lines on stderr).', flag: 'log-level'},
+  // Observability: off unless set. The metrics listener is plain HTTP, loopback unless told otherwise.
+  {key: 'metricsAddr', type: 'string', pattern: LISTEN_ADDRESS, shape: 'HOST:PORT like 127.0.0.1:9464 ([::1]:9464; :9464 means 127.0.0.1; port 0 = any free port)', description: 'Serve Prometheus /metrics, /healthz and /readyz over HTTP at HOST:PORT; no metrics are kept unless set.', flag: 'metrics-addr'},
+  {key: 'accessLog', type: 'string', pattern: /^\S(.*\S)?$/, shape: 'a file path, or - for stdout', description: 'One JSON line per edge request (the `mezu logs` fields and the request id; never bodies, cookies or tokens) to this file, or - for stdout.', flag: 'access-log'},
 
   // Sessions, invitations, web login. Durations are whole milliseconds (…Ms), kept below
   // setTimeout's limit of 2^31 ms where they are timers.

@@ -40,7 +40,7 @@ export function sessionPrincipal(ctx: ControlContext, token: string): Principal 
   if (!user) throw new ApiError('unauthenticated', 'the session\'s user no longer exists')
   if (user.status === 'disabled') throw new ApiError('token_revoked', 'the user is disabled')
   if (now - s.lastUsedAtMs > Math.min(TOUCH_EVERY_MS, ctx.config.sessionIdleMs / 4)) touchSession(ctx.idb, s.id, now)
-  return {kind: 'user', id: user.id, name: user.email, role: user.role, sessionId: s.id}
+  return {kind: 'user', id: user.id, name: user.email, role: user.role, sessionId: s.id, expiresAt: new Date(s.expiresAtMs).toISOString()}
 }
 
 export function apiKeyPrincipal(ctx: ControlContext, token: string): Principal {
@@ -50,5 +50,8 @@ export function apiKeyPrincipal(ctx: ControlContext, token: string): Principal {
     if (r.reason === 'expired') throw new ApiError('token_expired', 'the API key has expired')
     throw new ApiError('unauthenticated', 'the API key is not known')
   }
-  return {kind: 'service-account', id: r.account.id, name: r.account.name, scopes: r.account.scopes, projectId: r.account.projectId}
+  return {
+    kind: 'service-account', id: r.account.id, name: r.account.name, scopes: r.account.scopes, projectId: r.account.projectId,
+    expiresAt: r.expiresAtMs === null ? null : new Date(r.expiresAtMs).toISOString(),
+  }
 }

@@ -4,6 +4,7 @@ import type {Logger} from 'pino'
 import type {AcmeCertificateStatus, Principal} from '../../src/lib/api-types/index.js'
 import type {PlatformConfig} from '../config.js'
 import type {RequestLog} from '../edge/request-log.js'
+import type {ReadinessReport} from '../readiness.js'
 import type {CaMaterial} from '../pki/ca.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
 import {bumpConfigVersion} from '../store/config/meta.js'
@@ -13,6 +14,7 @@ import type {Stores} from '../store/stores.js'
 import type {DeviceLogins} from './device-logins.js'
 import type {ChangeEvent, ChangeFeed} from './feed.js'
 import type {LoginLimiter} from './login-limiter.js'
+import {recordLogin} from '../store/identity/login-history.js'
 
 /** Everything a route handler needs, built once by the composition root. */
 export interface ControlContext {
@@ -41,6 +43,23 @@ export interface ControlContext {
   requestLog?: RequestLog
   /** ACME certificate status by hostname; absent when the platform runs without ACME. */
   acme?: {status(hostname: string): AcmeCertificateStatus | undefined}
+  /** Counters for /metrics; absent unless a metrics listener was asked for. */
+  metrics?: ControlMetrics
+  /** /readyz: every readiness check of this platform; absent until the listeners are up. */
+  readiness?: () => ReadinessReport
+}
+
+/** What the control plane counts (platform/metrics implements it). */
+export interface ControlMetrics {
+  login(method: string, outcome: string): void
+  rateLimited(scope: 'login' | 'device-code' | 'device-start'): void
+  apiRequest(method: string, route: string, status: number, seconds: number): void
+}
+
+/** Records a login in the user's history and counts it by method and outcome. */
+export function noteLogin(ctx: ControlContext, userId: string | null, entry: Parameters<typeof recordLogin>[2]): void {
+  recordLogin(ctx.idb, userId, entry)
+  ctx.metrics?.login(entry.method, entry.result)
 }
 
 /** What the edge knows about one Warpgate's live connections. */

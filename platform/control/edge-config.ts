@@ -24,10 +24,13 @@ export class StoreConfigSource implements ConfigSource {
   private snapshot: EdgeSnapshot
   private readonly listeners = new Set<(s: EdgeSnapshot) => void>()
   private readonly unsubscribe: () => void
+  private seen: number
 
   constructor(private readonly ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, feed: ChangeFeed, private readonly domain: string, private edgePort: number | null = null) {
     this.snapshot = this.build()
+    this.seen = this.snapshot.version
     this.unsubscribe = feed.subscribe((e) => {
+      this.seen = Math.max(this.seen, e.version)
       if (EDGE_KINDS.has(e.kind)) this.refresh()
     })
   }
@@ -43,6 +46,15 @@ export class StoreConfigSource implements ConfigSource {
     const routes: Route[] = listRoutes(cdb).map((r) => Object.freeze({...r, url: routeUrl(r, this.edgePort)}))
     const policies = new Map<string, Policy>(listPolicies(cdb).map((p) => [p.id, Object.freeze(p)]))
     return Object.freeze({version: configVersion(cdb.db), domain: this.domain, routes: Object.freeze(routes), policies, identity: buildEdgeIdentity(this.ctx)})
+  }
+
+  /**
+   * The newest configuration version this source has been told about: its snapshot's, or a later
+   * feed event's that changed nothing the edge serves (a Warpgate registration). The change feed
+   * is current when this matches the store.
+   */
+  get feedVersion(): number {
+    return Math.max(this.seen, this.snapshot.version)
   }
 
   refresh(): void {

@@ -5,11 +5,10 @@ import {bumpConfigVersion} from '../store/config/meta.js'
 import type {StoreCtx} from '../store/config/projects.js'
 import {ensureSigningKey, publishedSigningKeys, type SigningKeyRecord} from '../store/config/signing-keys.js'
 import {transaction} from '../store/db.js'
-import {recordLogin} from '../store/identity/login-history.js'
 import {findSessionByToken, revokeSession, type SessionRecord, touchSession} from '../store/identity/sessions.js'
 import {listServiceAccounts} from '../store/identity/service-accounts.js'
 import {getUser, listUsers, updateUser, type UserRecord} from '../store/identity/users.js'
-import type {ControlContext} from './context.js'
+import {type ControlContext, noteLogin} from './context.js'
 import type {PendingDeviceLogin} from './device-logins.js'
 import {ApiError} from './errors.js'
 import {passwordLogin} from './routes/auth.js'
@@ -196,7 +195,7 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
       const u = getUser(ctx.idb, input.userId)
       const p = r.pending
       // A denial ends the login here, so it is written now; an approval is written when the CLI collects its session.
-      if (!input.approve) recordLogin(ctx.idb, input.userId, {ip: p.ip, userAgent: p.userAgent, method: DEVICE_LOGIN_METHOD, client: p.client, result: 'denied'})
+      if (!input.approve) noteLogin(ctx, input.userId, {ip: p.ip, userAgent: p.userAgent, method: DEVICE_LOGIN_METHOD, client: p.client, result: 'denied'})
       record({kind: 'user', id: input.userId, name: u?.email ?? null}, input.approve ? 'device-login.approve' : 'device-login.deny', {type: 'device-login', id: p.id, name: p.client}, input.ip)
       return r.result
     },
@@ -217,6 +216,7 @@ function usableInvite(ctx: ControlContext, code: string): {id: string; user_id: 
  */
 async function lookupDeviceLogin(ctx: ControlContext, input: {userId: string; ip: string}, find: () => PendingDeviceLogin | undefined): Promise<{ok: true; pending: PendingDeviceLogin; result: DeviceLoginLookup} | {ok: false; result: DeviceLoginLookup}> {
   const attempt = ctx.codeLimiter.begin(`user:${input.userId}`, input.ip)
+  if (!attempt.allowed) ctx.metrics?.rateLimited('device-code')
   if (!attempt.allowed) return {ok: false, result: {ok: false, reason: 'limited', retryAfterSeconds: Math.ceil(attempt.retryAfterMs / 1000)}}
   let pending: PendingDeviceLogin | undefined
   try {

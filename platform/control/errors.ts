@@ -2,6 +2,8 @@
  * The API's error catalogue. Every error the API answers has one of these codes; callers branch
  * on `code`, never on message text. The README's error table lists the same codes (a test checks).
  */
+import type {ApiErrorBody, InputProblem} from '../../src/lib/api-types/index.js'
+
 export const API_ERRORS = {
   invalid_request: {status: 400, summary: 'The request body, query or parameters do not fit the schema; `field` names the part.'},
   unauthenticated: {status: 401, summary: 'No credentials, or a token or key that is unknown.'},
@@ -35,13 +37,15 @@ export class ApiError extends Error {
     message: string,
     readonly field?: string,
     readonly headers: Record<string, string> = {},
+    /** every row that is wrong, when a whole file was refused */
+    readonly problems?: InputProblem[],
   ) {
     super(message)
     this.status = API_ERRORS[code].status
   }
 
-  toBody(): {error: {code: string; message: string; field?: string}} {
-    return {error: {code: this.code, message: this.message, ...(this.field ? {field: this.field} : {})}}
+  toBody(): ApiErrorBody {
+    return {error: {code: this.code, message: this.message, ...(this.field ? {field: this.field} : {}), ...(this.problems ? {problems: this.problems} : {})}}
   }
 }
 

@@ -47,7 +47,20 @@ export async function buildControlServer(ctx: ControlContext, tls: {key: string;
     reply.code(404).send(new ApiError('not_found', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`).toBody())
   })
 
+  const metrics = ctx.metrics
+  if (metrics) {
+    // the route pattern (/v1/projects/:project), never the path: a bounded label
+    app.addHook('onResponse', async (req, reply) => metrics.apiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000))
+  }
+
+  // alive: answers as long as the process serves HTTP, and looks at nothing else
   app.get('/healthz', {config: {public: true}}, async () => ({ok: true}))
+  // ready: stores writable, edge and tunnel listening, change feed current; 503 names what fails
+  app.get('/readyz', {config: {public: true}}, async (_req, reply) => {
+    const report = ctx.readiness?.() ?? {ready: false, failing: ['starting'], checks: {starting: {ok: false, message: 'the platform is still starting'}}}
+    reply.code(report.ready ? 200 : 503)
+    return report
+  })
   for (const register of routeModules) register(app, ctx)
   return app
 }

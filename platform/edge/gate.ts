@@ -23,6 +23,8 @@ export interface GateRequest {
   httpVersion: string
   /** the request body; read only for the edge's own forms (POST /.mezu/logout), never for a forwarded request */
   body?: AsyncIterable<Buffer>
+  /** the edge's id for this request (Mezu-Request-Id), shown on refusal pages */
+  requestId?: string
 }
 
 export type GateResult =
@@ -63,6 +65,7 @@ export function createGate(state: IdentityEdgeState): Gate {
     const limit = route.rateLimitPerMinute ?? state.limits.rateLimitPerMinute
     const rate = state.rate.take(route.id, clientIp, limit)
     if (!rate.allowed) {
+      state.observer?.rateLimited('route')
       return respond(state, req, {status: 429, code: 'rate_limited', message: `more than ${limit} requests a minute from your address; slow down`, headers: {'retry-after': String(rate.retryAfterSeconds)}})
     }
 
@@ -77,10 +80,12 @@ export function createGate(state: IdentityEdgeState): Gate {
     const policy = route.policyId === null ? null : snap.policies.get(route.policyId)
     if (policy === undefined) {
       // the route names a policy this snapshot does not have: fail closed
+      state.observer?.denied(route.id, 'policy-missing')
       return respond(state, req, {status: 403, code: 'forbidden', message: 'this route is not reachable right now', reasons: ['policy-missing']})
     }
     const decision = evaluate(policy, whoOf(caller), clientIp)
     if (!decision.allow) {
+      state.observer?.denied(route.id, decision.reasons[0] ?? 'denied')
       if (decision.reasons.includes('user-unauthenticated')) return loginRequired(state, req, route, checked.target, caller.kind === 'invalid')
       // a service token means a machine client: it always gets JSON
       return respond(state, req, {status: 403, code: 'forbidden', message: caller.kind === 'service' ? 'this service account is not allowed on this route' : 'you are signed in, but this route does not let you in', reasons: decision.reasons}, caller.kind === 'service')
@@ -178,6 +183,6 @@ function codeFor(status: number): string {
 }
 
 function respond(state: Pick<IdentityEdgeState, 'renderer'>, req: GateRequest, r: Refusal, forceJson = false): GateResult & {action: 'respond'} {
-  const out = state.renderer.render(r, forceJson || wantsJson(req.method, req.headers.accept) ? 'json' : 'html')
+  const out = state.renderer.render(req.requestId ? {...r, requestId: req.requestId} : r, forceJson || wantsJson(req.method, req.headers.accept) ? 'json' : 'html')
   return {action: 'respond', ...out}
 }

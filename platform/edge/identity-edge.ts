@@ -8,6 +8,7 @@ import type {ChangeEvents} from './identity-snapshot.js'
 import {CallbackCodes} from './login/callback-codes.js'
 import {CsrfTokens} from './login/csrf.js'
 import {createLoginHandler, type LoginHandler} from './login/handler.js'
+import type {EdgeObserver} from './observer.js'
 import {PageTemplates} from './login/templates.js'
 import {RateLimiter} from './rate-limit.js'
 import {type RefusalRenderer, simpleRenderer} from './refusal.js'
@@ -41,6 +42,8 @@ export interface IdentityEdgeDeps {
   /** the port browsers reach the edge on (443 in production; the bound port in tests) */
   publicPort: () => number
   renderer?: RefusalRenderer
+  /** counts rate-limit refusals and policy denials (metrics) */
+  observer?: Pick<EdgeObserver, 'rateLimited' | 'denied'>
   templatesDir?: string
   now?: () => number
 }
@@ -58,6 +61,7 @@ export interface IdentityEdgeState {
   codes: CallbackCodes
   csrf: CsrfTokens
   rate: RateLimiter
+  observer?: Pick<EdgeObserver, 'rateLimited' | 'denied'>
   now: () => number
 }
 
@@ -76,6 +80,7 @@ export function createIdentityEdge(deps: IdentityEdgeDeps): {gate: Gate; login: 
     codes: new CallbackCodes(60_000, now),
     csrf: new CsrfTokens(),
     rate: new RateLimiter(now),
+    observer: deps.observer,
     now,
   }
   return {gate: createGate(state), login: createLoginHandler(state), state, close: () => state.identity.close()}

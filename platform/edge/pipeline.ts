@@ -15,6 +15,8 @@ export interface GateRequest {
   httpVersion: string
   /** the request body, for the edge's own forms (POST /.mezu/logout); the gate never reads a forwarded request's */
   body?: AsyncIterable<Buffer>
+  /** the edge's id for this request, shown on the refusal pages the gate writes */
+  requestId?: string
 }
 
 /** The gate's decision, as data: forward with these headers set, or answer the end user itself. */

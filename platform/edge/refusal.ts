@@ -13,6 +13,8 @@ export interface Refusal {
   reasons?: readonly string[]
   /** extra headers (Retry-After, WWW-Authenticate, Location, Set-Cookie) */
   headers?: Record<string, string | string[]>
+  /** the edge's id for the request (also in Mezu-Request-Id), so a person can quote it */
+  requestId?: string
 }
 
 export interface RenderedResponse {
@@ -58,6 +60,7 @@ export const simpleRenderer: RefusalRenderer = {
       headers['content-type'] = 'application/json; charset=utf-8'
       const error: Record<string, unknown> = {code: r.code, message: r.message}
       if (r.reasons?.length) error.reasons = r.reasons
+      if (r.requestId) error.requestId = r.requestId
       return {status: r.status, headers, body: JSON.stringify({error})}
     }
     headers['content-type'] = 'text/html; charset=utf-8'
@@ -65,7 +68,7 @@ export const simpleRenderer: RefusalRenderer = {
     const reasons = r.reasons?.length ? `<p class="reasons">${r.reasons.map(escapeHtml).join(', ')}</p>` : ''
     const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${r.status} ${escapeHtml(title)}</title>` +
       `<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}.reasons{color:#777;font-size:.85em}</style></head>` +
-      `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(r.message)}</p>${reasons}<p class="reasons">from the Mezusphere edge</p></body></html>`
+      `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(r.message)}</p>${reasons}<p class="reasons">${r.requestId ? `request ${escapeHtml(r.requestId)} · ` : ''}from the Mezusphere edge</p></body></html>`
     return {status: r.status, headers, body}
   },
 }

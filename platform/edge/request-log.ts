@@ -33,7 +33,7 @@ export class RequestLog {
   append(e: RequestLogEntry): void {
     const q = e.path.search(/[?#]/)
     const entry: RequestLogEntry = {
-      time: e.time, routeId: e.routeId, host: e.host.slice(0, MAX_FIELD), method: e.method.slice(0, 32),
+      time: e.time, requestId: e.requestId.slice(0, 64), routeId: e.routeId, host: e.host.slice(0, MAX_FIELD), method: e.method.slice(0, 32),
       path: (q === -1 ? e.path : e.path.slice(0, q)).slice(0, MAX_PATH),
       status: e.status, durationMs: e.durationMs, bytesIn: e.bytesIn, bytesOut: e.bytesOut,
       clientIp: e.clientIp.slice(0, 64), tlsVersion: e.tlsVersion, protocol: e.protocol.slice(0, 16),

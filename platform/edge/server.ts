@@ -9,6 +9,7 @@ import {HEADER_EDGE_ERROR, HEADER_REQUEST_ID} from '../../src/protocol/headers.j
 import type {PlatformConfig} from '../config.js'
 import {type CertificateResolver, certificateHooks} from './certificates.js'
 import type {ConfigSource} from './config-source.js'
+import {type EdgeObserver, ROUTE_AUTH, ROUTE_NONE} from './observer.js'
 import {discardRequestLog, type EdgeProblem, type Gate, minimalPages, type PageRenderer, publicGate, type RequestLogSink, stripIdentityHeaders} from './pipeline.js'
 import {buildRouteTable, matchRoute, normaliseHost, normalisePath, type RouteTable} from './router.js'
 import {closeIfBodyUnread, type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from './end-user.js'
@@ -37,9 +38,13 @@ export interface EdgeServerOptions {
   pages?: PageRenderer
   /** request metadata for `mezu logs`; default: discarded */
   requestLog?: RequestLogSink
+  /** metrics (request counts, durations, bytes per route and status class); absent: none kept */
+  observer?: EdgeObserver
   /** the login host (auth.<domain>) and its handler (issue 5); absent: no login host */
   auth?: {host: string; handler: (req: EndUserRequest, res: EndUserResponse) => void}
 }
+
+const REQUEST_ID = HEADER_REQUEST_ID.toLowerCase()
 
 const PROBLEMS: Record<ForwardFailure | 'unknown_host' | 'bad_request' | 'uri_too_long', {status: number; title: string; message: string}> = {
   'bad_request': {status: 400, title: 'Bad request', message: 'The request target or Host header is not valid.'},
@@ -83,6 +88,7 @@ export class EdgeServer {
   private readonly gate: Gate
   private readonly pages: PageRenderer
   private readonly log: RequestLogSink
+  private readonly observer?: EdgeObserver
   private readonly unsubscribe: () => void
   private readonly idPrefix = randomBytes(4).toString('hex')
   private counter = 0
@@ -92,6 +98,7 @@ export class EdgeServer {
     this.gate = opts.gate ?? publicGate
     this.pages = opts.pages ?? minimalPages
     this.log = opts.requestLog ?? discardRequestLog
+    this.observer = opts.observer
     this.routes = buildRouteTable(opts.source.get().routes)
     // A new snapshot replaces the table whole; requests in flight keep the route they matched.
     this.unsubscribe = opts.source.onChange((s) => (this.routes = buildRouteTable(s.routes)))
@@ -174,26 +181,36 @@ export class EdgeServer {
     const clientIp = req.socket?.remoteAddress ?? ''
     const auth = this.opts.auth
     if (auth && normaliseHost((req.headers[':authority'] as string | undefined) ?? req.headers.host) === auth.host) {
-      res.once('finish', () => this.log.append({
-        time: isoNow(), routeId: null, host: auth.host, method: req.method ?? '', path: (req.url ?? '').split('?')[0],
-        status: res.statusCode, durationMs: Math.round(performance.now() - started), bytesIn: 0, bytesOut: 0, clientIp,
-        tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
-      }))
+      // the login host's pages carry the request id too, like every page the edge writes
+      res.setHeader(REQUEST_ID, requestId)
+      res.once('finish', () => {
+        const ms = performance.now() - started
+        this.observer?.request(ROUTE_AUTH, res.statusCode, ms / 1000, 0, 0)
+        this.log.append({
+          time: isoNow(), requestId, routeId: null, host: auth.host, method: req.method ?? '', path: (req.url ?? '').split('?')[0],
+          status: res.statusCode, durationMs: Math.round(ms), bytesIn: 0, bytesOut: 0, clientIp,
+          tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
+        })
+      })
       return auth.handler(req, res)
     }
     const {route, host, path, search, problem} = this.route(req)
-    const finish = (status: number, bytesIn: number, bytesOut: number) => this.log.append({
-      time: isoNow(), routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
-      status, durationMs: Math.round(performance.now() - started), bytesIn, bytesOut, clientIp,
-      tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
-    })
+    const finish = (status: number, bytesIn: number, bytesOut: number) => {
+      const ms = performance.now() - started
+      this.observer?.request(route?.id ?? ROUTE_NONE, status, ms / 1000, bytesIn, bytesOut)
+      this.log.append({
+        time: isoNow(), requestId, routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
+        status, durationMs: Math.round(ms), bytesIn, bytesOut, clientIp,
+        tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: req.httpVersionMajor === 2 ? 'h2' : 'http/1.1',
+      })
+    }
     try {
       if (!route) return finish(this.problem(req, res, problem!, requestId), 0, 0)
       // A stream reset as soon as it was opened gets no work done for it (rapid reset).
       if (isEndUserGone(req, res)) return finish(STATUS_CLIENT_CLOSED, 0, 0)
-      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, body: req as AsyncIterable<Buffer>}, route, clientIp)
+      const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, body: req as AsyncIterable<Buffer>, requestId}, route, clientIp)
       if (decision.action === 'respond') {
-        res.writeHead(decision.status, {...decision.headers, ...closeIfBodyUnread(req, res)} as never)
+        res.writeHead(decision.status, {...decision.headers, ...closeIfBodyUnread(req, res), [REQUEST_ID]: requestId} as never)
         res.end(decision.body)
         return finish(decision.status, 0, Buffer.byteLength(decision.body))
       }
@@ -232,31 +249,43 @@ export class EdgeServer {
     // the exchange after the answer (closeIfBodyUnread); until then what arrives is discarded.
     const close = closeIfBodyUnread(req, res)
     req.resume()
-    res.writeHead(page.status, {...page.headers, ...close, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [HEADER_REQUEST_ID.toLowerCase()]: requestId})
+    res.writeHead(page.status, {...page.headers, ...close, 'cache-control': 'no-store', [HEADER_EDGE_ERROR.toLowerCase()]: code, [REQUEST_ID]: requestId})
     res.end(page.body)
     return p.status
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {})
+    const started = performance.now()
     const requestId = this.nextRequestId()
     const clientIp = req.socket.remoteAddress ?? ''
     const {route, host, path, search, problem} = this.route(req)
+    // one entry per upgrade, when it is answered (101 or a refusal); the spliced bytes are not counted
+    const finish = (status: number) => {
+      const ms = performance.now() - started
+      this.observer?.request(route?.id ?? ROUTE_NONE, status, ms / 1000, 0, 0)
+      this.log.append({
+        time: isoNow(), requestId, routeId: route?.id ?? null, host: host ?? '', method: req.method ?? '', path: path ?? '',
+        status, durationMs: Math.round(ms), bytesIn: 0, bytesOut: 0, clientIp,
+        tlsVersion: (req.socket as TLSSocket | undefined)?.getProtocol?.() ?? null, protocol: 'http/1.1',
+      })
+    }
     const refuse = (code: keyof typeof PROBLEMS) => {
       const p = PROBLEMS[code]
+      finish(p.status)
       const page = this.pages(req, {status: p.status, code, title: p.title, message: p.message, requestId})
-      const headers = {...page.headers, 'content-length': String(Buffer.byteLength(page.body)), connection: 'close', [HEADER_EDGE_ERROR.toLowerCase()]: code}
+      const headers = {...page.headers, 'content-length': String(Buffer.byteLength(page.body)), connection: 'close', [HEADER_EDGE_ERROR.toLowerCase()]: code, [REQUEST_ID]: requestId}
       socket.end(`HTTP/1.1 ${p.status} ${p.title}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${page.body}`)
     }
     if (!route) return refuse(problem!)
     if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('bad_request')
-    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion}, route, clientIp)
+    const decision = await this.gate({method: req.method ?? 'GET', path: path!, host: host!, headers: req.headers, url: req.url ?? '/', rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, requestId}, route, clientIp)
     if (decision.action === 'respond') {
       const body = Buffer.from(decision.body)
-      const lines = [`HTTP/1.1 ${decision.status} Refused`, `content-length: ${body.length}`, 'connection: close']
+      const lines = [`HTTP/1.1 ${decision.status} Refused`, `content-length: ${body.length}`, 'connection: close', `${REQUEST_ID}: ${requestId}`]
       for (const [k, v] of Object.entries(decision.headers)) for (const one of [v].flat()) lines.push(`${k}: ${one}`)
       socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]))
-      return
+      return finish(decision.status)
     }
     stripIdentityHeaders(req.headers)
     const result = await forwardUpgrade(this.opts.pool, req, socket, head, {
@@ -265,6 +294,7 @@ export class EdgeServer {
       responseTimeoutMs: this.opts.limits.requestTimeoutMs,
     })
     if (result.failure) refuse(result.failure)
+    else finish(result.status)
   }
 
   /**

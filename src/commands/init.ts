@@ -5,6 +5,7 @@ import {type ScaffoldResult, scaffoldService, SERVICE_TEMPLATES, type ServiceTem
 
 export default class Init extends MezuCommand<typeof Init> {
   static override summary = 'Create a service directory from a template (a mezu.json, a tiny server and a README).'
+  static override description = 'Refuses a non-empty DIR unless --force; a DIR that is a symbolic link is written through into the directory it points to.'
   static override examples = [
     '<%= config.bin %> init hello',
     '<%= config.bin %> init site --template static --port 8080',

@@ -3,10 +3,10 @@ import type {LogsResponse, RequestLogEntry} from '../lib/api-types/index.js'
 import {MezuCommand} from '../lib/base-command.js'
 import {MezuError} from '../lib/errors.js'
 import {followLogs, logLine, printJsonLine} from '../lib/log-follow.js'
-import {table} from '../lib/output.js'
 
 export default class Logs extends MezuCommand<typeof Logs> {
   static override summary = 'Show request metadata from the edge (never bodies); --follow streams new requests.'
+  static override description = 'Per request: time, host, method, path without query, status, duration, bytes, client IP, TLS and protocol; oldest first. --follow streams new requests (with --json one JSON object per line).'
   static override examples = [
     '<%= config.bin %> logs',
     '<%= config.bin %> logs --route hello.mezu.localhost --limit 20',
@@ -27,7 +27,7 @@ export default class Logs extends MezuCommand<typeof Logs> {
     }
     if (limit === 0) throw new MezuError('usage', '--limit 0 only makes sense with --follow; give 1 to 1000', 2)
     const page = await this.api().get<LogsResponse>('logs', {route, limit: limit ?? 50})
-    this.log(table<RequestLogEntry>(page.items, [
+    this.table<RequestLogEntry>(page.items, [
       {header: 'TIME', get: (e) => e.time},
       {header: 'HOST', get: (e) => e.host},
       {header: 'METHOD', get: (e) => e.method},
@@ -38,7 +38,8 @@ export default class Logs extends MezuCommand<typeof Logs> {
       {header: 'OUT', get: (e) => e.bytesOut},
       {header: 'CLIENT', get: (e) => e.clientIp},
       {header: 'PROTO', get: (e) => [e.protocol, e.tlsVersion].filter(Boolean).join(' ')},
-    ]))
+      {header: 'REQUEST ID', get: (e) => e.requestId},
+    ])
     return page
   }
 }

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import type {Environment, Project} from '../lib/api-types/index.js'
 import {MezuCommand} from '../lib/base-command.js'
-import {readSettings, writeSettings} from '../lib/credentials.js'
+import {writeSettings} from '../lib/credentials.js'
 import {enc} from '../lib/scope.js'
 
 export default class Use extends MezuCommand<typeof Use> {
@@ -15,7 +15,7 @@ export default class Use extends MezuCommand<typeof Use> {
     const api = this.api()
     const project = await api.get<Project>(`projects/${enc(projectRef)}`)
     const env = envRef ? await api.get<Environment>(`projects/${enc(project.id)}/environments/${enc(envRef)}`) : undefined
-    writeSettings({...readSettings(), apiUrl: this.apiUrl(), project: project.name, env: env?.name})
+    writeSettings({apiUrl: this.apiUrl(), project: project.name, env: env?.name})
     this.log(`Now using ${project.name}${env ? `/${env.name}` : ''}.`)
     return {project, environment: env ?? null}
   }

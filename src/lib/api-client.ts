@@ -80,7 +80,9 @@ export class ApiClient {
     }
     if (res.statusCode >= 400) {
       const err = (parsed as ApiErrorBody | undefined)?.error
-      throw new MezuError(err?.code ?? 'http_' + res.statusCode, err?.message ?? `the platform answered ${res.statusCode}`, 1, res.statusCode)
+      // What the person typed did not pass the API's validation: a usage error, like a bad flag.
+      const exit = (res.statusCode === 400 && err?.code === 'invalid_request') || res.statusCode === 422 ? 2 : 1
+      throw new MezuError(err?.code ?? 'http_' + res.statusCode, err?.message ?? `the platform answered ${res.statusCode}`, exit, res.statusCode, err?.problems)
     }
     return parsed as T
   }

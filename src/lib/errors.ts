@@ -17,6 +17,7 @@ export const CLI_ERRORS = {
   already_initialized: 'The data directory already holds a platform.',
   backup_invalid: 'The file is not a Mezusphere backup, is truncated, or was altered after it was written; the message names the part.',
   master_key_mismatch: 'The master key given is not the one the backup was made with (or none was given); the message names the key ids.',
+  unknown_context: 'No context by that name (`--context`, MEZU_CONTEXT or `mezu context use`); `mezu context list` shows them.',
   cancelled: 'Stopped by Ctrl-C while waiting (for example for a web login); nothing was saved (exit code 130).',
 } as const
 
@@ -30,13 +31,19 @@ export class MezuError extends Error {
     message: string,
     readonly exitCode: 1 | 2 = code === 'usage' ? 2 : 1,
     readonly status?: number,
+    /** every row of an input file that is wrong (`users import`), as the platform listed them */
+    readonly problems?: Array<{line: number | null; field: string | null; message: string}>,
   ) {
     super(message)
   }
 }
 
-export function toErrorBody(err: unknown): {body: {error: {code: string; message: string}}; exit: number} {
-  if (err instanceof MezuError) return {body: {error: {code: err.code, message: err.message}}, exit: err.exitCode}
+export interface ErrorBody {
+  error: {code: string; message: string; problems?: Array<{line: number | null; field: string | null; message: string}>}
+}
+
+export function toErrorBody(err: unknown): {body: ErrorBody; exit: number} {
+  if (err instanceof MezuError) return {body: {error: {code: err.code, message: err.message, ...(err.problems ? {problems: err.problems} : {})}}, exit: err.exitCode}
   const e = err as {message?: string; oclif?: {exit?: number}; code?: string; parse?: unknown}
   // Every oclif parse failure (a missing required flag included) is a usage error.
   const exit = e && typeof e === 'object' && 'parse' in e ? 2 : (e?.oclif?.exit ?? 1)

@@ -10,9 +10,9 @@ export function checkNewPassword(password: string, repeat?: string): void {
 }
 
 /** Accepts an invitation: sets the password, and keeps the session it returns like a normal login. */
-export async function acceptInvite(apiUrl: string, caPem: string, code: string, password: string): Promise<{creds: Credentials; session: CreateSessionResponse}> {
+export async function acceptInvite(apiUrl: string, caPem: string, code: string, password: string, context?: string): Promise<{creds: Credentials; session: CreateSessionResponse}> {
   const session = await new ApiClient({apiUrl, caPem}).post<CreateSessionResponse>('invites/accept', {code: code.trim(), password, client: 'cli'})
   const creds: Credentials = {apiUrl, caPem, token: session.token, principal: session.user.email, tokenKind: 'session'}
-  saveLogin(creds)
+  saveLogin(creds, context)
   return {creds, session}
 }

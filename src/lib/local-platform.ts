@@ -16,6 +16,8 @@ export interface PlatformInfo {
   edgeUrl: string
   tunnelUrl: string
   tunnelUrls: string[]
+  /** http://HOST:PORT/metrics with --metrics-addr, else null */
+  metricsUrl?: string | null
   ports: {api: number; edge: number; tunnel: number}
   domain: string
   dataDir: string
@@ -72,9 +74,9 @@ export class LocalMezu {
    * `mezu platform start --json` (initialising an empty data directory with this owner), resolved
    * once it prints its addresses. Ports default to the platform's; 0 picks free ones.
    */
-  async startPlatform(o: {email: string; password: string; ports?: {api: number; edge: number; tunnel: number}; logLevel?: string; stderr?: 'inherit' | 'ignore' | number}): Promise<{child: ChildProcess; info: PlatformInfo}> {
+  async startPlatform(o: {email: string; password: string; ports?: {api: number; edge: number; tunnel: number}; logLevel?: string; stderr?: 'inherit' | 'ignore' | number; args?: string[]}): Promise<{child: ChildProcess; info: PlatformInfo}> {
     const ports = o.ports ? ['--api-port', String(o.ports.api), '--edge-port', String(o.ports.edge), '--tunnel-port', String(o.ports.tunnel)] : []
-    const child = this.spawn(['platform', 'start', '--json', '--log-level', o.logLevel ?? 'warn', '--admin-email', o.email, '--admin-password-stdin', ...ports], ['pipe', 'pipe', o.stderr ?? 'inherit'])
+    const child = this.spawn(['platform', 'start', '--json', '--log-level', o.logLevel ?? 'warn', '--admin-email', o.email, '--admin-password-stdin', ...ports, ...(o.args ?? [])], ['pipe', 'pipe', o.stderr ?? 'inherit'])
     child.stdin!.end(o.password + '\n')
     const line = await firstLine(child, 'mezu platform start')
     // Keep draining stdout so the platform never blocks on a full pipe.

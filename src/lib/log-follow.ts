@@ -4,9 +4,9 @@ import type {RequestLogEntry} from './api-types/index.js'
 import {networkError} from './api-client.js'
 import {MezuError} from './errors.js'
 
-/** One entry as a line for people: time, host, method path, status, duration, bytes, client, protocol. */
+/** One entry as a line for people: time, host, method path, status, duration, bytes, client, protocol, request id. */
 export function logLine(e: RequestLogEntry): string {
-  return [e.time, e.host, `${e.method} ${e.path}`, e.status, `${e.durationMs}ms`, `in ${e.bytesIn}B out ${e.bytesOut}B`, e.clientIp, [e.protocol, e.tlsVersion].filter(Boolean).join(' ')].join('  ')
+  return [e.time, e.host, `${e.method} ${e.path}`, e.status, `${e.durationMs}ms`, `in ${e.bytesIn}B out ${e.bytesOut}B`, e.clientIp, [e.protocol, e.tlsVersion].filter(Boolean).join(' '), `id ${e.requestId}`].join('  ')
 }
 
 /** One entry as a JSON line on stdout (--json --follow). */

@@ -1,9 +1,6 @@
 import {MezuError} from './errors.js'
 
-/**
- * Roles as the CLI offers them (the API checks them again). Checked here rather than with oclif's
- * `options`, whose refusal does not carry the usage exit code (2).
- */
+/** Roles as the CLI offers them (the API checks them again). */
 export const ROLES = ['owner', 'admin', 'member'] as const
 export type RoleName = (typeof ROLES)[number]
 

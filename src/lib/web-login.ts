@@ -47,13 +47,13 @@ export async function pollDeviceLogin<T>(poll: () => Promise<T>, start: Pick<Dev
  * `mezu login --web`: start a device login, show the code (onStart), poll until it is decided,
  * then keep the session exactly as a password login does.
  */
-export async function loginWithWeb(apiUrl: string, caPem: string, opts: {onStart(start: DeviceLoginStart): void} & PollDeps): Promise<{creds: Credentials; session: CreateSessionResponse}> {
+export async function loginWithWeb(apiUrl: string, caPem: string, opts: {onStart(start: DeviceLoginStart): void; context?: string} & PollDeps): Promise<{creds: Credentials; session: CreateSessionResponse}> {
   const anon = new ApiClient({apiUrl, caPem})
   const start = await anon.post<DeviceLoginStart>('device-logins', {client: 'cli'})
   opts.onStart(start)
   const session = await pollDeviceLogin(() => anon.post<CreateSessionResponse>('device-logins/token', {deviceCode: start.deviceCode}), start, opts)
   const creds: Credentials = {apiUrl, caPem, token: session.token, principal: session.user.email, tokenKind: 'session'}
-  saveLogin(creds)
+  saveLogin(creds, opts.context)
   return {creds, session}
 }
 

@@ -18,8 +18,28 @@ export interface WarpgateHello {
   connection: number
 }
 
-/** CONTROL messages the Warpgate sends: the local service is (un)healthy; unhealthy → no new requests here. */
-export type WarpgateControl = {type: 'health'; healthy: boolean; reason?: string}
+/** The Warpgate's own counters since it started, reported to the edge (which exposes them per Warpgate). */
+export type WarpgateStats = {
+  /** requests served to the origin (upgrades included) */
+  requests: number
+  /** requests that failed at the origin after it was reached (aborted responses) */
+  originErrors: number
+  /** requests for which the origin could not be reached */
+  originConnectFailures: number
+  /** reconnect attempts of its tunnel connections */
+  reconnects: number
+  /** streams in flight right now */
+  streams: number
+}
+
+/**
+ * CONTROL messages the Warpgate sends: the local service is (un)healthy (unhealthy → no new
+ * requests here), and its counters every few seconds.
+ */
+export type WarpgateControl = {type: 'health'; healthy: boolean; reason?: string} | ({type: 'stats'} & WarpgateStats)
+
+/** How often a Warpgate reports its counters on each tunnel connection. */
+export const WARPGATE_STATS_INTERVAL_MS = 10_000
 
 /** Request/response headers that are about one hop and never forwarded (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([

@@ -3,7 +3,7 @@ import tls from 'node:tls'
 import {ResetCode} from '../protocol/frames.js'
 import {MuxConnection} from '../protocol/mux.js'
 import {TUNNEL_ALPN, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../protocol/settings.js'
-import type {WarpgateControl, WarpgateHello} from '../protocol/tunnel.js'
+import {WARPGATE_STATS_INTERVAL_MS, type WarpgateControl, type WarpgateHello, type WarpgateStats} from '../protocol/tunnel.js'
 import type {StreamHandler} from './origin.js'
 
 /** Why serve() returned. `established`: the edge accepted us and said hello. */
@@ -24,6 +24,9 @@ export interface ConnectionOptions {
   hello: WarpgateHello
   /** current health of the local service, sent right after hello */
   health: () => {healthy: boolean; reason?: string}
+  /** the Warpgate's counters, reported to the edge on connect and every `statsIntervalMs` */
+  stats?: () => WarpgateStats
+  statsIntervalMs?: number
   connectTimeoutMs?: number
 }
 
@@ -43,6 +46,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
   private drainAcked?: () => void
   private idleWaiters: Array<() => void> = []
   private pingTimer?: NodeJS.Timeout
+  private statsTimer?: NodeJS.Timeout
   private established = false
 
   constructor(private readonly opts: ConnectionOptions) {
@@ -96,6 +100,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
       })
       socket.once('close', () => {
         clearInterval(this.pingTimer)
+        clearInterval(this.statsTimer)
         for (const w of this.idleWaiters.splice(0)) w()
         this.drainAcked?.()
         const kind = this.endReason ?? (this.established ? (lastError ? 'error' : 'closed') : 'refused')
@@ -115,6 +120,12 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
     if (!h.healthy) this.send({type: 'health', healthy: false, reason: h.reason})
     this.pingTimer = setInterval(() => void this.ping(), TUNNEL_PING_INTERVAL_MS)
     this.pingTimer.unref()
+    const stats = this.opts.stats
+    if (stats) {
+      this.send({type: 'stats', ...stats()})
+      this.statsTimer = setInterval(() => this.send({type: 'stats', ...stats()}), this.opts.statsIntervalMs ?? WARPGATE_STATS_INTERVAL_MS)
+      this.statsTimer.unref()
+    }
     this.emit('ready')
   }
 

@@ -18,6 +18,7 @@ export function describeEvent(e: WarpgateEvent, routing: boolean): string {
     case 'assertion-keys-unavailable': return `cannot fetch the platform keys from ${e.jwksUrl} (${e.message}); requests get 503 until it can`
     case 'health': return `service ${e.healthy ? 'healthy' : `unhealthy: ${e.reason ?? ''}`}`
     case 'request': return `${e.method} ${e.path} ${e.status} ${e.durationMs}ms${e.error ? ` (${e.error})` : ''}`
+    case 'metrics': return `metrics at ${e.url}`
     case 'draining': return `draining: in-flight requests have ${e.graceMs / 1000}s to finish`
     case 'stopped': return 'stopped'
   }

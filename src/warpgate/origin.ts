@@ -23,6 +23,8 @@ export interface OriginRequestEvent {
   durationMs: number
   /** set when the origin could not be reached or failed mid-way */
   error?: string
+  /** which: `connect` (never reached, the edge got 502) or `response` (reached, then cut mid-way or not valid HTTP) */
+  originFailure?: 'connect' | 'response'
 }
 
 /** Headers for the origin as a flat name/value list: Host from the authority, nothing tunnel-internal. */
@@ -124,7 +126,7 @@ class OriginExchange implements ResponseHandler, ConnectionUser {
     if (this.headText === undefined) {
       conn.release(true)
       this.s.sendHead(['502', HEADER_TUNNEL_ERROR, 'origin-failed'], FLAG_END_STREAM)
-      return this.report(502, 'request head cannot be written as HTTP/1.1')
+      return this.report(502, 'request head cannot be written as HTTP/1.1', 'response')
     }
     this.conn = conn
     conn.user = this
@@ -218,10 +220,10 @@ class OriginExchange implements ResponseHandler, ConnectionUser {
       // never connected or closed without a word: unreachable; an answer that is not HTTP: the origin failed
       const unreachable = (conn !== null && !conn.connected) || reason === CLOSED_BEFORE_RESPONDING
       this.s.sendHead(['502', HEADER_TUNNEL_ERROR, unreachable ? 'origin-unreachable' : 'origin-failed'], FLAG_END_STREAM)
-      this.report(502, unreachable ? (conn?.error ?? reason) : reason)
+      this.report(502, unreachable ? (conn?.error ?? reason) : reason, unreachable ? 'connect' : 'response')
     } else {
       this.s.reset(ResetCode.INTERNAL_ERROR)
-      this.report(this.status, `origin ${reason}`)
+      this.report(this.status, `origin ${reason}`, 'response')
     }
   }
 
@@ -232,8 +234,8 @@ class OriginExchange implements ResponseHandler, ConnectionUser {
     conn?.destroy()
   }
 
-  private report(status: number, error?: string): void {
-    this.onRequest?.({method: this.head[0], path: this.head[1], status, durationMs: Math.round(performance.now() - this.started), error})
+  private report(status: number, error?: string, originFailure?: OriginRequestEvent['originFailure']): void {
+    this.onRequest?.({method: this.head[0], path: this.head[1], status, durationMs: Math.round(performance.now() - this.started), error, originFailure})
   }
 }
 
@@ -275,7 +277,7 @@ export class OriginProxy implements StreamHandler {
       protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port,
       method: head[0], path, headers: h as unknown as http.OutgoingHttpHeaders, agent: false,
     })
-    const report = (status: number, error?: string) => this.onRequest?.({method: head[0], path, status, durationMs: Math.round(performance.now() - started), error})
+    const report = (status: number, error?: string, originFailure?: OriginRequestEvent['originFailure']) => this.onRequest?.({method: head[0], path, status, durationMs: Math.round(performance.now() - started), error, originFailure})
     let answered = false
     req.on('upgrade', (res: IncomingMessage, socket: Socket, rest: Buffer) => {
       if (s.closed) return void socket.destroy()
@@ -304,7 +306,7 @@ export class OriginProxy implements StreamHandler {
       if (s.closed) return
       if (answered) return s.reset(ResetCode.INTERNAL_ERROR)
       this.answerError(s, 'origin-unreachable')
-      report(502, (err as NodeJS.ErrnoException).code ?? err.message)
+      report(502, (err as NodeJS.ErrnoException).code ?? err.message, 'connect')
     })
     s.onClose = (code) => {
       if (code !== undefined) req.destroy()

@@ -1,4 +1,6 @@
 import {MezuError} from '../lib/errors.js'
+import type {ListenAddress} from '../lib/listen-address.js'
+import {serveWarpgateMetrics} from './metrics-server.js'
 import {RegistrationError, type Credentials} from './registration.js'
 import type {ServiceTarget} from './service-config.js'
 import {serviceIdentityEnv} from './service-env.js'
@@ -21,6 +23,8 @@ export interface RunTunnelOptions {
   onEvent: (e: WarpgateEvent) => void
   /** a line for the person or the log (the service died, ...) */
   onNotice: (message: string) => void
+  /** `--metrics-addr`: serve the Warpgate's counters locally once it is connected; absent = listen on nothing */
+  metricsAddr?: ListenAddress
   /** runs once the tunnel is up (e.g. ensure routes); a signal during it still drains afterwards */
   afterStart?: (creds: Credentials) => Promise<void>
 }
@@ -98,6 +102,13 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
     identity?.remove()
     throw refused(error)
   })
+  const metrics = opts.metricsAddr ? await serveWarpgateMetrics(wg, opts.metricsAddr).catch(async (error: Error) => {
+    await wg.stop()
+    await service?.stop()
+    identity?.remove()
+    throw new MezuError('usage', `cannot listen on --metrics-addr ${opts.metricsAddr!.host}:${opts.metricsAddr!.port}: ${error.message}`, 2)
+  }) : undefined
+  if (metrics) opts.onEvent({type: 'metrics', url: metrics.url})
   await opts.afterStart?.(creds)
   await new Promise<void>((resolve) => {
     const step = () => void (signals <= 1 ? wg.drain(opts.graceMs) : wg.stop()).then(resolve)
@@ -107,6 +118,7 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
     }
     if (signals > 0) step()
   })
+  await metrics?.close()
   await service?.stop()
   identity?.remove()
   return done()

@@ -3,6 +3,7 @@ import {EventEmitter} from 'node:events'
 import {rootCertificates} from 'node:tls'
 import {AssertionGate, AssertionVerifier, fetchJwks, jwksLocation} from './assertion.js'
 import {TunnelConnection, type EndReason} from './connection.js'
+import {WarpgateCounters} from './counters.js'
 import {OriginProxy, type OriginRequestEvent, type StreamHandler} from './origin.js'
 import {CertificateKeeper, type Clock, type Credentials, register, systemClock} from './registration.js'
 import {Supervisor} from './supervisor.js'
@@ -35,6 +36,8 @@ export interface WarpgateOptions {
   clock?: Clock
   /** verify every request's Mezu-Jwt-Assertion before it reaches the origin (`--require-assertion`) */
   requireAssertion?: boolean
+  /** how often each connection reports the counters to the edge (default WARPGATE_STATS_INTERVAL_MS) */
+  statsIntervalMs?: number
 }
 
 /**
@@ -57,6 +60,7 @@ export type WarpgateEvent =
   | {type: 'health'; healthy: boolean; reason?: string}
   | {type: 'assertion-keys-unavailable'; jwksUrl: string; message: string}
   | ({type: 'request'} & OriginRequestEvent)
+  | {type: 'metrics'; url: string}
   | {type: 'draining'; graceMs: number}
   | {type: 'stopped'}
 
@@ -68,6 +72,8 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   private keeper?: CertificateKeeper
   private supervisor?: Supervisor
   private readonly origin: OriginProxy
+  /** requests, origin failures, reconnects: reported to the edge, and served by --metrics-addr */
+  readonly counters = new WarpgateCounters(() => this.supervisor?.connections.reduce((n, c) => n + c.streamsInFlight, 0) ?? 0)
   private handler: StreamHandler
   private registered?: Promise<Credentials>
   private health: {healthy: boolean; reason?: string} = {healthy: true}
@@ -82,6 +88,8 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   }
 
   private report(e: WarpgateEvent): void {
+    if (e.type === 'request') this.counters.request(e)
+    else if (e.type === 'reconnecting') this.counters.reconnect()
     this.emit('event', e)
   }
 
@@ -145,6 +153,7 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
           tunnelUrl: pickTunnelUrl(c.info, index, attempt), caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.handler,
           hello: {version: WARPGATE_VERSION, service: c.info.service, connection: index},
           health: () => this.health,
+          stats: () => this.counters.snapshot(), statsIntervalMs: this.opts.statsIntervalMs,
         })
       },
       onEvent: (e) => {

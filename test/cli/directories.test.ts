@@ -120,7 +120,7 @@ test.serial('refuses unknown directories, unknown users and bad names without wr
   ]
   for (const [args, code, message] of cases) {
     const r = await cli.run([...args, '--json'])
-    t.is(r.code, 1, args.join(' '))
+    t.is(r.code, code === 'invalid_request' ? 2 : 1, args.join(' '))
     t.is(errorOf(r.stderr).code, code, args.join(' '))
     t.regex(errorOf(r.stderr).message, message)
     t.is(r.stdout, '', 'nothing on stdout')

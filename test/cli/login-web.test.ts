@@ -1,10 +1,10 @@
-import {existsSync, readFileSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, statSync} from 'node:fs'
 import anyTest, {type TestFn} from 'ava'
 import {api} from '../helpers/api.js'
 import {AuthBrowser, formField} from '../helpers/auth-browser.js'
 import {spawnMezu} from '../helpers/cli.js'
 import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
+import {credentialsOf, storedContext} from '../helpers/contexts.js'
 import {cliUser, ownerCli} from '../helpers/session.js'
 import {seedUser} from '../helpers/seed-user.js'
 import {hookScope} from '../helpers/shared.js'
@@ -21,7 +21,6 @@ test.before(async (t) => {
 })
 test.after.always(() => scope.dispose())
 
-const credentialsOf = (env: NodeJS.ProcessEnv) => join(env.MEZU_CONFIG_DIR!, 'credentials.json')
 
 interface CodeEvent {
   event: string
@@ -82,7 +81,7 @@ test('mezu login --web --json: the code is approved in a signed-in browser, the 
   t.is(out.user.email, 'wendy@example.test')
   t.is(out.apiUrl, p.apiUrl)
   t.is(statSync(credentialsOf(u.env)).mode & 0o777, 0o600)
-  const creds = JSON.parse(readFileSync(credentialsOf(u.env), 'utf8'))
+  const creds = storedContext(u.env)
   t.regex(creds.token, /^mezu_sess_/)
   t.is(creds.tokenKind, 'session')
   const me = await u.json(['whoami'])

@@ -1,8 +1,8 @@
-import {existsSync, readFileSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, statSync} from 'node:fs'
 import anyTest, {type TestFn} from 'ava'
 import {api, loginToken} from '../helpers/api.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, type TestPlatform} from '../helpers/platform.js'
+import {credentialsOf, storedContext} from '../helpers/contexts.js'
 import {cliUser} from '../helpers/session.js'
 import {hookScope} from '../helpers/shared.js'
 
@@ -18,7 +18,6 @@ test.before(async (t) => {
 })
 test.after.always(() => scope.dispose())
 
-const credentialsOf = (env: NodeJS.ProcessEnv) => join(env.MEZU_CONFIG_DIR!, 'credentials.json')
 
 test('logs in with --email and --password-stdin, keeps the session in a 0600 file, and whoami shows the user', async (t) => {
   const u = cliUser(t, t.context.p)
@@ -28,7 +27,7 @@ test('logs in with --email and --password-stdin, keeps the session in a 0600 fil
   t.is(out.apiUrl, t.context.p.apiUrl)
   const file = credentialsOf(u.env)
   t.is(statSync(file).mode & 0o777, 0o600)
-  const creds = JSON.parse(readFileSync(file, 'utf8'))
+  const creds = storedContext(u.env)
   t.regex(creds.token, /^mezu_sess_/)
   t.is(creds.caPem, t.context.p.caPem)
   const me = await u.json(['whoami'])
@@ -58,7 +57,7 @@ test('logout revokes the session on the platform: the old token then gets 401', 
   const {p} = t.context
   const u = cliUser(t, p)
   await u.json(['login', '--email', ADMIN_EMAIL, '--password-stdin'], {stdin: ADMIN_PASSWORD})
-  const token = JSON.parse(readFileSync(credentialsOf(u.env), 'utf8')).token
+  const token = storedContext(u.env).token
   t.is((await api(p.apiUrl, p.caPem, 'GET', '/v1/me', {token})).status, 200)
   const out = await u.json(['logout'])
   t.true(out.revoked)
@@ -66,7 +65,7 @@ test('logout revokes the session on the platform: the old token then gets 401', 
   t.is(after.status, 401)
   t.is(after.body.error.code, 'token_revoked')
   t.truthy(after.headers['www-authenticate'])
-  const creds = JSON.parse(readFileSync(credentialsOf(u.env), 'utf8'))
+  const creds = storedContext(u.env)
   t.is(creds.token, undefined, 'the token is forgotten locally')
   t.is(statSync(credentialsOf(u.env)).mode & 0o777, 0o600)
   const who = await u.run(['whoami', '--json'])
@@ -81,7 +80,7 @@ test('logout revokes the stored session even when MEZU_TOKEN holds another token
   const {p, saKey} = t.context
   const u = cliUser(t, p)
   await u.json(['login', '--email', ADMIN_EMAIL, '--password-stdin'], {stdin: ADMIN_PASSWORD})
-  const token = JSON.parse(readFileSync(credentialsOf(u.env), 'utf8')).token
+  const token = storedContext(u.env).token
   const out = await u.json(['logout'], {env: {MEZU_TOKEN: saKey}})
   t.true(out.revoked)
   t.is((await api(p.apiUrl, p.caPem, 'GET', '/v1/me', {token})).status, 401)
@@ -93,7 +92,7 @@ test('--token-stdin logs in with a service-account key', async (t) => {
   const out = await u.json(['login', '--token-stdin'], {stdin: t.context.saKey + '\n'})
   t.is(out.principal.kind, 'service-account')
   t.is(out.principal.name, 'ci-bot')
-  const creds = JSON.parse(readFileSync(credentialsOf(u.env), 'utf8'))
+  const creds = storedContext(u.env)
   t.is(creds.tokenKind, 'api-key')
   t.is(statSync(credentialsOf(u.env)).mode & 0o777, 0o600)
   const me = await u.json(['whoami'])

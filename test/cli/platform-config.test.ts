@@ -102,8 +102,9 @@ test('mezu platform config shows flags over variables over the file over default
 
   const table = await mezu(['platform', 'config', '--data-dir', dataDir, '--config', file], {env: {MEZU_MASTER_KEY: masterKey}})
   t.is(table.code, 0, table.stderr)
-  t.regex(table.stdout, /edge\.maxUrlBytes\s*│\s*1024\s*│\s*file \(.*platform\.yaml:5\)/)
-  t.regex(table.stdout, /masterKey\s*│\s*\(redacted\)\s*│\s*env \(MEZU_MASTER_KEY\)/)
+  // in a pipe the table is tab-separated rows (issue 10)
+  t.regex(table.stdout, /\nedge\.maxUrlBytes\t1024\tfile \(.*platform\.yaml:5\)\n/)
+  t.regex(table.stdout, /\nmasterKey\t\(redacted\)\tenv \(MEZU_MASTER_KEY\)\n/)
   t.false(table.stdout.includes(masterKey.slice(3)))
 })
 

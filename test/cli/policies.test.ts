@@ -53,7 +53,7 @@ test.serial('refuses a malformed CIDR, an unknown directory or service account, 
   ]
   for (const [flags, code, message] of cases) {
     const r = await cli.run(['policies', 'create', 'p1', '--project', 'shop', ...flags, '--json'])
-    t.is(r.code, 1, flags.join(' '))
+    t.is(r.code, code === 'invalid_request' ? 2 : 1, flags.join(' '))
     t.is(errorOf(r.stderr).code, code, flags.join(' '))
     t.regex(errorOf(r.stderr).message, message)
   }
@@ -79,7 +79,7 @@ test.serial('update replaces only the lists it is given, and --public / --no-pub
   t.false(u2.public)
   t.is(u2.name, 'staff')
   const bad = await cli.run(['policies', 'update', 'staff', '--project', 'shop', '--deny-ip', 'nonsense', '--json'])
-  t.is(bad.code, 1)
+  t.is(bad.code, 2, 'input the API refuses as invalid is a usage error')
   t.deepEqual((await cli.json(['policies', 'get', 'staff', '--project', 'shop'])).deny.ips, ['10.9.0.0/16'], 'a refused update changes nothing')
   const nothing = await cli.run(['policies', 'update', 'staff', '--project', 'shop', '--json'])
   t.is(nothing.code, 2)

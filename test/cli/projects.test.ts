@@ -15,7 +15,8 @@ test.after.always(() => scope.dispose())
 /** Runs with --json expecting failure: exit 1, nothing on stdout, a JSON error on stderr. */
 async function refused(t: any, u: CliUser, args: string[]): Promise<{code: string; message: string}> {
   const r = await u.run([...args, '--json'])
-  t.is(r.code, 1, `mezu ${args.join(' ')}: ${r.stderr}`)
+  // input the API refuses as invalid is a usage error (2), anything else exits 1
+  t.is(r.code, JSON.parse(r.stderr).error.code === 'invalid_request' ? 2 : 1, `mezu ${args.join(' ')}: ${r.stderr}`)
   t.is(r.stdout, '')
   return JSON.parse(r.stderr).error
 }

@@ -65,7 +65,7 @@ test.serial('refuses a hostname with a space, a bad path and a duplicate hostnam
   ]
   for (const [flags, code, message] of cases) {
     const r = await cli.run(['routes', 'create', '--service', 'web', ...flags, '--json'])
-    t.is(r.code, 1, flags.join(' '))
+    t.is(r.code, code === 'invalid_request' ? 2 : 1, flags.join(' '))
     t.is(errorOf(r.stderr).code, code, flags.join(' '))
     t.regex(errorOf(r.stderr).message, message, flags.join(' '))
     t.is(r.stdout, '')
@@ -84,7 +84,7 @@ test.serial('a project with several environments needs --env; with one it is imp
   const cli = await ownerCli(t, platform)
   await shop(cli, ['production', 'staging'])
   const r = await cli.run(['routes', 'create', '--hostname', 'shop', '--service', 'web', '--project', 'shop', '--json'])
-  t.is(r.code, 1)
+  t.is(r.code, 2)
   t.is(errorOf(r.stderr).code, 'invalid_request')
   t.regex(errorOf(r.stderr).message, /--env/)
   const staging = await cli.json(['routes', 'create', '--hostname', 'shop-staging', '--service', 'web', '--project', 'shop', '--env', 'staging'])

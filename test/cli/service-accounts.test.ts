@@ -84,7 +84,7 @@ test.serial('a service account limited to routes:write on project A creates rout
   ]
   for (const [args, code] of refused) {
     const r = await sa.run([...args, '--json'])
-    t.is(r.code, 1, args.join(' '))
+    t.is(r.code, code === 'invalid_request' ? 2 : 1, args.join(' '))
     t.is(errorOf(r.stderr).code, code, args.join(' '))
   }
   const betaRoutes = await owner.json(['routes', 'list', '--project', 'beta'])
@@ -144,7 +144,7 @@ test.serial('refuses bad input with a clear error and writes nothing', async (t)
   ]
   for (const [args, code, message] of cases) {
     const r = await owner.run([...args, '--json'])
-    t.is(r.code, 1, args.join(' '))
+    t.is(r.code, code === 'invalid_request' ? 2 : 1, args.join(' '))
     t.is(errorOf(r.stderr).code, code, args.join(' '))
     t.regex(errorOf(r.stderr).message, message, args.join(' '))
   }

@@ -23,7 +23,7 @@ test('refuses a bad email and a bad role, naming them', async (t) => {
   const platform = await startTestPlatform(t)
   const owner = await ownerCli(t, platform)
   const badEmail = await owner.run(['users', 'create', '--email', 'not an email', '--json'])
-  t.is(badEmail.code, 1)
+  t.is(badEmail.code, 2, 'input the API refuses as invalid is a usage error')
   t.is(err(badEmail.stderr).code, 'invalid_request')
   t.regex(err(badEmail.stderr).message, /email/)
   const badRole = await owner.run(['users', 'create', '--email', 'x@example.test', '--role', 'emperor', '--json'])

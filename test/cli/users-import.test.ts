@@ -23,7 +23,7 @@ test('refuses a file with bad rows, naming every bad line, and imports nothing',
     'fine@example.test,Fine,,',
   ].join('\n') + '\n')
   const r = await owner.run(['users', 'import', csv, '--json'])
-  t.is(r.code, 1)
+  t.is(r.code, 2, 'bad rows are the user\'s input: a usage error')
   const e = err(r.stderr)
   t.is(e.code, 'invalid_request')
   t.regex(e.message, /nothing was imported/)
@@ -32,12 +32,19 @@ test('refuses a file with bad rows, naming every bad line, and imports nothing',
   t.regex(e.message, /line 5: directory "nowhere" does not exist/)
   t.regex(e.message, /line 6: email good@example\.test appears twice \(also line 2\)/)
   t.notRegex(e.message, /line 2:|line 7:/)
+  t.deepEqual(e.problems, [
+    {line: 3, field: 'email', message: 'email is not an email address'},
+    {line: 4, field: 'role', message: 'role must be owner, admin or member'},
+    {line: 5, field: 'directories', message: 'directory "nowhere" does not exist'},
+    {line: 6, field: 'email', message: 'email good@example.test appears twice (also line 2)'},
+  ], 'under --json the problems come as a list of {line, field, message}')
   t.deepEqual((await owner.json(['users'])).items.map((u: {email: string}) => u.email), ['owner@example.test'])
 
   const json = join(dir, 'people.json')
   writeFileSync(json, '[\n  {"email": "a@example.test"},\n  {\n    "email": "b@example.test",\n    "role": "chief"\n  }\n]\n')
   const rj = await owner.run(['users', 'import', json, '--json'])
-  t.is(rj.code, 1)
+  t.is(rj.code, 2)
+  t.like(err(rj.stderr).problems[0], {line: 3, field: 'role'})
   t.regex(err(rj.stderr).message, /line 3: role must be/)
   t.is((await owner.json(['users'])).items.length, 1)
 

@@ -26,7 +26,7 @@ export interface PlatformProcess {
 export async function startPlatformProcess(t: ExecutionContext, dataDir: string, ports: {api: number; edge: number; tunnel: number} = {api: 0, edge: 0, tunnel: 0}, extra: {args?: string[]; env?: NodeJS.ProcessEnv} = {}): Promise<PlatformProcess> {
   const child = spawn(process.execPath, [
     BIN, 'platform', 'start', '--data-dir', dataDir, '--api-port', String(ports.api), '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
-    '--admin-email', ADMIN_EMAIL, '--admin-password-stdin', '--log-level', 'silent', '--json', ...(extra.args ?? []),
+    '--admin-email', ADMIN_EMAIL, '--admin-password-stdin', ...(extra.args?.includes('--log-level') ? [] : ['--log-level', 'silent']), '--json', ...(extra.args ?? []),
   ], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: '', ...extra.env}, stdio: ['pipe', 'pipe', 'pipe']})
   child.stdin!.end(ADMIN_PASSWORD)
   let stdout = ''

@@ -14,7 +14,7 @@ let seq = 0
 export function logEntry(over: Partial<RequestLogEntry> = {}): RequestLogEntry {
   seq++
   return {
-    time: new Date().toISOString(), routeId: null, host: 'unknown.mezu.localhost', method: 'GET', path: `/r${seq}`,
+    time: new Date().toISOString(), requestId: `test${seq}`, routeId: null, host: 'unknown.mezu.localhost', method: 'GET', path: `/r${seq}`,
     status: 200, durationMs: seq, bytesIn: 0, bytesOut: 100 + seq, clientIp: '127.0.0.1', tlsVersion: 'TLSv1.3', protocol: 'h2', ...over,
   }
 }

@@ -19,7 +19,7 @@ test('over HTTPS/1.1 a page is written with its status and headers, HEAD without
   const m = await tlsMaterial()
   const log = new RequestLog(10)
   const server = https.createServer({key: m.key, cert: m.cert, minVersion: 'TLSv1.2'}, (req, res) => {
-    log.append({time: new Date().toISOString(), routeId: null, host: req.headers.host ?? '', method: req.method!, path: req.url!, status: 404, durationMs: 0, bytesIn: 0, bytesOut: 0, ...connectionMeta(req)})
+    log.append({time: new Date().toISOString(), requestId: 'r1', routeId: null, host: req.headers.host ?? '', method: req.method!, path: req.url!, status: 404, durationMs: 0, bytesIn: 0, bytesOut: 0, ...connectionMeta(req)})
     writePage(res, pages.error(req, {status: 404, title: 'Unknown host', message: `nothing is published at ${req.headers.host}`, requestId: 'req_1'}), req.method)
   })
   server.listen(0, '127.0.0.1')
@@ -47,7 +47,7 @@ test('over HTTP/2 a JSON error is written and the log records h2 and TLSv1.3', a
   const m = await tlsMaterial()
   const log = new RequestLog(10)
   const server = http2.createSecureServer({key: m.key, cert: m.cert, allowHTTP1: true}, (req, res) => {
-    log.append({time: new Date().toISOString(), routeId: null, host: req.headers[':authority'] ?? '', method: req.method, path: req.url, status: 503, durationMs: 0, bytesIn: 0, bytesOut: 0, ...connectionMeta(req)})
+    log.append({time: new Date().toISOString(), requestId: 'r1', routeId: null, host: req.headers[':authority'] ?? '', method: req.method, path: req.url, status: 503, durationMs: 0, bytesIn: 0, bytesOut: 0, ...connectionMeta(req)})
     writePage(res, pages.error(req, {status: 503, title: 'Service offline', message: 'no Warpgate is connected', requestId: 'req_2'}), req.method)
   })
   server.listen(0, '127.0.0.1')

@@ -67,7 +67,10 @@ test('mezu-warpgate refuses missing or malformed settings with a usage error nam
   writeFileSync(join(dir, 'mezu.json'), JSON.stringify({name: 'svc', port: 3000, routes: [{hostname: 'svc'}]}))
   const routed = await mezu([dir, '--json'], {bin: WARPGATE_BIN, env: good})
   t.is(routed.code, 1)
-  t.regex(routed.stderr, /^mezu\.json lists 1 route\(s\); mezu-warpgate does not create routes/)
+  // stderr is JSON log lines (pino), then the error object
+  const notice = JSON.parse(routed.stderr.trim().split('\n')[0])
+  t.is(notice.level, 40)
+  t.regex(notice.msg, /^mezu\.json lists 1 route\(s\); mezu-warpgate does not create routes/)
   t.is(JSON.parse(routed.stderr.trim().split('\n').at(-1)!).error.code, 'unauthenticated')
   const help = await mezu(['--help'], {bin: WARPGATE_BIN})
   t.is(help.code, 0)

@@ -2,7 +2,7 @@ import test from 'ava'
 import {RequestLog, type RequestLogEntry} from '../../platform/edge/request-log.js'
 
 const entry = (i: number, over: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
-  time: new Date(1_700_000_000_000 + i).toISOString(), routeId: 'route_a', host: 'a.mezu.localhost', method: 'GET', path: `/p${i}`,
+  time: new Date(1_700_000_000_000 + i).toISOString(), requestId: `req${i}`, routeId: 'route_a', host: 'a.mezu.localhost', method: 'GET', path: `/p${i}`,
   status: 200, durationMs: i, bytesIn: 0, bytesOut: 10, clientIp: '127.0.0.1', tlsVersion: 'TLSv1.3', protocol: 'h2', ...over,
 })
 
@@ -27,7 +27,7 @@ test('never stores the query string or fragment, nor any field it does not know'
   t.is(e.path, '/login')
   t.false(JSON.stringify(e).includes('secret'))
   t.false(JSON.stringify(e).includes('hunter2'))
-  t.deepEqual(Object.keys(e).sort(), ['bytesIn', 'bytesOut', 'clientIp', 'durationMs', 'host', 'method', 'path', 'protocol', 'routeId', 'status', 'time', 'tlsVersion'])
+  t.deepEqual(Object.keys(e).sort(), ['bytesIn', 'bytesOut', 'clientIp', 'durationMs', 'host', 'method', 'path', 'protocol', 'requestId', 'routeId', 'status', 'time', 'tlsVersion'])
 })
 
 test('bounds the size of one entry', (t) => {

@@ -1,11 +1,10 @@
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
 import type {CreateSessionResponse, WhoAmI} from '../../../src/lib/api-types/index.js'
-import {recordLogin} from '../../store/identity/login-history.js'
 import {createSession, revokeSession} from '../../store/identity/sessions.js'
 import {emailIndex, findUserByEmail} from '../../store/identity/users.js'
 import {normaliseEmail} from '../../store/names.js'
-import {type ControlContext, change, clientIp} from '../context.js'
+import {type ControlContext, change, clientIp, noteLogin} from '../context.js'
 import {ApiError} from '../errors.js'
 import type {TryOutcome} from '../login-limiter.js'
 import {Email} from '../schemas.js'
@@ -46,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ControlContext): v
     reply.code(204)
   })
 
-  app.get('/v1/me', async (req): Promise<WhoAmI> => ({principal: req.principal!, apiUrl: ctx.urls.api}))
+  app.get('/v1/me', async (req): Promise<WhoAmI> => ({principal: req.principal!, apiUrl: ctx.urls.api, edgeUrl: ctx.urls.edge, tunnelUrl: ctx.urls.tunnel, tunnelUrls: ctx.urls.tunnels}))
 }
 
 export interface PasswordLoginInput {
@@ -63,6 +62,7 @@ export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInp
   const email = normaliseEmail(input.email)
   const attempt = ctx.passwordLimiter.begin(`acct:${emailIndex(ctx.idb, email).toString('hex')}`, input.ip)
   if (!attempt.allowed) {
+    ctx.metrics?.rateLimited('login')
     const secs = Math.ceil(attempt.retryAfterMs / 1000)
     throw new ApiError('too_many_requests', `too many failed logins; try again in ${secs} s`, undefined, {'retry-after': String(secs)})
   }
@@ -75,17 +75,17 @@ export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInp
     const ok = ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password) && !!user?.passwordHash
     const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method, client: input.client}
     if (!user || !ok) {
-      recordLogin(ctx.idb, user?.id ?? null, {...meta, result: 'wrong-password'})
+      noteLogin(ctx, user?.id ?? null, {...meta, result: 'wrong-password'})
       throw new ApiError('invalid_credentials', 'email or password is wrong')
     }
     if (user.status !== 'active') {
       outcome = 'uncounted'
-      recordLogin(ctx.idb, user.id, {...meta, result: `refused-${user.status}`})
+      noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
       throw new ApiError('invalid_credentials', user.status === 'disabled' ? 'this account is disabled' : 'email or password is wrong')
     }
     outcome = 'succeeded'
     const {token, session} = createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
-    recordLogin(ctx.idb, user.id, {...meta, result: 'success'})
+    noteLogin(ctx, user.id, {...meta, result: 'success'})
     return {token, session: {id: session.id, expiresAt: session.expiresAt}, user: {id: user.id, email: user.email, name: user.name, role: user.role}}
   } finally {
     attempt.settle(outcome)

@@ -4,10 +4,9 @@ import type {CreateSessionResponse, DeviceLoginStart} from '../../../src/lib/api
 import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
 import {RateLimiter} from '../../edge/rate-limit.js'
 import {transaction} from '../../store/db.js'
-import {recordLogin} from '../../store/identity/login-history.js'
 import {createSession} from '../../store/identity/sessions.js'
 import {getUser} from '../../store/identity/users.js'
-import {type ControlContext, clientIp} from '../context.js'
+import {type ControlContext, clientIp, noteLogin} from '../context.js'
 import {ApiError} from '../errors.js'
 import {authPageUrl} from '../user-rules.js'
 
@@ -36,6 +35,7 @@ export function registerDeviceLoginRoutes(app: FastifyInstance, ctx: ControlCont
     const ip = clientIp(req)
     refuseLockedIp(ctx, ip)
     const rate = starts.take('device-logins', ip, ctx.config.deviceLogin.startsPerMinute)
+    if (!rate.allowed) ctx.metrics?.rateLimited('device-start')
     if (!rate.allowed) throw new ApiError('too_many_requests', `too many web logins started; try again in ${rate.retryAfterSeconds} s`, undefined, {'retry-after': String(rate.retryAfterSeconds)})
     const started = ctx.deviceLogins.start({client: req.body.client ?? 'cli', ip, userAgent: req.headers['user-agent'] ?? null})
     if (!started) throw new ApiError('too_many_requests', 'too many web logins are pending; try again in a minute', undefined, {'retry-after': '60'})
@@ -66,12 +66,12 @@ export function registerDeviceLoginRoutes(app: FastifyInstance, ctx: ControlCont
     const user = getUser(ctx.idb, r.userId)
     const meta = {ip: r.meta.ip, userAgent: r.meta.userAgent, method: DEVICE_LOGIN_METHOD, client: r.meta.client}
     if (!user || user.status !== 'active') {
-      if (user) recordLogin(ctx.idb, user.id, {...meta, result: `refused-${user.status}`})
+      if (user) noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
       throw new ApiError('access_denied', 'the account that approved this login is not active')
     }
     const {token, session} = transaction(ctx.idb.db, () => {
       const s = createSession(ctx.idb, user.id, {ip: r.meta.ip, userAgent: r.meta.userAgent, client: r.meta.client}, ctx.config.sessionMaxAgeMs)
-      recordLogin(ctx.idb, user.id, {...meta, result: 'success'})
+      noteLogin(ctx, user.id, {...meta, result: 'success'})
       return s
     })
     reply.code(201)
@@ -83,5 +83,6 @@ function refuseLockedIp(ctx: ControlContext, ip: string): void {
   const lockedMs = ctx.passwordLimiter.addressLockedForMs(ip)
   if (lockedMs === 0) return
   const secs = Math.ceil(lockedMs / 1000)
+  ctx.metrics?.rateLimited('login')
   throw new ApiError('too_many_requests', `too many failed logins from this address; try again in ${secs} s`, undefined, {'retry-after': String(secs)})
 }

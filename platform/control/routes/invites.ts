@@ -4,10 +4,9 @@ import {type CreateSessionResponse, MIN_PASSWORD_LENGTH} from '../../../src/lib/
 import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
 import {transaction} from '../../store/db.js'
 import {checkInvite, markInviteUsed} from '../../store/identity/invites.js'
-import {recordLogin} from '../../store/identity/login-history.js'
 import {createSession} from '../../store/identity/sessions.js'
 import {getUser, updateUser} from '../../store/identity/users.js'
-import {type ControlContext, change, clientIp} from '../context.js'
+import {type ControlContext, change, clientIp, noteLogin} from '../context.js'
 import {ApiError} from '../errors.js'
 
 const AcceptBody = Type.Object(
@@ -43,7 +42,7 @@ export function registerInviteRoutes(app: FastifyInstance, ctx: ControlContext):
         if (!markInviteUsed(ctx.idb, check.invite.id)) throw new ApiError('invite_used', 'this invitation code was already used; ask an admin for a new one', 'code')
         updateUser(ctx.idb, user.id, {status: 'active', passwordHash})
         const s = createSession(ctx.idb, user.id, {...meta, client: req.body.client ?? 'api'}, ctx.config.sessionMaxAgeMs)
-        recordLogin(ctx.idb, user.id, {...meta, method: 'invite', result: 'success', client: req.body.client ?? 'api'})
+        noteLogin(ctx, user.id, {...meta, method: 'invite', result: 'success', client: req.body.client ?? 'api'})
         return s
       }), {kind: 'user', id: () => user.id, action: 'updated'})
     reply.code(201)

@@ -1,7 +1,7 @@
 import {type Static, Type} from '@sinclair/typebox'
 import {Value} from '@sinclair/typebox/value'
 import type {FastifyInstance} from 'fastify'
-import type {ImportUserRow, ImportUsersResponse, Page, UserExport, UserStatus} from '../../../src/lib/api-types/index.js'
+import type {ImportUserRow, ImportUsersResponse, InputProblem, Page, UserExport, UserStatus} from '../../../src/lib/api-types/index.js'
 import {transaction} from '../../store/db.js'
 import {addUserToDirectories, lookupDirectory} from '../../store/identity/user-directories.js'
 import {exportUser} from '../../store/identity/user-export.js'
@@ -82,47 +82,50 @@ export function registerUserTransferRoutes(app: FastifyInstance, ctx: ControlCon
 
 /** Checks every row before anything is written; all problems are reported together, by line. */
 function planImport(ctx: ControlContext, rows: unknown[], opts: {skipExisting: boolean; mayCreateOwners: boolean}): {plan: Planned[]; skipped: ImportUsersResponse['skipped']} {
-  const problems: string[] = []
+  const problems: InputProblem[] = []
+  const wheres: string[] = []
   let onlyConflicts = true
   const plan: Planned[] = []
   const skipped: ImportUsersResponse['skipped'] = []
   const seen = new Map<string, string>()
   rows.forEach((raw, i) => {
     const lineOf = (raw as {line?: unknown})?.line
-    const where = typeof lineOf === 'number' && Number.isInteger(lineOf) ? `line ${lineOf}` : `item ${i + 1}`
-    const bad = (msg: string, conflict = false) => {
-      problems.push(`${where}: ${msg}`)
+    const line = typeof lineOf === 'number' && Number.isInteger(lineOf) ? lineOf : null
+    const where = line !== null ? `line ${line}` : `item ${i + 1}`
+    const bad = (msg: string, field: string | null, conflict = false) => {
+      problems.push({line, field, message: msg})
+      wheres.push(where)
       if (!conflict) onlyConflicts = false
     }
     const err = Value.Errors(ImportRow, raw).First()
     if (err) {
       const field = err.path.replace(/^\//, '').replaceAll('/', '.')
-      bad(field ? `${field} ${describe(field, err.message)}` : err.message)
+      bad(field ? `${field} ${describe(field, err.message)}` : err.message, field || null)
       return
     }
     const row = raw as ImportUserRow
     const email = normaliseEmail(row.email)
-    const line = row.line ?? null
     const before = seen.get(email)
-    if (before) return bad(`email ${email} appears twice (also ${before})`)
+    if (before) return bad(`email ${email} appears twice (also ${before})`, 'email')
     seen.set(email, where)
-    if (row.role === 'owner' && !opts.mayCreateOwners) return bad('only an owner may import owners')
+    if (row.role === 'owner' && !opts.mayCreateOwners) return bad('only an owner may import owners', 'role')
     if (findUserByEmail(ctx.idb, email)) {
       if (opts.skipExisting) return void skipped.push({line, email})
-      return bad(`a user with email ${email} already exists`, true)
+      return bad(`a user with email ${email} already exists`, 'email', true)
     }
     const directoryIds: string[] = []
     for (const ref of row.directories ?? []) {
       const d = lookupDirectory(ctx.idb, ref)
       if (d.ok) directoryIds.push(d.id)
-      else bad(d.reason === 'ambiguous' ? `directory "${ref}" is ambiguous; give its path (${d.candidates!.join(', ')})` : `directory "${ref}" does not exist`)
+      else bad(d.reason === 'ambiguous' ? `directory "${ref}" is ambiguous; give its path (${d.candidates!.join(', ')})` : `directory "${ref}" does not exist`, 'directories')
     }
     const status: UserStatus = row.status === 'disabled' ? 'disabled' : row.passwordHash ? 'active' : 'invited'
     plan.push({row: {...row, email}, line, directoryIds, status})
   })
   if (problems.length > 0) {
-    const message = `nothing was imported; ${problems.length} problem(s): ${problems.join('; ')}`
-    throw new ApiError(onlyConflicts ? 'conflict' : 'invalid_request', message, 'users')
+    const listed = problems.map((p, i) => `${wheres[i]}: ${p.message}`)
+    const message = `nothing was imported; ${problems.length} problem(s): ${listed.join('; ')}`
+    throw new ApiError(onlyConflicts ? 'conflict' : 'invalid_request', message, 'users', {}, problems)
   }
   return {plan, skipped}
 }

@@ -1,6 +1,6 @@
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance} from 'fastify'
-import type {CreateUserResponse, EraseUserResponse, Page, User, UserDetails, UserStatusChange} from '../../../src/lib/api-types/index.js'
+import type {CreateUserResponse, EraseUserResponse, Page, User, UserDetails, UserStatus, UserStatusChange} from '../../../src/lib/api-types/index.js'
 import {anonymiseAuditFor, appendAudit} from '../../store/config/audit.js'
 import {bumpConfigVersion} from '../../store/config/meta.js'
 import {forgetEmail} from '../../store/config/policies.js'
@@ -9,13 +9,14 @@ import {auditNames, eraseIdentity, purgeStores} from '../../store/identity/erasu
 import {loginHistory} from '../../store/identity/login-history.js'
 import {projectsOfUser} from '../../store/identity/project-members.js'
 import {listSessions, revokeSessionsOfUser} from '../../store/identity/sessions.js'
+import {membersOf} from '../../store/identity/directories.js'
 import {addUserToDirectories, directoriesOfUser} from '../../store/identity/user-directories.js'
 import {createUser, findUserByEmail, listUsers, publicUser, updateUser} from '../../store/identity/users.js'
 import {requireScope} from '../access.js'
 import {type ControlContext, actorOf, change, clientIp} from '../context.js'
 import type {ChangeEvent} from '../feed.js'
 import {ApiError} from '../errors.js'
-import {Email, PageQuery, type PageQueryT, parsePage} from '../schemas.js'
+import {Email, PageQuery, parsePage} from '../schemas.js'
 import {DirectoryRefs, DisplayName, RoleSchema} from '../user-schemas.js'
 import {issueInvitation, keepAnOwner, requireOwnerFor, resolveDirectories, resolveUser} from '../user-rules.js'
 import {registerInviteRoutes} from './invites.js'
@@ -30,6 +31,16 @@ const UpdateBody = Type.Object(
   {email: Type.Optional(Email), name: Type.Optional(DisplayName), role: Type.Optional(RoleSchema)},
   {additionalProperties: false, minProperties: 1},
 )
+const UsersQuery = Type.Object(
+  {
+    ...PageQuery.properties,
+    role: Type.Optional(RoleSchema),
+    status: Type.Optional(Type.Unsafe<UserStatus>({type: 'string', enum: ['active', 'invited', 'disabled']})),
+    directory: Type.Optional(Type.String({minLength: 1, maxLength: 300})),
+  },
+  {additionalProperties: false},
+)
+type UsersQueryT = Static<typeof UsersQuery>
 const UserParams = Type.Object({ref: Type.String({minLength: 1, maxLength: 254})})
 type UserParamsT = Static<typeof UserParams>
 
@@ -37,9 +48,14 @@ const LAST_LOGINS = 10
 
 /** Users: create (with an invitation), list, get, update, disable/enable, erase. */
 export function registerUserRoutes(app: FastifyInstance, ctx: ControlContext): void {
-  app.get<{Querystring: PageQueryT}>('/v1/users', {schema: {querystring: PageQuery}}, async (req): Promise<Page<User>> => {
+  app.get<{Querystring: UsersQueryT}>('/v1/users', {schema: {querystring: UsersQuery}}, async (req): Promise<Page<User>> => {
     requireScope(req.principal!, 'users:read')
-    const page = listUsers(ctx.idb, parsePage(req.query))
+    const {role, status, directory} = req.query
+    const inDirectory = directory === undefined ? undefined : new Set(membersOf(ctx.idb, resolveDirectories(ctx, [directory], 'directory')[0]).map((m) => m.userId))
+    const keep = role || status || inDirectory
+      ? (u: User) => (!role || u.role === role) && (!status || u.status === status) && (!inDirectory || inDirectory.has(u.id))
+      : undefined
+    const page = listUsers(ctx.idb, parsePage(req.query), keep)
     return {items: page.items.map(publicUser), nextCursor: page.nextCursor}
   })
 

@@ -48,6 +48,7 @@ async function handle(state: IdentityEdgeState, req: Req): Promise<Reply> {
   if (!p.ok) return {status: 400, body: p.reason, contentType: 'text/plain; charset=utf-8'}
   // the login host shares the per-IP request limit every route has (failed passwords have their own limiter)
   const rate = state.rate.take('auth', clientIp(req), state.limits.rateLimitPerMinute)
+  if (!rate.allowed) state.observer?.rateLimited('auth')
   if (!rate.allowed) return {status: 429, body: 'too many requests; slow down', contentType: 'text/plain; charset=utf-8', headers: {'retry-after': String(rate.retryAfterSeconds)}}
   const query = new URLSearchParams(p.query ?? '')
   const method = req.method ?? 'GET'

@@ -77,6 +77,13 @@ export class TunnelPool extends EventEmitter<{open: [TunnelSession]; close: [Tun
     }
   }
 
+  /** Every connection in the pool (for metrics: read at scrape time, never per request). */
+  sessions(): TunnelSession[] {
+    const out: TunnelSession[] = []
+    for (const list of this.byService.values()) for (const s of list) if (!s.isClosed) out.push(s)
+    return out
+  }
+
   closeAll(): void {
     for (const list of [...this.byService.values()]) for (const s of list) s.close()
   }

@@ -3,6 +3,7 @@ import type {TLSSocket} from 'node:tls'
 import {type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
 import {MuxConnection, type MuxStream} from '../../../src/protocol/mux.js'
 import {TUNNEL_HELLO_TIMEOUT_MS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
+import type {WarpgateStats} from '../../../src/protocol/tunnel.js'
 
 /** Who is at the other end of a tunnel connection, as the registration says (never as the Warpgate claims). */
 export interface TunnelPeer {
@@ -27,6 +28,8 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
   draining = false
   isReady = false
   isClosed = false
+  /** the Warpgate's counters as it last reported them (only well-formed reports are kept) */
+  reported?: WarpgateStats & {at: number}
   private pingTimer?: NodeJS.Timeout
 
   constructor(readonly socket: TLSSocket, readonly peer: TunnelPeer) {
@@ -44,6 +47,7 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
           this.healthy = msg.healthy
           this.emit('health', msg.healthy)
         }
+        if (msg.type === 'stats') this.reported = readStats(msg) ?? this.reported
       },
       onGoaway: (_code, _text, ack) => {
         if (ack) return
@@ -98,4 +102,17 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
     this.mux.destroy()
     this.emit('close')
   }
+}
+
+const STAT_FIELDS = ['requests', 'originErrors', 'originConnectFailures', 'reconnects', 'streams'] as const
+
+/** A stats report's counters, or undefined unless every one is a whole number of 0 or more. */
+function readStats(msg: Record<string, unknown>): (WarpgateStats & {at: number}) | undefined {
+  const out = {at: Date.now()} as WarpgateStats & {at: number}
+  for (const k of STAT_FIELDS) {
+    const v = msg[k]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return undefined
+    out[k] = v
+  }
+  return out
 }

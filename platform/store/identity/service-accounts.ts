@@ -113,7 +113,7 @@ export function deleteServiceAccount(c: StoreCtx, id: string): boolean {
 }
 
 export type KeyCheck =
-  | {ok: true; account: ServiceAccountRecord; keyId: string}
+  | {ok: true; account: ServiceAccountRecord; keyId: string; expiresAtMs: number | null}
   | {ok: false; reason: 'unknown' | 'revoked' | 'expired'}
 
 /** Resolves an API key: unknown, revoked and expired are told apart so the 401 can say which. */
@@ -125,5 +125,6 @@ export function checkApiKey(c: StoreCtx, token: string, now = Date.now()): KeyCh
   if (!account) return {ok: false, reason: 'unknown'}
   if (k.revoked_at !== null || account.revokedAtMs !== null) return {ok: false, reason: 'revoked'}
   if ((k.expires_at !== null && k.expires_at <= now) || (account.expiresAtMs !== null && account.expiresAtMs <= now)) return {ok: false, reason: 'expired'}
-  return {ok: true, account, keyId: k.id}
+  const ends = [k.expires_at, account.expiresAtMs].filter((t): t is number => t !== null)
+  return {ok: true, account, keyId: k.id, expiresAtMs: ends.length > 0 ? Math.min(...ends) : null}
 }

@@ -57,12 +57,33 @@ export function findUserByEmail(c: StoreCtx, email: string): UserRecord | undefi
   return r && toUser(c, r)
 }
 
-export function listUsers(c: StoreCtx, page: PageRequest): Page<UserRecord> {
-  const after = decodeCursor(page.cursor)
-  const rows = (after
-    ? c.db.prepare(`SELECT * FROM ${T} WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`).all(after.at, after.at, after.id, page.limit + 1)
-    : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id LIMIT ?`).all(page.limit + 1)) as Row[]
-  return pageOf(rows, page.limit, (r) => r.created_at, (r) => toUser(c, r))
+/**
+ * A page of users in creation order. Role and status are sealed inside the row, so a filter runs
+ * on decrypted users: rows are read in batches until the page (and one more, for the cursor) is full.
+ */
+export function listUsers(c: StoreCtx, page: PageRequest, keep?: (u: UserRecord) => boolean): Page<UserRecord> {
+  let after = decodeCursor(page.cursor)
+  if (!keep) {
+    const rows = (after
+      ? c.db.prepare(`SELECT * FROM ${T} WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`).all(after.at, after.at, after.id, page.limit + 1)
+      : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id LIMIT ?`).all(page.limit + 1)) as Row[]
+    return pageOf(rows, page.limit, (r) => r.created_at, (r) => toUser(c, r))
+  }
+  const batch = Math.max(100, page.limit + 1)
+  const kept: Row[] = []
+  for (;;) {
+    const rows = (after
+      ? c.db.prepare(`SELECT * FROM ${T} WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`).all(after.at, after.at, after.id, batch)
+      : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id LIMIT ?`).all(batch)) as Row[]
+    for (const r of rows) {
+      if (keep(toUser(c, r))) kept.push(r)
+      if (kept.length > page.limit) break
+    }
+    const last = rows.at(-1)
+    if (kept.length > page.limit || rows.length < batch || !last) break
+    after = {at: last.created_at, id: last.id}
+  }
+  return pageOf(kept, page.limit, (r) => r.created_at, (r) => toUser(c, r))
 }
 
 export function countUsers(c: StoreCtx): number {

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import type {DirectoryMember} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 import {enc} from '../../lib/scope.js'
 
 export default class DirectoriesMembers extends MezuCommand<typeof DirectoriesMembers> {
@@ -11,11 +11,11 @@ export default class DirectoriesMembers extends MezuCommand<typeof DirectoriesMe
 
   async run(): Promise<{items: DirectoryMember[]}> {
     const items = await this.api().all<DirectoryMember>(`directories/${enc(this.args.directory)}/members`)
-    this.log(table(items, [
+    this.table(items, [
       {header: 'EMAIL', get: (m) => m.email},
       {header: 'NAME', get: (m) => m.name},
       {header: 'ADDED', get: (m) => ago(m.addedAt)},
-    ]))
+    ])
     return {items}
   }
 }

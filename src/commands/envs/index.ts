@@ -1,6 +1,6 @@
 import type {Environment} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 import {enc, projectFlag, resolveProjectRef} from '../../lib/scope.js'
 
 export default class Envs extends MezuCommand<typeof Envs> {
@@ -11,11 +11,11 @@ export default class Envs extends MezuCommand<typeof Envs> {
 
   async run(): Promise<{items: Environment[]}> {
     const items = await this.api().all<Environment>(`projects/${enc(resolveProjectRef(this.flags.project))}/environments`)
-    this.log(table(items, [
+    this.table(items, [
       {header: 'NAME', get: (e) => e.name},
       {header: 'ID', get: (e) => e.id},
       {header: 'CREATED', get: (e) => ago(e.createdAt)},
-    ]))
+    ])
     return {items}
   }
 }

@@ -1,7 +1,7 @@
 import {SETTINGS} from '../../../platform/admin.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {loadPlatformConfig} from '../../lib/platform-config.js'
-import {settingsTable} from '../../lib/output.js'
+import {settingsColumns} from '../../lib/output.js'
 import {configFileFlag, dataDirFlag, settingFlags} from '../../lib/platform-flags.js'
 
 export default class PlatformConfig extends MezuCommand<typeof PlatformConfig> {
@@ -18,7 +18,7 @@ export default class PlatformConfig extends MezuCommand<typeof PlatformConfig> {
   async run() {
     const {configFile, settings} = loadPlatformConfig(this.flags)
     this.log(`config file: ${configFile.path}${configFile.found ? '' : ' (none there; defaults apply)'}\n`)
-    this.log(settingsTable(settings))
+    this.table(settings, settingsColumns)
     return {configFile, settings: settings.map(({key, value, source, origin, secret, isSet}) => ({key, value: secret && isSet ? '(redacted)' : value, source, origin, secret}))}
   }
 }

@@ -19,6 +19,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     '<%= config.bin %> platform start --domain mezu.example.com --host 0.0.0.0 --advertise-tunnel-url tls://203.0.113.10:7444 --advertise-edge-port 443 --tls-cert fullchain.pem --tls-key privkey.pem',
     '<%= config.bin %> platform start --config /etc/mezu/platform.yaml',
     '<%= config.bin %> platform start --domain example.com --host 0.0.0.0 --advertise-tunnel-url tls://example.com:7444 --edge-port 443 --acme-email ops@example.com --acme-http-port 80',
+    '<%= config.bin %> platform start --metrics-addr 127.0.0.1:9464 --access-log /var/log/mezu/access.jsonl --log-level warn',
   ]
 
   static override flags = {
@@ -55,6 +56,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       edgeUrl: platform.edgeUrl,
       tunnelUrl: platform.tunnelUrl,
       tunnelUrls: platform.tunnelUrls,
+      metricsUrl: platform.metricsUrl,
       ports: platform.ports,
       domain: platform.domain,
       dataDir: platform.dataDir,
@@ -72,6 +74,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
         ['control API', platform.apiUrl],
         ['edge', platform.edgeUrl ?? '-'],
         ['tunnel', platform.tunnelUrls.join(', ') || '-'],
+        ...(platform.metricsUrl ? [['metrics', platform.metricsUrl] as [string, string]] : []),
         ['CA certificate', platform.caPath],
       ]))
       this.log(`\nLog in: mezu login --api-url ${platform.apiUrl} --ca-file ${platform.caPath}\nStop with Ctrl-C.`)

@@ -6,6 +6,7 @@ import {enc, projectFlag, resolveProjectRef} from '../../lib/scope.js'
 
 export default class PoliciesCreate extends MezuCommand<typeof PoliciesCreate> {
   static override summary = 'Create an access policy; without --public only the people and accounts it allows get in.'
+  static override description = 'Deny wins over allow; a bare IP becomes /32 or /128.'
   static override examples = [
     '<%= config.bin %> policies create staff --allow-directory eng --deny-ip 203.0.113.0/24 --project shop',
     '<%= config.bin %> policies create open --public --json',

@@ -1,6 +1,5 @@
 import type {Policy} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {table} from '../../lib/output.js'
 import {enc, projectFlag, resolveProjectRef} from '../../lib/scope.js'
 
 export default class Policies extends MezuCommand<typeof Policies> {
@@ -12,13 +11,13 @@ export default class Policies extends MezuCommand<typeof Policies> {
   async run(): Promise<{items: Policy[]}> {
     const items = await this.api().all<Policy>(`projects/${enc(resolveProjectRef(this.flags.project))}/policies`)
     const n = (r: Policy['allow']) => r.emails.length + r.directories.length + r.serviceAccounts.length + r.ips.length
-    this.log(table(items, [
+    this.table(items, [
       {header: 'NAME', get: (p) => p.name},
       {header: 'ID', get: (p) => p.id},
       {header: 'PUBLIC', get: (p) => (p.public ? 'yes' : 'no')},
       {header: 'ALLOW RULES', get: (p) => n(p.allow)},
       {header: 'DENY RULES', get: (p) => n(p.deny)},
-    ]))
+    ])
     return {items}
   }
 }

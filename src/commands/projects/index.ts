@@ -1,6 +1,6 @@
 import type {Project} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 
 export default class Projects extends MezuCommand<typeof Projects> {
   static override summary = 'List the projects you can reach.'
@@ -9,12 +9,12 @@ export default class Projects extends MezuCommand<typeof Projects> {
 
   async run(): Promise<{items: Project[]}> {
     const items = await this.api().all<Project>('projects')
-    this.log(table(items, [
+    this.table(items, [
       {header: 'NAME', get: (p) => p.name},
       {header: 'ID', get: (p) => p.id},
       {header: 'DESCRIPTION', get: (p) => p.description},
       {header: 'CREATED', get: (p) => ago(p.createdAt)},
-    ]))
+    ])
     return {items}
   }
 }

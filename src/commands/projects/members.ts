@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import type {User} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {table} from '../../lib/output.js'
 import {enc} from '../../lib/scope.js'
 
 export default class ProjectsMembers extends MezuCommand<typeof ProjectsMembers> {
@@ -11,11 +10,11 @@ export default class ProjectsMembers extends MezuCommand<typeof ProjectsMembers>
 
   async run(): Promise<{items: User[]}> {
     const items = await this.api().all<User>(`projects/${enc(this.args.project)}/members`)
-    this.log(table(items, [
+    this.table(items, [
       {header: 'EMAIL', get: (u) => u.email},
       {header: 'ROLE', get: (u) => u.role},
       {header: 'ID', get: (u) => u.id},
-    ]))
+    ])
     return {items}
   }
 }

@@ -7,6 +7,7 @@ import {sizeFlag} from '../../lib/size.js'
 
 export default class RoutesCreate extends MezuCommand<typeof RoutesCreate> {
   static override summary = 'Publish a service at a hostname (and path); prints its public URL.'
+  static override description = 'A bare label becomes LABEL.<domain>; without --policy any signed-in user may pass.'
   static override examples = [
     '<%= config.bin %> routes create --hostname shop --service web --project shop --env production',
     '<%= config.bin %> routes create --hostname shop.example.com --path /api --service api --policy staff --body-limit 10MB --json',

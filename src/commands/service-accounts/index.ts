@@ -1,6 +1,6 @@
 import type {ServiceAccount} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 
 export default class ServiceAccounts extends MezuCommand<typeof ServiceAccounts> {
   static override summary = 'List service accounts (metadata only; keys are never shown again).'
@@ -9,14 +9,14 @@ export default class ServiceAccounts extends MezuCommand<typeof ServiceAccounts>
 
   async run(): Promise<{items: ServiceAccount[]}> {
     const items = await this.api().all<ServiceAccount>('service-accounts')
-    this.log(table(items, [
+    this.table(items, [
       {header: 'NAME', get: (a) => a.name},
       {header: 'ID', get: (a) => a.id},
       {header: 'STATUS', get: (a) => a.status},
       {header: 'SCOPES', get: (a) => a.scopes.join(' ')},
       {header: 'PROJECT', get: (a) => a.projectId},
       {header: 'EXPIRES', get: (a) => (a.expiresAt ? ago(a.expiresAt) : 'never')},
-    ]))
+    ])
     return {items}
   }
 }

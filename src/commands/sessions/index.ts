@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import type {SessionListItem} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 
 export default class Sessions extends MezuCommand<typeof Sessions> {
   static override summary = 'List active sessions (yours, or everyone\'s for owners and admins).'
@@ -11,7 +11,7 @@ export default class Sessions extends MezuCommand<typeof Sessions> {
 
   async run(): Promise<{items: SessionListItem[]}> {
     const items = await this.api().all<SessionListItem>('sessions', {user: this.flags.user})
-    this.log(table(items, [
+    this.table(items, [
       {header: 'ID', get: (s) => s.id},
       {header: 'USER', get: (s) => s.userEmail ?? s.userId},
       {header: 'CLIENT', get: (s) => s.client},
@@ -19,7 +19,7 @@ export default class Sessions extends MezuCommand<typeof Sessions> {
       {header: 'CREATED', get: (s) => ago(s.createdAt)},
       {header: 'LAST USED', get: (s) => ago(s.lastUsedAt)},
       {header: 'EXPIRES', get: (s) => ago(s.expiresAt)},
-    ]))
+    ])
     return {items}
   }
 }

@@ -6,6 +6,7 @@ import {enc} from '../../lib/scope.js'
 
 export default class UsersDelete extends MezuCommand<typeof UsersDelete> {
   static override summary = 'Erase a user: their profile, sessions, memberships and login history; the audit log keeps only that an erasure happened.'
+  static override description = 'Audit entries naming them are anonymised and both stores are checkpointed and vacuumed, so no deleted bytes remain; without a terminal it needs --yes.'
   static override examples = ['<%= config.bin %> users delete ada@example.com', '<%= config.bin %> users delete ada@example.com --yes --json']
   static override args = {user: Args.string({description: 'email or id', required: true})}
   static override flags = {yes: Flags.boolean({char: 'y', description: 'do not ask for confirmation (needed without a terminal)'})}

@@ -7,6 +7,7 @@ import {checkChoice} from '../../lib/users-flags.js'
 
 export default class UsersExport extends MezuCommand<typeof UsersExport> {
   static override summary = 'Export everything the platform holds about users: JSON (complete, re-importable) or CSV (one row per user).'
+  static override description = 'Profile, status, role, directories, projects, service accounts they created, active sessions, invitations (metadata only) and login history. JSON carries password hashes unless --without-credentials, and re-imports on another platform; CSV is one row per user. Files are written 0600.'
   static override examples = [
     '<%= config.bin %> users export --output users.json',
     '<%= config.bin %> users export --format csv --output users.csv',

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import type {UserDetails} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {details, table} from '../../lib/output.js'
+import {details} from '../../lib/output.js'
 import {enc} from '../../lib/scope.js'
 
 export default class UsersGet extends MezuCommand<typeof UsersGet> {
@@ -16,10 +16,10 @@ export default class UsersGet extends MezuCommand<typeof UsersGet> {
       ['directories', u.directories.map((d) => d.path).join(', ')], ['active sessions', u.activeSessions], ['created', u.createdAt],
     ]))
     this.log('\nLast logins:')
-    this.log(table(u.lastLogins, [
+    this.table(u.lastLogins, [
       {header: 'TIME', get: (l) => l.at}, {header: 'IP', get: (l) => l.ip}, {header: 'USER AGENT', get: (l) => l.userAgent},
       {header: 'METHOD', get: (l) => l.method}, {header: 'RESULT', get: (l) => l.result},
-    ]))
+    ])
     return u
   }
 }

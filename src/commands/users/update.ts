@@ -7,6 +7,7 @@ import {checkChoice, ROLES} from '../../lib/users-flags.js'
 
 export default class UsersUpdate extends MezuCommand<typeof UsersUpdate> {
   static override summary = 'Change a user\'s name, email or role.'
+  static override description = 'Only owners change owners, and the last active owner cannot be demoted.'
   static override examples = ['<%= config.bin %> users update ada@example.com --role admin', '<%= config.bin %> users update ada@example.com --name "Ada King" --json']
   static override args = {user: Args.string({description: 'email or id', required: true})}
   static override flags = {

@@ -1,17 +1,18 @@
 import type {Warpgate} from '../../lib/api-types/index.js'
 import {MezuCommand} from '../../lib/base-command.js'
-import {ago, table} from '../../lib/output.js'
+import {ago} from '../../lib/output.js'
 import {scopeFlags} from '../../lib/scope.js'
 
 export default class Warpgates extends MezuCommand<typeof Warpgates> {
   static override summary = 'List Warpgates with their live state.'
+  static override description = 'Status is pending, connected, disconnected or revoked, with connections, remote IPs, version, connected since and last seen.'
   static override aliases = ['warpgates:list']
   static override examples = ['<%= config.bin %> warpgates', '<%= config.bin %> warpgates list --project shop --env prod --json']
   static override flags = {...scopeFlags}
 
   async run(): Promise<{items: Warpgate[]}> {
     const items = await this.api().get<{items: Warpgate[]}>('warpgates', {project: this.flags.project, environment: this.flags.project ? this.flags.env : undefined}).then((p) => p.items)
-    this.log(table(items, [
+    this.table(items, [
       {header: 'NAME', get: (w) => w.name},
       {header: 'ID', get: (w) => w.id},
       {header: 'ENV', get: (w) => w.environment},
@@ -21,7 +22,7 @@ export default class Warpgates extends MezuCommand<typeof Warpgates> {
       {header: 'VERSION', get: (w) => w.version},
       {header: 'SINCE', get: (w) => ago(w.connectedSince)},
       {header: 'LAST SEEN', get: (w) => ago(w.lastSeenAt)},
-    ]))
+    ])
     return {items}
   }
 }

@@ -15,6 +15,11 @@ export interface CreateSessionResponse {
 export interface WhoAmI {
   principal: Principal
   apiUrl?: string
+  /** where end users reach the edge, and where Warpgates dial in (as the platform advertises them) */
+  edgeUrl?: string
+  tunnelUrl?: string
+  /** every advertised tunnel address (tunnelUrl is the first) */
+  tunnelUrls?: string[]
 }
 
 /** POST /v1/device-logins: start a web login (the OAuth device authorization grant, RFC 8628). */

@@ -1,6 +1,13 @@
 /** The one error shape of the API: `{error: {code, message}}`. */
 export interface ApiErrorBody {
-  error: {code: string; message: string; field?: string}
+  error: {code: string; message: string; field?: string; problems?: InputProblem[]}
+}
+
+/** One thing wrong with one row of an input file (`users import`): where, which field, what. */
+export interface InputProblem {
+  line: number | null
+  field: string | null
+  message: string
 }
 
 /** Every list endpoint answers a page; pass `nextCursor` back as `cursor` for the next one. */
@@ -21,4 +28,6 @@ export interface Principal {
   scopes?: string[]
   projectId?: string | null
   sessionId?: string
+  /** when the token (session or API key) stops working; null: never (a key without expiry) */
+  expiresAt?: string | null
 }

@@ -2,6 +2,8 @@
 export interface RequestLogEntry {
   /** when the response finished (ISO 8601) */
   time: string
+  /** the edge's id for the request: the Mezu-Request-Id its origin and its error pages got */
+  requestId: string
   /** the matched route; null when no route matched (unknown host) */
   routeId: string | null
   host: string
