@@ -29,7 +29,7 @@ test('at a terminal, mezu login --web opens the browser on the approval page wit
   await b.signIn('tia@example.test', 'tia has a long password')
   const page = await b.get(`/device?code=${code}`)
   t.is((await b.post('/device', {csrf: formField(page.text, 'csrf')!, code, action: 'approve'})).status, 200)
-  await run.waitFor(/Logged in to \S+ as tia@example\.test \(member\)\./)
+  await run.waitFor(/Logged in to \S+ \(context \S+\) as tia@example\.test \(member\)\./)
   t.is((await run.done).code, 0)
 })
 
