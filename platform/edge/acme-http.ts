@@ -1,8 +1,8 @@
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import type {Socket} from 'node:net'
 import {ACME_HTTP_CHALLENGE_PREFIX} from '../../src/protocol/acme.js'
 import {normaliseHost} from './router.js'
+import {listenOn} from '../listen.js'
 
 export interface AcmeHttpOptions {
   host: string
@@ -44,15 +44,8 @@ export class AcmeHttpListener {
     res.end()
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    })
-    return (this.server.address() as AddressInfo).port
+  listen(): Promise<number> {
+    return listenOn(this.server, this.opts.port, this.opts.host)
   }
 
   /** Safe to call twice. */

@@ -1,7 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import type {IncomingMessage} from 'node:http'
 import http2 from 'node:http2'
-import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import type {TLSSocket} from 'node:tls'
 import type {Route} from '../../src/lib/api-types/index.js'
@@ -15,6 +14,7 @@ import {buildRouteTable, matchRoute, normaliseHost, normalisePath, type RouteTab
 import {closeIfBodyUnread, type EndUserRequest, type EndUserResponse, isEndUserGone, STATUS_CLIENT_CLOSED} from './end-user.js'
 import {type ForwardFailure, forwardRequest, forwardUpgrade} from './tunnel/forward.js'
 import type {TunnelPool} from './tunnel/pool.js'
+import {listenOn} from '../listen.js'
 
 /** TLS 1.2 suites offered to end users: ECDHE key exchange with AEAD ciphers only (TLS 1.3's are all AEAD). */
 export const END_USER_CIPHERS = [
@@ -305,15 +305,8 @@ export class EdgeServer {
     this.server.setSecureContext(secureOptions(tls))
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    })
-    return (this.server.address() as AddressInfo).port
+  listen(): Promise<number> {
+    return listenOn(this.server, this.opts.port, this.opts.host)
   }
 
   /** Stops accepting, ends open connections; safe to call twice. */

@@ -1,8 +1,8 @@
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import {Registry} from 'prom-client'
 import {formatHostPort} from '../../src/lib/listen-address.js'
 import type {ReadinessReport} from '../readiness.js'
+import {listenOn} from '../listen.js'
 
 export interface MetricsServerOptions {
   host: string
@@ -43,14 +43,7 @@ export class MetricsServer {
   }
 
   async listen(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    })
-    const port = (this.server.address() as AddressInfo).port
+    const port = await listenOn(this.server, this.opts.port, this.opts.host)
     const host = this.opts.host === '0.0.0.0' ? '127.0.0.1' : this.opts.host === '::' ? '::1' : this.opts.host
     return `http://${formatHostPort(host, port)}/metrics`
   }

@@ -1,9 +1,9 @@
-import type {AddressInfo} from 'node:net'
 import tls from 'node:tls'
 import {warpgateIdFromSan} from '../../../src/protocol/identity.js'
 import {TUNNEL_ALPN} from '../../../src/protocol/settings.js'
 import type {TunnelPool} from './pool.js'
 import {type TunnelPeer, TunnelSession} from './session.js'
+import {listenOn} from '../../listen.js'
 
 export interface TunnelListenerOptions {
   host: string
@@ -65,15 +65,8 @@ export class TunnelListener {
     session.once('close', () => this.sessions.delete(session))
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    })
-    return (this.server.address() as AddressInfo).port
+  listen(): Promise<number> {
+    return listenOn(this.server, this.opts.port, this.opts.host)
   }
 
   /** Stops accepting and closes every tunnel connection; safe to call twice. */
