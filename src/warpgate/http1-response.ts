@@ -288,6 +288,13 @@ export class ResponseParser {
     // the owner calls reset() when it puts the connection back in the pool
   }
 
+  /** Stops reading the current response, quietly: its owner gave up on it and is closing the connection. */
+  abort(): void {
+    this.state = State.Failed
+    this.handler = null
+    this.partial = null
+  }
+
   /** Back to idle after a complete response (the connection returns to the pool). */
   reset(): void {
     if (this.state === State.Done) this.state = State.Idle

@@ -64,8 +64,10 @@ export class OriginConnection {
     this.pool.keep(this)
   }
 
+  /** Closes the connection; the rest of a read already in hand reaches nobody. */
   destroy(): void {
     this.user = null
+    this.parser.abort()
     this.socket.destroy()
   }
 }

@@ -163,3 +163,18 @@ test('a close before or during the response is named', (t) => {
   t.is(b.seen.error, 'closed mid-response')
   t.is(Buffer.concat(b.seen.body).toString(), 'abc')
 })
+
+test('abort() stops a response mid-read: the rest of the bytes in hand reach nobody', (t) => {
+  const parser = new ResponseParser()
+  const {seen, handler} = recorder()
+  parser.start({...handler, onHead: (status, pairs) => {
+    handler.onHead(status, pairs)
+    parser.abort()
+  }}, 'GET')
+  parser.execute(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'))
+  t.is(seen.head?.[0], 200)
+  t.deepEqual(seen.body, [], 'no body after the abort')
+  t.is(seen.reusable, undefined, 'no completion either')
+  t.is(seen.error, undefined)
+  t.true(parser.failed)
+})
