@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
@@ -9,7 +8,7 @@ import {buildConfig} from '../../platform/config.js'
 import {initDataDir} from '../../platform/init.js'
 import {startPlatform} from '../../platform/server.js'
 import {api, loginToken} from '../helpers/api.js'
-import {BIN, mezu} from '../helpers/cli.js'
+import {mezu} from '../helpers/cli.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, tempDir} from '../helpers/platform.js'
 
 const mode = (path: string) => statSync(path).mode & 0o777
@@ -53,14 +52,7 @@ test('a backup taken during a write burst holds every write acknowledged before 
 
   const output = join(dir, 'mezu.bak')
   const startedAt = Date.now()
-  const backup = await new Promise<{code: number | null; stdout: string; stderr: string}>((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'platform', 'backup', '--data-dir', p.dataDir, '--output', output, '--json'], {env: {...process.env, CI: '1'}})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
+  const backup = await mezu(['platform', 'backup', '--data-dir', p.dataDir, '--output', output, '--json'])
   const writesDuringBackup = acked.filter((a) => a.at > startedAt).length
   bursting = false
   await burst
