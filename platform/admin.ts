@@ -5,11 +5,11 @@ import {fingerprint} from './pki/ca.js'
 import {CA_CERT_FILE} from './init.js'
 import {LOCK_FILE} from './server.js'
 import {rotateSigningKey} from './store/config/signing-keys.js'
-import {schemaVersion} from './store/migrate.js'
 import {openStores, storesExist} from './store/stores.js'
 
 export {initDataDir, AlreadyInitializedError} from './init.js'
 export {rotateMasterKey} from './store/rotate.js'
+export {migrateSqliteToPostgres, TargetNotEmptyError as TransferTargetNotEmptyError} from './store/transfer.js'
 export {BackupFileError, createBackup, MasterKeyMismatchError, restoreBackup, TargetNotEmptyError} from './backup/backup.js'
 export {buildConfig, defaultDataDir, ConfigError, DEFAULTS, resolvePlatformConfig, type EffectiveSetting, type ResolvedConfig} from './config.js'
 export {SETTINGS, envName, expected, type Setting} from './settings.js'
@@ -85,9 +85,10 @@ function pidAlive(pid: number): boolean {
 export async function checkDataDir(dataDir: string, masterKey?: string): Promise<{identityVersion: number; configVersion: number}> {
   const s = await openStores(dataDir, {masterKey})
   try {
-    return {identityVersion: schemaVersion(s.identity), configVersion: schemaVersion(s.config)}
+    const v = await s.schemaVersions()
+    return {identityVersion: v.identity, configVersion: v.config}
   } finally {
-    s.close()
+    await s.close()
   }
 }
 
@@ -99,11 +100,10 @@ export async function checkDataDir(dataDir: string, masterKey?: string): Promise
 export async function rotateSigningKeyOffline(dataDir: string, masterKey?: string, ttl = buildConfig({dataDir}).edge.assertionTtlMs): Promise<{kid: string; retired: string[]; deleted: number; publishedUntil: string | null}> {
   const s = await openStores(dataDir, {masterKey})
   try {
-    const cdb = {db: s.config, cipher: s.cipher, hasher: s.hasher}
     const now = Date.now()
-    const r = rotateSigningKey(cdb, ttl, now)
+    const r = await rotateSigningKey(s.ctx, ttl, now)
     return {kid: r.active.kid, retired: r.retired, deleted: r.deleted, publishedUntil: r.retired.length ? new Date(now + ttl).toISOString() : null}
   } finally {
-    s.close()
+    await s.close()
   }
 }

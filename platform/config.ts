@@ -58,6 +58,8 @@ export interface PlatformConfig {
      */
     streamResets: {burst: number; perSecond: number}
   }
+  /** Where the stores live: absent url = the SQLite files in the data directory. */
+  store: {url?: string; passwordFile?: string}
   /** What the platform tells others to connect to, apart from what it binds (see Advertise). */
   advertise: Advertise
   /** Certificates for end users and the API from the operator's files (see CertificateFiles). */

@@ -6,7 +6,8 @@ import {appendAudit} from './store/config/audit.js'
 import {saveCa} from './store/config/ca.js'
 import {createUser} from './store/identity/users.js'
 import {createMasterKeyFile, hasMasterKeyFile} from './store/master-key.js'
-import {CONFIG_DB, IDENTITY_DB, openStores, storesExist} from './store/stores.js'
+import {CONFIG_DB, IDENTITY_DB, openStores, type StoreLocation, storesInitialized} from './store/stores.js'
+import {redactUrl} from './store/engines/postgres.js'
 
 export const CA_CERT_FILE = 'ca.pem'
 
@@ -29,9 +30,12 @@ export interface InitResult {
  * the platform CA (private key sealed in config.db), and the first owner. Refuses to touch a
  * directory that already holds a platform.
  */
-export async function initDataDir(opts: {dataDir: string; masterKey?: string; adminEmail: string; adminPassword?: string; passwordStrength?: 'interactive' | 'moderate'}): Promise<InitResult> {
+export async function initDataDir(opts: {dataDir: string; masterKey?: string; adminEmail: string; adminPassword?: string; passwordStrength?: 'interactive' | 'moderate'; store?: StoreLocation}): Promise<InitResult> {
   const {dataDir} = opts
-  if (storesExist(dataDir)) throw new AlreadyInitializedError(`${dataDir} already holds a Mezusphere platform; refusing to initialise it again (nothing was changed)`)
+  if (await storesInitialized(dataDir, opts.store)) {
+    const where = opts.store?.url ? `the PostgreSQL database ${redactUrl(opts.store.url)}` : dataDir
+    throw new AlreadyInitializedError(`${where} already holds a Mezusphere platform; refusing to initialise it again (nothing was changed)`)
+  }
   if (existsSync(dataDir)) refuseUnusable(dataDir)
   else mkdirSync(dataDir, {recursive: true, mode: 0o700})
   chmodSync(dataDir, 0o700)
@@ -40,27 +44,27 @@ export async function initDataDir(opts: {dataDir: string; masterKey?: string; ad
     if (!hasMasterKeyFile(dataDir)) await createMasterKeyFile(dataDir)
     masterKeyFile = join(dataDir, 'master.key')
   }
-  const stores = await openStores(dataDir, {masterKey: opts.masterKey, create: true, passwordStrength: opts.passwordStrength})
+  const stores = await openStores(dataDir, {masterKey: opts.masterKey, create: true, passwordStrength: opts.passwordStrength, store: opts.store})
   try {
-    const ctx = {db: stores.config, cipher: stores.cipher, hasher: stores.hasher}
+    const ctx = stores.ctx
     const ca = await createCa()
-    saveCa(ctx, ca)
+    await saveCa(ctx, ca)
     const caPath = join(dataDir, CA_CERT_FILE)
     writeFileSync(caPath, ca.certPem, {mode: 0o644})
     const generatedPassword = opts.adminPassword ? undefined : randomBytes(18).toString('base64url')
     const password = opts.adminPassword ?? generatedPassword!
     const email = opts.adminEmail.trim().toLowerCase()
-    const user = createUser({db: stores.identity, cipher: stores.cipher, hasher: stores.hasher}, {
+    const user = await createUser(ctx, {
       email,
       name: email.split('@')[0],
       role: 'owner',
       status: 'active',
       passwordHash: stores.passwords.hash(password),
     })
-    appendAudit(ctx, {actor: {kind: 'system', id: null, name: 'mezu platform init'}, action: 'platform.init', target: {type: 'user', id: user.id}, ip: null})
+    await appendAudit(ctx, {actor: {kind: 'system', id: null, name: 'mezu platform init'}, action: 'platform.init', target: {type: 'user', id: user.id}, ip: null})
     return {dataDir, adminEmail: email, generatedPassword, caPath, caFingerprint: fingerprint(ca.certPem), masterKeyFile}
   } finally {
-    stores.close()
+    await stores.close()
   }
 }
 

@@ -1,6 +1,7 @@
 import {accessSync, constants} from 'node:fs'
-import {dirname} from 'node:path'
-import type {Db} from './store/db.js'
+import {dirname, join} from 'node:path'
+import type Database from 'better-sqlite3'
+import {CONFIG_DB, IDENTITY_DB, type Stores} from './store/stores.js'
 
 /** One readiness check's verdict; `message` says what is wrong (never a secret). */
 export interface CheckResult {
@@ -15,16 +16,16 @@ export interface ReadinessReport {
   checks: Record<string, CheckResult>
 }
 
-export type Check = () => CheckResult
+export type Check = () => CheckResult | Promise<CheckResult>
 
 /** Runs every check (each one's throw is its failure) and says which fail. */
-export function runChecks(checks: ReadonlyArray<readonly [string, Check]>): ReadinessReport {
+export async function runChecks(checks: ReadonlyArray<readonly [string, Check]>): Promise<ReadinessReport> {
   const out: Record<string, CheckResult> = {}
   const failing: string[] = []
   for (const [name, check] of checks) {
     let r: CheckResult
     try {
-      r = check()
+      r = await check()
     } catch (error) {
       r = {ok: false, message: (error as Error).message}
     }
@@ -35,15 +36,31 @@ export function runChecks(checks: ReadonlyArray<readonly [string, Check]>): Read
 }
 
 /**
- * A store is ready when it is open, its file and directory can be written (a new WAL or journal
- * needs the directory), and this connection can take the write lock right now: BEGIN IMMEDIATE,
- * then ROLLBACK, without waiting (busy_timeout 0 for the probe), so a lock held elsewhere (another
- * process, a stuck backup) shows as not writable instead of stalling the event loop.
+ * SQLite: a store is ready when it is open, its files and directory can be written (a new WAL or
+ * journal needs the directory), and the connection can take the write lock right now: BEGIN
+ * IMMEDIATE, then ROLLBACK, without waiting (busy_timeout 0 for the probe), so a lock held
+ * elsewhere (another process, a stuck backup) shows as not writable instead of stalling the event
+ * loop. PostgreSQL: a round trip on the pool answers within the pool's connect timeout.
  */
-export function storeWritable(db: Db, file: string): Check {
+export function storeChecks(stores: Pick<Stores, 'sqlite' | 'postgres' | 'dataDir'>): Array<[string, Check]> {
+  const pg = stores.postgres
+  if (pg) {
+    return [['store', async () => {
+      try {
+        await pg.pool.query('SELECT 1')
+        return {ok: true}
+      } catch (error) {
+        return {ok: false, message: `PostgreSQL cannot be reached: ${(error as Error).message}`}
+      }
+    }]]
+  }
+  const db = stores.sqlite!.raw
+  return [IDENTITY_DB, CONFIG_DB].map((name) => [name === IDENTITY_DB ? 'identity-store' : 'config-store', sqliteWritable(db, join(stores.dataDir, name))])
+}
+
+function sqliteWritable(db: Database.Database, file: string): Check {
   return () => {
     if (!db.open) return {ok: false, message: `${file} is closed`}
-    if (db.readonly) return {ok: false, message: `${file} is open read-only`}
     for (const path of [file, dirname(file)]) {
       try {
         accessSync(path, constants.W_OK)
@@ -51,7 +68,7 @@ export function storeWritable(db: Db, file: string): Check {
         return {ok: false, message: `${path} is not writable (${(error as NodeJS.ErrnoException).code})`}
       }
     }
-    // a transaction of ours is running (cannot happen between synchronous calls, but never nest)
+    // a transaction of ours is open (it holds the lock, so the stores are writable)
     if (db.inTransaction) return {ok: true}
     const wait = db.pragma('busy_timeout', {simple: true}) as number
     db.pragma('busy_timeout = 0')
@@ -75,28 +92,43 @@ export function listening(server: {listening: boolean}, what: string): Check {
 /**
  * How far the edge is behind the store's configuration: the time since a probe first saw the
  * store ahead of the newest version the edge was told about. It is measured when looked at
- * (scrape or probe), so its resolution is the probe interval.
+ * (`sample()` before a scrape or in a probe), so its resolution is the probe interval.
  */
 export class FeedLag {
   private behindSince?: number
+  private store = 0
 
-  constructor(private readonly storeVersion: () => number, private readonly edgeVersion: () => number, private readonly now: () => number = Date.now) {}
+  constructor(private readonly storeVersion: () => Promise<number>, private readonly edgeVersion: () => number, private readonly now: () => number = Date.now) {}
 
+  /** Reads the store's version and updates the lag. */
+  async sample(): Promise<void> {
+    this.store = await this.storeVersion()
+    if (this.store <= this.edgeVersion()) this.behindSince = undefined
+    else this.behindSince ??= this.now()
+  }
+
+  /** The store's version at the last sample. */
+  get storeVersionSeen(): number {
+    return this.store
+  }
+
+  /** Seconds behind at the last sample (0 when current). */
   seconds(): number {
-    if (this.storeVersion() <= this.edgeVersion()) {
-      this.behindSince = undefined
-      return 0
-    }
-    this.behindSince ??= this.now()
-    return (this.now() - this.behindSince) / 1000
+    return this.behindSince === undefined ? 0 : (this.now() - this.behindSince) / 1000
   }
 
   /** Current, or behind for less than `graceMs` (a change on its way). */
   check(graceMs: number): Check {
-    return () => {
+    return async () => {
+      try {
+        await this.sample()
+      } catch (error) {
+        // the store check reports an unreachable store; the feed cannot be compared meanwhile
+        return {ok: true, message: `not compared: the store cannot be read (${(error as Error).message})`}
+      }
       const lag = this.seconds()
       if (this.behindSince === undefined || lag * 1000 < graceMs) return {ok: true}
-      return {ok: false, message: `the edge was told of configuration version ${this.edgeVersion()} while the store has ${this.storeVersion()} (behind for ${lag.toFixed(1)} s)`}
+      return {ok: false, message: `the edge was told of configuration version ${this.edgeVersion()} while the store has ${this.store} (behind for ${lag.toFixed(1)} s)`}
     }
   }
 }

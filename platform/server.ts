@@ -1,5 +1,5 @@
 import {X509Certificate} from 'node:crypto'
-import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {type AddressInfo, isIP} from 'node:net'
 import {join} from 'node:path'
 import type {Server as TlsServer} from 'node:tls'
@@ -11,6 +11,7 @@ import {DeviceLogins} from './control/device-logins.js'
 import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
+import {PostgresFeedListener} from './control/pg-feed.js'
 import {Pages} from './edge/pages.js'
 import {createIdentityEdge, identityLimits} from './edge/identity-edge.js'
 import type {Gate as IdentityGate} from './edge/gate.js'
@@ -27,13 +28,13 @@ import {issueServerCert, type ServerCert} from './pki/ca.js'
 import {CertFileWatcher, coversHost, loadCertPair, type LoadedCert} from './pki/cert-files.js'
 import {listRoutes} from './store/config/routes.js'
 import {loadCa} from './store/config/ca.js'
-import {CONFIG_DB, IDENTITY_DB, openStores, storesExist} from './store/stores.js'
+import {openStores, storesInitialized} from './store/stores.js'
 import {configVersion} from './store/config/meta.js'
 import {parseListenAddress} from '../src/lib/listen-address.js'
 import {AccessLog} from './access-log.js'
 import {MetricsServer} from './metrics/metrics-server.js'
 import {PlatformMetrics} from './metrics/platform-metrics.js'
-import {type Check, FeedLag, listening, type ReadinessReport, runChecks, storeWritable} from './readiness.js'
+import {type Check, FeedLag, listening, type ReadinessReport, runChecks, storeChecks} from './readiness.js'
 
 export const LOCK_FILE = 'platform.json'
 
@@ -58,7 +59,7 @@ export interface RunningPlatform {
   /** the metrics of this platform (its own Registry); undefined when metrics are off */
   metrics?: PlatformMetrics
   /** what /readyz answers */
-  ready(): ReadinessReport
+  ready(): Promise<ReadinessReport>
   stop(): Promise<void>
 }
 
@@ -74,17 +75,19 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     api: config.certificates.api && loadCertPair(config.certificates.api),
   }
   let init: InitResult | undefined
-  if (!storesExist(config.dataDir)) {
-    init = await initDataDir({dataDir: config.dataDir, masterKey: config.masterKey, adminEmail: opts.adminEmail ?? `admin@${config.domain}`, adminPassword: opts.adminPassword, passwordStrength: config.passwordStrength})
+  if (!(await storesInitialized(config.dataDir, config.store))) {
+    init = await initDataDir({dataDir: config.dataDir, masterKey: config.masterKey, adminEmail: opts.adminEmail ?? `admin@${config.domain}`, adminPassword: opts.adminPassword, passwordStrength: config.passwordStrength, store: config.store})
   }
-  const stores = await openStores(config.dataDir, {masterKey: config.masterKey, passwordStrength: config.passwordStrength})
-  const cdb = {db: stores.config, cipher: stores.cipher, hasher: stores.hasher}
-  const idb = {db: stores.identity, cipher: stores.cipher, hasher: stores.hasher}
-  const ca = loadCa(cdb)
+  const stores = await openStores(config.dataDir, {masterKey: config.masterKey, passwordStrength: config.passwordStrength, store: config.store})
+  const cdb = stores.ctx
+  const idb = stores.ctx
+  const ca = await loadCa(cdb)
   if (!ca) {
-    stores.close()
+    await stores.close()
     throw new Error(`${config.dataDir} has no platform CA; it was not initialised by mezu platform init`)
   }
+  // A second control plane on a shared PostgreSQL starts with a data directory of its own, maybe new.
+  mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
   const caPath = join(config.dataDir, CA_CERT_FILE)
   if (!existsSync(caPath)) writeFileSync(caPath, ca.certPem, {mode: 0o644})
   // Metrics are off unless a listener is asked for: then nothing is counted at all.
@@ -93,7 +96,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const metrics = metricsAddr ? new PlatformMetrics() : undefined
   const ctx: ControlContext = {
     config, stores, idb, cdb, ca, log,
-    feed: new ChangeFeed(),
+    feed: new ChangeFeed((err, event) => log.error({err, event}, 'a change-feed listener failed')),
     passwordLimiter: new LoginLimiter(config.loginLimit),
     codeLimiter: new LoginLimiter(config.loginLimit),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
@@ -106,7 +109,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   try {
     await api.listen({host: config.host, port: config.apiPort})
   } catch (error) {
-    stores.close()
+    await stores.close()
     throw error
   }
   const apiPort = (api.server.address() as AddressInfo).port
@@ -120,18 +123,18 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     data = await startDataPlane(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics)
   } catch (error) {
     await api.close()
-    stores.close()
+    await stores.close()
     throw error
   }
   const publicEdgePort = config.advertise.edgePort ?? data.edgePort
   ctx.urls.edge = `https://${config.domain}${publicEdgePort === 443 ? '' : `:${publicEdgePort}`}`
   ctx.urls.tunnels = config.advertise.tunnelUrls?.map((u) => (new URL(u).port ? u : `${u}:${data.tunnelPort}`)) ?? [`tls://${urlHost}:${data.tunnelPort}`]
   ctx.urls.tunnel = ctx.urls.tunnels[0]
-  data.setPublicEdgePort(publicEdgePort)
+  await data.setPublicEdgePort(publicEdgePort)
   const files = config.certificates
   let edgeCert = fileCerts.edge && {leaf: fileCerts.edge.leaf, source: files.edge!.certFile}
   if (edgeCert) ctx.edgeCertificate = () => edgeCert!
-  reportUncoveredRoutes(ctx)
+  reportUncoveredRoutes(ctx, data.source.get().routes)
   const watch = (pair: NonNullable<typeof files.edge>, first: LoadedCert, use: (c: LoadedCert) => void, what: string) => watchers.push(new CertFileWatcher(pair, {
     checkIntervalMs: files.checkIntervalMs,
     since: first.signature,
@@ -146,7 +149,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     watch(pair, fileCerts.edge, (c) => {
       data.edge.setCertificate(c)
       edgeCert = {leaf: c.leaf, source: pair.certFile}
-      reportUncoveredRoutes(ctx)
+      reportUncoveredRoutes(ctx, data.source.get().routes)
     }, 'edge')
   }
   if (files.api && fileCerts.api) {
@@ -154,18 +157,20 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
   }
 
-  const feedLag = new FeedLag(() => configVersion(stores.config), () => data.source.feedVersion)
+  // Several control planes on one PostgreSQL: their changes reach this edge through LISTEN/NOTIFY.
+  const pgFeed = stores.postgres && new PostgresFeedListener(stores.postgres, ctx.feed, () => configVersion(stores.ctx), data.source.get().version, log)
+  await pgFeed?.start()
+  const feedLag = new FeedLag(() => configVersion(stores.ctx), () => data.source.feedVersion)
   const checks: Array<[string, Check]> = [
-    ['identity-store', storeWritable(stores.identity, join(config.dataDir, IDENTITY_DB))],
-    ['config-store', storeWritable(stores.config, join(config.dataDir, CONFIG_DB))],
+    ...storeChecks(stores),
     ['edge', listening(data.edge.server, 'edge')],
     ['tunnel', listening(data.tunnel.server, 'tunnel')],
     // a change on its way is fine; an edge that stays behind for 5 s is not being fed
     ['config-feed', feedLag.check(5000)],
   ]
   let wasReady = true
-  const ready = () => {
-    const report = runChecks(checks)
+  const ready = async () => {
+    const report = await runChecks(checks)
     if (report.ready !== wasReady) log[report.ready ? 'info' : 'warn']({failing: report.failing}, report.ready ? 'ready again' : 'not ready')
     wasReady = report.ready
     return report
@@ -174,7 +179,8 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   metrics?.attach({
     pool: data.pool,
     edgeConfigVersion: () => data.source.feedVersion,
-    storeConfigVersion: () => configVersion(stores.config),
+    storeConfigVersion: () => feedLag.storeVersionSeen,
+    sample: () => feedLag.sample(),
     configLagSeconds: () => feedLag.seconds(),
     routes: () => data.source.get().routes,
   })
@@ -194,7 +200,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     await data.stop()
     await api.close()
     await access?.close()
-    stores.close()
+    await stores.close()
     throw error
   }
 
@@ -216,13 +222,14 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     metrics,
     ready,
     async stop() {
+      await pgFeed?.close()
       await metricsServer?.close()
       for (const w of watchers) w.close()
       await data.stop()
       await api.close()
       offAccess?.()
       await access?.close()
-      stores.close()
+      await stores.close()
       rmSync(lockPath, {force: true})
     },
   }
@@ -244,17 +251,14 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
   const tls = {key: caCert.keyPem, cert: caCert.chainPem}
   const served = {leaf: new X509Certificate(caCert.certPem), source: 'the private platform CA'}
   ctx.edgeCertificate = () => served
-  const admission = new WarpgateAdmission(ctx.cdb, ctx.feed)
+  const admission = await WarpgateAdmission.create(ctx.cdb, ctx.feed)
   const pool = new TunnelPool()
-  const source = new StoreConfigSource(ctx, ctx.feed, config.domain)
+  const source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
   // Revocation closes live connections at once; the admission list already refuses new ones.
   const offRevoked = admission.onRevoked((id) => pool.closeWarpgate(id))
+  // not awaited: the tunnel must not wait on the store to open or close a connection
   const touch = (id: string) => {
-    try {
-      touchWarpgate(ctx.cdb, id)
-    } catch (error) {
-      ctx.log.warn({err: error, warpgateId: id}, 'could not record last seen')
-    }
+    touchWarpgate(ctx.cdb, id).catch((error: unknown) => ctx.log.warn({err: error, warpgateId: id}, 'could not record last seen'))
   }
   pool.on('open', (s) => {
     touch(s.peer.warpgateId)
@@ -312,14 +316,14 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
     throw error
   }
   boundEdgePort = edgePort
-  source.setEdgePort(edgePort)
+  await source.setEdgePort(edgePort)
   let stopped = false
   return {
     edgePort, tunnelPort, pool, edge, tunnel, source, acme,
     /** the port end users see (an advertised one behind a port mapping): route URLs and login redirects use it */
-    setPublicEdgePort(port: number) {
+    async setPublicEdgePort(port: number) {
       boundEdgePort = port
-      source.setEdgePort(port)
+      await source.setEdgePort(port)
     },
     async stop() {
       if (stopped) return
@@ -364,11 +368,11 @@ function bracketed(host: string): string {
 }
 
 /** A log line for each route host (and the login host) the edge's certificate does not name: browsers would refuse it. */
-function reportUncoveredRoutes(ctx: ControlContext): void {
+function reportUncoveredRoutes(ctx: ControlContext, routes: ReadonlyArray<{hostname: string}>): void {
   const current = ctx.edgeCertificate?.()
   // With ACME every route host and the login host get certificates of their own.
   if (!current || ctx.config.acme.email) return
-  for (const host of new Set([`auth.${ctx.config.domain}`, ...listRoutes(ctx.cdb).map((r) => r.hostname)])) {
+  for (const host of new Set([`auth.${ctx.config.domain}`, ...routes.map((r) => r.hostname)])) {
     if (!coversHost(current.leaf, host)) ctx.log.warn({host, certificate: current.source}, `the edge certificate does not cover route host ${host}; browsers will refuse it`)
   }
 }

@@ -100,6 +100,11 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'dataDir', type: 'path', defaultText: '$XDG_DATA_HOME/mezu, else ~/.local/share/mezu', description: 'Data directory: stores, master.key, CA, platform.yaml.', flag: 'data-dir', env: 'MEZU_DATA_DIR', inFile: false},
   {key: 'masterKey', type: 'string', defaultText: 'the master.key file in the data directory', description: 'Master key (`v<N>:<base64>`) instead of the master.key file.', secret: true, env: 'MEZU_MASTER_KEY', inFile: false},
 
+  // Where the stores live: the SQLite files in the data directory unless a PostgreSQL URL is given
+  // (PlatformConfig.store). The master key stays with the control plane either way.
+  {key: 'store.url', type: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, shape: 'a URL like postgres://mezu@db.example.com:5432/mezu', defaultText: 'SQLite files in the data directory', description: 'PostgreSQL database for both stores (identity and configuration schemas), e.g. postgres://mezu@db:5432/mezu.', secret: true, flag: 'store', env: 'MEZU_STORE_URL'},
+  {key: 'store.passwordFile', type: 'path', description: 'File holding the PostgreSQL password, so it stays out of the URL and the process list; needs store.url.', flag: 'store-password-file', env: 'MEZU_STORE_PASSWORD_FILE'},
+
   // What the platform binds.
   {key: 'host', type: 'string', default: '127.0.0.1', pattern: /^[^\s/]+$/, shape: 'an IP address or host name', description: 'Address the API, edge and tunnel listen on.', flag: 'host'},
   {key: 'apiPort', ...PORT, default: 7443, description: 'Control API port (0 = any free port).', flag: 'api-port'},

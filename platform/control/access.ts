@@ -58,13 +58,13 @@ export function requireRole(p: Principal, roles: Array<'owner' | 'admin'>): void
 }
 
 /** Project ids within reach, or undefined for "all of them". */
-export function projectReach(ctx: ControlContext, p: Principal): string[] | undefined {
+export async function projectReach(ctx: ControlContext, p: Principal): Promise<string[] | undefined> {
   if (p.kind === 'service-account') return p.projectId ? [p.projectId] : undefined
   if (p.role === 'owner' || p.role === 'admin') return undefined
-  return projectsOfUser(ctx.idb.db, p.id)
+  return projectsOfUser(ctx.idb, p.id)
 }
 
-export function canReachProject(ctx: ControlContext, p: Principal, projectId: string): boolean {
-  const reach = projectReach(ctx, p)
+export async function canReachProject(ctx: ControlContext, p: Principal, projectId: string): Promise<boolean> {
+  const reach = await projectReach(ctx, p)
   return reach === undefined || reach.includes(projectId)
 }

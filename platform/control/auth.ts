@@ -14,7 +14,7 @@ import {ApiError} from './errors.js'
 const TOUCH_EVERY_MS = 60_000
 
 /** Bearer token → principal: a user's session token or a service account's API key. */
-export function authenticate(ctx: ControlContext, req: FastifyRequest): Principal {
+export async function authenticate(ctx: ControlContext, req: FastifyRequest): Promise<Principal> {
   const header = req.headers.authorization
   if (!header) throw new ApiError('unauthenticated', 'missing Authorization header: log in with `mezu login` or set MEZU_TOKEN')
   const m = /^Bearer ([A-Za-z0-9_\-]{8,200})$/.exec(header)
@@ -30,21 +30,21 @@ export function authenticate(ctx: ControlContext, req: FastifyRequest): Principa
   }
 }
 
-export function sessionPrincipal(ctx: ControlContext, token: string): Principal {
-  const s = findSessionByToken(ctx.idb, token)
+export async function sessionPrincipal(ctx: ControlContext, token: string): Promise<Principal> {
+  const s = await findSessionByToken(ctx.idb, token)
   if (!s) throw new ApiError('unauthenticated', 'the session token is not known: log in again')
   const now = Date.now()
   if (s.revokedAtMs !== null) throw new ApiError('token_revoked', 'the session was revoked: log in again')
   if (s.expiresAtMs <= now || now - s.lastUsedAtMs > ctx.config.sessionIdleMs) throw new ApiError('token_expired', 'the session has expired: log in again')
-  const user = getUser(ctx.idb, s.userId)
+  const user = await getUser(ctx.idb, s.userId)
   if (!user) throw new ApiError('unauthenticated', 'the session\'s user no longer exists')
   if (user.status === 'disabled') throw new ApiError('token_revoked', 'the user is disabled')
-  if (now - s.lastUsedAtMs > Math.min(TOUCH_EVERY_MS, ctx.config.sessionIdleMs / 4)) touchSession(ctx.idb, s.id, now)
+  if (now - s.lastUsedAtMs > Math.min(TOUCH_EVERY_MS, ctx.config.sessionIdleMs / 4)) await touchSession(ctx.idb, s.id, now)
   return {kind: 'user', id: user.id, name: user.email, role: user.role, sessionId: s.id, expiresAt: new Date(s.expiresAtMs).toISOString()}
 }
 
-export function apiKeyPrincipal(ctx: ControlContext, token: string): Principal {
-  const r = checkApiKey(ctx.idb, token)
+export async function apiKeyPrincipal(ctx: ControlContext, token: string): Promise<Principal> {
+  const r = await checkApiKey(ctx.idb, token)
   if (!r.ok) {
     if (r.reason === 'revoked') throw new ApiError('token_revoked', 'the API key was revoked')
     if (r.reason === 'expired') throw new ApiError('token_expired', 'the API key has expired')

@@ -7,9 +7,9 @@ import type {RequestLog} from '../edge/request-log.js'
 import type {ReadinessReport} from '../readiness.js'
 import type {CaMaterial} from '../pki/ca.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
-import {bumpConfigVersion} from '../store/config/meta.js'
+import {recordChange} from '../store/config/meta.js'
 import type {StoreCtx} from '../store/config/projects.js'
-import {transaction} from '../store/db.js'
+import {type OnCommit, transaction} from '../store/db.js'
 import type {Stores} from '../store/stores.js'
 import type {DeviceLogins} from './device-logins.js'
 import type {ChangeEvent, ChangeFeed} from './feed.js'
@@ -20,9 +20,9 @@ import {recordLogin} from '../store/identity/login-history.js'
 export interface ControlContext {
   config: PlatformConfig
   stores: Stores
-  /** identity.db with its cipher and hasher */
+  /** the identity store's queries (the same handle as cdb: one connection or pool serves both stores) */
   idb: StoreCtx
-  /** config.db with its cipher and hasher */
+  /** the configuration store's queries */
   cdb: StoreCtx
   ca: CaMaterial
   feed: ChangeFeed
@@ -46,7 +46,7 @@ export interface ControlContext {
   /** Counters for /metrics; absent unless a metrics listener was asked for. */
   metrics?: ControlMetrics
   /** /readyz: every readiness check of this platform; absent until the listeners are up. */
-  readiness?: () => ReadinessReport
+  readiness?: () => Promise<ReadinessReport>
 }
 
 /** What the control plane counts (platform/metrics implements it). */
@@ -57,8 +57,8 @@ export interface ControlMetrics {
 }
 
 /** Records a login in the user's history and counts it by method and outcome. */
-export function noteLogin(ctx: ControlContext, userId: string | null, entry: Parameters<typeof recordLogin>[2]): void {
-  recordLogin(ctx.idb, userId, entry)
+export async function noteLogin(ctx: ControlContext, userId: string | null, entry: Parameters<typeof recordLogin>[2]): Promise<void> {
+  await recordLogin(ctx.idb, userId, entry)
   ctx.metrics?.login(entry.method, entry.result)
 }
 
@@ -92,28 +92,32 @@ export function actorOf(req: FastifyRequest): AuditInput['actor'] {
 }
 
 /**
- * Runs a change: the write and its audit entry commit together (config.db); when the change
- * touches configuration the edge serves, the version is bumped in the same transaction and the
- * feed event is published only after commit.
+ * Runs a change: the write and its audit entry commit together; when the change touches
+ * configuration the edge serves, the version is bumped in the same transaction and the feed event
+ * is published only after commit (and the edge has applied it before this resolves).
  */
-export function change<T>(
+export async function change<T>(
   ctx: ControlContext,
   req: FastifyRequest,
   audit: {action: string; target: AuditInput['target']; details?: Record<string, unknown>},
-  fn: () => T,
+  fn: () => Promise<T> | T,
   feed?: {kind: string; id: (result: T) => string | null; action: ChangeEvent['action']},
-): T {
-  let event: ChangeEvent | undefined
-  const result = transaction(ctx.cdb.db, (onCommit) => {
-    const value = fn()
+): Promise<T> {
+  return transaction(ctx.cdb, async (onCommit) => {
+    const value = await fn()
     const target = {...audit.target, id: audit.target.id ?? feed?.id(value) ?? null}
-    appendAudit(ctx.cdb, {actor: actorOf(req), action: audit.action, target, ip: clientIp(req), details: audit.details})
-    if (feed) {
-      const version = bumpConfigVersion(ctx.cdb.db)
-      event = {version, kind: feed.kind, id: feed.id(value), action: feed.action}
-      onCommit(() => ctx.feed.publish(event!))
-    }
+    await appendAudit(ctx.cdb, {actor: actorOf(req), action: audit.action, target, ip: clientIp(req), details: audit.details})
+    if (feed) await announce(ctx, onCommit, {kind: feed.kind, id: feed.id(value), action: feed.action})
     return value
   })
-  return result
+}
+
+/**
+ * Inside a transaction: bumps the configuration version, tells other control planes (PostgreSQL)
+ * and publishes the event to this process's feed once the transaction has committed.
+ */
+export async function announce(ctx: Pick<ControlContext, 'cdb' | 'feed'>, onCommit: OnCommit, change: Omit<ChangeEvent, 'version'>): Promise<ChangeEvent> {
+  const event: ChangeEvent = {version: await recordChange(ctx.cdb, change, ctx.feed.origin), ...change}
+  onCommit(() => ctx.feed.publish(event))
+  return event
 }

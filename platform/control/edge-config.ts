@@ -6,9 +6,10 @@ import {listRoutes, type RouteRecord} from '../store/config/routes.js'
 import type {ControlContext} from './context.js'
 import {buildEdgeIdentity} from './edge-identity.js'
 import type {ChangeFeed} from './feed.js'
+import {transaction} from '../store/db.js'
 
 /** Feed kinds that change what the edge serves. */
-const EDGE_KINDS = new Set(['route', 'policy', 'project', 'environment', 'user', 'session', 'service-account', 'directory', 'signing-key'])
+const EDGE_KINDS = new Set(['resync', 'route', 'policy', 'project', 'environment', 'user', 'session', 'service-account', 'directory', 'signing-key'])
 
 /** The public URL of a route on an edge listening at `edgePort` (443 is left out). */
 export function routeUrl(route: Pick<RouteRecord, 'hostname' | 'pathPrefix'>, edgePort: number | null): string {
@@ -18,34 +19,32 @@ export function routeUrl(route: Pick<RouteRecord, 'hostname' | 'pathPrefix'>, ed
 
 /**
  * The control plane's ConfigSource for an in-process edge: a snapshot read from the route and
- * policy stores, rebuilt whole after each committed change and swapped atomically.
+ * policy stores, rebuilt after each committed change and swapped atomically. Rebuilds run one at
+ * a time; changes arriving during one are folded into a single next rebuild.
  */
 export class StoreConfigSource implements ConfigSource {
-  private snapshot: EdgeSnapshot
   private readonly listeners = new Set<(s: EdgeSnapshot) => void>()
-  private readonly unsubscribe: () => void
-  private seen: number
+  private unsubscribe: () => void = () => {}
+  private seen = 0
+  private chain: Promise<void> = Promise.resolve()
+  private waiting: Promise<void> | undefined
 
-  constructor(private readonly ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, feed: ChangeFeed, private readonly domain: string, private edgePort: number | null = null) {
-    this.snapshot = this.build()
-    this.seen = this.snapshot.version
-    this.unsubscribe = feed.subscribe((e) => {
-      this.seen = Math.max(this.seen, e.version)
-      if (EDGE_KINDS.has(e.kind)) this.refresh()
+  private constructor(private readonly ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, private readonly domain: string, private edgePort: number | null, private snapshot: EdgeSnapshot) {}
+
+  static async create(ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, feed: ChangeFeed, domain: string, edgePort: number | null = null): Promise<StoreConfigSource> {
+    const source = new StoreConfigSource(ctx, domain, edgePort, await build(ctx, domain, edgePort))
+    source.seen = source.snapshot.version
+    source.unsubscribe = feed.subscribe(async (e) => {
+      source.seen = Math.max(source.seen, e.version)
+      if (EDGE_KINDS.has(e.kind)) await source.refresh()
     })
+    return source
   }
 
   /** The edge's port, once bound, so route URLs in the snapshot are right. */
-  setEdgePort(port: number): void {
+  async setEdgePort(port: number): Promise<void> {
     this.edgePort = port
-    this.refresh()
-  }
-
-  private build(): EdgeSnapshot {
-    const cdb = this.ctx.cdb
-    const routes: Route[] = listRoutes(cdb).map((r) => Object.freeze({...r, url: routeUrl(r, this.edgePort)}))
-    const policies = new Map<string, Policy>(listPolicies(cdb).map((p) => [p.id, Object.freeze(p)]))
-    return Object.freeze({version: configVersion(cdb.db), domain: this.domain, routes: Object.freeze(routes), policies, identity: buildEdgeIdentity(this.ctx)})
+    await this.refresh()
   }
 
   /**
@@ -57,9 +56,17 @@ export class StoreConfigSource implements ConfigSource {
     return Math.max(this.seen, this.snapshot.version)
   }
 
-  refresh(): void {
-    this.snapshot = this.build()
-    for (const fn of this.listeners) fn(this.snapshot)
+  /** Rebuilds and swaps the snapshot; resolves once the edge serves a snapshot at least as new as the stores were when called. */
+  refresh(): Promise<void> {
+    if (this.waiting !== undefined) return this.waiting
+    const next = this.chain.then(async () => {
+      this.waiting = undefined
+      this.snapshot = await build(this.ctx, this.domain, this.edgePort)
+      for (const fn of this.listeners) fn(this.snapshot)
+    })
+    this.waiting = next
+    this.chain = next.catch(() => {})
+    return next
   }
 
   get(): EdgeSnapshot {
@@ -75,4 +82,15 @@ export class StoreConfigSource implements ConfigSource {
     this.unsubscribe()
     this.listeners.clear()
   }
+}
+
+async function build(ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, domain: string, edgePort: number | null): Promise<EdgeSnapshot> {
+  const cdb = ctx.cdb
+  // one read transaction, so routes, policies, identity and the version agree with each other
+  return transaction(cdb, async () => {
+    const version = await configVersion(cdb)
+    const routes: Route[] = (await listRoutes(cdb)).map((r) => Object.freeze({...r, url: routeUrl(r, edgePort)}))
+    const policies = new Map<string, Policy>((await listPolicies(cdb)).map((p) => [p.id, Object.freeze(p)]))
+    return Object.freeze({version, domain, routes: Object.freeze(routes), policies, identity: await buildEdgeIdentity(ctx)})
+  })
 }

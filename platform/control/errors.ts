@@ -25,6 +25,7 @@ export const API_ERRORS = {
   unsupported_media_type: {status: 415, summary: 'The body is not JSON.'},
   too_many_requests: {status: 429, summary: 'Too many failed attempts; retry after the time given.'},
   internal: {status: 500, summary: 'Something broke on the platform; the log has the details.'},
+  store_unavailable: {status: 503, summary: 'The database behind the platform cannot be reached right now; retry shortly (the platform reconnects by itself, and nothing acknowledged is lost).'},
 } as const
 
 export type ApiErrorCode = keyof typeof API_ERRORS

@@ -1,6 +1,7 @@
 import Fastify, {LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance} from 'fastify'
 import {authenticate} from './auth.js'
 import type {ControlContext} from './context.js'
+import {storeUnavailable, uniqueViolation} from '../store/db.js'
 import {ApiError} from './errors.js'
 import {routeModules} from './routes/index.js'
 
@@ -24,7 +25,7 @@ export async function buildControlServer(ctx: ControlContext, tls: {key: string;
   app.addHook('onRequest', async (req) => {
     const routeConfig = req.routeOptions.config as {public?: boolean} | undefined
     if (routeConfig?.public || !req.url.startsWith('/v1/')) return
-    req.principal = authenticate(ctx, req)
+    req.principal = await authenticate(ctx, req)
   })
 
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -35,7 +36,8 @@ export async function buildControlServer(ctx: ControlContext, tls: {key: string;
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     const api = toApiError(err)
-    if (api.status >= 500) req.log.error({err}, 'request failed')
+    if (api.status >= 500 && api.code !== 'store_unavailable') req.log.error({err}, 'request failed')
+    else if (api.code === 'store_unavailable') req.log.warn({err: {message: err.message, code: (err as {code?: string}).code}}, 'store unavailable')
     for (const [k, v] of Object.entries(api.headers)) reply.header(k, v)
     if (api.code === 'unauthenticated' || api.code === 'token_expired' || api.code === 'token_revoked') {
       reply.header('www-authenticate', `Bearer realm="mezu", error="invalid_token"`)
@@ -57,7 +59,7 @@ export async function buildControlServer(ctx: ControlContext, tls: {key: string;
   app.get('/healthz', {config: {public: true}}, async () => ({ok: true}))
   // ready: stores writable, edge and tunnel listening, change feed current; 503 names what fails
   app.get('/readyz', {config: {public: true}}, async (_req, reply) => {
-    const report = ctx.readiness?.() ?? {ready: false, failing: ['starting'], checks: {starting: {ok: false, message: 'the platform is still starting'}}}
+    const report = (await ctx.readiness?.()) ?? {ready: false, failing: ['starting'], checks: {starting: {ok: false, message: 'the platform is still starting'}}}
     reply.code(report.ready ? 200 : 503)
     return report
   })
@@ -91,6 +93,9 @@ function toApiError(err: FastifyError | ApiError): ApiError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError('invalid_request', 'the body is not valid JSON')
   }
+  // names are checked before writing; a concurrent writer can still take one first
+  if (uniqueViolation(err)) return new ApiError('conflict', 'that name was taken by a change made at the same time; the request changed nothing')
+  if (storeUnavailable(err)) return new ApiError('store_unavailable', 'the platform\'s database cannot be reached right now; retry shortly', undefined, {'retry-after': '2'})
   if (fe.statusCode === 400 && /JSON/i.test(fe.message)) return new ApiError('invalid_request', `the body is not valid JSON: ${fe.message}`)
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new ApiError('invalid_request', fe.message)
   return new ApiError('internal', 'internal error')

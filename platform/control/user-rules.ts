@@ -8,8 +8,8 @@ import {ApiError, notFound} from './errors.js'
 
 /** The rules users share across the user routes: who may touch owners, the last owner, references. */
 
-export function resolveUser(ctx: ControlContext, ref: string): UserRecord {
-  const u = looksLikeId(ref, 'user') ? getUser(ctx.idb, ref) : findUserByEmail(ctx.idb, ref)
+export async function resolveUser(ctx: ControlContext, ref: string): Promise<UserRecord> {
+  const u = looksLikeId(ref, 'user') ? await getUser(ctx.idb, ref) : await findUserByEmail(ctx.idb, ref)
   if (!u) throw notFound('user', ref)
   return u
 }
@@ -22,20 +22,25 @@ export function requireOwnerFor(p: Principal, roles: Array<Role | undefined>, ve
 }
 
 /** Refuses a change that would leave the platform without an active owner. */
-export function keepAnOwner(ctx: ControlContext, u: UserRecord, what: string): void {
-  if (u.role === 'owner' && u.status === 'active' && countActiveOwners(ctx.idb, u.id) === 0) {
+export async function keepAnOwner(ctx: ControlContext, u: UserRecord, what: string): Promise<void> {
+  if (u.role === 'owner' && u.status === 'active' && (await countActiveOwners(ctx.idb, u.id)) === 0) {
     throw new ApiError('conflict', `${u.email} is the last active owner; make another user owner before you ${what} them`)
   }
 }
 
 /** Directory references (id, path or unique name) → ids; the error names the reference. */
-export function resolveDirectories(ctx: ControlContext, refs: readonly string[], field = 'directories'): string[] {
-  return refs.map((ref) => {
-    const r = lookupDirectory(ctx.idb, ref)
-    if (r.ok) return r.id
+export async function resolveDirectories(ctx: ControlContext, refs: readonly string[], field = 'directories'): Promise<string[]> {
+  const ids: string[] = []
+  for (const ref of refs) {
+    const r = await lookupDirectory(ctx.idb, ref)
+    if (r.ok) {
+      ids.push(r.id)
+      continue
+    }
     if (r.reason === 'ambiguous') throw new ApiError('invalid_request', `directory "${ref}" is ambiguous; give its path: ${r.candidates!.join(', ')}`, field)
     throw new ApiError('invalid_request', `directory "${ref}" does not exist`, field)
-  })
+  }
+  return ids
 }
 
 /** A page the edge serves on auth.<domain> (invitation, web login); its port is left out when it is 443. */
@@ -52,7 +57,7 @@ export function inviteLink(ctx: ControlContext, code: string): string {
 }
 
 /** Issues an invitation (inside the caller's identity transaction) and shapes it for the API. */
-export function issueInvitation(ctx: ControlContext, userId: string): Invitation {
-  const {code, invite} = createInvite(ctx.idb, userId, ctx.config.inviteTtlMs)
+export async function issueInvitation(ctx: ControlContext, userId: string): Promise<Invitation> {
+  const {code, invite} = await createInvite(ctx.idb, userId, ctx.config.inviteTtlMs)
   return {code, link: inviteLink(ctx, code), expiresAt: new Date(invite.expiresAt).toISOString()}
 }

@@ -1,6 +1,6 @@
 import {getWarpgate, listWarpgates, type WarpgateRecord} from '../store/config/warpgates.js'
 import type {StoreCtx} from '../store/config/projects.js'
-import type {ChangeFeed} from './feed.js'
+import type {ChangeEvent, ChangeFeed} from './feed.js'
 
 /** What the edge needs to know about a Warpgate that may connect. */
 export interface AdmittedWarpgate {
@@ -20,27 +20,48 @@ export class WarpgateAdmission {
   private readonly admitted = new Map<string, AdmittedWarpgate>()
   private readonly revoked = new Set<string>()
   private readonly revokeListeners = new Set<(id: string) => void>()
-  private readonly unsubscribe: () => void
+  private unsubscribe: () => void = () => {}
 
-  constructor(private readonly cdb: StoreCtx, feed: ChangeFeed) {
-    for (const w of listWarpgates(cdb)) this.apply(w)
-    this.unsubscribe = feed.subscribe((e) => {
-      // Deleting a project or environment cascades to its Warpgates without a warpgate event.
-      if ((e.kind === 'project' || e.kind === 'environment') && e.action === 'deleted') return this.dropDeleted()
-      if (e.kind !== 'warpgate' || !e.id) return
-      const w = getWarpgate(this.cdb, e.id)
-      if (w) this.apply(w)
-      else {
-        this.admitted.delete(e.id)
-        this.revoked.add(e.id)
-        this.emitRevoked(e.id)
-      }
+  private constructor(private readonly cdb: StoreCtx) {}
+
+  /**
+   * Subscribes first and loads the list, then handles the events that arrived meanwhile (each is
+   * read again from the store): a revocation committed during the load is never missed.
+   */
+  static async create(cdb: StoreCtx, feed: ChangeFeed): Promise<WarpgateAdmission> {
+    const admission = new WarpgateAdmission(cdb)
+    let early: ChangeEvent[] | undefined = []
+    admission.unsubscribe = feed.subscribe(async (e) => {
+      if (early) early.push(e)
+      else await admission.onChange(e)
     })
+    try {
+      for (const w of await listWarpgates(cdb)) admission.apply(w)
+      for (const e of early) await admission.onChange(e)
+      early = undefined
+    } catch (error) {
+      admission.close()
+      throw error
+    }
+    return admission
   }
 
-  private dropDeleted(): void {
+  private async onChange(e: ChangeEvent): Promise<void> {
+    // Deleting a project or environment cascades to its Warpgates without a warpgate event.
+    if ((e.kind === 'project' || e.kind === 'environment') && e.action === 'deleted') return this.dropDeleted()
+    if (e.kind !== 'warpgate' || !e.id) return
+    const w = await getWarpgate(this.cdb, e.id)
+    if (w) this.apply(w)
+    else {
+      this.admitted.delete(e.id)
+      this.revoked.add(e.id)
+      this.emitRevoked(e.id)
+    }
+  }
+
+  private async dropDeleted(): Promise<void> {
     for (const id of [...this.admitted.keys()]) {
-      if (getWarpgate(this.cdb, id)) continue
+      if (await getWarpgate(this.cdb, id)) continue
       this.admitted.delete(id)
       this.revoked.add(id)
       this.emitRevoked(id)

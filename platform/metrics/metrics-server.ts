@@ -9,7 +9,7 @@ export interface MetricsServerOptions {
   port: number
   /** the text exposition, produced per scrape */
   metrics(): Promise<string>
-  ready(): ReadinessReport
+  ready(): Promise<ReadinessReport>
 }
 
 /**
@@ -36,7 +36,7 @@ export class MetricsServer {
     }
     if (path === '/healthz') return send(res, 200, 'application/json', '{"ok":true}\n')
     if (path === '/readyz') {
-      const r = this.opts.ready()
+      const r = await this.opts.ready()
       return send(res, r.ready ? 200 : 503, 'application/json', JSON.stringify(r) + '\n')
     }
     send(res, 404, 'application/json', '{"error":{"code":"not_found","message":"try /metrics, /healthz or /readyz"}}\n')

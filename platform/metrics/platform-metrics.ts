@@ -9,8 +9,10 @@ export interface MetricsSources {
   pool: TunnelPool
   /** the configuration version the edge serves */
   edgeConfigVersion(): number
-  /** the configuration version committed in the store */
+  /** the configuration version committed in the store (as last sampled) */
   storeConfigVersion(): number
+  /** reads what the two above report from the store; awaited before each scrape */
+  sample(): Promise<void>
   /** seconds the edge has been behind the store (0 when current) */
   configLagSeconds(): number
   /** the routes of the edge's snapshot, for mezu_route_info */
@@ -165,7 +167,8 @@ export class PlatformMetrics implements EdgeObserver {
   }
 
   /** The text exposition (Prometheus 0.0.4). */
-  metrics(): Promise<string> {
+  async metrics(): Promise<string> {
+    await this.sources?.sample()
     return this.registry.metrics()
   }
 }

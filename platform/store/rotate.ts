@@ -1,5 +1,5 @@
 import {FieldCipher, randomKey} from './crypto.js'
-import type {Db} from './db.js'
+import type {StoreCtx} from './db.js'
 import {commitPendingKey, encodeMasterKey, writePendingKey} from './master-key.js'
 import {openStores} from './stores.js'
 
@@ -15,36 +15,38 @@ export async function rotateMasterKey(dataDir: string, envKey: string | undefine
   if (!pending) {
     pending = {version: stores.keys.current.version + 1, key: await randomKey()}
     writePendingKey(dataDir, pending)
-    stores.close()
+    await stores.close()
     stores = await openStores(dataDir, {masterKey: envKey})
   }
   let resealed = 0
   try {
     const target = await FieldCipher.create(stores.keys.keys, pending.version)
-    for (const db of [stores.identity, stores.config]) resealed += resealAll(db, stores.cipher, target)
+    resealed = await resealAll(stores.ctx, target)
+    await stores.sqlite?.checkpoint()
   } finally {
-    stores.close()
+    await stores.close()
   }
   commitPendingKey(dataDir, stores.keys.fromEnv)
   return {version: pending.version, resealed, newKey: stores.keys.fromEnv ? encodeMasterKey(pending) : undefined}
 }
 
-function resealAll(db: Db, from: FieldCipher, to: FieldCipher): number {
-  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as Array<{name: string}>).map((r) => r.name)
+/** Every table with a sealed `doc` column keyed by `id`. */
+const SEALED_TABLES = ['keyring', 'users', 'directories', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates'] as const
+
+/** Re-seals every doc with the target key, in one transaction over both stores. */
+async function resealAll(c: StoreCtx, to: FieldCipher): Promise<number> {
+  const from = c.cipher
   let count = 0
-  db.transaction(() => {
-    for (const table of tables) {
-      const cols = db.pragma(`table_info(${table})`) as Array<{name: string}>
-      if (!cols.some((c) => c.name === 'doc') || !cols.some((c) => c.name === 'id')) continue
-      const rows = db.prepare(`SELECT id, doc FROM ${table}`).all() as Array<{id: string; doc: Buffer | null}>
-      const update = db.prepare(`UPDATE ${table} SET doc = ? WHERE id = ?`)
+  await c.handle.tx(async () => {
+    for (const table of SEALED_TABLES) {
+      // one table type stands for all: each has id and doc
+      const rows = await c.db.selectFrom(table as 'users').select(['id', 'doc']).execute()
       for (const row of rows) {
         if (!row.doc || FieldCipher.blobVersion(row.doc) === to.currentVersion) continue
-        update.run(to.seal(table, 'doc', row.id, from.openBytes(table, 'doc', row.id, row.doc)), row.id)
+        await c.db.updateTable(table as 'users').set({doc: to.seal(table, 'doc', row.id, from.openBytes(table, 'doc', row.id, row.doc))}).where('id', '=', row.id).execute()
         count++
       }
     }
-  }).immediate()
-  db.pragma('wal_checkpoint(TRUNCATE)')
+  })
   return count
 }

@@ -1,31 +1,66 @@
-import {chmodSync, existsSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
+import type Database from 'better-sqlite3'
+import pg from 'pg'
 import {CryptoError, FieldCipher, KeyedHasher, loadSodium, PasswordHasher, randomKey} from './crypto.js'
-import {type Db, openDb} from './db.js'
+import {StoreHandle, type StoreCtx, storeCtx} from './db.js'
+import {clientConfig, openPostgresEngine, type PostgresEngine, redactUrl} from './engines/postgres.js'
+import {CONFIG_DB, IDENTITY_DB, openSqliteEngine, type SqliteEngine} from './engines/sqlite.js'
 import {loadMasterKeys, type LoadedKeys} from './master-key.js'
-import {migrate, SchemaError} from './migrate.js'
-import {configMigrations} from './migrations/config/index.js'
-import {identityMigrations} from './migrations/identity/index.js'
+import type {Engine} from './migrate.js'
 
-export const IDENTITY_DB = 'identity.db'
-export const CONFIG_DB = 'config.db'
+export {CONFIG_DB, IDENTITY_DB} from './engines/sqlite.js'
 
-/** The two stores and the keys that seal and index them. */
+/** Where the stores live: files in the data directory (default) or a PostgreSQL database. */
+export interface StoreLocation {
+  /** postgres://… ; absent for the embedded SQLite stores in the data directory */
+  url?: string
+  /** a file holding the PostgreSQL password, so it stays out of the URL and the process list */
+  passwordFile?: string
+}
+
+/** Both stores behind one handle, and the keys that seal and index them. */
 export interface Stores {
-  identity: Db
-  config: Db
+  engine: Engine
+  handle: StoreHandle
+  /** Queries of both stores (their table names are unique across them). */
+  ctx: StoreCtx
   cipher: FieldCipher
   hasher: KeyedHasher
   passwords: PasswordHasher
   keys: LoadedKeys
   dataDir: string
-  close(): void
+  /** Present on SQLite: checkpoints, VACUUM, the raw connection for readiness checks. */
+  sqlite?: SqliteEngine
+  postgres?: PostgresEngine
+  schemaVersions(): Promise<{identity: number; config: number}>
+  close(): Promise<void>
 }
 
 const KEYRING_ENTRIES = ['index-key', 'token-key'] as const
+type Keyring = Record<(typeof KEYRING_ENTRIES)[number], Uint8Array>
 
 export function storesExist(dataDir: string): boolean {
   return existsSync(join(dataDir, IDENTITY_DB)) && existsSync(join(dataDir, CONFIG_DB))
+}
+
+/** Has `mezu platform init` run here: the SQLite files exist, or the PostgreSQL database holds a platform CA. */
+export async function storesInitialized(dataDir: string, store?: StoreLocation): Promise<boolean> {
+  if (!store?.url) return storesExist(dataDir)
+  const client = new pg.Client(clientConfig(store.url, store.passwordFile))
+  client.on('error', () => {})
+  try {
+    await client.connect()
+  } catch (error) {
+    throw new Error(`cannot reach PostgreSQL at ${redactUrl(store.url)} (${(error as Error).message})`)
+  }
+  try {
+    const r = await client.query<{t: string | null}>(`SELECT to_regclass('config.ca')::text AS t`)
+    if (!r.rows[0]?.t) return false
+    return (await client.query('SELECT 1 FROM config.ca LIMIT 1')).rowCount! > 0
+  } finally {
+    await client.end().catch(() => {})
+  }
 }
 
 /**
@@ -34,67 +69,66 @@ export function storesExist(dataDir: string): boolean {
  */
 export async function openStores(
   dataDir: string,
-  opts: {masterKey?: string; create?: boolean; passwordStrength?: 'interactive' | 'moderate'} = {},
+  opts: {masterKey?: string; create?: boolean; passwordStrength?: 'interactive' | 'moderate'; store?: StoreLocation} = {},
 ): Promise<Stores> {
   const keys = loadMasterKeys(dataDir, opts.masterKey)
   const cipher = await FieldCipher.create(keys.keys, keys.pending?.version ?? keys.current.version)
-  const mustExist = !opts.create
-  const identity = openDb(join(dataDir, IDENTITY_DB), {fileMustExist: mustExist})
-  let config: Db | undefined
+  let keyring: Keyring | undefined
+  let sqlite: SqliteEngine | undefined
+  let postgres: PostgresEngine | undefined
+  if (opts.store?.url) {
+    postgres = await openPostgresEngine(opts.store.url, {
+      passwordFile: opts.store.passwordFile,
+      beforeMigrate: async (client) => {
+        keyring = openKeyring(await keyringRowsPostgres(client), cipher)
+      },
+    })
+  } else {
+    sqlite = openSqliteEngine(dataDir, {create: opts.create ?? false, beforeMigrate: (identity) => (keyring = openKeyring(keyringRowsSqlite(identity), cipher))})
+  }
+  const engine: Engine = postgres ? 'postgres' : 'sqlite'
+  const handle = new StoreHandle(engine, (postgres?.root ?? sqlite?.root)!)
   try {
-    config = openDb(join(dataDir, CONFIG_DB), {fileMustExist: mustExist})
-    refuseNewer(identity, identityMigrations.length, IDENTITY_DB)
-    refuseNewer(config, configMigrations.length, CONFIG_DB)
-    const keyring = readKeyring(identity, cipher)
-    // Only once the directory is known to be ours and readable: the stores are sealed, but their
-    // metadata (row counts, timestamps) is still nobody else's.
-    for (const f of [IDENTITY_DB, CONFIG_DB]) for (const suffix of ['', '-wal', '-shm']) restrict(join(dataDir, f + suffix))
-    migrate(identity, identityMigrations, IDENTITY_DB)
-    migrate(config, configMigrations, CONFIG_DB)
-    const ring = keyring ?? (await createKeyring(identity, cipher))
+    const ring = keyring ?? (await createKeyring(handle, cipher))
     const sodium = await loadSodium()
     const hasher = new KeyedHasher(sodium, ring['index-key'], ring['token-key'])
     const passwords = await PasswordHasher.create(opts.passwordStrength)
-    const cfg = config
     return {
-      identity,
-      config: cfg,
+      engine,
+      handle,
+      ctx: storeCtx(handle, cipher, hasher),
       cipher,
       hasher,
       passwords,
       keys,
       dataDir,
-      close() {
-        for (const db of [identity, cfg]) {
-          if (!db.open) continue
-          try {
-            db.pragma('wal_checkpoint(TRUNCATE)')
-          } catch {
-            // a checkpoint failing at close only leaves the WAL for the next open
-          }
-          db.close()
-        }
+      sqlite,
+      postgres,
+      schemaVersions: async () => (sqlite ? sqlite.schemaVersions() : postgres!.schemaVersions()),
+      close: async () => {
+        await (sqlite ?? postgres)!.close()
       },
     }
   } catch (error) {
-    identity.close()
-    config?.close()
+    await (sqlite ?? postgres)!.close()
     throw error
   }
 }
 
-function refuseNewer(db: Db, latest: number, label: string): void {
-  const v = db.pragma('user_version', {simple: true}) as number
-  if (v > latest) throw new SchemaError(`${label} has schema version ${v}, newer than this mezu understands (${latest}); upgrade mezu`)
+/** The keyring rows of an identity.db file, or none when it has no keyring table yet. */
+export function keyringRowsSqlite(db: Database.Database): Array<{id: string; doc: Buffer}> {
+  const hasTable = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keyring'`).get()
+  return hasTable ? (db.prepare('SELECT id, doc FROM keyring').all() as Array<{id: string; doc: Buffer}>) : []
 }
 
-type Keyring = Record<(typeof KEYRING_ENTRIES)[number], Uint8Array>
+async function keyringRowsPostgres(client: pg.PoolClient): Promise<Array<{id: string; doc: Buffer}>> {
+  const exists = await client.query<{t: string | null}>(`SELECT to_regclass('identity.keyring')::text AS t`)
+  if (!exists.rows[0]?.t) return []
+  return (await client.query<{id: string; doc: Buffer}>('SELECT id, doc FROM identity.keyring')).rows
+}
 
 /** The keyring's keys, opened with the master key: fails with a CryptoError when the key is not this store's. */
-export function readKeyring(db: Db, cipher: FieldCipher): Keyring | undefined {
-  const hasTable = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keyring'`).get()
-  if (!hasTable) return undefined
-  const rows = db.prepare('SELECT id, doc FROM keyring').all() as Array<{id: string; doc: Buffer}>
+export function openKeyring(rows: ReadonlyArray<{id: string; doc: Buffer}>, cipher: FieldCipher): Keyring | undefined {
   if (rows.length === 0) return undefined
   const ring: Partial<Keyring> = {}
   for (const row of rows) {
@@ -108,15 +142,15 @@ export function readKeyring(db: Db, cipher: FieldCipher): Keyring | undefined {
   return ring as Keyring
 }
 
-async function createKeyring(db: Db, cipher: FieldCipher): Promise<Keyring> {
-  const ring = {'index-key': await randomKey(), 'token-key': await randomKey()}
-  const insert = db.prepare('INSERT INTO keyring (id, doc) VALUES (?, ?)')
-  db.transaction(() => {
-    for (const [name, key] of Object.entries(ring)) insert.run(name, cipher.seal('keyring', 'doc', name, key))
-  })()
-  return ring
+/** The keyring of an identity.db file (backups check a key against a copy with this). */
+export function readKeyring(db: Database.Database, cipher: FieldCipher): Keyring | undefined {
+  return openKeyring(keyringRowsSqlite(db), cipher)
 }
 
-function restrict(path: string): void {
-  if (existsSync(path)) chmodSync(path, 0o600)
+async function createKeyring(handle: StoreHandle, cipher: FieldCipher): Promise<Keyring> {
+  const ring = {'index-key': await randomKey(), 'token-key': await randomKey()}
+  await handle.tx(async () => {
+    for (const [name, key] of Object.entries(ring)) await handle.db.insertInto('keyring').values({id: name, doc: Buffer.from(cipher.seal('keyring', 'doc', name, key))}).execute()
+  })
+  return ring
 }

@@ -15,6 +15,7 @@ export const CLI_ERRORS = {
   bad_config: 'The platform configuration has an unknown key, a wrong type or a bad value, in the config file (named with its line), a MEZU_PLATFORM_* variable or a flag; nothing was started (exit code 2).',
   platform: 'The local platform could not start or its data directory is unusable.',
   already_initialized: 'The data directory already holds a platform.',
+  target_not_empty: 'The PostgreSQL database given to `mezu platform migrate` already holds data; nothing was copied.',
   backup_invalid: 'The file is not a Mezusphere backup, is truncated, or was altered after it was written; the message names the part.',
   master_key_mismatch: 'The master key given is not the one the backup was made with (or none was given); the message names the key ids.',
   unknown_context: 'No context by that name (`--context`, MEZU_CONTEXT or `mezu context use`); `mezu context list` shows them.',

@@ -9,7 +9,7 @@ import {ownerCli} from '../helpers/session.js'
 test.serial('a member of eng/platform is in eng for policy purposes, and not in a sibling', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
-  const ada = seedUser(platform, 'ada@example.test')
+  const ada = await seedUser(platform, 'ada@example.test')
   const eng = await cli.json(['directories', 'create', 'eng'])
   const plat = await cli.json(['directories', 'create', 'platform', '--parent', 'eng'])
   const sales = await cli.json(['directories', 'create', 'sales'])
@@ -22,8 +22,8 @@ test.serial('a member of eng/platform is in eng for policy purposes, and not in 
   t.deepEqual(members.items.map((m: {email: string}) => m.email), ['ada@example.test'])
   t.deepEqual((await cli.json(['directories', 'members', 'eng'])).items, [], 'eng has no direct members')
 
-  const tree = loadDirectoryTree(platform.ctx.idb)
-  const groups = directoryIdsOfUser(tree, listMemberships(platform.ctx.idb), ada.id)
+  const tree = await loadDirectoryTree(platform.ctx.idb)
+  const groups = directoryIdsOfUser(tree, await listMemberships(platform.ctx.idb), ada.id)
   t.deepEqual(groups, [eng.id, plat.id].sort())
   t.false(groups.includes(sales.id))
   t.is(directoryPath(tree, plat.id), 'eng/platform')
@@ -32,10 +32,10 @@ test.serial('a member of eng/platform is in eng for policy purposes, and not in 
   // Moving platform to the top takes its members out of eng.
   const moved = await cli.json(['directories', 'move', 'eng/platform', '--root'])
   t.is(moved.path, 'platform')
-  t.deepEqual(directoryIdsOfUser(loadDirectoryTree(platform.ctx.idb), listMemberships(platform.ctx.idb), ada.id), [plat.id])
+  t.deepEqual(directoryIdsOfUser(await loadDirectoryTree(platform.ctx.idb), await listMemberships(platform.ctx.idb), ada.id), [plat.id])
 
   await cli.json(['directories', 'remove-member', 'platform', 'ada@example.test'])
-  t.deepEqual(directoryIdsOfUser(loadDirectoryTree(platform.ctx.idb), listMemberships(platform.ctx.idb), ada.id), [])
+  t.deepEqual(directoryIdsOfUser(await loadDirectoryTree(platform.ctx.idb), await listMemberships(platform.ctx.idb), ada.id), [])
 })
 
 test.serial('refuses to move a directory under itself or one of its descendants', async (t) => {
@@ -61,7 +61,7 @@ test.serial('refuses to move a directory under itself or one of its descendants'
 test.serial('refuses to delete a directory with sub-directories or members unless forced', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
-  seedUser(platform, 'bob@example.test')
+  await seedUser(platform, 'bob@example.test')
   await cli.json(['directories', 'create', 'eng'])
   await cli.json(['directories', 'create', 'platform', '--parent', 'eng'])
   await cli.json(['directories', 'create', 'ops'])
@@ -78,7 +78,7 @@ test.serial('refuses to delete a directory with sub-directories or members unles
   await cli.json(['directories', 'delete', 'eng', '--force'])
   await cli.json(['directories', 'delete', 'ops', '--force'])
   t.deepEqual((await cli.json(['directories', 'list'])).items, [])
-  t.deepEqual(listMemberships(platform.ctx.idb), [], 'memberships went with the directory')
+  t.deepEqual(await listMemberships(platform.ctx.idb), [], 'memberships went with the directory')
 
   // An empty directory needs no force.
   await cli.json(['directories', 'create', 'empty'])
@@ -128,16 +128,18 @@ test.serial('refuses unknown directories, unknown users and bad names without wr
   const usage = await cli.run(['directories', 'move', 'eng', '--json'])
   t.is(usage.code, 2, 'move without a destination is a usage error')
   t.deepEqual(await cli.json(['directories', 'list']), before)
-  t.deepEqual(listMemberships(platform.ctx.idb), [])
+  t.deepEqual(await listMemberships(platform.ctx.idb), [])
 })
 
 test.serial('every directory change is audited and bumps the configuration version', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
   const events: Array<{kind: string; action: string}> = []
-  const off = platform.ctx.feed.subscribe((e) => events.push(e))
+  const off = platform.ctx.feed.subscribe((e) => {
+    events.push(e)
+  })
   t.teardown(off)
-  seedUser(platform, 'cy@example.test')
+  await seedUser(platform, 'cy@example.test')
   await cli.json(['directories', 'create', 'eng'])
   await cli.json(['directories', 'add-member', 'eng', 'cy@example.test'])
   await cli.json(['directories', 'rename', 'eng', 'engineering'])

@@ -83,7 +83,7 @@ test('names the failing check for a wrong CA, an expired token and a revoked key
   t.regex(token.detail, /token_revoked/)
   t.regex(token.fix!, /MEZU_TOKEN/)
 
-  platform.ctx.idb.db.prepare('UPDATE sessions SET expires_at = ?').run(Date.now() - 60_000)
+  await platform.ctx.idb.db.updateTable('sessions').set({expires_at: Date.now() - 60_000}).execute()
   const expired = await cli.run(['doctor', '--json'])
   t.is(expired.code, 1)
   t.like(byId(expired.json().checks).token, {verdict: 'fail', fix: 'log in again: `mezu login`'})

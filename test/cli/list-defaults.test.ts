@@ -9,7 +9,7 @@ const scope = hookScope()
 
 test.before(async (t) => {
   const p = await startTestPlatform(scope.t)
-  seedDirectory(p.ctx.idb, 'eng')
+  await seedDirectory(p.ctx.idb, 'eng')
   const cli = await ownerCli(scope.t, p)
   await cli.json(['users', 'create', '--email', 'ada@example.test', '--role', 'admin', '--directory', 'eng'])
   await cli.json(['users', 'create', '--email', 'bob@example.test', '--role', 'member', '--directory', 'eng'])

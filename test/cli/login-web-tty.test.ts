@@ -11,7 +11,7 @@ import {cliUser} from '../helpers/session.js'
 // filled in. A stand-in xdg-open on PATH records what it was asked to open.
 test('at a terminal, mezu login --web opens the browser on the approval page with the code', async (t) => {
   const p = await startTestPlatform(t, {deviceLogin: {ttlMs: 600_000, intervalSeconds: 1, startsPerMinute: 20}})
-  seedUser(p, 'tia@example.test', {password: 'tia has a long password'})
+  await seedUser(p, 'tia@example.test', {password: 'tia has a long password'})
   const bin = tempDir(t, 'mezu-fake-open-')
   const opened = join(bin, 'opened.txt')
   writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s' "$1" > '${opened}.tmp' && mv '${opened}.tmp' '${opened}'\n`)

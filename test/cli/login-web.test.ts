@@ -33,7 +33,7 @@ interface CodeEvent {
 
 /** A person with a password, signed in on auth.<domain> in their own browser. */
 async function signedInBrowser(p: TestPlatform, email: string): Promise<AuthBrowser> {
-  seedUser(p, email, {password: PASSWORD})
+  await seedUser(p, email, {password: PASSWORD})
   const b = new AuthBrowser(p)
   await b.signIn(email, PASSWORD)
   return b
@@ -215,7 +215,7 @@ test('approving without the CSRF token, or with a forged one, is refused and the
 
 test('the approval page needs a signed-in browser: it sends you to sign in and back to the same code', async (t) => {
   const {p} = t.context
-  seedUser(p, 'nina@example.test', {password: PASSWORD})
+  await seedUser(p, 'nina@example.test', {password: PASSWORD})
   const {body: start} = await startDevice(p)
   const b = new AuthBrowser(p)
   const first = await b.get(`/device?code=${start.userCode}`)
@@ -238,7 +238,7 @@ test('the approval page needs a signed-in browser: it sends you to sign in and b
 
 test('the login page refuses return URLs on auth.<domain> other than the approval page', async (t) => {
   const {p} = t.context
-  seedUser(p, 'otto@example.test', {password: PASSWORD})
+  await seedUser(p, 'otto@example.test', {password: PASSWORD})
   const b = new AuthBrowser(p)
   for (const ret of [`${b.origin}/logout`, `${b.origin}/device?code=X&next=https://evil.example`, `https://auth.${p.domain}:1/device`, `${b.origin}/device#x`]) {
     const r = await b.signIn('otto@example.test', PASSWORD, ret)
@@ -321,7 +321,7 @@ test('an approval by an account disabled before the CLI collects it is refused a
   const browser = await signedInBrowser(p, 'vic@example.test')
   const {body: start} = await startDevice(p)
   t.is((await decide(browser, start.userCode, 'approve')).status, 200)
-  updateUser(p.ctx.idb, findUserByEmail(p.ctx.idb, 'vic@example.test')!.id, {status: 'disabled'})
+  await updateUser(p.ctx.idb, (await findUserByEmail(p.ctx.idb, 'vic@example.test'))!.id, {status: 'disabled'})
   const r = await pollDevice(p, start.deviceCode)
   t.is(r.status, 403)
   t.is(r.body.error.code, 'access_denied')

@@ -1,4 +1,5 @@
 import test from 'ava'
+import {configVersion} from '../../platform/store/config/meta.js'
 import {startTestPlatform} from '../helpers/platform.js'
 import {errorOf} from '../helpers/seed-user.js'
 import {type CliUser, ownerCli} from '../helpers/session.js'
@@ -40,8 +41,8 @@ test.serial('refuses a malformed CIDR, an unknown directory or service account, 
   const cli = await ownerCli(t, platform)
   await shop(cli)
   await cli.json(['policies', 'create', 'taken', '--project', 'shop'])
-  const version = () => platform.ctx.stores.config.prepare(`SELECT value FROM meta WHERE key = 'config_version'`).get() as {value: number}
-  const before = version().value
+  const version = () => configVersion(platform.ctx.cdb)
+  const before = await version()
   const cases: Array<[string[], string, RegExp]> = [
     [['--allow-ip', '10.0.0.0/33'], 'invalid_request', /allow\.ips: "10\.0\.0\.0\/33" is not an IP address or CIDR/],
     [['--deny-ip', '300.1.2.3'], 'invalid_request', /deny\.ips: "300\.1\.2\.3"/],
@@ -62,7 +63,7 @@ test.serial('refuses a malformed CIDR, an unknown directory or service account, 
   const noProject = await cli.run(['policies', 'create', 'p2', '--json'])
   t.is(errorOf(noProject.stderr).code, 'no_scope')
   t.deepEqual((await cli.json(['policies', 'list', '--project', 'shop'])).items.map((p: {name: string}) => p.name), ['taken'])
-  t.is(version().value, before, 'no configuration change was made')
+  t.is(await version(), before, 'no configuration change was made')
 })
 
 test.serial('update replaces only the lists it is given, and --public / --no-public switch openness', async (t) => {

@@ -81,7 +81,7 @@ test('refuses to delete a project with environments unless --force, then deletes
 
   t.deepEqual(await u.json(['projects', 'delete', 'cart', '--force']), {deleted: 'cart'})
   t.is((await refused(t, u, ['projects', 'get', project.id])).code, 'not_found')
-  t.is((t.context.p.ctx.cdb.db.prepare('SELECT count(*) AS n FROM environments WHERE id = ?').get(env.id) as {n: number}).n, 0)
+  t.is((await t.context.p.ctx.cdb.db.selectFrom('environments').select('id').where('id', '=', env.id).execute()).length, 0)
 
   await u.json(['projects', 'create', 'empty'])
   t.deepEqual(await u.json(['projects', 'delete', 'empty']), {deleted: 'empty'}, 'an empty project needs no --force')
@@ -134,7 +134,7 @@ test('`mezu use shop/prod` makes later commands default to that project', async 
 test('project members are listed, added and removed', async (t) => {
   const {p} = t.context
   const u = await ownerCli(t, p)
-  createUser(p.ctx.idb, {email: 'dev@example.test', name: 'dev', role: 'member', status: 'active', passwordHash: null})
+  await createUser(p.ctx.idb, {email: 'dev@example.test', name: 'dev', role: 'member', status: 'active', passwordHash: null})
   await u.json(['projects', 'create', 'team'])
   const owner = (await u.json(['whoami'])).principal
   t.deepEqual((await u.json(['projects', 'members', 'team'])).items.map((m: any) => m.email), [owner.name], 'the creator is a member')

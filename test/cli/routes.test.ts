@@ -1,4 +1,5 @@
 import test from 'ava'
+import {configVersion as storeConfigVersion} from '../../platform/store/config/meta.js'
 import {startTestPlatform, type TestPlatform} from '../helpers/platform.js'
 import {errorOf} from '../helpers/seed-user.js'
 import {type CliUser, ownerCli} from '../helpers/session.js'
@@ -9,7 +10,7 @@ function edgePort(p: TestPlatform): number {
   return p.config.edgePort
 }
 const urlOf = (p: TestPlatform, host: string, path: string) => `https://${host}${edgePort(p) === 443 ? '' : `:${edgePort(p)}`}${path}`
-const configVersion = (p: TestPlatform) => (p.ctx.stores.config.prepare(`SELECT value FROM meta WHERE key = 'config_version'`).get() as {value: number}).value
+const configVersion = (p: TestPlatform) => storeConfigVersion(p.ctx.cdb)
 
 async function shop(cli: CliUser, envs = ['production']): Promise<void> {
   await cli.json(['projects', 'create', 'shop'])
@@ -50,7 +51,7 @@ test.serial('refuses a hostname with a space, a bad path and a duplicate hostnam
   await cli.json(['projects', 'create', 'blog'])
   await cli.json(['envs', 'create', 'production', '--project', 'blog'])
   const first = await cli.json(['routes', 'create', '--hostname', 'shop', '--path', '/api', '--service', 'web', '--project', 'shop'])
-  const before = configVersion(platform)
+  const before = await configVersion(platform)
   const cases: Array<[string[], string, RegExp]> = [
     [['--hostname', 'my shop', '--project', 'shop'], 'invalid_request', /hostname "my shop" is not valid: it contains a space/],
     [['--hostname', 'bad_label.example.com', '--project', 'shop'], 'invalid_request', /hostname/],
@@ -76,7 +77,7 @@ test.serial('refuses a hostname with a space, a bad path and a duplicate hostnam
     t.is(errorOf(r.stderr).code, 'usage')
   }
   t.deepEqual((await cli.json(['routes', 'list'])).items.map((r: {id: string}) => r.id), [first.id])
-  t.is(configVersion(platform), before, 'no configuration change')
+  t.is(await configVersion(platform), before, 'no configuration change')
 })
 
 test.serial('a project with several environments needs --env; with one it is implied', async (t) => {

@@ -25,7 +25,7 @@ const me = (p: TestPlatform, token: string) => api(p.apiUrl, p.caPem, 'GET', '/v
 test.serial('revoking one session by id ends it at once and publishes a session feed event', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
-  seedUser(platform, 'ada@example.test', {password: PW})
+  await seedUser(platform, 'ada@example.test', {password: PW})
   const token = await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)
   const other = await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)
   t.is((await me(platform, token)).status, 200)
@@ -58,8 +58,8 @@ test.serial('revoking one session by id ends it at once and publishes a session 
 test.serial('revoke --user ends every session of that user; --all spares only the caller', async (t) => {
   const platform = await startTestPlatform(t)
   const cli = await ownerCli(t, platform)
-  seedUser(platform, 'ada@example.test', {password: PW})
-  seedUser(platform, 'bob@example.test', {password: PW})
+  await seedUser(platform, 'ada@example.test', {password: PW})
+  await seedUser(platform, 'bob@example.test', {password: PW})
   const ada = [await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW), await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)]
   const bob = await loginToken(platform.apiUrl, platform.caPem, 'bob@example.test', PW)
 
@@ -81,7 +81,7 @@ test.serial('revoke --user ends every session of that user; --all spares only th
 
 test.serial('a member sees and revokes only their own sessions', async (t) => {
   const platform = await startTestPlatform(t)
-  seedUser(platform, 'ada@example.test', {password: PW})
+  await seedUser(platform, 'ada@example.test', {password: PW})
   const owner = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const ada = await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)
   const list = await api(platform.apiUrl, platform.caPem, 'GET', '/v1/sessions', {token: ada})
@@ -114,7 +114,7 @@ test.serial('refuses a revoke without exactly one target, and unknown users and 
 // Runs alone (serial), so password hashing in other tests cannot stall the clock it races.
 test.serial('a session unused for longer than the idle timeout expires', async (t) => {
   const platform = await startTestPlatform(t, {sessionIdleMs: 1500})
-  const ada = seedUser(platform, 'ada@example.test', {password: PW})
+  const ada = await seedUser(platform, 'ada@example.test', {password: PW})
   const token = await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)
   t.is((await me(platform, token)).status, 200)
   // Watch through the owner's session: using ada's token would keep it alive.
@@ -131,7 +131,7 @@ test.serial('a session unused for longer than the idle timeout expires', async (
 // Runs alone (serial), so password hashing in other tests cannot stall the clock it races.
 test.serial('a session in use still ends at its maximum age', async (t) => {
   const platform = await startTestPlatform(t, {sessionMaxAgeMs: 2000, sessionIdleMs: 60_000})
-  seedUser(platform, 'ada@example.test', {password: PW})
+  await seedUser(platform, 'ada@example.test', {password: PW})
   const token = await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)
   let ok = 0
   const r = await until(15_000, async () => {
@@ -146,7 +146,7 @@ test.serial('a session in use still ends at its maximum age', async (t) => {
 // Runs alone (serial), so password hashing in other tests cannot stall the clock it races.
 test.serial('a session in regular use outlives the idle timeout', async (t) => {
   const platform = await startTestPlatform(t, {sessionIdleMs: 2000})
-  seedUser(platform, 'ada@example.test', {password: PW})
+  await seedUser(platform, 'ada@example.test', {password: PW})
   const token = await loginToken(platform.apiUrl, platform.caPem, 'ada@example.test', PW)
   const started = Date.now()
   // Use it every ~150 ms for over two idle periods: it must never expire meanwhile.

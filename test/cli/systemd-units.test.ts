@@ -79,11 +79,11 @@ test('mezu-warpgate refuses --token together with --token-file, and names a toke
 
 test('mezu-warpgate registers with the token read from --token-file, as the templated unit passes it, and serves', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const host = `unit.${platform.domain}`
-  addRoute(platform, {...scope, hostname: host, service: 'unit'})
-  const {token, warpgateId} = registrationToken(platform, scope, 'unit')
+  await addRoute(platform, {...scope, hostname: host, service: 'unit'})
+  const {token, warpgateId} = await registrationToken(platform, scope, 'unit')
   const credentials = tempDir(t)
   writeFileSync(join(credentials, 'token'), token + '\n', {mode: 0o600})
   const env = {MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath}

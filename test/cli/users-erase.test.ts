@@ -26,7 +26,7 @@ const slices = (blob: Buffer) => [blob.subarray(5, 29), blob.subarray(blob.lengt
 
 test('erasure leaves no trace of the user in any file of the data directory, and the audit log keeps only an anonymous record', async (t) => {
   const platform = await startTestPlatform(t)
-  const eng = seedDirectory(platform.ctx.idb, 'eng')
+  const eng = await seedDirectory(platform.ctx.idb, 'eng')
   const owner = await ownerCli(t, platform)
   await owner.json(['projects', 'create', 'shop'])
   const {user, invite} = await owner.json(['users', 'create', '--email', EMAIL, '--name', 'Erin Distinctive', '--directory', 'eng'])
@@ -44,14 +44,14 @@ test('erasure leaves no trace of the user in any file of the data directory, and
   t.is((await api(platform.apiUrl, platform.caPem, 'POST', '/v1/projects/shop/members', {token: ownerToken, body: {email: EMAIL}})).status, 201)
 
   // Everything identity.db holds about the user, byte for byte, and the audit entries that name them.
-  const row = db.prepare('SELECT email_bidx, doc FROM users WHERE id = ?').get(user.id) as {email_bidx: Buffer; doc: Buffer}
-  const sessions = db.prepare('SELECT token_hash, doc FROM sessions WHERE user_id = ?').all(user.id) as Array<{token_hash: Buffer; doc: Buffer}>
-  const logins = db.prepare('SELECT doc FROM login_history WHERE user_id = ?').all(user.id) as Array<{doc: Buffer}>
-  const invites = db.prepare('SELECT code_hash FROM invites WHERE user_id = ?').all(user.id) as Array<{code_hash: Buffer}>
+  const row = await db.selectFrom('users').select(['email_bidx', 'doc']).where('id', '=', user.id).executeTakeFirstOrThrow()
+  const sessions = await db.selectFrom('sessions').select(['token_hash', 'doc']).where('user_id', '=', user.id).execute()
+  const logins = await db.selectFrom('login_history').select('doc').where('user_id', '=', user.id).execute()
+  const invites = await db.selectFrom('invites').select('code_hash').where('user_id', '=', user.id).execute()
   t.is(sessions.length, 1)
   t.is(logins.length, 2)
-  t.is((db.prepare('SELECT count(*) AS n FROM memberships WHERE user_id = ? AND directory_id = ?').get(user.id, eng) as {n: number}).n, 1)
-  const auditRows = (platform.ctx.cdb.db.prepare('SELECT id, doc FROM audit').all() as Array<{id: string; doc: Buffer}>)
+  t.is((await db.selectFrom('memberships').selectAll().where('user_id', '=', user.id).where('directory_id', '=', eng).execute()).length, 1)
+  const auditRows = (await platform.ctx.cdb.db.selectFrom('audit').select(['id', 'doc']).execute())
     .filter((r) => platform.ctx.cdb.cipher.open('audit', 'doc', r.id, r.doc).includes(user.id))
   t.true(auditRows.length >= 3)
   const needles: Array<[string, Buffer]> = [

@@ -10,10 +10,10 @@ import {cliUser, ownerCli} from '../helpers/session.js'
 const err = (stderr: string) => JSON.parse(stderr).error
 const ANN_PASSWORD = 'ann password 1'
 
-function seedTree(p: TestPlatform): void {
-  const eng = seedDirectory(p.ctx.idb, 'eng')
-  seedDirectory(p.ctx.idb, 'backend', eng)
-  seedDirectory(p.ctx.idb, 'sales')
+async function seedTree(p: TestPlatform): Promise<void> {
+  const eng = await seedDirectory(p.ctx.idb, 'eng')
+  await seedDirectory(p.ctx.idb, 'backend', eng)
+  await seedDirectory(p.ctx.idb, 'sales')
 }
 
 const profile = (u: {email: string; name: string; role: string; status: string; directories: string[]}) =>
@@ -21,7 +21,7 @@ const profile = (u: {email: string; name: string; role: string; status: string; 
 
 test('the JSON export is complete, holds no secrets, and imports into a second platform with the same users', async (t) => {
   const a = await startTestPlatform(t)
-  seedTree(a)
+  await seedTree(a)
   const ownerA = await ownerCli(t, a)
   const ann = await ownerA.json(['users', 'create', '--email', 'ann@example.test', '--name', 'Ann', '--role', 'admin', '--directory', 'eng/backend', '--directory', 'sales'])
   await cliUser(t, a).json(['login', '--invite', ann.invite.code, '--password-stdin'], {stdin: ANN_PASSWORD})
@@ -51,7 +51,7 @@ test('the JSON export is complete, holds no secrets, and imports into a second p
   t.true(annOut.invites.every((i: {usedAt: string | null}) => !('code' in i)))
 
   const b = await startTestPlatform(t)
-  seedTree(b)
+  await seedTree(b)
   const ownerB = await ownerCli(t, b)
   const refused = await ownerB.run(['users', 'import', file, '--json'])
   t.is(err(refused.stderr).code, 'conflict')
@@ -70,7 +70,7 @@ test('the JSON export is complete, holds no secrets, and imports into a second p
 
 test('the CSV export has one row per user and pages through large user lists', async (t) => {
   const platform = await startTestPlatform(t)
-  seedTree(platform)
+  await seedTree(platform)
   const owner = await ownerCli(t, platform)
   const dir = tempDir(t)
   const many = join(dir, 'many.json')

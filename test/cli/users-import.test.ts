@@ -9,7 +9,7 @@ const err = (stderr: string) => JSON.parse(stderr).error
 
 test('refuses a file with bad rows, naming every bad line, and imports nothing', async (t) => {
   const platform = await startTestPlatform(t)
-  seedDirectory(platform.ctx.idb, 'eng')
+  await seedDirectory(platform.ctx.idb, 'eng')
   const owner = await ownerCli(t, platform)
   const dir = tempDir(t)
   const csv = join(dir, 'people.csv')
@@ -61,8 +61,8 @@ test('refuses a file with bad rows, naming every bad line, and imports nothing',
 
 test('imports a good CSV: users are invited, in their directories, and their codes work', async (t) => {
   const platform = await startTestPlatform(t)
-  const eng = seedDirectory(platform.ctx.idb, 'eng')
-  seedDirectory(platform.ctx.idb, 'backend', eng)
+  const eng = await seedDirectory(platform.ctx.idb, 'eng')
+  await seedDirectory(platform.ctx.idb, 'backend', eng)
   const owner = await ownerCli(t, platform)
   const csv = join(tempDir(t), 'people.csv')
   writeFileSync(csv, 'email,name,role,directories\nann@example.test,Ann,admin,eng/backend\n"bo@example.test","Bo, Jr.",,eng;eng/backend\n')

@@ -6,15 +6,15 @@ import type {Gate} from '../../platform/edge/pipeline.js'
 import type {TestPlatform} from './platform.js'
 
 /** An assertion signed with the platform's real active key, for `audience`, issued at now(). */
-export function platformSigned(platform: TestPlatform, audience: string, opts: {email?: string; now?: () => number} = {}): Promise<string> {
-  const key = buildEdgeIdentity(platform.ctx).activeKey
+export async function platformSigned(platform: TestPlatform, audience: string, opts: {email?: string; now?: () => number} = {}): Promise<string> {
+  const key = (await buildEdgeIdentity(platform.ctx)).activeKey
   return new AssertionSigner(60_000, opts.now).sign(key, platform.domain, audience, {kind: 'user', sub: 'usr_x', email: opts.email ?? 'ada@example.test', groups: []})
 }
 
 /** A well-formed assertion under the platform's real kid, signed by a key the platform never had. */
 export async function forgedAssertion(platform: TestPlatform, audience: string, email = 'mallory@example.test'): Promise<string> {
   const {privateKey} = generateKeyPairSync('ed25519')
-  const kid = buildEdgeIdentity(platform.ctx).activeKey.kid
+  const kid = (await buildEdgeIdentity(platform.ctx)).activeKey.kid
   return new SignJWT({email, groups: [], kind: 'user'}).setProtectedHeader({alg: 'EdDSA', kid})
     .setIssuer(`https://auth.${platform.domain}`).setAudience(audience).setSubject('usr_x').setIssuedAt().setExpirationTime('5m').sign(privateKey)
 }

@@ -109,14 +109,14 @@ export async function startIdentityEdge(t: ExecutionContext, overrides: Partial<
     })
   }
   /** A write, its version bump in one transaction, then the feed event after commit. */
-  const change = async <T>(kind: string, id: (v: T) => string, write: () => T): Promise<T> => {
+  const change = async <T>(kind: string, id: (v: T) => string, write: () => Promise<T>): Promise<T> => {
     let version = 0
-    const value = transaction(ctx.cdb.db, () => {
-      const v = write()
-      version = bumpConfigVersion(ctx.cdb.db)
+    const value = await transaction(ctx.cdb, async () => {
+      const v = await write()
+      version = await bumpConfigVersion(ctx.cdb)
       return v
     })
-    ctx.feed.publish({version, kind, id: id(value), action: 'created'})
+    await ctx.feed.publish({version, kind, id: id(value), action: 'created'})
     await untilSnapshot(version)
     return value
   }
@@ -140,8 +140,8 @@ export async function startIdentityEdge(t: ExecutionContext, overrides: Partial<
       return change('policy', (v) => v.id, () => createPolicy(ctx.cdb, project.id, {name, public: p.public ?? false, allow: {...none(), ...p.allow}, deny: {...none(), ...p.deny}} as never))
     },
     async published(kind, id, action) {
-      const version = transaction(ctx.cdb.db, () => bumpConfigVersion(ctx.cdb.db))
-      ctx.feed.publish({version, kind, id, action})
+      const version = await transaction(ctx.cdb, () => bumpConfigVersion(ctx.cdb))
+      await ctx.feed.publish({version, kind, id, action})
       await untilSnapshot(version)
     },
     untilSnapshot,

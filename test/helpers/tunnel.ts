@@ -17,8 +17,8 @@ import {tempDir, type TestPlatform} from './platform.js'
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 /** A registration token made through the store (what `mezu warpgates create` does through the API). */
-export function registrationToken(platform: TestPlatform, scope: {projectId: string; environmentId: string}, service: string, name = service): {token: string; warpgateId: string} {
-  const {token, warpgate} = createWarpgate(platform.ctx.cdb, {...scope, name, service, tokenTtlMs: 60 * 60_000})
+export async function registrationToken(platform: TestPlatform, scope: {projectId: string; environmentId: string}, service: string, name = service): Promise<{token: string; warpgateId: string}> {
+  const {token, warpgate} = await createWarpgate(platform.ctx.cdb, {...scope, name, service, tokenTtlMs: 60 * 60_000})
   return {token, warpgateId: warpgate.id}
 }
 
@@ -47,7 +47,7 @@ export function warpgateEvent(wg: Warpgate, match: (e: WarpgateEvent) => boolean
 
 /** An in-process Warpgate registered with a fresh token, started, with `connections` up. */
 export async function startWarpgate(t: ExecutionContext, platform: TestPlatform, scope: {projectId: string; environmentId: string}, service: string, originUrl: string, opts: Partial<WarpgateOptions> & {connections?: number} = {}): Promise<{wg: Warpgate; warpgateId: string}> {
-  const {token, warpgateId} = registrationToken(platform, scope, service)
+  const {token, warpgateId} = await registrationToken(platform, scope, service)
   const wg = new Warpgate({apiUrl: platform.apiUrl, caPem: platform.caPem, token, originUrl, connections: 2, nextDelay: () => 50, ...opts})
   t.teardown(() => wg.stop())
   const n = opts.connections ?? 2

@@ -19,7 +19,7 @@ async function failedStatus(t: ExecutionContext, platform: TestPlatform, directo
   const clock = new ManualClock(Date.now())
   const manager = new AcmeManager({config, cdb: platform.ctx.cdb, source: platform.edgeSource, authHost: AUTH, log: pino({level: 'silent'}), clock})
   t.teardown(() => manager.stop())
-  manager.start()
+  await manager.start()
   clock.advance(0)
   const deadline = Date.now() + 30_000
   for (;;) {

@@ -23,9 +23,9 @@ const missing = pebbleMissing()
   await pebble.addA(UNREACHABLE, '127.0.0.2')
   // A platform without ACME: its sealed store and its edge snapshot (the routes) are what the manager uses.
   const platform = await startTestPlatform(t, {domain: DOMAIN})
-  const {projectId, environmentId} = addProjectEnv(platform)
-  addRoute(platform, {projectId, environmentId, hostname: OK, service: 'ok'})
-  addRoute(platform, {projectId, environmentId, hostname: UNREACHABLE, service: 'gone'})
+  const {projectId, environmentId} = await addProjectEnv(platform)
+  await addRoute(platform, {projectId, environmentId, hostname: OK, service: 'ok'})
+  await addRoute(platform, {projectId, environmentId, hostname: UNREACHABLE, service: 'gone'})
   // ACME off: the routes API shows no acme field.
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const plain = await api(platform.apiUrl, platform.caPem, 'GET', `/v1/routes/${OK}`, {token})
@@ -38,7 +38,7 @@ const missing = pebbleMissing()
   await http.listen()
   t.teardown(() => http.close())
   t.teardown(() => manager.stop())
-  manager.start()
+  await manager.start()
   t.is(manager.status(OK)?.status, 'pending')
 
   const settle = async (host: string, done: (s: AcmeCertificateStatus) => boolean): Promise<AcmeCertificateStatus> => {
@@ -77,8 +77,8 @@ const missing = pebbleMissing()
 
   // A hostname no longer routed is dropped.
   const route = platform.edgeSource.get().routes.find((r) => r.hostname === OK)!
-  platform.ctx.cdb.db.prepare('DELETE FROM routes WHERE id = ?').run(route.id)
-  platform.edgeSource.refresh()
+  await platform.ctx.cdb.db.deleteFrom('routes').where('id', '=', route.id).execute()
+  await platform.edgeSource.refresh()
   t.is(manager.status(OK), undefined)
   t.is(manager.resolve(OK), undefined)
 })

@@ -7,7 +7,7 @@ test('every change through the API is audited with who, what, when and from wher
   const p = await startTestPlatform(t)
   const owner = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const call = (method: string, path: string, body?: unknown, token = owner) => api(p.apiUrl, p.caPem, method, path, {token, body})
-  createUser(p.ctx.idb, {email: 'dev@example.test', name: 'dev', role: 'member', status: 'active', passwordHash: null})
+  await createUser(p.ctx.idb, {email: 'dev@example.test', name: 'dev', role: 'member', status: 'active', passwordHash: null})
   const started = Date.now()
   const steps: Array<[string, string, unknown?]> = [
     ['POST', '/v1/projects', {name: 'shop'}],
@@ -55,7 +55,7 @@ test('every change through the API is audited with who, what, when and from wher
 test('entries written within one millisecond still read back newest first', async (t) => {
   const p = await startTestPlatform(t)
   const {appendAudit} = await import('../../platform/store/config/audit.js')
-  for (let i = 0; i < 50; i++) appendAudit(p.ctx.cdb, {actor: {kind: 'system', id: null, name: 'test'}, action: `burst.${String(i).padStart(2, '0')}`, target: {type: 'none', id: null}, ip: null})
+  for (let i = 0; i < 50; i++) await appendAudit(p.ctx.cdb, {actor: {kind: 'system', id: null, name: 'test'}, action: `burst.${String(i).padStart(2, '0')}`, target: {type: 'none', id: null}, ip: null})
   const owner = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const r = await api(p.apiUrl, p.caPem, 'GET', '/v1/audit?action=burst.&limit=100', {token: owner})
   t.deepEqual(r.body.items.map((e: any) => e.action), Array.from({length: 50}, (_, i) => `burst.${String(49 - i).padStart(2, '0')}`))

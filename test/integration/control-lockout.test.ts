@@ -31,11 +31,11 @@ function login(p: TestPlatform, from: string, email: string, password: string): 
 
 async function platformWithUser(t: any, email: string, password: string) {
   const p = await startTestPlatform(t, {loginLimit: LIMITS})
-  const user = createUser(p.ctx.idb, {email, name: 'x', role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash(password)})
+  const user = await createUser(p.ctx.idb, {email, name: 'x', role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash(password)})
   return {p, user}
 }
 
-const sessionsOf = (p: TestPlatform, userId: string) => (p.ctx.idb.db.prepare('SELECT count(*) AS n FROM sessions WHERE user_id = ?').get(userId) as {n: number}).n
+const sessionsOf = async (p: TestPlatform, userId: string) => (await p.ctx.idb.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute()).length
 
 test('an attacker failing again and again from one address is locked out there, while the owner logs in from another address with the right password', async (t) => {
   const {p, user} = await platformWithUser(t, 'target@example.test', 'the right password')
@@ -53,13 +53,13 @@ test('an attacker failing again and again from one address is locked out there, 
   t.regex(locked.retryAfter ?? '', /^\d+$/)
   t.true(Number(locked.retryAfter) > 0 && Number(locked.retryAfter) <= LIMITS.lockMs / 1000)
   t.false(JSON.stringify(locked.body).includes('target@'), 'the refusal does not echo the account')
-  t.is(sessionsOf(p, user.id), 0)
+  t.is(await sessionsOf(p, user.id), 0)
 
   // the owner, from an address that has not failed: slowed by the account's failures, not refused
   const owner = await login(p, '127.0.0.11', 'target@example.test', 'the right password')
   t.is(owner.status, 201)
   t.true(owner.elapsedMs >= LIMITS.maxDelayMs, `the owner's login took ${owner.elapsedMs} ms`)
-  t.is(sessionsOf(p, user.id), 1)
+  t.is(await sessionsOf(p, user.id), 1)
   // the owner's success does not unlock the attacker
   t.is((await login(p, attacker, 'target@example.test', 'the right password')).status, 429)
   t.is((await login(p, attacker, 'target@example.test', 'wrong again')).status, 429)
@@ -67,7 +67,7 @@ test('an attacker failing again and again from one address is locked out there, 
   t.is((await login(p, attacker, ADMIN_EMAIL, ADMIN_PASSWORD)).status, 201)
 
   // only tries that checked a password are in the login history (refusals checked none)
-  const history = loginHistory(p.ctx.idb, user.id)
+  const history = await loginHistory(p.ctx.idb, user.id)
   t.is(history.filter((h) => h.result === 'wrong-password').length, LIMITS.lockAfter)
   t.true(history.filter((h) => h.result === 'wrong-password').every((h) => h.userAgent === 'lockout-test' && h.ip === attacker))
   t.is(history.filter((h) => h.result === 'success').length, 1)
@@ -81,7 +81,7 @@ test('failures spread over many addresses slow the account down but never lock i
   const owner = await login(p, '127.0.0.60', 'spread@example.test', 'the right password')
   t.is(owner.status, 201)
   t.true(owner.elapsedMs >= LIMITS.maxDelayMs, `the owner's login took ${owner.elapsedMs} ms`)
-  t.is(loginHistory(p.ctx.idb, user.id).filter((h) => h.result === 'wrong-password').length, 20)
+  t.is((await loginHistory(p.ctx.idb, user.id)).filter((h) => h.result === 'wrong-password').length, 20)
 })
 
 test('tries sent in parallel from one address cannot get past the lock by all passing the check at once', async (t) => {
@@ -93,7 +93,7 @@ test('tries sent in parallel from one address cannot get past the lock by all pa
   const checked = burst.filter((r) => r.status === 401).length
   t.is(checked, LIMITS.lockAfter - 2, `${checked} of the parallel tries had their password checked`)
   t.true(burst.every((r) => r.status === 401 || r.status === 429))
-  t.is(loginHistory(p.ctx.idb, user.id).length, LIMITS.lockAfter)
+  t.is((await loginHistory(p.ctx.idb, user.id)).length, LIMITS.lockAfter)
 })
 
 test('failed logins from one address are refused with 429 for every account, while other addresses still log in', async (t) => {

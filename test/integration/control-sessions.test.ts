@@ -13,13 +13,13 @@ test('a session ends after its idle time and its absolute lifetime, and says whi
   const idle = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const idleId = await sessionOf(idle)
   // activity an hour and a minute ago, as if the session had been left alone
-  db.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?').run(Date.now() - HOUR - 60_000, idleId)
+  await db.updateTable('sessions').set({last_used_at: Date.now() - HOUR - 60_000}).where('id', '=', idleId).execute()
   const r1 = await me(idle)
   t.is(r1.status, 401)
   t.is(r1.body.error.code, 'token_expired')
 
   const old = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
-  db.prepare('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() - 1, await sessionOf(old))
+  await db.updateTable('sessions').set({expires_at: Date.now() - 1}).where('id', '=', await sessionOf(old)).execute()
   const r2 = await me(old)
   t.is(r2.status, 401)
   t.is(r2.body.error.code, 'token_expired')
@@ -35,8 +35,8 @@ test('session tokens and API keys are stored only as keyed hashes and carry a re
   const sa = await api(p.apiUrl, p.caPem, 'POST', '/v1/service-accounts', {token, body: {name: 'bot', scopes: ['projects:read']}})
   t.regex(sa.body.apiKey, /^mezu_sa_[A-Za-z0-9_-]{43}$/)
   const hashes = [
-    ...(p.ctx.idb.db.prepare('SELECT token_hash AS h FROM sessions').all() as Array<{h: Buffer}>),
-    ...(p.ctx.idb.db.prepare('SELECT key_hash AS h FROM api_keys').all() as Array<{h: Buffer}>),
+    ...(await p.ctx.idb.db.selectFrom('sessions').select('token_hash as h').execute()),
+    ...(await p.ctx.idb.db.selectFrom('api_keys').select('key_hash as h').execute()),
   ]
   t.is(hashes.length, 2)
   for (const {h} of hashes) {

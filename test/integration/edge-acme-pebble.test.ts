@@ -51,8 +51,8 @@ test.before(async (t) => {
   await pebble.addA(UNREACHABLE, '127.0.0.2')
   const dir = tempDir(scope.t)
   const platform = await startTestPlatform(scope.t, {domain: DOMAIN, edgePort: ports.edge, acme: acmeSettings(pebble, ports)}, dir)
-  const {projectId, environmentId} = addProjectEnv(platform)
-  addRoute(platform, {projectId, environmentId, hostname: APP, service: 'app'})
+  const {projectId, environmentId} = await addProjectEnv(platform)
+  await addRoute(platform, {projectId, environmentId, hostname: APP, service: 'app'})
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   t.context = {pebble, platform, dir, ports, root: await pebble.root(), token, scope}
 })
@@ -81,6 +81,14 @@ async function waitForAuth(c: Ctx): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${AUTH}: ${JSON.stringify(c.platform.ctx.acme?.status(AUTH))}`)
     await delay(200)
   }
+}
+
+/** The one project and environment the fixture made (read from the store, as a restarted platform must). */
+async function firstProjectEnv(platform: TestPlatform): Promise<{projectId: string; environmentId: string}> {
+  const db = platform.ctx.cdb.db
+  const project = await db.selectFrom('projects').select('id').executeTakeFirstOrThrow()
+  const environment = await db.selectFrom('environments').select('id').executeTakeFirstOrThrow()
+  return {projectId: project.id, environmentId: environment.id}
 }
 
 /** Every file under dir, with its bytes. */
@@ -135,8 +143,8 @@ run('the platform obtains certificates for a route host and auth.<domain>, and t
 
 run('an order the CA cannot validate shows failed with its reason and the next attempt, in the API and in mezu routes get', async (t) => {
   const c = t.context
-  const {projectId, environmentId} = {projectId: c.platform.ctx.cdb.db.prepare('SELECT id FROM projects').pluck().get() as string, environmentId: c.platform.ctx.cdb.db.prepare('SELECT id FROM environments').pluck().get() as string}
-  addRoute(c.platform, {projectId, environmentId, hostname: UNREACHABLE, service: 'gone'})
+  const {projectId, environmentId} = await firstProjectEnv(c.platform)
+  await addRoute(c.platform, {projectId, environmentId, hostname: UNREACHABLE, service: 'gone'})
   const failedAt = Date.now()
   const s = await waitForStatus(c, UNREACHABLE, (x) => x.status === 'failed', 'failed')
   t.log(s.reason)
@@ -169,8 +177,8 @@ run('renewal at two thirds of the lifetime replaces the certificate without a re
 
 run('after a restart the stored certificates are served at once, and HTTP-01 on --acme-http-port issues for a new host', async (t) => {
   const c = t.context
-  const stored = listAcmeCertificates(c.platform.ctx.cdb)
-  const account = findAcmeAccount(c.platform.ctx.cdb, c.pebble.directoryUrl, 'ops@pebble.test')!
+  const stored = await listAcmeCertificates(c.platform.ctx.cdb)
+  const account = (await findAcmeAccount(c.platform.ctx.cdb, c.pebble.directoryUrl, 'ops@pebble.test'))!
   t.deepEqual(stored.map((r) => r.hostname).sort(), [APP, AUTH].sort(), 'the failed host has no certificate')
   await c.platform.stop()
   // Keys, certificates and hostnames are sealed: none of them is readable in any file of the data directory.
@@ -182,9 +190,8 @@ run('after a restart the stored certificates are served at once, and HTTP-01 on 
   // Loaded from the sealed store before any order: served at once (renewing if its renewal time passed meanwhile).
   t.true(['valid', 'renewing'].includes(platform.ctx.acme?.status(APP)?.status ?? ''), JSON.stringify(platform.ctx.acme?.status(APP)))
   t.true((await handshake(c.ports.edge, APP, c.root)).authorized)
-  const projectId = platform.ctx.cdb.db.prepare('SELECT id FROM projects').pluck().get() as string
-  const environmentId = platform.ctx.cdb.db.prepare('SELECT id FROM environments').pluck().get() as string
-  addRoute(platform, {projectId, environmentId, hostname: `web.${DOMAIN}`, service: 'web'})
+  const {projectId, environmentId} = await firstProjectEnv(platform)
+  await addRoute(platform, {projectId, environmentId, hostname: `web.${DOMAIN}`, service: 'web'})
   const s = await waitForStatus(c, `web.${DOMAIN}`, (x) => x.status === 'valid', 'valid')
   t.is(s.challenge, 'http-01')
   t.true((await handshake(c.ports.edge, `web.${DOMAIN}`, c.root)).authorized)

@@ -59,10 +59,10 @@ test.serial('the edge serves the certificate from --tls-cert/--tls-key, which cu
   const ca = createTestCa(dir)
   const files = writePair(dir, issueTestCert(ca, [`*.${DOMAIN}`, `auth.${DOMAIN}`], '0A01'))
   const platform = await startTestPlatform(t, {domain: DOMAIN, certificates: {edge: files, checkIntervalMs: 1000}})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const host = `app.${DOMAIN}`
-  addRoute(platform, {...scope, hostname: host, service: 'app'})
+  await addRoute(platform, {...scope, hostname: host, service: 'app'})
   await startWarpgate(t, platform, scope, 'app', origin.url)
   const edge = {caPem: ca.certPem, ports: platform.ports}
   await waitUntilServed(edge, host)
@@ -81,10 +81,10 @@ test.serial('a renewed pair written over the files is served to new connections 
   const ca = createTestCa(dir)
   const files = writePair(dir, issueTestCert(ca, [`*.${DOMAIN}`], '0A01'))
   const platform = await startTestPlatform(t, {domain: DOMAIN, certificates: {edge: files, checkIntervalMs: 1000}})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const host = `stream.${DOMAIN}`
-  addRoute(platform, {...scope, hostname: host, service: 'stream'})
+  await addRoute(platform, {...scope, hostname: host, service: 'stream'})
   await startWarpgate(t, platform, scope, 'stream', origin.url)
   const port = platform.ports.edge!
   await waitUntilServed({caPem: ca.certPem, ports: platform.ports}, host)

@@ -27,7 +27,7 @@ function edgeSpki(port: number, caPem: string, servername: string): Promise<stri
 test('a person approves `mezu login --web` in a real browser: sign in, confirm the code, approve, and the CLI is logged in', async (t) => {
   if (!CHROMIUM) return t.fail('chromium is not installed (the CI image installs it)')
   const p = await startTestPlatform(t, {deviceLogin: {ttlMs: 600_000, intervalSeconds: 1, startsPerMinute: 20}})
-  seedUser(p, 'bea@example.test', {password: 'bea has a long password'})
+  await seedUser(p, 'bea@example.test', {password: 'bea has a long password'})
   const spki = await edgeSpki(p.ports.edge!, p.caPem, `auth.${p.domain}`)
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

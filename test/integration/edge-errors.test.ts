@@ -11,14 +11,14 @@ const limits = {...buildConfig({dataDir: '/unused'}).edge, requestTimeoutMs: 150
 
 test('answers each failure with its own status and an edge error page: 404, 503, 502 lost, 502 not answering, 504', async (t) => {
   const platform = await startTestPlatform(t, {edge: limits})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const gone = await startOrigin(t, 'gone')
   await gone.close()
-  addRoute(platform, {...scope, hostname: 'up.mezu.localhost', service: 'up'})
-  addRoute(platform, {...scope, hostname: 'offline.mezu.localhost', service: 'offline'})
-  addRoute(platform, {...scope, hostname: 'dead.mezu.localhost', service: 'dead'})
-  addRoute(platform, {...scope, hostname: 'lost.mezu.localhost', service: 'lost'})
+  await addRoute(platform, {...scope, hostname: 'up.mezu.localhost', service: 'up'})
+  await addRoute(platform, {...scope, hostname: 'offline.mezu.localhost', service: 'offline'})
+  await addRoute(platform, {...scope, hostname: 'dead.mezu.localhost', service: 'dead'})
+  await addRoute(platform, {...scope, hostname: 'lost.mezu.localhost', service: 'lost'})
   await startWarpgate(t, platform, scope, 'up', origin.url)
   await startWarpgate(t, platform, scope, 'dead', gone.url)
   const {wg: lost} = await startWarpgate(t, platform, scope, 'lost', origin.url)
@@ -63,9 +63,9 @@ async function waitUntil(check: () => boolean, what: string, ms = 10_000): Promi
 
 test('an end user who leaves mid-request cancels the origin request, over HTTP/1.1 and HTTP/2, and the edge keeps serving', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'leave.mezu.localhost', service: 'leave'})
+  await addRoute(platform, {...scope, hostname: 'leave.mezu.localhost', service: 'leave'})
   await startWarpgate(t, platform, scope, 'leave', origin.url)
 
   const h1 = https.request({host: '127.0.0.1', port: platform.ports.edge!, servername: 'leave.mezu.localhost', path: '/hang?v=1', ca: platform.caPem, headers: {host: 'leave.mezu.localhost'}, agent: false})

@@ -97,10 +97,10 @@ async function startBigOrigin(t: ExecutionContext): Promise<{url: string; respon
 
 async function startEdge(t: ExecutionContext): Promise<{platform: TestPlatform; host: string; origin: Awaited<ReturnType<typeof startBigOrigin>>}> {
   const platform = await startTestPlatform(t, {edge: {...defaults, maxConcurrentStreams: CAP}})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startBigOrigin(t)
   const host = 'big.mezu.localhost'
-  addRoute(platform, {...scope, hostname: host, service: 'big', rateLimitPerMinute: 1_000_000})
+  await addRoute(platform, {...scope, hostname: host, service: 'big', rateLimitPerMinute: 1_000_000})
   await startWarpgate(t, platform, scope, 'big', origin.url, {connections: 1})
   await waitUntilServed(platform, host)
   return {platform, host, origin}

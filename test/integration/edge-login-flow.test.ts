@@ -39,7 +39,7 @@ test('a browser is sent to login, signs in, and reaches the origin with verified
   t.is(payload.sub, seen['mezu-user-id'])
   await t.throwsAsync(jwtVerify(seen['mezu-jwt-assertion'], createLocalJWKSet(jwksRes.json), {audience: `other.${e.domain}`}))
 
-  const history = loginHistory(e.platform.ctx.idb, findUserByEmail(e.platform.ctx.idb, ADMIN_EMAIL)!.id)
+  const history = await loginHistory(e.platform.ctx.idb, (await findUserByEmail(e.platform.ctx.idb, ADMIN_EMAIL))!.id)
   t.is(history[0]!.result, 'success')
   t.is(history[0]!.method, 'edge-password')
 })

@@ -9,15 +9,15 @@ import {edgeFetch, signIn, startIdentityEdge, type IdentityEdge, waitFor} from '
 
 const PASSWORD = 'a long enough password'
 
-function addUser(p: TestPlatform, email: string): string {
-  return createUser(p.ctx.idb, {email, name: email, role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash(PASSWORD)}).id
+async function addUser(p: TestPlatform, email: string): Promise<string> {
+  return (await createUser(p.ctx.idb, {email, name: email, role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash(PASSWORD)})).id
 }
 
 /** What the users API does on disable/delete (that API is another module): write, bump, publish after commit. */
-function userChanged(p: TestPlatform, id: string, action: 'updated' | 'deleted', write: () => void): void {
-  const version = transaction(p.ctx.cdb.db, () => bumpConfigVersion(p.ctx.cdb.db))
-  write()
-  p.ctx.feed.publish({version, kind: 'user', id, action})
+async function userChanged(p: TestPlatform, id: string, action: 'updated' | 'deleted', write: () => Promise<unknown>): Promise<void> {
+  const version = await transaction(p.ctx.cdb, () => bumpConfigVersion(p.ctx.cdb))
+  await write()
+  await p.ctx.feed.publish({version, kind: 'user', id, action})
 }
 
 async function signedIn(e: IdentityEdge, email: string): Promise<{cookie: Record<string, string>}> {
@@ -38,12 +38,12 @@ for (const viaApi of [false, true]) {
   test(`revoking a session through the API takes effect at the edge within a second${how}`, async (t) => {
     const e = await startIdentityEdge(t)
     await e.addRoute(`hello.${e.domain}`, '/', null)
-    addUser(e.platform, 'carol@example.test')
+    await addUser(e.platform, 'carol@example.test')
     const {cookie} = await signedIn(e, 'carol@example.test')
     const token = cookie.cookie.split('=')[1]!
     if (viaApi) {
       const owner = await loginToken(e.platform.apiUrl, e.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
-      const id = findSessionByToken(e.platform.ctx.idb, token)!.id
+      const id = (await findSessionByToken(e.platform.ctx.idb, token))!.id
       t.is((await api(e.platform.apiUrl, e.caPem, 'DELETE', `/v1/sessions/${id}`, {token: owner})).status, 204)
     } else {
       const del = await api(e.platform.apiUrl, e.caPem, 'DELETE', '/v1/sessions/current', {token})
@@ -55,14 +55,14 @@ for (const viaApi of [false, true]) {
   test(`disabling a user ends their edge sessions within a second${how}`, async (t) => {
     const e = await startIdentityEdge(t)
     await e.addRoute(`hello.${e.domain}`, '/', null)
-    const id = addUser(e.platform, 'dave@example.test')
+    const id = await addUser(e.platform, 'dave@example.test')
     const {cookie} = await signedIn(e, 'dave@example.test')
     t.is((await edgeFetch(e, `hello.${e.domain}`, '/', {headers: cookie})).status, 200)
     if (viaApi) {
       const owner = await loginToken(e.platform.apiUrl, e.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
       t.is((await api(e.platform.apiUrl, e.caPem, 'POST', `/v1/users/${id}/disable`, {token: owner})).status, 200)
     } else {
-      userChanged(e.platform, id, 'updated', () => updateUser(e.platform.ctx.idb, id, {status: 'disabled'}))
+      await userChanged(e.platform, id, 'updated', () => updateUser(e.platform.ctx.idb, id, {status: 'disabled'}))
     }
     await t.notThrowsAsync(waitFor(refused(e, cookie), 1000))
   })
@@ -70,13 +70,13 @@ for (const viaApi of [false, true]) {
   test(`deleting a user ends their edge sessions within a second${how}`, async (t) => {
     const e = await startIdentityEdge(t)
     await e.addRoute(`hello.${e.domain}`, '/', null)
-    const id = addUser(e.platform, 'erin@example.test')
+    const id = await addUser(e.platform, 'erin@example.test')
     const {cookie} = await signedIn(e, 'erin@example.test')
     if (viaApi) {
       const owner = await loginToken(e.platform.apiUrl, e.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
       t.is((await api(e.platform.apiUrl, e.caPem, 'DELETE', `/v1/users/${id}`, {token: owner})).status, 200)
     } else {
-      userChanged(e.platform, id, 'deleted', () => deleteUserRow(e.platform.ctx.idb, id))
+      await userChanged(e.platform, id, 'deleted', () => deleteUserRow(e.platform.ctx.idb, id))
     }
     await t.notThrowsAsync(waitFor(refused(e, cookie), 1000))
   })
@@ -85,11 +85,11 @@ for (const viaApi of [false, true]) {
 test('a session stays valid across snapshot rebuilds and for other users\' changes', async (t) => {
   const e = await startIdentityEdge(t)
   await e.addRoute(`hello.${e.domain}`, '/', null)
-  addUser(e.platform, 'frank@example.test')
-  const other = addUser(e.platform, 'grace@example.test')
+  await addUser(e.platform, 'frank@example.test')
+  const other = await addUser(e.platform, 'grace@example.test')
   const {cookie} = await signedIn(e, 'frank@example.test')
-  userChanged(e.platform, other, 'updated', () => updateUser(e.platform.ctx.idb, other, {status: 'disabled'}))
-  e.source.refresh() // one more snapshot rebuild
+  await userChanged(e.platform, other, 'updated', () => updateUser(e.platform.ctx.idb, other, {status: 'disabled'}))
+  await e.source.refresh() // one more snapshot rebuild
   const r = await edgeFetch(e, `hello.${e.domain}`, '/', {headers: cookie})
   t.is(r.status, 200)
   t.is(r.json.headers['mezu-user-email'], 'frank@example.test')
@@ -98,7 +98,7 @@ test('a session stays valid across snapshot rebuilds and for other users\' chang
 test('a session idle for longer than the inactivity timeout is refused', async (t) => {
   const e = await startIdentityEdge(t, {sessionIdleMs: 60_000})
   await e.addRoute(`hello.${e.domain}`, '/', null)
-  addUser(e.platform, 'heidi@example.test')
+  await addUser(e.platform, 'heidi@example.test')
   const {cookie} = await signedIn(e, 'heidi@example.test')
   const token = cookie.cookie.split('=')[1]!
   // the identity module takes its clock at construction; ask it directly with a later clock
@@ -106,7 +106,7 @@ test('a session idle for longer than the inactivity timeout is refused', async (
   const {createEdgeAuthority} = await import('../../platform/control/edge-identity.js')
   const later = new EdgeIdentity(e.source, createEdgeAuthority(e.platform.ctx), e.platform.ctx.feed, {sessionIdleMs: 60_000}, () => Date.now() + 61_000)
   t.teardown(() => later.close())
-  e.source.refresh()
+  await e.source.refresh()
   t.like(later.bySessionToken(token), {kind: 'invalid', reason: 'idle'})
   const sameTime = new EdgeIdentity(e.source, createEdgeAuthority(e.platform.ctx), e.platform.ctx.feed, {sessionIdleMs: 60_000})
   t.teardown(() => sameTime.close())
@@ -116,19 +116,19 @@ test('a session idle for longer than the inactivity timeout is refused', async (
 test('the edge writes session use back, so the idle timeout is kept across restarts', async (t) => {
   const e = await startIdentityEdge(t)
   await e.addRoute(`hello.${e.domain}`, '/', null)
-  addUser(e.platform, 'ivan@example.test')
+  await addUser(e.platform, 'ivan@example.test')
   const {cookie} = await signedIn(e, 'ivan@example.test')
   const token = cookie.cookie.split('=')[1]!
   const {EdgeIdentity} = await import('../../platform/edge/identity.js')
   const {createEdgeAuthority} = await import('../../platform/control/edge-identity.js')
-  const before = findSessionByToken(e.platform.ctx.idb, token)!.lastUsedAtMs
-  e.source.refresh() // a fresh identity module sees the session through the snapshot, not the login cache
+  const before = (await findSessionByToken(e.platform.ctx.idb, token))!.lastUsedAtMs
+  await e.source.refresh() // a fresh identity module sees the session through the snapshot, not the login cache
   const later = Date.now() + 120_000
   const id = new EdgeIdentity(e.source, createEdgeAuthority(e.platform.ctx), e.platform.ctx.feed, {sessionIdleMs: 86_400_000}, () => later)
   t.is(id.bySessionToken(token).kind, 'user')
   await id.flush()
   id.close()
-  const after = findSessionByToken(e.platform.ctx.idb, token)!.lastUsedAtMs
+  const after = (await findSessionByToken(e.platform.ctx.idb, token))!.lastUsedAtMs
   t.true(before < later)
   t.is(after, later)
 })

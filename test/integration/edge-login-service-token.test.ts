@@ -15,10 +15,10 @@ test.after.always(() => scope.close())
 test.before(async () => {
   e = await startIdentityEdge(scope.t)
   const idb = e.platform.ctx.idb
-  const ci = createServiceAccount(idb, {name: 'ci-deploy', scopes: [], projectId: null, expiresAt: null, createdBy: null})
+  const ci = await createServiceAccount(idb, {name: 'ci-deploy', scopes: [], projectId: null, expiresAt: null, createdBy: null})
   ciKey = ci.apiKey
   ciId = ci.account.id
-  outsiderKey = createServiceAccount(idb, {name: 'outsider', scopes: [], projectId: null, expiresAt: null, createdBy: null}).apiKey
+  outsiderKey = (await createServiceAccount(idb, {name: 'outsider', scopes: [], projectId: null, expiresAt: null, createdBy: null})).apiKey
   const policy = await e.addPolicy('ci-only', {allow: {serviceAccounts: [ciId]}})
   host = `svc.${e.domain}`
   await e.addRoute(host, '/', policy.id)
@@ -61,7 +61,7 @@ test('an unknown key gets 401 with WWW-Authenticate', async (t) => {
 })
 
 test('an expired key gets 401', async (t) => {
-  const expired = createServiceAccount(e.platform.ctx.idb, {name: 'expired', scopes: [], projectId: null, expiresAt: Date.now() - 1000, createdBy: null})
+  const expired = await createServiceAccount(e.platform.ctx.idb, {name: 'expired', scopes: [], projectId: null, expiresAt: Date.now() - 1000, createdBy: null})
   await e.published('service-account', expired.account.id, 'created')
   const r = await edgeFetch(e, host, '/', withToken(expired.apiKey))
   t.is(r.status, 401)
@@ -69,13 +69,13 @@ test('an expired key gets 401', async (t) => {
 })
 
 test('a revoked key gets 401 as soon as the revocation is published', async (t) => {
-  const doomed = createServiceAccount(e.platform.ctx.idb, {name: 'doomed', scopes: [], projectId: null, expiresAt: null, createdBy: null})
+  const doomed = await createServiceAccount(e.platform.ctx.idb, {name: 'doomed', scopes: [], projectId: null, expiresAt: null, createdBy: null})
   const p = await e.addPolicy('doomed-only', {allow: {serviceAccounts: [doomed.account.id]}})
   await e.addRoute(`doomed.${e.domain}`, '/', p.id)
   t.is((await edgeFetch(e, `doomed.${e.domain}`, '/', withToken(doomed.apiKey))).status, 200)
-  const version = transaction(e.platform.ctx.cdb.db, () => bumpConfigVersion(e.platform.ctx.cdb.db))
-  revokeServiceAccount(e.platform.ctx.idb, doomed.account.id)
-  e.platform.ctx.feed.publish({version, kind: 'service-account', id: doomed.account.id, action: 'revoked'})
+  const version = await transaction(e.platform.ctx.cdb, () => bumpConfigVersion(e.platform.ctx.cdb))
+  await revokeServiceAccount(e.platform.ctx.idb, doomed.account.id)
+  await e.platform.ctx.feed.publish({version, kind: 'service-account', id: doomed.account.id, action: 'revoked'})
   const r = await edgeFetch(e, `doomed.${e.domain}`, '/', withToken(doomed.apiKey))
   t.is(r.status, 401)
   t.regex(r.json.error.message, /revoked/)

@@ -14,10 +14,10 @@ function verifierFor(platform: TestPlatform, caPem = platform.caPem): AssertionV
 
 test('the Warpgate verifier fetches the JWKS from the real edge with the pinned CA and accepts what the edge forwarded, and nothing else', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const host = `svc.${platform.domain}`
-  addRoute(platform, {...scope, hostname: host, service: 'svc'})
+  await addRoute(platform, {...scope, hostname: host, service: 'svc'})
   await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1})
   const echoed = JSON.parse((await edgeRequest(platform, host, '/headers')).text)
   const v = verifierFor(platform)

@@ -21,9 +21,9 @@ test('runs route → gate → forward: the gate can answer itself or add headers
   const running = await startPlatform(config, {adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD, edge: {gate, requestLog: {append: (e) => entries.push(e)}}})
   t.teardown(() => running.stop())
   const platform = Object.assign(running, {dir, config, restart: async () => platform}) as TestPlatform
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'gate.mezu.localhost', service: 'gate'})
+  await addRoute(platform, {...scope, hostname: 'gate.mezu.localhost', service: 'gate'})
   await startWarpgate(t, platform, scope, 'gate', origin.url)
 
   const refused = await edgeRequest(platform, 'gate.mezu.localhost', '/forbidden')

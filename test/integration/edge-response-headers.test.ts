@@ -55,8 +55,8 @@ async function startHostileOrigin(t: ExecutionContext): Promise<string> {
 
 async function startSpoofRoute(t: ExecutionContext): Promise<TestPlatform> {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
-  addRoute(platform, {...scope, hostname: HOST, service: 'spoof'})
+  const scope = await addProjectEnv(platform)
+  await addRoute(platform, {...scope, hostname: HOST, service: 'spoof'})
   await startWarpgate(t, platform, scope, 'spoof', await startHostileOrigin(t))
   return platform
 }

@@ -8,11 +8,11 @@ import {edgeRequest, startWarpgate} from '../helpers/tunnel.js'
 
 test('routes by exact host, then longest path prefix on segment boundaries, after resolving dot segments', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const web = await startOrigin(t, 'web')
   const apiOrigin = await startOrigin(t, 'api')
-  addRoute(platform, {...scope, hostname: 'site.mezu.localhost', service: 'web'})
-  addRoute(platform, {...scope, hostname: 'site.mezu.localhost', pathPrefix: '/api', service: 'api'})
+  await addRoute(platform, {...scope, hostname: 'site.mezu.localhost', service: 'web'})
+  await addRoute(platform, {...scope, hostname: 'site.mezu.localhost', pathPrefix: '/api', service: 'api'})
   await startWarpgate(t, platform, scope, 'web', web.url)
   await startWarpgate(t, platform, scope, 'api', apiOrigin.url)
 
@@ -34,23 +34,23 @@ test('routes by exact host, then longest path prefix on segment boundaries, afte
 
 test('picks up a new route and forgets a deleted one without a restart', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   await startWarpgate(t, platform, scope, 'late', origin.url)
   t.is((await edgeRequest(platform, 'late.mezu.localhost', '/hello')).status, 404)
-  const route = addRoute(platform, {...scope, hostname: 'late.mezu.localhost', service: 'late'})
+  const route = await addRoute(platform, {...scope, hostname: 'late.mezu.localhost', service: 'late'})
   t.is((await edgeRequest(platform, 'late.mezu.localhost', '/hello')).status, 200)
-  deleteRoute(platform.ctx.cdb, route.id)
-  platform.ctx.feed.publish({version: bumpConfigVersion(platform.ctx.cdb.db), kind: 'route', id: route.id, action: 'deleted'})
+  await deleteRoute(platform.ctx.cdb, route.id)
+  await platform.ctx.feed.publish({version: await bumpConfigVersion(platform.ctx.cdb), kind: 'route', id: route.id, action: 'deleted'})
   t.is((await edgeRequest(platform, 'late.mezu.localhost', '/hello')).status, 404)
 })
 
 test('a route only reaches Warpgates of its own environment', async (t) => {
   const platform = await startTestPlatform(t)
-  const prod = addProjectEnv(platform, 'shop', 'prod')
+  const prod = await addProjectEnv(platform, 'shop', 'prod')
   const origin = await startOrigin(t)
-  const {environmentId: stagingId} = addProjectEnv(platform, 'shop2', 'staging')
-  addRoute(platform, {...prod, hostname: 'shop.mezu.localhost', service: 'web'})
+  const {environmentId: stagingId} = await addProjectEnv(platform, 'shop2', 'staging')
+  await addRoute(platform, {...prod, hostname: 'shop.mezu.localhost', service: 'web'})
   await startWarpgate(t, platform, {projectId: prod.projectId, environmentId: stagingId}, 'web', origin.url)
   t.is((await edgeRequest(platform, 'shop.mezu.localhost', '/hello')).status, 503, 'a same-named service in another environment does not serve it')
 })

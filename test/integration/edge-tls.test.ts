@@ -27,9 +27,9 @@ test('the end-user listener refuses TLS 1.1, takes TLS 1.2 with an ECDHE AEAD ci
 
 test('serves an HTTP/2 end-user client through the tunnel, several streams on one connection', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'h2.mezu.localhost', service: 'h2'})
+  await addRoute(platform, {...scope, hostname: 'h2.mezu.localhost', service: 'h2'})
   await startWarpgate(t, platform, scope, 'h2', origin.url)
 
   const client = http2.connect(`https://127.0.0.1:${platform.ports.edge}`, {ca: platform.caPem, servername: 'h2.mezu.localhost'})

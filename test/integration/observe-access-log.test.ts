@@ -13,9 +13,9 @@ const ENTRY_FIELDS = ['bytesIn', 'bytesOut', 'clientIp', 'durationMs', 'host', '
 test('the access log has a JSON line per request with the request id the origin, the error page and `mezu logs` got, and never a cookie, token or query', async (t) => {
   const file = join(tempDir(t), 'logs', 'access.jsonl')
   const platform = await startTestPlatform(t, {accessLog: file})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  const route = addRoute(platform, {...scope, hostname: `logged.${platform.domain}`, service: 'logged'})
+  const route = await addRoute(platform, {...scope, hostname: `logged.${platform.domain}`, service: 'logged'})
   await startWarpgate(t, platform, scope, 'logged', origin.url, {connections: 1})
   await waitUntilServed(platform, route.hostname)
   const edge = {port: platform.ports.edge!, caPem: platform.caPem, domain: platform.domain}

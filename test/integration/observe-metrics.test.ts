@@ -16,16 +16,16 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   const platform = await startTestPlatform(t, METRICS)
   t.regex(platform.metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
   const url = platform.metricsUrl!
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  const alice = seedUser(platform, 'alice@example.test', {password: 'alice password 123'})
-  const policy = createPolicy(platform.ctx.cdb, scope.projectId, {name: 'alice-only', public: false, allow: {...emptyRules(), emails: [alice.email]}, deny: emptyRules()} as never)
-  const open = addRoute(platform, {...scope, hostname: `open.${platform.domain}`, service: 'svc'})
-  const limited = addRoute(platform, {...scope, hostname: `limited.${platform.domain}`, service: 'svc', rateLimitPerMinute: 1})
-  const guarded = addRoute(platform, {...scope, hostname: `guarded.${platform.domain}`, service: 'svc', policyId: policy.id})
+  const alice = await seedUser(platform, 'alice@example.test', {password: 'alice password 123'})
+  const policy = await createPolicy(platform.ctx.cdb, scope.projectId, {name: 'alice-only', public: false, allow: {...emptyRules(), emails: [alice.email]}, deny: emptyRules()} as never)
+  const open = await addRoute(platform, {...scope, hostname: `open.${platform.domain}`, service: 'svc'})
+  const limited = await addRoute(platform, {...scope, hostname: `limited.${platform.domain}`, service: 'svc', rateLimitPerMinute: 1})
+  const guarded = await addRoute(platform, {...scope, hostname: `guarded.${platform.domain}`, service: 'svc', policyId: policy.id})
   const {wg, warpgateId} = await startWarpgate(t, platform, scope, 'svc', origin.url, {connections: 1, statsIntervalMs: 100})
   // a service whose origin is down: the Warpgate counts each connect failure
-  const deadRoute = addRoute(platform, {...scope, hostname: `dead.${platform.domain}`, service: 'dead'})
+  const deadRoute = await addRoute(platform, {...scope, hostname: `dead.${platform.domain}`, service: 'dead'})
   const dead = await startWarpgate(t, platform, scope, 'dead', 'http://127.0.0.1:1', {connections: 1, statsIntervalMs: 100})
   await waitUntilServed(platform, open.hostname)
   await waitUntilServed(platform, deadRoute.hostname)
@@ -88,7 +88,7 @@ test('the edge\'s metrics move with traffic through a real tunnel, per route id 
   t.is(s.types.get('mezu_edge_requests_total'), 'counter')
 
   // bounded labels: nothing that names a person, a session or a request path
-  const admin = findUserByEmail(platform.ctx.idb, ADMIN_EMAIL)!
+  const admin = (await findUserByEmail(platform.ctx.idb, ADMIN_EMAIL))!
   const secrets = [alice.id, alice.email, admin.id, ADMIN_EMAIL, '@', session, 'secret-path', '/hello', '/sha256', 'token=abc']
   for (const sample of s.samples) {
     for (const [label, value] of Object.entries(sample.labels)) {

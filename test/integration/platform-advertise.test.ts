@@ -51,9 +51,9 @@ test('registration replies, route URLs, invitation links and the private-CA cert
   t.is(platform.tunnelUrl, tunnels[0])
   t.is(platform.edgeUrl, 'https://mezu.localhost', 'port 443 is left out')
 
-  const scope = addProjectEnv(platform)
-  addRoute(platform, {...scope, hostname: 'far.mezu.localhost', service: 'far'})
-  const {token} = registrationToken(platform, scope, 'far')
+  const scope = await addProjectEnv(platform)
+  await addRoute(platform, {...scope, hostname: 'far.mezu.localhost', service: 'far'})
+  const {token} = await registrationToken(platform, scope, 'far')
   const creds = await register({apiUrl: `https://127.0.0.1:${platform.ports.api}`, caPem: platform.caPem}, token)
   t.deepEqual(creds.info.tunnelUrls, tunnels)
   t.is(creds.info.tunnelUrl, tunnels[0])

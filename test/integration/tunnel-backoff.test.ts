@@ -8,12 +8,12 @@ import {Warpgate} from '../../src/warpgate/warpgate.js'
 
 test('reconnects with growing backoff while the edge is down and starts over after a stable connection', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'b.mezu.localhost', service: 'b'})
+  await addRoute(platform, {...scope, hostname: 'b.mezu.localhost', service: 'b'})
   const clock = new ManualClock()
   const attempts: number[] = []
-  const {token} = registrationToken(platform, scope, 'b')
+  const {token} = await registrationToken(platform, scope, 'b')
   const wg = new Warpgate({apiUrl: platform.apiUrl, caPem: platform.caPem, token, originUrl: origin.url, connections: 1, clock, stableAfterMs: 5000, nextDelay: (a) => (attempts.push(a), 1000)})
   t.teardown(() => wg.stop())
   const up = warpgateEvent(wg, (e) => e.type === 'connected', 'first connection')

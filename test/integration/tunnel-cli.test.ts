@@ -10,9 +10,9 @@ import {edgeRequest, startTunnelCli} from '../helpers/tunnel.js'
 
 test('a logged-in user\'s mezu tunnel registers a Warpgate on the fly, serves, exits 0 on SIGINT, and with --state comes back as the same one', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'fly.mezu.localhost', service: 'fly'})
+  await addRoute(platform, {...scope, hostname: 'fly.mezu.localhost', service: 'fly'})
   const owner = await ownerCli(t, platform)
   const state = join(tempDir(t), 'fly.json')
   const args = [String(origin.port), '--name', 'fly', '--project', 'demo', '--env', 'prod', '--state', state]
@@ -75,7 +75,7 @@ test('mezu tunnel refuses a bad TARGET, --grace or --token with a usage error na
 
 test('for people, mezu tunnel hints at --route only when it has no route to make', async (t) => {
   const platform = await startTestPlatform(t)
-  addProjectEnv(platform)
+  await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const owner = await ownerCli(t, platform)
   // Runs `mezu tunnel` without --json until `until` shows on stdout, then stops it with SIGINT.

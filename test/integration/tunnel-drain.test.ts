@@ -13,9 +13,9 @@ import {edgeRequest, registrationToken} from '../helpers/tunnel.js'
 
 test('mezu tunnel drains on SIGTERM: the slow request in flight finishes, new ones are not sent to it, and it exits 0', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'slow.mezu.localhost', service: 'slow'})
+  await addRoute(platform, {...scope, hostname: 'slow.mezu.localhost', service: 'slow'})
   const owner = await ownerCli(t, platform)
   const created = await owner.json(['warpgates', 'create', '--name', 'slow', '--project', 'demo', '--env', 'prod'])
   t.regex(created.token, /^mezu_wg_[A-Za-z0-9_-]{43}$/)
@@ -99,8 +99,8 @@ test('mezu tunnel drains on SIGTERM: the slow request in flight finishes, new on
 
 test('a drain that comes while a connection is still dialling closes it: it never comes up afterwards', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
-  const {token} = registrationToken(platform, scope, 'early')
+  const scope = await addProjectEnv(platform)
+  const {token} = await registrationToken(platform, scope, 'early')
   const creds = await register({apiUrl: platform.apiUrl, caPem: platform.caPem}, token)
   const conn = new TunnelConnection({
     tunnelUrl: creds.info.tunnelUrl, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem,

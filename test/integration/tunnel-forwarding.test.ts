@@ -11,9 +11,9 @@ import {edgeRequest, startWarpgate} from '../helpers/tunnel.js'
 
 test('forwards a GET through a Warpgate and sets X-Forwarded-* while dropping spoofed identity and hop-by-hop headers', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'hello.mezu.localhost', service: 'hello'})
+  await addRoute(platform, {...scope, hostname: 'hello.mezu.localhost', service: 'hello'})
   await startWarpgate(t, platform, scope, 'hello', origin.url)
 
   const hello = await edgeRequest(platform, 'hello.mezu.localhost', '/hello')
@@ -47,9 +47,9 @@ const MiB = 1024 * 1024
 
 test('streams a 100 MiB download and a 100 MiB upload both ways with byte count and sha256 intact', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'big.mezu.localhost', service: 'big'})
+  await addRoute(platform, {...scope, hostname: 'big.mezu.localhost', service: 'big'})
   await startWarpgate(t, platform, scope, 'big', origin.url)
   const size = 100 * MiB
 
@@ -95,9 +95,9 @@ test('streams a 100 MiB download and a 100 MiB upload both ways with byte count 
 
 test('delivers server-sent events as they are sent, without waiting for the response to end', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'sse.mezu.localhost', service: 'sse'})
+  await addRoute(platform, {...scope, hostname: 'sse.mezu.localhost', service: 'sse'})
   await startWarpgate(t, platform, scope, 'sse', origin.url)
 
   const events: string[] = []
@@ -144,9 +144,9 @@ test('delivers server-sent events as they are sent, without waiting for the resp
 
 test('carries a WebSocket end to end and echoes text and binary messages', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'ws.mezu.localhost', service: 'ws'})
+  await addRoute(platform, {...scope, hostname: 'ws.mezu.localhost', service: 'ws'})
   await startWarpgate(t, platform, scope, 'ws', origin.url)
 
   const ws = new WebSocket(`wss://127.0.0.1:${platform.ports.edge}/ws`, {ca: platform.caPem, servername: 'ws.mezu.localhost', headers: {host: 'ws.mezu.localhost'}} as WebSocket.ClientOptions)

@@ -7,10 +7,10 @@ import {edgeRequest, startWarpgate} from '../helpers/tunnel.js'
 
 test('an unhealthy replica gets no requests until it reports healthy again, and the API shows it', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const a = await startOrigin(t, 'a')
   const b = await startOrigin(t, 'b')
-  addRoute(platform, {...scope, hostname: 'hc.mezu.localhost', service: 'hc'})
+  await addRoute(platform, {...scope, hostname: 'hc.mezu.localhost', service: 'hc'})
   const {wg: wgA, warpgateId: idA} = await startWarpgate(t, platform, scope, 'hc', a.url)
   const {wg: wgB} = await startWarpgate(t, platform, scope, 'hc', b.url)
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -11,9 +11,9 @@ import {edgeRequest, startWarpgate, warpgateEvent} from '../helpers/tunnel.js'
 /** A platform with one connected Warpgate for service "hello" and its credentials. */
 async function setup(t: ExecutionContext) {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'hello.mezu.localhost', service: 'hello'})
+  await addRoute(platform, {...scope, hostname: 'hello.mezu.localhost', service: 'hello'})
   const {wg, warpgateId} = await startWarpgate(t, platform, scope, 'hello', origin.url, {connections: 2})
   return {platform, wg, warpgateId, creds: wg.credentials!, port: platform.ports.tunnel!}
 }

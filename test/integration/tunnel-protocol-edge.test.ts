@@ -27,7 +27,7 @@ const hello = (protocol: unknown = TUNNEL_PROTOCOL_VERSION) => frame(FrameType.H
 
 /** A registered Warpgate's identity, dialled by hand: what it writes is up to the test. */
 async function rogue(t: ExecutionContext, platform: TestPlatform, scope: {projectId: string; environmentId: string}, service: string) {
-  const {token} = registrationToken(platform, scope, service)
+  const {token} = await registrationToken(platform, scope, service)
   const creds = await register({apiUrl: platform.apiUrl, caPem: platform.caPem}, token)
   return () => new Promise<{socket: tls.TLSSocket; received: () => Buffer; closed: Promise<void>}>((resolve, reject) => {
     const socket = tls.connect({host: '127.0.0.1', port: platform.ports.tunnel!, ca: [creds.caPem], cert: creds.certPem, key: creds.keyPem, ALPNProtocols: [TUNNEL_ALPN], minVersion: 'TLSv1.3'})
@@ -43,9 +43,9 @@ async function rogue(t: ExecutionContext, platform: TestPlatform, scope: {projec
 
 test('random and truncated frames from a registered Warpgate close only its connection; the edge keeps serving', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'good.mezu.localhost', service: 'good'})
+  await addRoute(platform, {...scope, hostname: 'good.mezu.localhost', service: 'good'})
   await startWarpgate(t, platform, scope, 'good', origin.url)
   const dial = await rogue(t, platform, scope, 'rogue')
   for (let round = 0; round < 40; round++) {
@@ -64,8 +64,8 @@ test('random and truncated frames from a registered Warpgate close only its conn
 
 test('a Warpgate that sends past its stream window loses the connection, and the end user got at most one window', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
-  addRoute(platform, {...scope, hostname: 'flood.mezu.localhost', service: 'rogue'})
+  const scope = await addProjectEnv(platform)
+  await addRoute(platform, {...scope, hostname: 'flood.mezu.localhost', service: 'rogue'})
   const c = await (await rogue(t, platform, scope, 'rogue'))()
   c.socket.write(hello())
   // answer the first request head with a response and 4 windows of body, ignoring credit
@@ -116,7 +116,7 @@ test('a Warpgate that sends past its stream window loses the connection, and the
 
 test('a Warpgate speaking another protocol version is refused with a GOAWAY naming both versions', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const c = await (await rogue(t, platform, scope, 'future'))()
   c.socket.write(hello(99))
   await c.closed
@@ -125,7 +125,7 @@ test('a Warpgate speaking another protocol version is refused with a GOAWAY nami
 
 test('1,000 requests in flight at once share one tunnel connection', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   // answers nobody until all 1,000 are waiting: they can only finish if all travel at once
   const waiting: http.ServerResponse[] = []
   const server = http.createServer((req, res) => {
@@ -134,7 +134,7 @@ test('1,000 requests in flight at once share one tunnel connection', async (t) =
   }).listen(0, '127.0.0.1')
   await new Promise((r) => server.once('listening', r))
   t.teardown(() => server.close())
-  addRoute(platform, {...scope, hostname: 'many.mezu.localhost', service: 'many', rateLimitPerMinute: 1_000_000})
+  await addRoute(platform, {...scope, hostname: 'many.mezu.localhost', service: 'many', rateLimitPerMinute: 1_000_000})
   const {wg} = await startWarpgate(t, platform, scope, 'many', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, {connections: 1})
   t.is(wg.connectionCount, 1)
   // 8 HTTP/2 connections of 125 streams each (the edge allows 128 per end-user connection)

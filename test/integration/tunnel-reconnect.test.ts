@@ -6,9 +6,9 @@ import {edgeRequest, startWarpgate, warpgateEvent} from '../helpers/tunnel.js'
 
 test('after an edge restart the Warpgate reconnects on its own and the route serves again', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: 'back.mezu.localhost', service: 'back'})
+  await addRoute(platform, {...scope, hostname: 'back.mezu.localhost', service: 'back'})
   const {wg} = await startWarpgate(t, platform, scope, 'back', origin.url, {nextDelay: (attempt) => Math.min(2000, 100 * 2 ** attempt)})
   t.is((await edgeRequest(platform, 'back.mezu.localhost', '/hello')).status, 200)
 

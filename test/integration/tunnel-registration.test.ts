@@ -8,14 +8,14 @@ import {addProjectEnv} from '../helpers/routes.js'
 
 test('registration tokens work once, are stored only as a keyed hash, and a CSR buys a clientAuth certificate naming the Warpgate', async (t) => {
   const platform = await startTestPlatform(t)
-  addProjectEnv(platform, 'demo', 'prod')
+  await addProjectEnv(platform, 'demo', 'prod')
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const created = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates', {token, body: {project: 'demo', environment: 'prod', name: 'api'}})
   t.is(created.status, 201)
   const regToken: string = created.body.token
   t.regex(regToken, /^mezu_wg_/)
-  const row = platform.ctx.cdb.db.prepare('SELECT * FROM warpgates WHERE id = ?').get(created.body.warpgate.id) as {token_hash: Buffer; doc: Buffer}
-  t.false(row.token_hash.toString('latin1').includes(regToken.slice(8)), 'the token is not stored')
+  const row = await platform.ctx.cdb.db.selectFrom('warpgates').selectAll().where('id', '=', created.body.warpgate.id).executeTakeFirstOrThrow()
+  t.false(row.token_hash!.toString('latin1').includes(regToken.slice(8)), 'the token is not stored')
   t.false(row.doc.toString('latin1').includes('api'), 'the doc is sealed')
 
   const creds = await register({apiUrl: platform.apiUrl, caPem: platform.caPem}, regToken)
@@ -38,7 +38,7 @@ test('registration tokens work once, are stored only as a keyed hash, and a CSR 
 
 test('refuses a malformed CSR and a CSR whose self-signature does not verify, and keeps the token usable', async (t) => {
   const platform = await startTestPlatform(t)
-  addProjectEnv(platform, 'demo', 'prod')
+  await addProjectEnv(platform, 'demo', 'prod')
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const created = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates', {token, body: {project: 'demo', environment: 'prod'}})
   const garbage = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates/register', {body: {token: created.body.token, csr: '-----BEGIN CERTIFICATE REQUEST-----\n' + 'A'.repeat(200) + '\n-----END CERTIFICATE REQUEST-----'}})
@@ -59,7 +59,7 @@ test('refuses a malformed CSR and a CSR whose self-signature does not verify, an
 
 test('renewal needs a signature by the current certificate\'s key and is refused once the Warpgate is revoked', async (t) => {
   const platform = await startTestPlatform(t)
-  addProjectEnv(platform, 'demo', 'prod')
+  await addProjectEnv(platform, 'demo', 'prod')
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const created = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates', {token, body: {project: 'demo', environment: 'prod', name: 'r'}})
   const target = {apiUrl: platform.apiUrl, caPem: platform.caPem}
@@ -89,7 +89,7 @@ test('renewal needs a signature by the current certificate\'s key and is refused
 
 test('filters Warpgates by project and environment, needs a project for an environment filter, and 404s an unknown one', async (t) => {
   const platform = await startTestPlatform(t)
-  addProjectEnv(platform, 'demo', 'prod')
+  await addProjectEnv(platform, 'demo', 'prod')
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates', {token, body: {project: 'demo', environment: 'prod', name: 'one'}})
   const list = await api(platform.apiUrl, platform.caPem, 'GET', '/v1/warpgates?project=demo&environment=prod', {token})

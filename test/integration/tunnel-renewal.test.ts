@@ -9,10 +9,10 @@ import {startWarpgate, warpgateEvent} from '../helpers/tunnel.js'
 
 test('renews the client certificate before it expires, on a new key, without failing a request', async (t) => {
   const platform = await startTestPlatform(t, {warpgateCertTtlMs: 6000})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   // The load runs unpaced from one address: above the default 6000/min the edge would answer 429.
-  addRoute(platform, {...scope, hostname: 'renew.mezu.localhost', service: 'renew', rateLimitPerMinute: 1_000_000})
+  await addRoute(platform, {...scope, hostname: 'renew.mezu.localhost', service: 'renew', rateLimitPerMinute: 1_000_000})
   const {wg, warpgateId} = await startWarpgate(t, platform, scope, 'renew', origin.url)
   const first = wg.credentials!
   const firstCert = new X509Certificate(first.certPem)

@@ -21,11 +21,11 @@ async function liveConnections(platform: TestPlatform, token: string, id: string
 
 test('spreads requests over both replicas, and when one dies only its in-flight requests fail (502) while new ones go to the other', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const a = await startOrigin(t, 'a')
   const b = await startOrigin(t, 'b')
   // The load runs unpaced from one address: above the default 6000/min the edge would answer 429.
-  addRoute(platform, {...scope, hostname: 'web.mezu.localhost', service: 'web', rateLimitPerMinute: 1_000_000})
+  await addRoute(platform, {...scope, hostname: 'web.mezu.localhost', service: 'web', rateLimitPerMinute: 1_000_000})
   const {wg: wgA, warpgateId: idA} = await startWarpgate(t, platform, scope, 'web', a.url)
   await startWarpgate(t, platform, scope, 'web', b.url)
   const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -56,10 +56,10 @@ test('spreads requests over both replicas, and when one dies only its in-flight 
 
 test('a rolling restart of two replicas under steady load fails no request', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t, 'svc')
   // The load runs unpaced from one address: above the default 6000/min the edge would answer 429.
-  addRoute(platform, {...scope, hostname: 'roll.mezu.localhost', service: 'roll', rateLimitPerMinute: 1_000_000})
+  await addRoute(platform, {...scope, hostname: 'roll.mezu.localhost', service: 'roll', rateLimitPerMinute: 1_000_000})
   const first = await startWarpgate(t, platform, scope, 'roll', origin.url)
   const second = await startWarpgate(t, platform, scope, 'roll', origin.url)
 

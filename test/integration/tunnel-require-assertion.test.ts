@@ -10,9 +10,9 @@ import {edgeRequest, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js
 
 /** A real `mezu tunnel --require-assertion` in front of a test origin, routed at HOST on a real platform. */
 async function tunnelFor(t: any, platform: TestPlatform, host: string, extra: string[] = ['--require-assertion']) {
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
-  addRoute(platform, {...scope, hostname: host, service: 'svc'})
+  await addRoute(platform, {...scope, hostname: host, service: 'svc'})
   const owner = await ownerCli(t, platform)
   const tunnel = await startTunnelCli(t, [String(origin.port), '--name', 'svc', '--project', 'demo', '--env', 'prod', ...extra], owner.env)
   await waitUntilServed(platform, host)

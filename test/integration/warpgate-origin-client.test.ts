@@ -125,9 +125,9 @@ function answer(socket: net.Socket, method: string, path: string, served: number
 
 async function setUp(t: ExecutionContext): Promise<{platform: TestPlatform; origin: RawOrigin}> {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startRawOrigin(t)
-  addRoute(platform, {...scope, hostname: HOST, service: 'raw'})
+  await addRoute(platform, {...scope, hostname: HOST, service: 'raw'})
   await startWarpgate(t, platform, scope, 'raw', origin.url, {connections: 1})
   return {platform, origin}
 }
@@ -272,13 +272,13 @@ test('a reused connection the origin closed is retried once for a bodyless reque
 
 test('an origin that refuses connections is origin_unreachable', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const server = http.createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const port = (server.address() as AddressInfo).port
   await new Promise<void>((resolve) => server.close(() => resolve()))
-  addRoute(platform, {...scope, hostname: HOST, service: 'raw'})
+  await addRoute(platform, {...scope, hostname: HOST, service: 'raw'})
   await startWarpgate(t, platform, scope, 'raw', `http://127.0.0.1:${port}`, {connections: 1})
   const r = await edgeRequest(platform, HOST, '/ok')
   t.is(r.status, 502)

@@ -11,11 +11,11 @@ import {edgeRequest, registrationToken, startTunnelCli, waitUntilServed} from '.
 
 test('mezu-warpgate registers with MEZU_WARPGATE_TOKEN, serves through the edge and drains to exit 0 on a signal', async (t) => {
   const platform = await startTestPlatform(t)
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const host = `lean.${platform.domain}`
-  addRoute(platform, {...scope, hostname: host, service: 'lean'})
-  const {token, warpgateId} = registrationToken(platform, scope, 'lean')
+  await addRoute(platform, {...scope, hostname: host, service: 'lean'})
+  const {token, warpgateId} = await registrationToken(platform, scope, 'lean')
   const env = {MEZU_WARPGATE_TOKEN: token, MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath}
   const wg = await startTunnelCli(t, [String(origin.port)], env, 2, [WARPGATE_BIN])
   t.like(wg.events.find((e) => e.type === 'registered'), {warpgateId, service: 'lean', urls: [`https://${host}:${platform.ports.edge}/`]})
@@ -80,11 +80,11 @@ test('mezu-warpgate refuses missing or malformed settings with a usage error nam
 test('with --state, a restarted mezu-warpgate comes back as the same Warpgate without a token, and the file follows each renewal', async (t) => {
   // certificates of 6 s: renewed at two thirds, so the test sees one
   const platform = await startTestPlatform(t, {warpgateCertTtlMs: 6000})
-  const scope = addProjectEnv(platform)
+  const scope = await addProjectEnv(platform)
   const origin = await startOrigin(t)
   const host = `kept.${platform.domain}`
-  addRoute(platform, {...scope, hostname: host, service: 'kept'})
-  const {token, warpgateId} = registrationToken(platform, scope, 'kept')
+  await addRoute(platform, {...scope, hostname: host, service: 'kept'})
+  const {token, warpgateId} = await registrationToken(platform, scope, 'kept')
   const state = join(tempDir(t), 'state', 'warpgate.json')
   const env = {MEZU_API_URL: platform.apiUrl, MEZU_CA_FILE: platform.caPath}
   const first = await startTunnelCli(t, [String(origin.port), '--state', state], {...env, MEZU_WARPGATE_TOKEN: token}, 1, [WARPGATE_BIN])

@@ -17,8 +17,8 @@ test('--metrics-addr takes HOST:PORT, [IPv6]:PORT and :PORT (loopback), port 0, 
   t.is(formatHostPort('::1', 5), '[::1]:5')
 })
 
-test('readiness fails by naming each failing check, and a check that throws fails with its message', (t) => {
-  const r = runChecks([
+test('readiness fails by naming each failing check, and a check that throws fails with its message', async (t) => {
+  const r = await runChecks([
     ['edge', listening({listening: true}, 'edge')],
     ['tunnel', listening({listening: false}, 'tunnel')],
     ['store', () => {
@@ -31,23 +31,26 @@ test('readiness fails by naming each failing check, and a check that throws fail
   t.regex(r.checks.tunnel.message!, /tunnel listener/)
 })
 
-test('the feed lag counts from the first look that saw the edge behind, and the check allows a grace', (t) => {
+test('the feed lag counts from the first look that saw the edge behind, and the check allows a grace', async (t) => {
   let now = 1000
   let store = 5
   let edge = 5
-  const lag = new FeedLag(() => store, () => edge, () => now)
+  const lag = new FeedLag(async () => store, () => edge, () => now)
   const check = lag.check(2000)
+  await lag.sample()
   t.is(lag.seconds(), 0)
   store = 6
-  t.true(check().ok, 'just behind: a change on its way')
+  t.true((await check()).ok, 'just behind: a change on its way')
   now += 1500
   t.is(lag.seconds(), 1.5)
-  t.true(check().ok)
+  t.is(lag.storeVersionSeen, 6)
+  t.true((await check()).ok)
   now += 1000
-  t.false(check().ok)
-  t.regex(check().message!, /version 5 while the store has 6/)
+  const late = await check()
+  t.false(late.ok)
+  t.regex(late.message!, /version 5 while the store has 6/)
   edge = 6
-  t.true(check().ok)
+  t.true((await check()).ok)
   t.is(lag.seconds(), 0)
 })
 
@@ -78,7 +81,7 @@ test('a deleted route\'s series end at the next scrape; requests no route matche
   const m = new PlatformMetrics()
   let routes = [{id: 'route_a', hostname: 'a.mezu.localhost'}, {id: 'route_b', hostname: 'b.mezu.localhost'}]
   const pool = Object.assign(new EventEmitter(), {sessions: () => []}) as never
-  m.attach({pool, edgeConfigVersion: () => 1, storeConfigVersion: () => 1, configLagSeconds: () => 0, routes: () => routes})
+  m.attach({pool, edgeConfigVersion: () => 1, storeConfigVersion: () => 1, sample: async () => {}, configLagSeconds: () => 0, routes: () => routes})
   for (const r of ['route_a', 'route_b', 'none']) m.request(r, 200, 0.01, 0, 0)
   const routesIn = async () => [...new Set(parsePrometheus(await m.metrics()).samples.filter((s) => s.name === 'mezu_edge_requests_total').map((s) => s.labels.route))].sort()
   t.deepEqual(await routesIn(), ['none', 'route_a', 'route_b'])

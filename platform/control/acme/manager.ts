@@ -54,6 +54,8 @@ export class AcmeManager implements CertificateResolver {
   private readonly clock: AcmeClock
   private readonly stored = new Map<string, AcmeCertificateRecord>()
   private queue: Promise<void> = Promise.resolve()
+  /** Store writes (save, delete), one after another in the order they were asked for. */
+  private writes: Promise<void> = Promise.resolve()
   private client?: Promise<acme.Client>
   private unsubscribe?: () => void
   private ejectTrust?: () => void
@@ -64,10 +66,15 @@ export class AcmeManager implements CertificateResolver {
     this.clock = opts.clock ?? systemAcmeClock
   }
 
-  /** Loads the stored certificates (served at once) and orders what is missing or due. */
-  start(): void {
+  /**
+   * Loads the stored certificates into memory (served at once) and orders what is missing or due.
+   * The edge's SNI callback (resolve, challenge) reads only memory: no handshake waits on the store.
+   */
+  async start(): Promise<void> {
+    const stored = await listAcmeCertificates(this.opts.cdb)
+    if (this.stopped) return
     this.trustDirectory()
-    for (const r of listAcmeCertificates(this.opts.cdb)) {
+    for (const r of stored) {
       // A certificate from another CA (the directory changed) is replaced, not renewed.
       if (r.directoryUrl === this.opts.config.directoryUrl) this.stored.set(r.hostname, r)
     }
@@ -75,13 +82,25 @@ export class AcmeManager implements CertificateResolver {
     this.unsubscribe = this.opts.source.onChange((s) => this.sync(s))
   }
 
-  /** Safe to call twice. An order in flight finishes on its own but stores nothing. */
-  stop(): void {
-    if (this.stopped) return
-    this.stopped = true
-    this.unsubscribe?.()
-    this.ejectTrust?.()
-    for (const s of this.hosts.values()) if (s.timer !== undefined) this.clock.clearTimeout(s.timer)
+  /**
+   * Safe to call twice. An order in flight finishes on its own but stores nothing; resolves once
+   * the store writes already asked for are done (so the store can be closed after it).
+   */
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true
+      this.unsubscribe?.()
+      this.ejectTrust?.()
+      for (const s of this.hosts.values()) if (s.timer !== undefined) this.clock.clearTimeout(s.timer)
+    }
+    await this.writes
+  }
+
+  /** Runs a store write after the ones asked for before it; its failure is the caller's, not the next write's. */
+  private write(fn: () => Promise<unknown>): Promise<void> {
+    const done = this.writes.then(fn).then(() => undefined)
+    this.writes = done.catch(() => undefined)
+    return done
   }
 
   resolve(servername: string): SecureContext | undefined {
@@ -119,7 +138,8 @@ export class AcmeManager implements CertificateResolver {
       if (s.timer !== undefined) this.clock.clearTimeout(s.timer)
       this.hosts.delete(hostname)
       this.stored.delete(hostname)
-      deleteAcmeCertificate(this.opts.cdb, hostname)
+      // not awaited: the snapshot listener must not wait on the store; writes stay in order
+      this.write(() => deleteAcmeCertificate(this.opts.cdb, hostname)).catch((error: unknown) => this.opts.log.warn({err: error, hostname}, 'acme: could not delete the stored certificate'))
       this.opts.log.info({hostname}, 'acme: hostname no longer routed, certificate dropped')
     }
   }
@@ -159,7 +179,8 @@ export class AcmeManager implements CertificateResolver {
     try {
       const record = await this.order(s.hostname, type)
       if (s.removed || this.stopped) return
-      saveAcmeCertificate(this.opts.cdb, record)
+      await this.write(() => saveAcmeCertificate(this.opts.cdb, record))
+      if (s.removed || this.stopped) return
       // Swapped whole: handshakes from now on get the new certificate, open connections keep theirs.
       s.cert = {record, context: createSecureContext({key: record.keyPem, cert: record.certPem})}
       s.phase = 'valid'
@@ -217,7 +238,7 @@ export class AcmeManager implements CertificateResolver {
     const {directoryUrl, email} = this.opts.config
     this.client ??= (async () => {
       const fresh = (await acme.crypto.createPrivateEcdsaKey()).toString()
-      const account = ensureAcmeAccount(this.opts.cdb, {directoryUrl, email, keyPem: fresh})
+      const account = await ensureAcmeAccount(this.opts.cdb, {directoryUrl, email, keyPem: fresh})
       // Polls of a pending challenge or order: from 0.5 s, at most 5 s apart.
       const client = new acme.Client({directoryUrl, accountKey: account.keyPem, backoffAttempts: 12, backoffMin: 500, backoffMax: 5000})
       await client.createAccount({termsOfServiceAgreed: true, contact: [`mailto:${email}`]})

@@ -21,10 +21,10 @@ export function startAcme(ctx: ControlContext, source: ConfigSource, edgePort: (
     httpPort: null as number | null,
     async listen() {
       if (http) wired.httpPort = await http.listen()
-      manager.start()
+      await manager.start()
     },
     async stop() {
-      manager.stop()
+      await manager.stop()
       await http?.close()
     },
   }

@@ -39,7 +39,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ControlContext): v
   app.delete('/v1/sessions/current', async (req, reply) => {
     const p = req.principal!
     if (!p.sessionId) throw new ApiError('invalid_request', 'only a session token can be logged out; API keys are revoked with `mezu service-accounts revoke`')
-    change(ctx, req, {action: 'session.logout', target: {type: 'session', id: p.sessionId}}, () => revokeSession(ctx.idb, p.sessionId!), {
+    await change(ctx, req, {action: 'session.logout', target: {type: 'session', id: p.sessionId}}, () => revokeSession(ctx.idb, p.sessionId!), {
       kind: 'session', id: () => p.sessionId!, action: 'revoked',
     })
     reply.code(204)
@@ -70,22 +70,22 @@ export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInp
   let outcome: TryOutcome = 'failed'
   try {
     if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs))
-    const user = findUserByEmail(ctx.idb, email)
+    const user = await findUserByEmail(ctx.idb, email)
     dummyHash ??= ctx.stores.passwords.hash('mezu-dummy-password-for-timing')
     const ok = ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password) && !!user?.passwordHash
     const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method, client: input.client}
     if (!user || !ok) {
-      noteLogin(ctx, user?.id ?? null, {...meta, result: 'wrong-password'})
+      await noteLogin(ctx, user?.id ?? null, {...meta, result: 'wrong-password'})
       throw new ApiError('invalid_credentials', 'email or password is wrong')
     }
     if (user.status !== 'active') {
       outcome = 'uncounted'
-      noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
+      await noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
       throw new ApiError('invalid_credentials', user.status === 'disabled' ? 'this account is disabled' : 'email or password is wrong')
     }
     outcome = 'succeeded'
-    const {token, session} = createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
-    noteLogin(ctx, user.id, {...meta, result: 'success'})
+    const {token, session} = await createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
+    await noteLogin(ctx, user.id, {...meta, result: 'success'})
     return {token, session: {id: session.id, expiresAt: session.expiresAt}, user: {id: user.id, email: user.email, name: user.name, role: user.role}}
   } finally {
     attempt.settle(outcome)

@@ -63,15 +63,15 @@ export function registerDeviceLoginRoutes(app: FastifyInstance, ctx: ControlCont
       case 'denied':
         throw new ApiError('access_denied', 'the login was denied in the browser')
     }
-    const user = getUser(ctx.idb, r.userId)
+    const user = await getUser(ctx.idb, r.userId)
     const meta = {ip: r.meta.ip, userAgent: r.meta.userAgent, method: DEVICE_LOGIN_METHOD, client: r.meta.client}
     if (!user || user.status !== 'active') {
-      if (user) noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
+      if (user) await noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
       throw new ApiError('access_denied', 'the account that approved this login is not active')
     }
-    const {token, session} = transaction(ctx.idb.db, () => {
-      const s = createSession(ctx.idb, user.id, {ip: r.meta.ip, userAgent: r.meta.userAgent, client: r.meta.client}, ctx.config.sessionMaxAgeMs)
-      noteLogin(ctx, user.id, {...meta, result: 'success'})
+    const {token, session} = await transaction(ctx.idb, async () => {
+      const s = await createSession(ctx.idb, user.id, {ip: r.meta.ip, userAgent: r.meta.userAgent, client: r.meta.client}, ctx.config.sessionMaxAgeMs)
+      await noteLogin(ctx, user.id, {...meta, result: 'success'})
       return s
     })
     reply.code(201)

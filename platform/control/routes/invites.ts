@@ -24,25 +24,25 @@ const AcceptBody = Type.Object(
  */
 export function registerInviteRoutes(app: FastifyInstance, ctx: ControlContext): void {
   app.post<{Body: Static<typeof AcceptBody>}>('/v1/invites/accept', {schema: {body: AcceptBody}, config: {public: true}}, async (req, reply): Promise<CreateSessionResponse> => {
-    const check = checkInvite(ctx.idb, req.body.code)
+    const check = await checkInvite(ctx.idb, req.body.code)
     if (!check.ok) {
       if (check.reason === 'used') throw new ApiError('invite_used', 'this invitation code was already used; ask an admin for a new one', 'code')
       if (check.reason === 'expired') throw new ApiError('invite_expired', 'this invitation code has expired; ask an admin for a new one', 'code')
       throw new ApiError('not_found', 'this invitation code is not known; check it was copied whole', 'code')
     }
-    const user = getUser(ctx.idb, check.invite.userId)!
+    const user = (await getUser(ctx.idb, check.invite.userId))!
     if (user.status !== 'invited') throw new ApiError('conflict', `this account is ${user.status}; the invitation no longer applies`, 'code')
     // argon2id is slow: hash before taking the write lock.
     const passwordHash = ctx.stores.passwords.hash(req.body.password)
     const meta = {ip: clientIp(req), userAgent: req.headers['user-agent'] ?? null}
     // The person holding the code is the one acting, so the audit entry names them (and erasure finds it).
     req.principal = {kind: 'user', id: user.id, name: user.email, role: user.role}
-    const {token, session} = change(ctx, req, {action: 'user.invite.accept', target: {type: 'user', id: user.id, name: user.email}}, () =>
-      transaction(ctx.idb.db, () => {
-        if (!markInviteUsed(ctx.idb, check.invite.id)) throw new ApiError('invite_used', 'this invitation code was already used; ask an admin for a new one', 'code')
-        updateUser(ctx.idb, user.id, {status: 'active', passwordHash})
-        const s = createSession(ctx.idb, user.id, {...meta, client: req.body.client ?? 'api'}, ctx.config.sessionMaxAgeMs)
-        noteLogin(ctx, user.id, {...meta, method: 'invite', result: 'success', client: req.body.client ?? 'api'})
+    const {token, session} = await change(ctx, req, {action: 'user.invite.accept', target: {type: 'user', id: user.id, name: user.email}}, () =>
+      transaction(ctx.idb, async () => {
+        if (!(await markInviteUsed(ctx.idb, check.invite.id))) throw new ApiError('invite_used', 'this invitation code was already used; ask an admin for a new one', 'code')
+        await updateUser(ctx.idb, user.id, {status: 'active', passwordHash})
+        const s = await createSession(ctx.idb, user.id, {...meta, client: req.body.client ?? 'api'}, ctx.config.sessionMaxAgeMs)
+        await noteLogin(ctx, user.id, {...meta, method: 'invite', result: 'success', client: req.body.client ?? 'api'})
         return s
       }), {kind: 'user', id: () => user.id, action: 'updated'})
     reply.code(201)

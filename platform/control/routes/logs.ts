@@ -31,9 +31,10 @@ type LogsQueryT = Static<typeof LogsQuery>
  * requests that matched no route, for owners, admins and unscoped service accounts), narrowed to
  * one route (by id or hostname) when asked.
  */
-function entryFilter(ctx: ControlContext, p: Principal, route: string | undefined): (e: RequestLogEntry) => boolean {
-  const reach = projectReach(ctx, p)
-  const routes = reach === undefined ? listRoutes(ctx.cdb) : reach.flatMap((projectId) => listRoutes(ctx.cdb, {projectId}))
+async function entryFilter(ctx: ControlContext, p: Principal, route: string | undefined): Promise<(e: RequestLogEntry) => boolean> {
+  const reach = await projectReach(ctx, p)
+  const routes = reach === undefined ? await listRoutes(ctx.cdb) : []
+  for (const projectId of reach ?? []) routes.push(...(await listRoutes(ctx.cdb, {projectId})))
   if (route !== undefined) {
     const wanted = route.toLowerCase()
     const ids = new Set(routes.filter((r) => r.id === route || r.hostname === wanted).map((r) => r.id))
@@ -57,7 +58,7 @@ export function registerLogRoutes(app: FastifyInstance, ctx: ControlContext): vo
     const p = req.principal!
     requireScope(p, 'logs:read')
     const limit = parseLimit(req.query.limit, 100, 1)
-    const filter = entryFilter(ctx, p, req.query.route)
+    const filter = await entryFilter(ctx, p, req.query.route)
     return {items: ctx.requestLog?.recent(limit, filter) ?? []}
   })
 
@@ -70,15 +71,20 @@ export function registerLogRoutes(app: FastifyInstance, ctx: ControlContext): vo
       if (app.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, new ApiError('not_found', `no such endpoint: GET ${url.pathname}`))
       return
     }
-    let follower: ReturnType<typeof admitFollower>
-    try {
-      follower = admitFollower(ctx, req, url)
-    } catch (error) {
-      refuseUpgrade(socket, error instanceof ApiError ? error : new ApiError('internal', 'internal error'))
-      if (!(error instanceof ApiError)) ctx.log.error({err: error}, 'log follow upgrade failed')
-      return
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => serveFollower(ctx, ws, req, follower))
+    // The HTTP server stops listening for the socket's errors at an upgrade: until ws takes the
+    // socket over, a client that goes away while it is being admitted must not crash the process.
+    const onError = () => socket.destroy()
+    socket.on('error', onError)
+    admitFollower(ctx, req, url).then(
+      (follower) => {
+        socket.off('error', onError)
+        wss.handleUpgrade(req, socket, head, (ws) => serveFollower(ctx, ws, req, follower))
+      },
+      (error: unknown) => {
+        refuseUpgrade(socket, error instanceof ApiError ? error : new ApiError('internal', 'internal error'))
+        if (!(error instanceof ApiError)) ctx.log.error({err: error}, 'log follow upgrade failed')
+      },
+    )
   })
   app.addHook('preClose', async () => {
     for (const ws of wss.clients) ws.terminate()
@@ -86,17 +92,17 @@ export function registerLogRoutes(app: FastifyInstance, ctx: ControlContext): vo
   })
 }
 
-function admitFollower(ctx: ControlContext, req: IncomingMessage, url: URL) {
+async function admitFollower(ctx: ControlContext, req: IncomingMessage, url: URL) {
   for (const k of url.searchParams.keys()) if (k !== 'route' && k !== 'limit') throw new ApiError('invalid_request', `query: unknown field "${k}"`, k)
-  const principal = authenticate(ctx, {headers: req.headers} as FastifyRequest)
+  const principal = await authenticate(ctx, {headers: req.headers} as FastifyRequest)
   requireScope(principal, 'logs:read')
   const route = url.searchParams.get('route') ?? undefined
   if (route !== undefined && (route.length < 1 || route.length > 253)) throw new ApiError('invalid_request', 'route must be 1 to 253 characters', 'route')
   const backlog = parseLimit(url.searchParams.get('limit') ?? undefined, 0, 0)
-  return {principal, filter: entryFilter(ctx, principal, route), backlog, route}
+  return {principal, filter: await entryFilter(ctx, principal, route), backlog, route}
 }
 
-function serveFollower(ctx: ControlContext, ws: WebSocket, req: IncomingMessage, f: ReturnType<typeof admitFollower>): void {
+function serveFollower(ctx: ControlContext, ws: WebSocket, req: IncomingMessage, f: Awaited<ReturnType<typeof admitFollower>>): void {
   const log = ctx.requestLog
   const send = (e: RequestLogEntry) => {
     if (!f.filter(e)) return
@@ -109,28 +115,36 @@ function serveFollower(ctx: ControlContext, ws: WebSocket, req: IncomingMessage,
   // Backlog and subscription happen in the same tick, so nothing falls between them.
   for (const e of log?.recent(f.backlog, f.filter) ?? []) send(e)
   const unsubscribe = log?.subscribe(send) ?? (() => {})
-  // Routes created or moved after the follower connected change what it may see.
-  const unfeed = ctx.feed.subscribe(() => {
+  // Routes created or moved after the follower connected change what it may see. The feed awaits
+  // this, so a write answers only once followers filter by it; of overlapping rebuilds, the last
+  // one started wins.
+  let rebuilds = 0
+  const unfeed = ctx.feed.subscribe(async () => {
+    const mine = ++rebuilds
     try {
-      f.filter = entryFilter(ctx, f.principal, f.route)
+      const filter = await entryFilter(ctx, f.principal, f.route)
+      if (mine === rebuilds) f.filter = filter
     } catch (error) {
-      ws.close(1008, error instanceof ApiError ? error.message.slice(0, 120) : 'no longer allowed')
+      if (mine === rebuilds) ws.close(1008, error instanceof ApiError ? error.message.slice(0, 120) : 'no longer allowed')
     }
   })
   // A session revoked or expired while following ends the stream.
   let alive = true
-  const timer = setInterval(() => {
+  const recheck = async () => {
     try {
-      f.principal = authenticate(ctx, {headers: req.headers} as FastifyRequest)
+      f.principal = await authenticate(ctx, {headers: req.headers} as FastifyRequest)
       requireScope(f.principal, 'logs:read')
     } catch {
       ws.close(1008, 'credentials no longer valid')
       return
     }
+    if (ws.readyState !== ws.OPEN) return
     if (!alive) return ws.terminate()
     alive = false
     ws.ping()
-  }, RECHECK_MS)
+  }
+  // not awaited: a timer; recheck settles every failure itself (by closing the stream)
+  const timer = setInterval(() => void recheck(), RECHECK_MS)
   timer.unref()
   ws.on('pong', () => (alive = true))
   ws.on('close', () => {

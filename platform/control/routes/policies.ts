@@ -31,8 +31,8 @@ const DeleteQuery = Type.Object({force: Type.Optional(Type.Union([Type.Literal('
 type RulesIn = Static<typeof Rules>
 
 /** A policy of the project by name or id. */
-export function resolvePolicy(ctx: ControlContext, project: Project, ref: string): Policy {
-  const p = looksLikeId(ref, 'policy') ? getPolicy(ctx.cdb, ref) : findPolicyByName(ctx.cdb, project.id, ref)
+export async function resolvePolicy(ctx: ControlContext, project: Project, ref: string): Promise<Policy> {
+  const p = looksLikeId(ref, 'policy') ? await getPolicy(ctx.cdb, ref) : await findPolicyByName(ctx.cdb, project.id, ref)
   if (!p || p.projectId !== project.id) throw notFound(`policy in project ${project.name}`, ref)
   return p
 }
@@ -43,7 +43,7 @@ const unique = (xs: string[]) => [...new Set(xs)]
  * Names in a request → what the store keeps: directory and service-account ids, normalised
  * emails and CIDRs. Every unknown name is a 400 naming the list it was in, before anything is written.
  */
-function resolveRules(ctx: ControlContext, side: 'allow' | 'deny', input: RulesIn | undefined, current: PolicyRules): PolicyRules {
+async function resolveRules(ctx: ControlContext, side: 'allow' | 'deny', input: RulesIn | undefined, current: PolicyRules): Promise<PolicyRules> {
   if (!input) return current
   const field = (f: string) => `${side}.${f}`
   const ips = input.ips?.map((s) => {
@@ -51,12 +51,20 @@ function resolveRules(ctx: ControlContext, side: 'allow' | 'deny', input: RulesI
     if (!c) throw new ApiError('invalid_request', `${field('ips')}: "${s}" is not an IP address or CIDR range (like 10.0.0.0/8 or 2001:db8::/32)`, field('ips'))
     return c
   })
-  const directories = input.directories?.map((ref) => resolveDirectoryOr400(ctx, ref, field('directories')))
-  const serviceAccounts = input.serviceAccounts?.map((ref) => {
-    const a = looksLikeId(ref, 'serviceAccount') ? getServiceAccount(ctx.idb, ref) : findServiceAccountByName(ctx.idb, ref)
-    if (!a) throw new ApiError('invalid_request', `${field('serviceAccounts')}: no service account "${ref}"`, field('serviceAccounts'))
-    return a.id
-  })
+  let directories: string[] | undefined
+  if (input.directories) {
+    directories = []
+    for (const ref of input.directories) directories.push(await resolveDirectoryOr400(ctx, ref, field('directories')))
+  }
+  let serviceAccounts: string[] | undefined
+  if (input.serviceAccounts) {
+    serviceAccounts = []
+    for (const ref of input.serviceAccounts) {
+      const a = looksLikeId(ref, 'serviceAccount') ? await getServiceAccount(ctx.idb, ref) : await findServiceAccountByName(ctx.idb, ref)
+      if (!a) throw new ApiError('invalid_request', `${field('serviceAccounts')}: no service account "${ref}"`, field('serviceAccounts'))
+      serviceAccounts.push(a.id)
+    }
+  }
   return {
     emails: input.emails ? unique(input.emails.map(normaliseEmail)) : current.emails,
     directories: directories ? unique(directories) : current.directories,
@@ -65,9 +73,9 @@ function resolveRules(ctx: ControlContext, side: 'allow' | 'deny', input: RulesI
   }
 }
 
-function resolveDirectoryOr400(ctx: ControlContext, ref: string, field: string): string {
+async function resolveDirectoryOr400(ctx: ControlContext, ref: string, field: string): Promise<string> {
   try {
-    return resolveDirectory(ctx, ref).id
+    return (await resolveDirectory(ctx, ref)).id
   } catch (error) {
     if (error instanceof ApiError && error.code === 'not_found') throw new ApiError('invalid_request', `${field}: no directory "${ref}"`, field)
     throw error
@@ -77,21 +85,21 @@ function resolveDirectoryOr400(ctx: ControlContext, ref: string, field: string):
 export function registerPolicyRoutes(app: FastifyInstance, ctx: ControlContext): void {
   app.get<{Params: Static<typeof ProjectParams>}>('/v1/projects/:ref/policies', {schema: {params: ProjectParams}}, async (req): Promise<Page<Policy>> => {
     requireScope(req.principal!, 'policies:read')
-    const project = resolveProject(ctx, req.principal!, req.params.ref)
-    return {items: listPolicies(ctx.cdb, project.id), nextCursor: null}
+    const project = await resolveProject(ctx, req.principal!, req.params.ref)
+    return {items: await listPolicies(ctx.cdb, project.id), nextCursor: null}
   })
 
   app.post<{Params: Static<typeof ProjectParams>; Body: Static<typeof CreateBody>}>('/v1/projects/:ref/policies', {schema: {params: ProjectParams, body: CreateBody}}, async (req, reply): Promise<Policy> => {
     requireScope(req.principal!, 'policies:write')
-    const project = resolveProject(ctx, req.principal!, req.params.ref)
-    if (findPolicyByName(ctx.cdb, project.id, req.body.name)) throw new ApiError('conflict', `project "${project.name}" already has a policy named "${req.body.name}"`, 'name')
+    const project = await resolveProject(ctx, req.principal!, req.params.ref)
+    if (await findPolicyByName(ctx.cdb, project.id, req.body.name)) throw new ApiError('conflict', `project "${project.name}" already has a policy named "${req.body.name}"`, 'name')
     const doc: PolicyDoc = {
       name: req.body.name,
       public: req.body.public ?? false,
-      allow: resolveRules(ctx, 'allow', req.body.allow, emptyRules()),
-      deny: resolveRules(ctx, 'deny', req.body.deny, emptyRules()),
+      allow: await resolveRules(ctx, 'allow', req.body.allow, emptyRules()),
+      deny: await resolveRules(ctx, 'deny', req.body.deny, emptyRules()),
     }
-    const policy = change(ctx, req, {action: 'policy.create', target: {type: 'policy', id: null, name: `${project.name}/${doc.name}`}, details: {public: doc.public}}, () => createPolicy(ctx.cdb, project.id, doc), {
+    const policy = await change(ctx, req, {action: 'policy.create', target: {type: 'policy', id: null, name: `${project.name}/${doc.name}`}, details: {public: doc.public}}, () => createPolicy(ctx.cdb, project.id, doc), {
       kind: 'policy', id: (p) => p.id, action: 'created',
     })
     reply.code(201)
@@ -100,40 +108,40 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: ControlContext):
 
   app.get<{Params: Static<typeof PolicyParams>}>('/v1/projects/:ref/policies/:policy', {schema: {params: PolicyParams}}, async (req): Promise<Policy> => {
     requireScope(req.principal!, 'policies:read')
-    return resolvePolicy(ctx, resolveProject(ctx, req.principal!, req.params.ref), req.params.policy)
+    return resolvePolicy(ctx, await resolveProject(ctx, req.principal!, req.params.ref), req.params.policy)
   })
 
   app.patch<{Params: Static<typeof PolicyParams>; Body: Static<typeof UpdateBody>}>('/v1/projects/:ref/policies/:policy', {schema: {params: PolicyParams, body: UpdateBody}}, async (req): Promise<Policy> => {
     requireScope(req.principal!, 'policies:write')
-    const project = resolveProject(ctx, req.principal!, req.params.ref)
-    const cur = resolvePolicy(ctx, project, req.params.policy)
+    const project = await resolveProject(ctx, req.principal!, req.params.ref)
+    const cur = await resolvePolicy(ctx, project, req.params.policy)
     if (req.body.name) {
-      const other = findPolicyByName(ctx.cdb, project.id, req.body.name)
+      const other = await findPolicyByName(ctx.cdb, project.id, req.body.name)
       if (other && other.id !== cur.id) throw new ApiError('conflict', `project "${project.name}" already has a policy named "${req.body.name}"`, 'name')
     }
     const doc: PolicyDoc = {
       name: req.body.name ?? cur.name,
       public: req.body.public ?? cur.public,
-      allow: resolveRules(ctx, 'allow', req.body.allow, cur.allow),
-      deny: resolveRules(ctx, 'deny', req.body.deny, cur.deny),
+      allow: await resolveRules(ctx, 'allow', req.body.allow, cur.allow),
+      deny: await resolveRules(ctx, 'deny', req.body.deny, cur.deny),
     }
-    return change(ctx, req, {action: 'policy.update', target: {type: 'policy', id: cur.id, name: `${project.name}/${cur.name}`}, details: {fields: Object.keys(req.body)}}, () => updatePolicy(ctx.cdb, cur.id, doc)!, {
+    return change(ctx, req, {action: 'policy.update', target: {type: 'policy', id: cur.id, name: `${project.name}/${cur.name}`}, details: {fields: Object.keys(req.body)}}, async () => (await updatePolicy(ctx.cdb, cur.id, doc))!, {
       kind: 'policy', id: () => cur.id, action: 'updated',
     })
   })
 
   app.delete<{Params: Static<typeof PolicyParams>; Querystring: Static<typeof DeleteQuery>}>('/v1/projects/:ref/policies/:policy', {schema: {params: PolicyParams, querystring: DeleteQuery}}, async (req): Promise<DeletePolicyResult> => {
     requireScope(req.principal!, 'policies:write')
-    const project = resolveProject(ctx, req.principal!, req.params.ref)
-    const policy = resolvePolicy(ctx, project, req.params.policy)
-    const using = listRoutes(ctx.cdb, {policyId: policy.id})
+    const project = await resolveProject(ctx, req.principal!, req.params.ref)
+    const policy = await resolvePolicy(ctx, project, req.params.policy)
+    const using = await listRoutes(ctx.cdb, {policyId: policy.id})
     const names = using.map((r) => `${r.hostname}${r.pathPrefix === '/' ? '' : r.pathPrefix}`)
     if (using.length > 0 && req.query.force !== 'true') {
       throw new ApiError('in_use', `policy "${policy.name}" is used by ${using.length} route(s): ${names.join(', ')}; repeat with --force to delete it (those routes then admit any signed-in user)`)
     }
-    change(ctx, req, {action: 'policy.delete', target: {type: 'policy', id: policy.id, name: `${project.name}/${policy.name}`}, details: {detachedRoutes: using.map((r) => r.id)}}, () => {
+    await change(ctx, req, {action: 'policy.delete', target: {type: 'policy', id: policy.id, name: `${project.name}/${policy.name}`}, details: {detachedRoutes: using.map((r) => r.id)}}, async () => {
       // Routes fall back to "any signed-in user", never to public.
-      for (const r of using) updateRoute(ctx.cdb, r.id, {policyId: null})
+      for (const r of using) await updateRoute(ctx.cdb, r.id, {policyId: null})
       return deletePolicy(ctx.cdb, policy.id)
     }, {kind: 'policy', id: () => policy.id, action: 'deleted'})
     return {deleted: policy.id, detachedRoutes: names}

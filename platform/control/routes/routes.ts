@@ -51,35 +51,38 @@ export function withUrl(ctx: ControlContext, r: RouteRecord): Route {
 }
 
 /** A route by id or by "hostname[/path]" (a bare label is under the platform domain); out of reach is 404. */
-function resolveRoute(ctx: ControlContext, p: Principal, ref: string): RouteRecord {
+async function resolveRoute(ctx: ControlContext, p: Principal, ref: string): Promise<RouteRecord> {
   let r: RouteRecord | undefined
   if (looksLikeId(ref, 'route')) {
-    r = getRoute(ctx.cdb, ref)
+    r = await getRoute(ctx.cdb, ref)
   } else {
     const slash = ref.indexOf('/')
+    let host: string
+    let pathPrefix: string
     try {
-      const host = normaliseHostname(slash === -1 ? ref : ref.slice(0, slash), ctx.config.domain)
-      r = findRouteByHostPath(ctx.cdb, host, normalisePathPrefix(slash === -1 ? '/' : ref.slice(slash)))
+      host = normaliseHostname(slash === -1 ? ref : ref.slice(0, slash), ctx.config.domain)
+      pathPrefix = normalisePathPrefix(slash === -1 ? '/' : ref.slice(slash))
     } catch {
-      r = undefined
+      throw notFound('route', ref)
     }
+    r = await findRouteByHostPath(ctx.cdb, host, pathPrefix)
   }
-  const reach = r && projectReach(ctx, p)
+  const reach = r && (await projectReach(ctx, p))
   if (!r || (reach && !reach.includes(r.projectId))) throw notFound('route', ref)
   return r
 }
 
-function pickEnvironment(ctx: ControlContext, project: Project, ref: string | undefined): Environment {
+async function pickEnvironment(ctx: ControlContext, project: Project, ref: string | undefined): Promise<Environment> {
   if (ref) return resolveEnvironment(ctx, project, ref)
-  const envs = listEnvironments(ctx.cdb, project.id, {limit: 2}).items
+  const envs = (await listEnvironments(ctx.cdb, project.id, {limit: 2})).items
   if (envs.length === 1) return envs[0]
   throw new ApiError('invalid_request', envs.length === 0
     ? `project "${project.name}" has no environment yet: create one with \`mezu envs create NAME --project ${project.name}\``
     : `project "${project.name}" has several environments: name one with --env`, 'env')
 }
 
-function refuseTaken(ctx: ControlContext, hostname: string, pathPrefix: string, self?: string): void {
-  const other = findRouteByHostPath(ctx.cdb, hostname, pathPrefix)
+async function refuseTaken(ctx: ControlContext, hostname: string, pathPrefix: string, self?: string): Promise<void> {
+  const other = await findRouteByHostPath(ctx.cdb, hostname, pathPrefix)
   if (other && other.id !== self) throw new ApiError('conflict', `a route for ${hostname}${pathPrefix} already exists (${other.id})`, 'hostname')
 }
 
@@ -88,10 +91,10 @@ function refuseTaken(ctx: ControlContext, hostname: string, pathPrefix: string, 
  * it and receive those paths under its own policy, with assertions bearing this host's audience.
  * The owning project is named only to callers who can reach it.
  */
-function refuseForeignHost(ctx: ControlContext, p: Principal, hostname: string, projectId: string): void {
-  const other = [...projectsOnHost(ctx.cdb, hostname)].find((id) => id !== projectId)
+async function refuseForeignHost(ctx: ControlContext, p: Principal, hostname: string, projectId: string): Promise<void> {
+  const other = [...(await projectsOnHost(ctx.cdb, hostname))].find((id) => id !== projectId)
   if (!other) return
-  const owner = canReachProject(ctx, p, other) ? getProject(ctx.cdb, other) : undefined
+  const owner = (await canReachProject(ctx, p, other)) ? await getProject(ctx.cdb, other) : undefined
   throw new ApiError('conflict', owner
     ? `${hostname} belongs to project "${owner.name}": to move it, delete its routes there first`
     : `${hostname} is used by another project`, 'hostname')
@@ -105,27 +108,27 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
     requireScope(p, 'routes:read')
     let filter: {projectId?: string; environmentId?: string} = {}
     if (req.query.project) {
-      const project = resolveProject(ctx, p, req.query.project)
-      filter = {projectId: project.id, environmentId: req.query.env ? resolveEnvironment(ctx, project, req.query.env).id : undefined}
+      const project = await resolveProject(ctx, p, req.query.project)
+      filter = {projectId: project.id, environmentId: req.query.env ? (await resolveEnvironment(ctx, project, req.query.env)).id : undefined}
     } else if (req.query.env) {
       throw new ApiError('invalid_request', 'env needs a project', 'project')
     }
-    const reach = projectReach(ctx, p)
-    const items = listRoutes(ctx.cdb, filter).filter((r) => !reach || reach.includes(r.projectId)).map((r) => withUrl(ctx, r))
+    const reach = await projectReach(ctx, p)
+    const items = (await listRoutes(ctx.cdb, filter)).filter((r) => !reach || reach.includes(r.projectId)).map((r) => withUrl(ctx, r))
     return {items, nextCursor: null}
   })
 
   app.post<{Body: Static<typeof CreateBody>}>('/v1/routes', {schema: {body: CreateBody}}, async (req, reply): Promise<RouteCreated> => {
     const p = req.principal!
     requireScope(p, 'routes:write')
-    const project = resolveProject(ctx, p, req.body.project)
-    const env = pickEnvironment(ctx, project, req.body.env)
+    const project = await resolveProject(ctx, p, req.body.project)
+    const env = await pickEnvironment(ctx, project, req.body.env)
     const hostname = normaliseHostname(req.body.hostname, ctx.config.domain)
     const pathPrefix = normalisePathPrefix(req.body.path ?? '/')
-    const policy = req.body.policy ? resolvePolicy(ctx, project, req.body.policy) : null
-    refuseForeignHost(ctx, p, hostname, project.id)
-    refuseTaken(ctx, hostname, pathPrefix)
-    const route = change(ctx, req, {action: 'route.create', target: {type: 'route', id: null, name: label({hostname, pathPrefix})}, details: {projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null}}, () =>
+    const policy = req.body.policy ? await resolvePolicy(ctx, project, req.body.policy) : null
+    await refuseForeignHost(ctx, p, hostname, project.id)
+    await refuseTaken(ctx, hostname, pathPrefix)
+    const route = await change(ctx, req, {action: 'route.create', target: {type: 'route', id: null, name: label({hostname, pathPrefix})}, details: {projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null}}, () =>
       createRoute(ctx.cdb, {
         projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null, hostname, pathPrefix, service: req.body.service,
         bodyLimitBytes: req.body.bodyLimitBytes ?? null, rateLimitPerMinute: req.body.rateLimitPerMinute ?? null,
@@ -136,21 +139,21 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
 
   app.get<{Params: Static<typeof Params>}>('/v1/routes/:ref', {schema: {params: Params}}, async (req): Promise<Route> => {
     requireScope(req.principal!, 'routes:read')
-    return withUrl(ctx, resolveRoute(ctx, req.principal!, req.params.ref))
+    return withUrl(ctx, await resolveRoute(ctx, req.principal!, req.params.ref))
   })
 
   app.patch<{Params: Static<typeof Params>; Body: Static<typeof UpdateBody>}>('/v1/routes/:ref', {schema: {params: Params, body: UpdateBody}}, async (req): Promise<Route> => {
     const p = req.principal!
     requireScope(p, 'routes:write')
-    const cur = resolveRoute(ctx, p, req.params.ref)
-    const project = getProject(ctx.cdb, cur.projectId)!
+    const cur = await resolveRoute(ctx, p, req.params.ref)
+    const project = (await getProject(ctx.cdb, cur.projectId))!
     const hostname = req.body.hostname === undefined ? cur.hostname : normaliseHostname(req.body.hostname, ctx.config.domain)
     const pathPrefix = req.body.path === undefined ? cur.pathPrefix : normalisePathPrefix(req.body.path)
-    const policyId = req.body.policy === undefined ? undefined : req.body.policy === null ? null : resolvePolicy(ctx, project, req.body.policy).id
-    refuseForeignHost(ctx, p, hostname, cur.projectId)
-    refuseTaken(ctx, hostname, pathPrefix, cur.id)
-    const route = change(ctx, req, {action: 'route.update', target: {type: 'route', id: cur.id, name: label(cur)}, details: {fields: Object.keys(req.body)}}, () =>
-      updateRoute(ctx.cdb, cur.id, {hostname, pathPrefix, service: req.body.service, policyId, bodyLimitBytes: req.body.bodyLimitBytes, rateLimitPerMinute: req.body.rateLimitPerMinute})!, {
+    const policyId = req.body.policy === undefined ? undefined : req.body.policy === null ? null : (await resolvePolicy(ctx, project, req.body.policy)).id
+    await refuseForeignHost(ctx, p, hostname, cur.projectId)
+    await refuseTaken(ctx, hostname, pathPrefix, cur.id)
+    const route = await change(ctx, req, {action: 'route.update', target: {type: 'route', id: cur.id, name: label(cur)}, details: {fields: Object.keys(req.body)}}, async () =>
+      (await updateRoute(ctx.cdb, cur.id, {hostname, pathPrefix, service: req.body.service, policyId, bodyLimitBytes: req.body.bodyLimitBytes, rateLimitPerMinute: req.body.rateLimitPerMinute}))!, {
       kind: 'route', id: () => cur.id, action: 'updated',
     })
     return withUrl(ctx, route)
@@ -158,8 +161,8 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
 
   app.delete<{Params: Static<typeof Params>}>('/v1/routes/:ref', {schema: {params: Params}}, async (req, reply) => {
     requireScope(req.principal!, 'routes:write')
-    const r = resolveRoute(ctx, req.principal!, req.params.ref)
-    change(ctx, req, {action: 'route.delete', target: {type: 'route', id: r.id, name: label(r)}}, () => deleteRoute(ctx.cdb, r.id), {kind: 'route', id: () => r.id, action: 'deleted'})
+    const r = await resolveRoute(ctx, req.principal!, req.params.ref)
+    await change(ctx, req, {action: 'route.delete', target: {type: 'route', id: r.id, name: label(r)}}, () => deleteRoute(ctx.cdb, r.id), {kind: 'route', id: () => r.id, action: 'deleted'})
     reply.code(204)
   })
 }

@@ -35,8 +35,8 @@ function withinReach(p: Principal, a: ServiceAccountRecord): boolean {
   return !(p.kind === 'service-account' && p.projectId && a.projectId !== p.projectId)
 }
 
-function resolveAccount(ctx: ControlContext, p: Principal, ref: string): ServiceAccountRecord {
-  const a = looksLikeId(ref, 'serviceAccount') ? getServiceAccount(ctx.idb, ref) : findServiceAccountByName(ctx.idb, ref)
+async function resolveAccount(ctx: ControlContext, p: Principal, ref: string): Promise<ServiceAccountRecord> {
+  const a = looksLikeId(ref, 'serviceAccount') ? await getServiceAccount(ctx.idb, ref) : await findServiceAccountByName(ctx.idb, ref)
   if (!a || !withinReach(p, a)) throw notFound('service account', ref)
   return a
 }
@@ -44,7 +44,7 @@ function resolveAccount(ctx: ControlContext, p: Principal, ref: string): Service
 export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlContext): void {
   app.get('/v1/service-accounts', async (req): Promise<Page<ServiceAccount>> => {
     requireScope(req.principal!, 'service-accounts:read')
-    return {items: listServiceAccounts(ctx.idb).filter((a) => withinReach(req.principal!, a)).map(publicAccount), nextCursor: null}
+    return {items: (await listServiceAccounts(ctx.idb)).filter((a) => withinReach(req.principal!, a)).map(publicAccount), nextCursor: null}
   })
 
   app.post<{Body: Static<typeof CreateBody>}>('/v1/service-accounts', {schema: {body: CreateBody}}, async (req, reply): Promise<CreateServiceAccountResponse> => {
@@ -64,10 +64,10 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlC
       if (t <= Date.now()) throw new ApiError('invalid_request', `expires is in the past (${new Date(t).toISOString()})`, 'expires')
       expiresAt = t
     }
-    const project = req.body.project ? resolveProject(ctx, p, req.body.project) : null
+    const project = req.body.project ? await resolveProject(ctx, p, req.body.project) : null
     if (p.kind === 'service-account' && p.projectId && project?.id !== p.projectId) throw new ApiError('forbidden', 'a project-scoped service account can only create accounts for its project')
-    if (findServiceAccountByName(ctx.idb, req.body.name)) throw new ApiError('conflict', `a service account named "${req.body.name}" already exists`, 'name')
-    const {account, apiKey} = change(ctx, req, {action: 'service-account.create', target: {type: 'service-account', id: null, name: req.body.name}, details: {scopes: req.body.scopes, projectId: project?.id ?? null}}, () =>
+    if (await findServiceAccountByName(ctx.idb, req.body.name)) throw new ApiError('conflict', `a service account named "${req.body.name}" already exists`, 'name')
+    const {account, apiKey} = await change(ctx, req, {action: 'service-account.create', target: {type: 'service-account', id: null, name: req.body.name}, details: {scopes: req.body.scopes, projectId: project?.id ?? null}}, () =>
       createServiceAccount(ctx.idb, {name: req.body.name, description: req.body.description, scopes: req.body.scopes, projectId: project?.id ?? null, expiresAt, createdBy: p.id}), {
       kind: 'service-account', id: (r) => r.account.id, action: 'created',
     })
@@ -77,34 +77,34 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlC
 
   app.get<{Params: RefParamsT}>('/v1/service-accounts/:ref', {schema: {params: RefParams}}, async (req): Promise<ServiceAccount> => {
     requireScope(req.principal!, 'service-accounts:read')
-    return publicAccount(resolveAccount(ctx, req.principal!, req.params.ref))
+    return publicAccount(await resolveAccount(ctx, req.principal!, req.params.ref))
   })
 
   app.post<{Params: RefParamsT; Body: Static<typeof RotateBody>}>('/v1/service-accounts/:ref/rotate', {schema: {params: RefParams, body: RotateBody}}, async (req) => {
     requireScope(req.principal!, 'service-accounts:write')
-    const a = resolveAccount(ctx, req.principal!, req.params.ref)
+    const a = await resolveAccount(ctx, req.principal!, req.params.ref)
     if (a.status !== 'active') throw new ApiError('conflict', `service account "${a.name}" is ${a.status}; its key cannot be rotated`)
     const grace = req.body?.grace ? parseDuration(req.body.grace) : 0
     if (grace === undefined) throw new ApiError('invalid_request', `grace must be a duration like 1h, got "${req.body.grace}"`, 'grace')
-    const apiKey = change(ctx, req, {action: 'service-account.rotate-key', target: {type: 'service-account', id: a.id, name: a.name}, details: {graceMs: grace}}, () => rotateApiKey(ctx.idb, a.id, grace), {
+    const apiKey = await change(ctx, req, {action: 'service-account.rotate-key', target: {type: 'service-account', id: a.id, name: a.name}, details: {graceMs: grace}}, () => rotateApiKey(ctx.idb, a.id, grace), {
       kind: 'service-account', id: () => a.id, action: 'updated',
     })
-    return {serviceAccount: publicAccount(getServiceAccount(ctx.idb, a.id)!), apiKey, previousKeyValidUntil: grace ? new Date(Date.now() + grace).toISOString() : null}
+    return {serviceAccount: publicAccount((await getServiceAccount(ctx.idb, a.id))!), apiKey, previousKeyValidUntil: grace ? new Date(Date.now() + grace).toISOString() : null}
   })
 
   app.post<{Params: RefParamsT}>('/v1/service-accounts/:ref/revoke', {schema: {params: RefParams}}, async (req) => {
     requireScope(req.principal!, 'service-accounts:write')
-    const a = resolveAccount(ctx, req.principal!, req.params.ref)
-    change(ctx, req, {action: 'service-account.revoke', target: {type: 'service-account', id: a.id, name: a.name}}, () => revokeServiceAccount(ctx.idb, a.id), {
+    const a = await resolveAccount(ctx, req.principal!, req.params.ref)
+    await change(ctx, req, {action: 'service-account.revoke', target: {type: 'service-account', id: a.id, name: a.name}}, () => revokeServiceAccount(ctx.idb, a.id), {
       kind: 'service-account', id: () => a.id, action: 'revoked',
     })
-    return publicAccount(getServiceAccount(ctx.idb, a.id)!)
+    return publicAccount((await getServiceAccount(ctx.idb, a.id))!)
   })
 
   app.delete<{Params: RefParamsT}>('/v1/service-accounts/:ref', {schema: {params: RefParams}}, async (req, reply) => {
     requireScope(req.principal!, 'service-accounts:write')
-    const a = resolveAccount(ctx, req.principal!, req.params.ref)
-    change(ctx, req, {action: 'service-account.delete', target: {type: 'service-account', id: a.id, name: a.name}}, () => deleteServiceAccount(ctx.idb, a.id), {
+    const a = await resolveAccount(ctx, req.principal!, req.params.ref)
+    await change(ctx, req, {action: 'service-account.delete', target: {type: 'service-account', id: a.id, name: a.name}}, () => deleteServiceAccount(ctx.idb, a.id), {
       kind: 'service-account', id: () => a.id, action: 'deleted',
     })
     reply.code(204)

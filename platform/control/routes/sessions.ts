@@ -32,13 +32,13 @@ function onlyOwn(p: Principal, scope: 'sessions:read' | 'sessions:write'): strin
   throw new ApiError('forbidden', `the service account lacks the ${scope} scope`)
 }
 
-function userIdOf(ctx: ControlContext, ref: string): string {
-  const u = looksLikeId(ref, 'user') ? getUser(ctx.idb, ref) : findUserByEmail(ctx.idb, ref)
+async function userIdOf(ctx: ControlContext, ref: string): Promise<string> {
+  const u = looksLikeId(ref, 'user') ? await getUser(ctx.idb, ref) : await findUserByEmail(ctx.idb, ref)
   if (!u) throw notFound('user', ref)
   return u.id
 }
 
-function revokeOne(ctx: ControlContext, req: FastifyRequest, s: SessionRecord): boolean {
+function revokeOne(ctx: ControlContext, req: FastifyRequest, s: SessionRecord): Promise<boolean> {
   return change(ctx, req, {action: 'session.revoke', target: {type: 'session', id: s.id}, details: {userId: s.userId}}, () => revokeSession(ctx.idb, s.id), {
     kind: 'session', id: () => s.id, action: 'revoked',
   })
@@ -47,26 +47,27 @@ function revokeOne(ctx: ControlContext, req: FastifyRequest, s: SessionRecord): 
 export function registerSessionRoutes(app: FastifyInstance, ctx: ControlContext): void {
   app.get<{Querystring: Static<typeof ListQuery>}>('/v1/sessions', {schema: {querystring: ListQuery}}, async (req): Promise<Page<SessionListItem>> => {
     const own = onlyOwn(req.principal!, 'sessions:read')
-    const wanted = req.query.user ? userIdOf(ctx, req.query.user) : undefined
+    const wanted = req.query.user ? await userIdOf(ctx, req.query.user) : undefined
     if (own && wanted && wanted !== own) throw new ApiError('forbidden', 'you may only list your own sessions')
     const now = Date.now()
     const emails = new Map<string, string | null>()
-    const emailOf = (id: string) => {
-      if (!emails.has(id)) emails.set(id, getUser(ctx.idb, id)?.email ?? null)
+    const emailOf = async (id: string) => {
+      if (!emails.has(id)) emails.set(id, (await getUser(ctx.idb, id))?.email ?? null)
       return emails.get(id)!
     }
-    const items = listSessions(ctx.idb, {userId: own ?? wanted, activeOnly: true})
-      .filter((s) => now - s.lastUsedAtMs <= ctx.config.sessionIdleMs)
-      .map((s) => ({...publicSession(s), userEmail: emailOf(s.userId)}))
+    const items: SessionListItem[] = []
+    for (const s of await listSessions(ctx.idb, {userId: own ?? wanted, activeOnly: true})) {
+      if (now - s.lastUsedAtMs <= ctx.config.sessionIdleMs) items.push({...publicSession(s), userEmail: await emailOf(s.userId)})
+    }
     return {items, nextCursor: null}
   })
 
   app.delete<{Params: Static<typeof IdParams>}>('/v1/sessions/:id', {schema: {params: IdParams}}, async (req, reply) => {
     const own = onlyOwn(req.principal!, 'sessions:write')
-    const s = looksLikeId(req.params.id, 'session') ? getSession(ctx.idb, req.params.id) : undefined
+    const s = looksLikeId(req.params.id, 'session') ? await getSession(ctx.idb, req.params.id) : undefined
     if (!s || (own && s.userId !== own)) throw notFound('session', req.params.id)
     if (s.revokedAtMs !== null) throw new ApiError('conflict', `session ${s.id} is already revoked`)
-    revokeOne(ctx, req, s)
+    await revokeOne(ctx, req, s)
     reply.code(204)
   })
 
@@ -75,15 +76,16 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: ControlContext)
     const own = onlyOwn(p, 'sessions:write')
     let userId: string | undefined
     if (req.body.user) {
-      userId = userIdOf(ctx, req.body.user)
+      userId = await userIdOf(ctx, req.body.user)
       if (own && userId !== own) throw new ApiError('forbidden', 'you may only revoke your own sessions')
     } else if (own) {
       userId = own
     }
     // --all leaves the caller's own session alone, so the command can report what it did.
     const kept = !req.body.user && p.sessionId ? p.sessionId : null
-    const targets = listSessions(ctx.idb, {userId, activeOnly: true}).filter((s) => s.id !== kept)
-    const revoked = targets.filter((s) => revokeOne(ctx, req, s)).map((s) => s.id)
+    const targets = (await listSessions(ctx.idb, {userId, activeOnly: true})).filter((s) => s.id !== kept)
+    const revoked: string[] = []
+    for (const s of targets) if (await revokeOne(ctx, req, s)) revoked.push(s.id)
     return {revoked, kept}
   })
 }

@@ -58,37 +58,41 @@ export function registerUserTransferRoutes(app: FastifyInstance, ctx: ControlCon
     // A password hash can be attacked offline: only those who may write users get it.
     const credentials = req.query.credentials === 'true'
     if (credentials) requireScope(p, 'users:write')
-    if (req.query.user) return {items: [exportUser(ctx.idb, ctx.cdb, resolveUser(ctx, req.query.user), {credentials})], nextCursor: null}
-    const page = listUsers(ctx.idb, parsePage(req.query, 200))
-    return {items: page.items.map((u) => exportUser(ctx.idb, ctx.cdb, u, {credentials})), nextCursor: page.nextCursor}
+    if (req.query.user) return {items: [await exportUser(ctx.idb, ctx.cdb, await resolveUser(ctx, req.query.user), {credentials})], nextCursor: null}
+    const page = await listUsers(ctx.idb, parsePage(req.query, 200))
+    const items: UserExport[] = []
+    for (const u of page.items) items.push(await exportUser(ctx.idb, ctx.cdb, u, {credentials}))
+    return {items, nextCursor: page.nextCursor}
   })
 
   app.post<{Body: Static<typeof ImportBody>}>('/v1/users/import', {schema: {body: ImportBody}}, async (req, reply): Promise<ImportUsersResponse> => {
     const p = req.principal!
     requireScope(p, 'users:write')
-    const {plan, skipped} = planImport(ctx, req.body.users, {skipExisting: req.body.skipExisting ?? false, mayCreateOwners: p.kind === 'user' && p.role === 'owner'})
-    const created = change(ctx, req, {action: 'user.import', target: {type: 'user', id: null, name: null}, details: {created: plan.length, skipped: skipped.length}}, () =>
-      transaction(ctx.idb.db, () =>
-        plan.map(({row, line, directoryIds, status}) => {
-          const user = createUser(ctx.idb, {email: row.email, name: row.name ?? '', role: row.role ?? 'member', status, passwordHash: status === 'invited' ? null : row.passwordHash ?? null})
-          addUserToDirectories(ctx.idb, user.id, directoryIds)
-          return {line, user: publicUser(user), invite: status === 'invited' ? issueInvitation(ctx, user.id) : null}
-        }),
-      ), {kind: 'user', id: () => null, action: 'created'})
+    const {plan, skipped} = await planImport(ctx, req.body.users, {skipExisting: req.body.skipExisting ?? false, mayCreateOwners: p.kind === 'user' && p.role === 'owner'})
+    const created = await change(ctx, req, {action: 'user.import', target: {type: 'user', id: null, name: null}, details: {created: plan.length, skipped: skipped.length}}, () =>
+      transaction(ctx.idb, async () => {
+        const out: ImportUsersResponse['created'] = []
+        for (const {row, line, directoryIds, status} of plan) {
+          const user = await createUser(ctx.idb, {email: row.email, name: row.name ?? '', role: row.role ?? 'member', status, passwordHash: status === 'invited' ? null : row.passwordHash ?? null})
+          await addUserToDirectories(ctx.idb, user.id, directoryIds)
+          out.push({line, user: publicUser(user), invite: status === 'invited' ? await issueInvitation(ctx, user.id) : null})
+        }
+        return out
+      }), {kind: 'user', id: () => null, action: 'created'})
     reply.code(201)
     return {created, skipped}
   })
 }
 
 /** Checks every row before anything is written; all problems are reported together, by line. */
-function planImport(ctx: ControlContext, rows: unknown[], opts: {skipExisting: boolean; mayCreateOwners: boolean}): {plan: Planned[]; skipped: ImportUsersResponse['skipped']} {
+async function planImport(ctx: ControlContext, rows: unknown[], opts: {skipExisting: boolean; mayCreateOwners: boolean}): Promise<{plan: Planned[]; skipped: ImportUsersResponse['skipped']}> {
   const problems: InputProblem[] = []
   const wheres: string[] = []
   let onlyConflicts = true
   const plan: Planned[] = []
   const skipped: ImportUsersResponse['skipped'] = []
   const seen = new Map<string, string>()
-  rows.forEach((raw, i) => {
+  for (const [i, raw] of rows.entries()) {
     const lineOf = (raw as {line?: unknown})?.line
     const line = typeof lineOf === 'number' && Number.isInteger(lineOf) ? lineOf : null
     const where = line !== null ? `line ${line}` : `item ${i + 1}`
@@ -101,27 +105,34 @@ function planImport(ctx: ControlContext, rows: unknown[], opts: {skipExisting: b
     if (err) {
       const field = err.path.replace(/^\//, '').replaceAll('/', '.')
       bad(field ? `${field} ${describe(field, err.message)}` : err.message, field || null)
-      return
+      continue
     }
     const row = raw as ImportUserRow
     const email = normaliseEmail(row.email)
     const before = seen.get(email)
-    if (before) return bad(`email ${email} appears twice (also ${before})`, 'email')
+    if (before) {
+      bad(`email ${email} appears twice (also ${before})`, 'email')
+      continue
+    }
     seen.set(email, where)
-    if (row.role === 'owner' && !opts.mayCreateOwners) return bad('only an owner may import owners', 'role')
-    if (findUserByEmail(ctx.idb, email)) {
-      if (opts.skipExisting) return void skipped.push({line, email})
-      return bad(`a user with email ${email} already exists`, 'email', true)
+    if (row.role === 'owner' && !opts.mayCreateOwners) {
+      bad('only an owner may import owners', 'role')
+      continue
+    }
+    if (await findUserByEmail(ctx.idb, email)) {
+      if (opts.skipExisting) skipped.push({line, email})
+      else bad(`a user with email ${email} already exists`, 'email', true)
+      continue
     }
     const directoryIds: string[] = []
     for (const ref of row.directories ?? []) {
-      const d = lookupDirectory(ctx.idb, ref)
+      const d = await lookupDirectory(ctx.idb, ref)
       if (d.ok) directoryIds.push(d.id)
       else bad(d.reason === 'ambiguous' ? `directory "${ref}" is ambiguous; give its path (${d.candidates!.join(', ')})` : `directory "${ref}" does not exist`, 'directories')
     }
     const status: UserStatus = row.status === 'disabled' ? 'disabled' : row.passwordHash ? 'active' : 'invited'
     plan.push({row: {...row, email}, line, directoryIds, status})
-  })
+  }
   if (problems.length > 0) {
     const listed = problems.map((p, i) => `${wheres[i]}: ${p.message}`)
     const message = `nothing was imported; ${problems.length} problem(s): ${listed.join('; ')}`

@@ -35,59 +35,61 @@ const RenewBody = Type.Object({
 }, {additionalProperties: false})
 
 export function registerWarpgateRoutes(app: FastifyInstance, ctx: ControlContext): void {
-  const view = (w: WarpgateRecord): Warpgate => toView(ctx, w)
+  const view = (w: WarpgateRecord): Promise<Warpgate> => toView(ctx, w)
 
   app.post<{Body: Static<typeof CreateBody>}>('/v1/warpgates', {schema: {body: CreateBody}}, async (req, reply): Promise<WarpgateCreated> => {
     requireScope(req.principal!, 'warpgates:write')
-    const project = resolveProject(ctx, req.principal!, req.body.project)
-    const env = resolveEnvironment(ctx, project, req.body.environment)
+    const project = await resolveProject(ctx, req.principal!, req.body.project)
+    const env = await resolveEnvironment(ctx, project, req.body.environment)
     const service = req.body.service ?? req.body.name ?? 'default'
     const name = req.body.name ?? service
-    const created = change(ctx, req, {action: 'warpgate.create', target: {type: 'warpgate', id: null, name: `${project.name}/${env.name}/${name}`}, details: {service}},
+    const created = await change(ctx, req, {action: 'warpgate.create', target: {type: 'warpgate', id: null, name: `${project.name}/${env.name}/${name}`}, details: {service}},
       () => createWarpgate(ctx.cdb, {projectId: project.id, environmentId: env.id, name, service, tokenTtlMs: TOKEN_TTL_MS}),
       {kind: 'warpgate', id: (r) => r.warpgate.id, action: 'created'})
     reply.code(201)
-    return {warpgate: view(created.warpgate), token: created.token}
+    return {warpgate: await view(created.warpgate), token: created.token}
   })
 
   app.get<{Querystring: Static<typeof ListQuery>}>('/v1/warpgates', {schema: {querystring: ListQuery}}, async (req) => {
     const p = req.principal!
     requireScope(p, 'warpgates:read')
-    let projectIds = projectReach(ctx, p)
+    let projectIds = await projectReach(ctx, p)
     let environmentId: string | undefined
     if (req.query.project) {
-      const project = resolveProject(ctx, p, req.query.project)
+      const project = await resolveProject(ctx, p, req.query.project)
       projectIds = [project.id]
-      if (req.query.environment) environmentId = resolveEnvironment(ctx, project, req.query.environment).id
+      if (req.query.environment) environmentId = (await resolveEnvironment(ctx, project, req.query.environment)).id
     } else if (req.query.environment) {
       throw new ApiError('invalid_request', 'environment needs project', 'project')
     }
-    return {items: listWarpgates(ctx.cdb, {projectIds, environmentId}).map(view), nextCursor: null}
+    const items: Warpgate[] = []
+    for (const w of await listWarpgates(ctx.cdb, {projectIds, environmentId})) items.push(await view(w))
+    return {items, nextCursor: null}
   })
 
   app.get<{Params: RefParamsT; Querystring: Static<typeof GetQuery>}>('/v1/warpgates/:ref', {schema: {params: RefParams, querystring: GetQuery}}, async (req): Promise<Warpgate> => {
     requireScope(req.principal!, 'warpgates:read')
-    return view(resolveWarpgate(ctx, req, req.params.ref, req.query.project))
+    return view(await resolveWarpgate(ctx, req, req.params.ref, req.query.project))
   })
 
   app.post<{Params: RefParamsT; Querystring: Static<typeof GetQuery>}>('/v1/warpgates/:ref/revoke', {schema: {params: RefParams, querystring: GetQuery}}, async (req): Promise<Warpgate> => {
     requireScope(req.principal!, 'warpgates:write')
-    const w = resolveWarpgate(ctx, req, req.params.ref, req.query.project)
+    const w = await resolveWarpgate(ctx, req, req.params.ref, req.query.project)
     if (w.revokedAt !== null) throw new ApiError('conflict', `Warpgate "${w.name}" (${w.id}) is already revoked`)
-    change(ctx, req, {action: 'warpgate.revoke', target: {type: 'warpgate', id: w.id, name: w.name}}, () => revokeWarpgate(ctx.cdb, w.id), {kind: 'warpgate', id: () => w.id, action: 'revoked'})
-    return view(getWarpgate(ctx.cdb, w.id)!)
+    await change(ctx, req, {action: 'warpgate.revoke', target: {type: 'warpgate', id: w.id, name: w.name}}, () => revokeWarpgate(ctx.cdb, w.id), {kind: 'warpgate', id: () => w.id, action: 'revoked'})
+    return view((await getWarpgate(ctx.cdb, w.id))!)
   })
 
   // Public: the token is the credential. Burning it and recording the certificate commit together,
   // so a token can never register twice.
   app.post<{Body: Static<typeof RegisterBody>}>('/v1/warpgates/register', {schema: {body: RegisterBody}, config: {public: true}}, async (req, reply): Promise<WarpgateCertificate> => {
-    const w = findWarpgateByToken(ctx.cdb, req.body.token)
+    const w = await findWarpgateByToken(ctx.cdb, req.body.token)
     if (!w || w.revokedAt !== null) throw new ApiError('unauthenticated', 'the registration token is unknown, already used or revoked: create a new one with `mezu warpgates create`')
     if (w.tokenExpiresAt < Date.now()) throw new ApiError('token_expired', 'the registration token has expired: create a new one with `mezu warpgates create`')
     const issued = await issue(ctx, w, req.body.csr)
-    const still = findWarpgateByToken(ctx.cdb, req.body.token)
+    const still = await findWarpgateByToken(ctx.cdb, req.body.token)
     if (!still) throw new ApiError('unauthenticated', 'the registration token was used concurrently')
-    change(ctx, req, {action: 'warpgate.register', target: {type: 'warpgate', id: w.id, name: w.name}, details: {serial: issued.serial}},
+    await change(ctx, req, {action: 'warpgate.register', target: {type: 'warpgate', id: w.id, name: w.name}, details: {serial: issued.serial}},
       () => recordCertificate(ctx.cdb, w.id, {serial: issued.serial, expiresAt: issued.notAfter.getTime()}),
       {kind: 'warpgate', id: () => w.id, action: 'updated'})
     reply.code(201)
@@ -109,11 +111,11 @@ export function registerWarpgateRoutes(app: FastifyInstance, ctx: ControlContext
     if (!(await verifyRenewalSignature(current.publicKey, req.body.csr, req.body.signedAt, req.body.signature))) {
       throw new ApiError('unauthenticated', 'the renewal signature does not verify with the certificate', 'signature')
     }
-    const w = getWarpgate(ctx.cdb, current.warpgateId)
+    const w = await getWarpgate(ctx.cdb, current.warpgateId)
     if (!w) throw new ApiError('unauthenticated', 'the Warpgate no longer exists')
     if (w.revokedAt !== null) throw new ApiError('token_revoked', 'the Warpgate was revoked')
     const issued = await issue(ctx, w, req.body.csr)
-    change(ctx, req, {action: 'warpgate.renew', target: {type: 'warpgate', id: w.id, name: w.name}, details: {serial: issued.serial}},
+    await change(ctx, req, {action: 'warpgate.renew', target: {type: 'warpgate', id: w.id, name: w.name}, details: {serial: issued.serial}},
       () => recordCertificate(ctx.cdb, w.id, {serial: issued.serial, expiresAt: issued.notAfter.getTime()}))
     return certificateAnswer(ctx, w, issued)
   })
@@ -128,45 +130,45 @@ async function issue(ctx: ControlContext, w: WarpgateRecord, csr: string) {
   }
 }
 
-function certificateAnswer(ctx: ControlContext, w: WarpgateRecord, issued: {certPem: string; notAfter: Date}): WarpgateCertificate {
+async function certificateAnswer(ctx: ControlContext, w: WarpgateRecord, issued: {certPem: string; notAfter: Date}): Promise<WarpgateCertificate> {
   return {
     warpgateId: w.id, service: w.service, projectId: w.projectId, environmentId: w.environmentId,
     certificatePem: issued.certPem, caPem: ctx.ca.certPem, expiresAt: issued.notAfter.toISOString(),
-    tunnelUrl: ctx.urls.tunnel, tunnelUrls: ctx.urls.tunnels, edgeUrl: ctx.urls.edge, urls: serviceUrls(ctx, w),
+    tunnelUrl: ctx.urls.tunnel, tunnelUrls: ctx.urls.tunnels, edgeUrl: ctx.urls.edge, urls: await serviceUrls(ctx, w),
   }
 }
 
 /** Where end users reach this Warpgate's service: the routes to it in its environment. */
-function serviceUrls(ctx: ControlContext, w: WarpgateRecord): string[] {
+async function serviceUrls(ctx: ControlContext, w: WarpgateRecord): Promise<string[]> {
   const port = ctx.urls.edge ? Number(new URL(ctx.urls.edge).port || 443) : null
-  return listRoutes(ctx.cdb, {environmentId: w.environmentId}).filter((r) => r.service === w.service).map((r) => routeUrl(r, port))
+  return (await listRoutes(ctx.cdb, {environmentId: w.environmentId})).filter((r) => r.service === w.service).map((r) => routeUrl(r, port))
 }
 
 /** By id, or by name within --project (a name may repeat across projects). */
-function resolveWarpgate(ctx: ControlContext, req: FastifyRequest, ref: string, projectRef: string | undefined): WarpgateRecord {
+async function resolveWarpgate(ctx: ControlContext, req: FastifyRequest, ref: string, projectRef: string | undefined): Promise<WarpgateRecord> {
   const p = req.principal!
   if (looksLikeId(ref, 'warpgate')) {
-    const w = getWarpgate(ctx.cdb, ref)
-    if (!w || !canReachProject(ctx, p, w.projectId)) throw notFound('Warpgate', ref)
+    const w = await getWarpgate(ctx.cdb, ref)
+    if (!w || !(await canReachProject(ctx, p, w.projectId))) throw notFound('Warpgate', ref)
     return w
   }
-  const projectIds = projectRef ? [resolveProject(ctx, p, projectRef).id] : projectReach(ctx, p)
-  const matches = listWarpgates(ctx.cdb, {projectIds}).filter((w) => w.name === ref)
+  const projectIds = projectRef ? [(await resolveProject(ctx, p, projectRef)).id] : await projectReach(ctx, p)
+  const matches = (await listWarpgates(ctx.cdb, {projectIds})).filter((w) => w.name === ref)
   if (matches.length === 0) throw notFound('Warpgate', ref)
   if (matches.length > 1) throw new ApiError('conflict', `${matches.length} Warpgates are named "${ref}": use the id or pass project`, 'ref')
   return matches[0]
 }
 
-function toView(ctx: ControlContext, w: WarpgateRecord): Warpgate {
+async function toView(ctx: ControlContext, w: WarpgateRecord): Promise<Warpgate> {
   const live = w.revokedAt === null ? ctx.warpgatesLive?.live(w.id) : undefined
   const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString())
   const status: Warpgate['status'] = w.revokedAt !== null ? 'revoked' : live && live.connections > 0 ? 'connected' : w.registeredAt === null ? 'pending' : 'disconnected'
   return {
     id: w.id, name: w.name, service: w.service, projectId: w.projectId, environmentId: w.environmentId,
-    environment: getEnvironment(ctx.cdb, w.environmentId)?.name ?? w.environmentId,
+    environment: (await getEnvironment(ctx.cdb, w.environmentId))?.name ?? w.environmentId,
     status, connections: live?.connections ?? 0, healthy: live && live.connections > 0 ? live.healthy : null,
     remoteIps: live?.remoteIps ?? [], version: live?.version ?? null, connectedSince: iso(live?.connectedSince),
     lastSeenAt: live && live.connections > 0 ? new Date().toISOString() : iso(w.lastSeenAt),
-    certificateExpiresAt: iso(w.certExpiresAt), urls: serviceUrls(ctx, w), createdAt: iso(w.createdAt)!, revokedAt: iso(w.revokedAt),
+    certificateExpiresAt: iso(w.certExpiresAt), urls: await serviceUrls(ctx, w), createdAt: iso(w.createdAt)!, revokedAt: iso(w.revokedAt),
   }
 }

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import type {StoreCtx} from './projects.js'
+import {changed, type StoreCtx, transaction} from '../db.js'
 
 /**
  * ACME state: the CA account key per (directory, contact) and the certificate + private key per
@@ -29,44 +29,44 @@ const accountIndex = (c: StoreCtx, directoryUrl: string, email: string) => c.has
 const hostIndex = (c: StoreCtx, hostname: string) => c.hasher.blindIndex('acme_certificates.host', hostname.toLowerCase())
 const rowId = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`
 
-export function findAcmeAccount(c: StoreCtx, directoryUrl: string, email: string): AcmeAccountRecord | undefined {
-  const r = c.db.prepare(`SELECT id, doc FROM ${ACCOUNTS} WHERE account_bidx = ?`).get(accountIndex(c, directoryUrl, email)) as {id: string; doc: Buffer} | undefined
+export async function findAcmeAccount(c: StoreCtx, directoryUrl: string, email: string): Promise<AcmeAccountRecord | undefined> {
+  const r = await c.db.selectFrom(ACCOUNTS).select(['id', 'doc']).where('account_bidx', '=', accountIndex(c, directoryUrl, email)).executeTakeFirst()
   return r && c.cipher.openJson<AcmeAccountRecord>(ACCOUNTS, r.id, r.doc)
 }
 
 /** The account for (directory, email), created with `keyPem` unless one exists; returns the stored one. */
-export function ensureAcmeAccount(c: StoreCtx, account: AcmeAccountRecord): AcmeAccountRecord {
-  return c.db.transaction(() => {
-    const existing = findAcmeAccount(c, account.directoryUrl, account.email)
+export async function ensureAcmeAccount(c: StoreCtx, account: AcmeAccountRecord): Promise<AcmeAccountRecord> {
+  return transaction(c, async () => {
+    const existing = await findAcmeAccount(c, account.directoryUrl, account.email)
     if (existing) return existing
     const id = rowId('acct')
-    c.db.prepare(`INSERT INTO ${ACCOUNTS} (id, account_bidx, created_at, doc) VALUES (?, ?, ?, ?)`).run(
-      id, accountIndex(c, account.directoryUrl, account.email), Date.now(), c.cipher.sealJson(ACCOUNTS, id, account),
-    )
+    await c.db.insertInto(ACCOUNTS).values({
+      id, account_bidx: accountIndex(c, account.directoryUrl, account.email), created_at: Date.now(), doc: c.cipher.sealJson(ACCOUNTS, id, account),
+    }).execute()
     return account
-  })()
+  })
 }
 
-export function listAcmeCertificates(c: StoreCtx): AcmeCertificateRecord[] {
-  const rows = c.db.prepare(`SELECT id, doc FROM ${CERTS} ORDER BY created_at, id`).all() as Array<{id: string; doc: Buffer}>
+export async function listAcmeCertificates(c: StoreCtx): Promise<AcmeCertificateRecord[]> {
+  const rows = await c.db.selectFrom(CERTS).select(['id', 'doc']).orderBy('created_at').orderBy('id').execute()
   return rows.map((r) => c.cipher.openJson<AcmeCertificateRecord>(CERTS, r.id, r.doc))
 }
 
 /** Stores the certificate for its hostname, replacing the one before it. */
-export function saveAcmeCertificate(c: StoreCtx, cert: AcmeCertificateRecord): void {
+export async function saveAcmeCertificate(c: StoreCtx, cert: AcmeCertificateRecord): Promise<void> {
   const bidx = hostIndex(c, cert.hostname)
   const now = Date.now()
-  c.db.transaction(() => {
-    const cur = c.db.prepare(`SELECT id FROM ${CERTS} WHERE host_bidx = ?`).get(bidx) as {id: string} | undefined
+  await transaction(c, async () => {
+    const cur = await c.db.selectFrom(CERTS).select('id').where('host_bidx', '=', bidx).executeTakeFirst()
     if (cur) {
-      c.db.prepare(`UPDATE ${CERTS} SET updated_at = ?, doc = ? WHERE id = ?`).run(now, c.cipher.sealJson(CERTS, cur.id, cert), cur.id)
+      await c.db.updateTable(CERTS).set({updated_at: now, doc: c.cipher.sealJson(CERTS, cur.id, cert)}).where('id', '=', cur.id).execute()
     } else {
       const id = rowId('acrt')
-      c.db.prepare(`INSERT INTO ${CERTS} (id, host_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?)`).run(id, bidx, now, now, c.cipher.sealJson(CERTS, id, cert))
+      await c.db.insertInto(CERTS).values({id, host_bidx: bidx, created_at: now, updated_at: now, doc: c.cipher.sealJson(CERTS, id, cert)}).execute()
     }
-  })()
+  })
 }
 
-export function deleteAcmeCertificate(c: StoreCtx, hostname: string): boolean {
-  return c.db.prepare(`DELETE FROM ${CERTS} WHERE host_bidx = ?`).run(hostIndex(c, hostname)).changes > 0
+export async function deleteAcmeCertificate(c: StoreCtx, hostname: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(CERTS).where('host_bidx', '=', hostIndex(c, hostname)).executeTakeFirst()) > 0
 }

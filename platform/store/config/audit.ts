@@ -1,37 +1,38 @@
 import type {AuditEntry} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
-import {decodeCursor, encodeCursor, type Page, type PageRequest} from '../page.js'
-import type {StoreCtx} from './projects.js'
+import type {StoreCtx} from '../db.js'
+import {type CursorPosition, decodeCursor, encodeCursor, type Page, type PageRequest} from '../page.js'
+import type {AuditTable} from '../schema.js'
 
-interface Row {
-  id: string
-  at: number
-  doc: Buffer
-}
+type Row = AuditTable
 const T = 'audit'
 
 export type AuditInput = Omit<AuditEntry, 'id' | 'at'>
 
-export function appendAudit(c: StoreCtx, entry: AuditInput): string {
+export async function appendAudit(c: StoreCtx, entry: AuditInput): Promise<string> {
   const id = newId('audit')
   // Ids are random, so order rests on `at` alone: keep it strictly increasing, so entries
   // written within one millisecond still read back in the order they happened.
-  const last = (c.db.prepare(`SELECT max(at) AS at FROM ${T}`).get() as {at: number | null}).at ?? 0
-  c.db.prepare(`INSERT INTO ${T} (id, at, doc) VALUES (?, ?, ?)`).run(id, Math.max(Date.now(), last + 1), c.cipher.sealJson(T, id, entry))
+  const last = (await c.db.selectFrom(T).select((eb) => eb.fn.max('at').as('at')).executeTakeFirst())?.at ?? 0
+  await c.db.insertInto(T).values({id, at: Math.max(Date.now(), Number(last) + 1), doc: c.cipher.sealJson(T, id, entry)}).execute()
   return id
 }
 
+/** One batch of entries older than `before` (newest first), or the newest when there is no cursor. */
+async function auditBefore(c: StoreCtx, before: CursorPosition | undefined): Promise<Row[]> {
+  let q = c.db.selectFrom(T).selectAll()
+  if (before) q = q.where((eb) => eb.or([eb('at', '<', before.at), eb.and([eb('at', '=', before.at), eb('id', '<', before.id)])]))
+  return q.orderBy('at', 'desc').orderBy('id', 'desc').limit(200).execute()
+}
+
 /** Newest first. */
-export function listAudit(c: StoreCtx, page: PageRequest, filter: (e: AuditEntry) => boolean = () => true): Page<AuditEntry> {
-  const after = decodeCursor(page.cursor)
+export async function listAudit(c: StoreCtx, page: PageRequest, filter: (e: AuditEntry) => boolean = () => true): Promise<Page<AuditEntry>> {
+  let before = decodeCursor(page.cursor)
   const out: AuditEntry[] = []
-  let cursorAt = after?.at ?? Number.MAX_SAFE_INTEGER
-  let cursorId = after?.id ?? '~'
-  const stmt = c.db.prepare(`SELECT * FROM ${T} WHERE (at < ? OR (at = ? AND id < ?)) ORDER BY at DESC, id DESC LIMIT 200`)
   let last: Row | undefined
   // Filters apply to sealed fields, so scan in batches until the page is full.
   for (;;) {
-    const rows = stmt.all(cursorAt, cursorAt, cursorId) as Row[]
+    const rows = await auditBefore(c, before)
     if (rows.length === 0) return {items: out, nextCursor: null}
     for (const r of rows) {
       last = r
@@ -42,16 +43,14 @@ export function listAudit(c: StoreCtx, page: PageRequest, filter: (e: AuditEntry
         return {items: out, nextCursor: encodeCursor({at: r.at, id: r.id})}
       }
     }
-    cursorAt = last!.at
-    cursorId = last!.id
+    before = {at: last!.at, id: last!.id}
   }
 }
 
 /** Rewrites entries that name a user to an anonymous form (erasure keeps only that it happened). */
-export function anonymiseAuditFor(c: StoreCtx, userId: string, matches: (e: AuditInput) => boolean, email?: string): number {
+export async function anonymiseAuditFor(c: StoreCtx, userId: string, matches: (e: AuditInput) => boolean, email?: string): Promise<number> {
   const names = (x: {id: string | null; name?: string | null}) => x.id === userId || (!!email && x.name?.toLowerCase() === email.toLowerCase())
-  const rows = c.db.prepare(`SELECT * FROM ${T}`).all() as Row[]
-  const update = c.db.prepare(`UPDATE ${T} SET doc = ? WHERE id = ?`)
+  const rows = await c.db.selectFrom(T).selectAll().execute()
   let n = 0
   for (const r of rows) {
     const d = c.cipher.openJson<AuditInput>(T, r.id, r.doc)
@@ -64,7 +63,7 @@ export function anonymiseAuditFor(c: StoreCtx, userId: string, matches: (e: Audi
       ip: names(d.actor) ? null : d.ip,
       details: undefined,
     }
-    update.run(c.cipher.sealJson(T, r.id, anon), r.id)
+    await c.db.updateTable(T).set({doc: c.cipher.sealJson(T, r.id, anon)}).where('id', '=', r.id).execute()
     n++
   }
   return n

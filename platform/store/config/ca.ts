@@ -1,15 +1,15 @@
 import type {CaMaterial} from '../../pki/ca.js'
-import type {StoreCtx} from './projects.js'
+import type {StoreCtx} from '../db.js'
 
 const T = 'ca'
 const ID = 'platform'
 
 /** The CA's private key is sealed like every other field; its certificate is public anyway. */
-export function saveCa(c: StoreCtx, ca: CaMaterial): void {
-  c.db.prepare(`INSERT INTO ${T} (id, created_at, doc) VALUES (?, ?, ?)`).run(ID, Date.now(), c.cipher.sealJson(T, ID, ca))
+export async function saveCa(c: StoreCtx, ca: CaMaterial): Promise<void> {
+  await c.db.insertInto(T).values({id: ID, created_at: Date.now(), doc: c.cipher.sealJson(T, ID, ca)}).execute()
 }
 
-export function loadCa(c: StoreCtx): CaMaterial | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(ID) as {id: string; doc: Buffer} | undefined
+export async function loadCa(c: StoreCtx): Promise<CaMaterial | undefined> {
+  const r = await c.db.selectFrom(T).select(['id', 'doc']).where('id', '=', ID).executeTakeFirst()
   return r && c.cipher.openJson<CaMaterial>(T, r.id, r.doc)
 }

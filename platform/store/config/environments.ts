@@ -1,16 +1,11 @@
 import type {Environment} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
+import {changed, type StoreCtx} from '../db.js'
 import {normaliseName} from '../names.js'
-import {decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
-import type {StoreCtx} from './projects.js'
+import {afterCursor, decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
+import type {EnvironmentsTable} from '../schema.js'
 
-interface Row {
-  id: string
-  project_id: string
-  created_at: number
-  updated_at: number
-  doc: Buffer
-}
+type Row = EnvironmentsTable
 const T = 'environments'
 
 function toEnv(c: StoreCtx, r: Row): Environment {
@@ -20,42 +15,41 @@ function toEnv(c: StoreCtx, r: Row): Environment {
 
 const nameIndex = (c: StoreCtx, name: string) => c.hasher.blindIndex('environments.name', normaliseName(name))
 
-export function createEnvironment(c: StoreCtx, projectId: string, name: string): Environment {
+export async function createEnvironment(c: StoreCtx, projectId: string, name: string): Promise<Environment> {
   const id = newId('environment')
   const now = Date.now()
-  c.db.prepare(`INSERT INTO ${T} (id, project_id, name_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?)`).run(
-    id, projectId, nameIndex(c, name), now, now, c.cipher.sealJson(T, id, {name}),
-  )
-  return getEnvironment(c, id)!
+  await c.db.insertInto(T).values({id, project_id: projectId, name_bidx: nameIndex(c, name), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, {name})}).execute()
+  return (await getEnvironment(c, id))!
 }
 
-export function getEnvironment(c: StoreCtx, id: string): Environment | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getEnvironment(c: StoreCtx, id: string): Promise<Environment | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toEnv(c, r)
 }
 
-export function findEnvironmentByName(c: StoreCtx, projectId: string, name: string): Environment | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE project_id = ? AND name_bidx = ?`).get(projectId, nameIndex(c, name)) as Row | undefined
+export async function findEnvironmentByName(c: StoreCtx, projectId: string, name: string): Promise<Environment | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('project_id', '=', projectId).where('name_bidx', '=', nameIndex(c, name)).executeTakeFirst()
   return r && toEnv(c, r)
 }
 
-export function listEnvironments(c: StoreCtx, projectId: string, page: PageRequest): Page<Environment> {
+export async function listEnvironments(c: StoreCtx, projectId: string, page: PageRequest): Promise<Page<Environment>> {
   const after = decodeCursor(page.cursor)
-  const rows = (after
-    ? c.db.prepare(`SELECT * FROM ${T} WHERE project_id = ? AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?`).all(projectId, after.at, after.at, after.id, page.limit + 1)
-    : c.db.prepare(`SELECT * FROM ${T} WHERE project_id = ? ORDER BY created_at, id LIMIT ?`).all(projectId, page.limit + 1)) as Row[]
+  let q = c.db.selectFrom(T).selectAll().where('project_id', '=', projectId)
+  if (after) q = q.where(afterCursor(after))
+  const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute()
   return pageOf(rows, page.limit, (r) => r.created_at, (r) => toEnv(c, r))
 }
 
-export function countEnvironments(c: StoreCtx, projectId: string): number {
-  return (c.db.prepare(`SELECT count(*) AS n FROM ${T} WHERE project_id = ?`).get(projectId) as {n: number}).n
+export async function countEnvironments(c: StoreCtx, projectId: string): Promise<number> {
+  const r = await c.db.selectFrom(T).select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()
+  return Number(r.n)
 }
 
-export function renameEnvironment(c: StoreCtx, id: string, name: string): Environment | undefined {
-  const changed = c.db.prepare(`UPDATE ${T} SET name_bidx = ?, updated_at = ?, doc = ? WHERE id = ?`).run(nameIndex(c, name), Date.now(), c.cipher.sealJson(T, id, {name}), id)
-  return changed.changes ? getEnvironment(c, id) : undefined
+export async function renameEnvironment(c: StoreCtx, id: string, name: string): Promise<Environment | undefined> {
+  const n = changed(await c.db.updateTable(T).set({name_bidx: nameIndex(c, name), updated_at: Date.now(), doc: c.cipher.sealJson(T, id, {name})}).where('id', '=', id).executeTakeFirst())
+  return n ? getEnvironment(c, id) : undefined
 }
 
-export function deleteEnvironment(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+export async function deleteEnvironment(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('id', '=', id).executeTakeFirst()) > 0
 }

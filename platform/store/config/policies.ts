@@ -1,16 +1,11 @@
 import type {Policy, PolicyRules} from '../../../src/lib/api-types/index.js'
 import {randomBytes} from 'node:crypto'
 import {newId} from '../../../src/protocol/ids.js'
+import {changed, type StoreCtx} from '../db.js'
 import {normaliseName} from '../names.js'
-import type {StoreCtx} from './projects.js'
+import type {PoliciesTable} from '../schema.js'
 
-interface Row {
-  id: string
-  project_id: string
-  created_at: number
-  updated_at: number
-  doc: Buffer
-}
+type Row = PoliciesTable
 /** The sealed part of a policy. */
 export interface PolicyDoc {
   name: string
@@ -29,39 +24,37 @@ function toPolicy(c: StoreCtx, r: Row): Policy {
 
 const nameIndex = (c: StoreCtx, name: string) => c.hasher.blindIndex('policies.name', normaliseName(name))
 
-export function createPolicy(c: StoreCtx, projectId: string, doc: PolicyDoc): Policy {
+export async function createPolicy(c: StoreCtx, projectId: string, doc: PolicyDoc): Promise<Policy> {
   const id = newId('policy')
   const now = Date.now()
-  c.db.prepare(`INSERT INTO ${T} (id, project_id, name_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?)`).run(
-    id, projectId, nameIndex(c, doc.name), now, now, c.cipher.sealJson(T, id, doc),
-  )
-  return getPolicy(c, id)!
+  await c.db.insertInto(T).values({id, project_id: projectId, name_bidx: nameIndex(c, doc.name), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, doc)}).execute()
+  return (await getPolicy(c, id))!
 }
 
-export function getPolicy(c: StoreCtx, id: string): Policy | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getPolicy(c: StoreCtx, id: string): Promise<Policy | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toPolicy(c, r)
 }
 
-export function findPolicyByName(c: StoreCtx, projectId: string, name: string): Policy | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE project_id = ? AND name_bidx = ?`).get(projectId, nameIndex(c, name)) as Row | undefined
+export async function findPolicyByName(c: StoreCtx, projectId: string, name: string): Promise<Policy | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('project_id', '=', projectId).where('name_bidx', '=', nameIndex(c, name)).executeTakeFirst()
   return r && toPolicy(c, r)
 }
 
-export function listPolicies(c: StoreCtx, projectId?: string): Policy[] {
-  const rows = (projectId
-    ? c.db.prepare(`SELECT * FROM ${T} WHERE project_id = ? ORDER BY created_at, id`).all(projectId)
-    : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id`).all()) as Row[]
+export async function listPolicies(c: StoreCtx, projectId?: string): Promise<Policy[]> {
+  let q = c.db.selectFrom(T).selectAll()
+  if (projectId) q = q.where('project_id', '=', projectId)
+  const rows = await q.orderBy('created_at').orderBy('id').execute()
   return rows.map((r) => toPolicy(c, r))
 }
 
-export function updatePolicy(c: StoreCtx, id: string, doc: PolicyDoc): Policy | undefined {
-  const changed = c.db.prepare(`UPDATE ${T} SET name_bidx = ?, updated_at = ?, doc = ? WHERE id = ?`).run(nameIndex(c, doc.name), Date.now(), c.cipher.sealJson(T, id, doc), id)
-  return changed.changes ? getPolicy(c, id) : undefined
+export async function updatePolicy(c: StoreCtx, id: string, doc: PolicyDoc): Promise<Policy | undefined> {
+  const n = changed(await c.db.updateTable(T).set({name_bidx: nameIndex(c, doc.name), updated_at: Date.now(), doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).executeTakeFirst())
+  return n ? getPolicy(c, id) : undefined
 }
 
-export function deletePolicy(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+export async function deletePolicy(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('id', '=', id).executeTakeFirst()) > 0
 }
 
 /**
@@ -69,15 +62,15 @@ export function deletePolicy(c: StoreCtx, id: string): boolean {
  * (`.invalid`, RFC 2606). Dropping it instead could widen a policy, since an allow list left empty
  * lets any signed-in user in. Returns the ids of the policies it changed.
  */
-export function forgetEmail(c: StoreCtx, email: string): string[] {
+export async function forgetEmail(c: StoreCtx, email: string): Promise<string[]> {
   const wanted = email.toLowerCase()
   const stand = `erased-${randomBytes(6).toString('hex')}@erased.invalid`
-  const changed: string[] = []
-  for (const p of listPolicies(c)) {
+  const changedIds: string[] = []
+  for (const p of await listPolicies(c)) {
     const swap = (r: PolicyRules): PolicyRules => ({...r, emails: r.emails.map((e) => (e.toLowerCase() === wanted ? stand : e))})
     if (![...p.allow.emails, ...p.deny.emails].some((e) => e.toLowerCase() === wanted)) continue
-    updatePolicy(c, p.id, {name: p.name, public: p.public, allow: swap(p.allow), deny: swap(p.deny)})
-    changed.push(p.id)
+    await updatePolicy(c, p.id, {name: p.name, public: p.public, allow: swap(p.allow), deny: swap(p.deny)})
+    changedIds.push(p.id)
   }
-  return changed
+  return changedIds
 }

@@ -1,27 +1,18 @@
 import type {Project} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
-import type {FieldCipher, KeyedHasher} from '../crypto.js'
-import type {Db} from '../db.js'
+import {changed, type StoreCtx} from '../db.js'
 import {normaliseName} from '../names.js'
-import {decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
+import {afterCursor, decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
+import type {ProjectsTable} from '../schema.js'
 
-interface Row {
-  id: string
-  created_at: number
-  updated_at: number
-  doc: Buffer
-}
+export type {StoreCtx} from '../db.js'
+
+type Row = ProjectsTable
 interface Doc {
   name: string
   description: string
 }
 const T = 'projects'
-
-export interface StoreCtx {
-  db: Db
-  cipher: FieldCipher
-  hasher: KeyedHasher
-}
 
 function toProject(c: StoreCtx, r: Row): Project {
   const d = c.cipher.openJson<Doc>(T, r.id, r.doc)
@@ -30,51 +21,42 @@ function toProject(c: StoreCtx, r: Row): Project {
 
 const nameIndex = (c: StoreCtx, name: string) => c.hasher.blindIndex('projects.name', normaliseName(name))
 
-export function createProject(c: StoreCtx, input: {name: string; description?: string}): Project {
+export async function createProject(c: StoreCtx, input: {name: string; description?: string}): Promise<Project> {
   const id = newId('project')
   const now = Date.now()
-  c.db.prepare(`INSERT INTO ${T} (id, name_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?)`).run(
-    id, nameIndex(c, input.name), now, now, c.cipher.sealJson(T, id, {name: input.name, description: input.description ?? ''}),
-  )
-  return getProject(c, id)!
+  await c.db.insertInto(T).values({id, name_bidx: nameIndex(c, input.name), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, {name: input.name, description: input.description ?? ''})}).execute()
+  return (await getProject(c, id))!
 }
 
-export function getProject(c: StoreCtx, id: string): Project | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getProject(c: StoreCtx, id: string): Promise<Project | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toProject(c, r)
 }
 
-export function findProjectByName(c: StoreCtx, name: string): Project | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE name_bidx = ?`).get(nameIndex(c, name)) as Row | undefined
+export async function findProjectByName(c: StoreCtx, name: string): Promise<Project | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('name_bidx', '=', nameIndex(c, name)).executeTakeFirst()
   return r && toProject(c, r)
 }
 
 /** Lists projects, optionally only those whose id is in `only` (a member's reach). */
-export function listProjects(c: StoreCtx, page: PageRequest, only?: readonly string[]): Page<Project> {
+export async function listProjects(c: StoreCtx, page: PageRequest, only?: readonly string[]): Promise<Page<Project>> {
   const after = decodeCursor(page.cursor)
-  const params: unknown[] = []
-  let where = '1 = 1'
-  if (after) {
-    where += ' AND (created_at > ? OR (created_at = ? AND id > ?))'
-    params.push(after.at, after.at, after.id)
-  }
-  if (only) {
-    if (only.length === 0) return {items: [], nextCursor: null}
-    where += ` AND id IN (${only.map(() => '?').join(',')})`
-    params.push(...only)
-  }
-  const rows = c.db.prepare(`SELECT * FROM ${T} WHERE ${where} ORDER BY created_at, id LIMIT ?`).all(...params, page.limit + 1) as Row[]
+  if (only && only.length === 0) return {items: [], nextCursor: null}
+  let q = c.db.selectFrom(T).selectAll()
+  if (after) q = q.where(afterCursor(after))
+  if (only) q = q.where('id', 'in', only)
+  const rows = await q.orderBy('created_at').orderBy('id').limit(page.limit + 1).execute()
   return pageOf(rows, page.limit, (r) => r.created_at, (r) => toProject(c, r))
 }
 
-export function updateProject(c: StoreCtx, id: string, patch: {name?: string; description?: string}): Project | undefined {
-  const current = getProject(c, id)
+export async function updateProject(c: StoreCtx, id: string, patch: {name?: string; description?: string}): Promise<Project | undefined> {
+  const current = await getProject(c, id)
   if (!current) return undefined
   const doc: Doc = {name: patch.name ?? current.name, description: patch.description ?? current.description}
-  c.db.prepare(`UPDATE ${T} SET name_bidx = ?, updated_at = ?, doc = ? WHERE id = ?`).run(nameIndex(c, doc.name), Date.now(), c.cipher.sealJson(T, id, doc), id)
+  await c.db.updateTable(T).set({name_bidx: nameIndex(c, doc.name), updated_at: Date.now(), doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
   return getProject(c, id)
 }
 
-export function deleteProject(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+export async function deleteProject(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('id', '=', id).executeTakeFirst()) > 0
 }

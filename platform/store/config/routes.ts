@@ -1,16 +1,9 @@
 import type {Route} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
-import type {StoreCtx} from './projects.js'
+import {changed, type StoreCtx} from '../db.js'
+import type {RoutesTable} from '../schema.js'
 
-interface Row {
-  id: string
-  project_id: string
-  environment_id: string
-  policy_id: string | null
-  created_at: number
-  updated_at: number
-  doc: Buffer
-}
+type Row = RoutesTable
 /** The sealed part of a route. */
 export interface RouteDoc {
   hostname: string
@@ -35,23 +28,24 @@ function toRoute(c: StoreCtx, r: Row): RouteRecord {
 /** One route per hostname + path prefix across the whole platform. */
 export const hostPathIndex = (c: StoreCtx, hostname: string, pathPrefix: string) => c.hasher.blindIndex('routes.host_path', `${hostname.toLowerCase()}\0${pathPrefix}`)
 
-export function createRoute(c: StoreCtx, input: {projectId: string; environmentId: string; policyId: string | null} & RouteDoc): RouteRecord {
+export async function createRoute(c: StoreCtx, input: {projectId: string; environmentId: string; policyId: string | null} & RouteDoc): Promise<RouteRecord> {
   const id = newId('route')
   const now = Date.now()
   const doc: RouteDoc = {hostname: input.hostname.toLowerCase(), pathPrefix: input.pathPrefix, service: input.service, bodyLimitBytes: input.bodyLimitBytes, rateLimitPerMinute: input.rateLimitPerMinute}
-  c.db.prepare(`INSERT INTO ${T} (id, project_id, environment_id, policy_id, host_path_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
-    id, input.projectId, input.environmentId, input.policyId, hostPathIndex(c, doc.hostname, doc.pathPrefix), now, now, c.cipher.sealJson(T, id, doc),
-  )
-  return getRoute(c, id)!
+  await c.db.insertInto(T).values({
+    id, project_id: input.projectId, environment_id: input.environmentId, policy_id: input.policyId,
+    host_path_bidx: hostPathIndex(c, doc.hostname, doc.pathPrefix), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, doc),
+  }).execute()
+  return (await getRoute(c, id))!
 }
 
-export function getRoute(c: StoreCtx, id: string): RouteRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getRoute(c: StoreCtx, id: string): Promise<RouteRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toRoute(c, r)
 }
 
-export function findRouteByHostPath(c: StoreCtx, hostname: string, pathPrefix: string): RouteRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE host_path_bidx = ?`).get(hostPathIndex(c, hostname, pathPrefix)) as Row | undefined
+export async function findRouteByHostPath(c: StoreCtx, hostname: string, pathPrefix: string): Promise<RouteRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('host_path_bidx', '=', hostPathIndex(c, hostname, pathPrefix)).executeTakeFirst()
   return r && toRoute(c, r)
 }
 
@@ -59,23 +53,21 @@ export function findRouteByHostPath(c: StoreCtx, hostname: string, pathPrefix: s
  * The projects holding routes on `hostname`. Hostnames are sealed, so this opens every route: fine
  * for the control plane's writes, never called per request.
  */
-export function projectsOnHost(c: StoreCtx, hostname: string): Set<string> {
+export async function projectsOnHost(c: StoreCtx, hostname: string): Promise<Set<string>> {
   const host = hostname.toLowerCase()
-  return new Set(listRoutes(c).filter((r) => r.hostname === host).map((r) => r.projectId))
+  return new Set((await listRoutes(c)).filter((r) => r.hostname === host).map((r) => r.projectId))
 }
 
-export function listRoutes(c: StoreCtx, filter: {projectId?: string; environmentId?: string; policyId?: string} = {}): RouteRecord[] {
-  const where: string[] = []
-  const params: string[] = []
-  if (filter.projectId) (where.push('project_id = ?'), params.push(filter.projectId))
-  if (filter.environmentId) (where.push('environment_id = ?'), params.push(filter.environmentId))
-  if (filter.policyId) (where.push('policy_id = ?'), params.push(filter.policyId))
-  const sql = `SELECT * FROM ${T} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`
-  return (c.db.prepare(sql).all(...params) as Row[]).map((r) => toRoute(c, r))
+export async function listRoutes(c: StoreCtx, filter: {projectId?: string; environmentId?: string; policyId?: string} = {}): Promise<RouteRecord[]> {
+  let q = c.db.selectFrom(T).selectAll()
+  if (filter.projectId) q = q.where('project_id', '=', filter.projectId)
+  if (filter.environmentId) q = q.where('environment_id', '=', filter.environmentId)
+  if (filter.policyId) q = q.where('policy_id', '=', filter.policyId)
+  return (await q.orderBy('created_at').orderBy('id').execute()).map((r) => toRoute(c, r))
 }
 
-export function updateRoute(c: StoreCtx, id: string, patch: Partial<RouteDoc> & {policyId?: string | null}): RouteRecord | undefined {
-  const cur = getRoute(c, id)
+export async function updateRoute(c: StoreCtx, id: string, patch: Partial<RouteDoc> & {policyId?: string | null}): Promise<RouteRecord | undefined> {
+  const cur = await getRoute(c, id)
   if (!cur) return undefined
   const doc: RouteDoc = {
     hostname: (patch.hostname ?? cur.hostname).toLowerCase(),
@@ -85,12 +77,12 @@ export function updateRoute(c: StoreCtx, id: string, patch: Partial<RouteDoc> & 
     rateLimitPerMinute: patch.rateLimitPerMinute === undefined ? cur.rateLimitPerMinute : patch.rateLimitPerMinute,
   }
   const policyId = patch.policyId === undefined ? cur.policyId : patch.policyId
-  c.db.prepare(`UPDATE ${T} SET policy_id = ?, host_path_bidx = ?, updated_at = ?, doc = ? WHERE id = ?`).run(
-    policyId, hostPathIndex(c, doc.hostname, doc.pathPrefix), Date.now(), c.cipher.sealJson(T, id, doc), id,
-  )
+  await c.db.updateTable(T).set({
+    policy_id: policyId, host_path_bidx: hostPathIndex(c, doc.hostname, doc.pathPrefix), updated_at: Date.now(), doc: c.cipher.sealJson(T, id, doc),
+  }).where('id', '=', id).execute()
   return getRoute(c, id)
 }
 
-export function deleteRoute(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+export async function deleteRoute(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('id', '=', id).executeTakeFirst()) > 0
 }

@@ -1,18 +1,9 @@
 import {newId} from '../../../src/protocol/ids.js'
 import {newToken} from '../../../src/protocol/tokens.js'
-import type {StoreCtx} from './projects.js'
+import {changed, type StoreCtx} from '../db.js'
+import type {WarpgatesTable} from '../schema.js'
 
-interface Row {
-  id: string
-  project_id: string
-  environment_id: string
-  token_hash: Buffer | null
-  created_at: number
-  updated_at: number
-  revoked_at: number | null
-  last_seen_at: number | null
-  doc: Buffer
-}
+type Row = WarpgatesTable
 
 /** The sealed part of a Warpgate registration. */
 export interface WarpgateDoc {
@@ -49,62 +40,57 @@ function toRecord(c: StoreCtx, r: Row): WarpgateRecord {
 }
 
 /** Creates a registration and its one-time token, stored only as a keyed hash and shown once. */
-export function createWarpgate(c: StoreCtx, input: {projectId: string; environmentId: string; name: string; service: string; tokenTtlMs: number}): {token: string; warpgate: WarpgateRecord} {
+export async function createWarpgate(c: StoreCtx, input: {projectId: string; environmentId: string; name: string; service: string; tokenTtlMs: number}): Promise<{token: string; warpgate: WarpgateRecord}> {
   const id = newId('warpgate')
   const token = newToken('warpgate')
   const now = Date.now()
   const doc: WarpgateDoc = {name: input.name, service: input.service, tokenExpiresAt: now + input.tokenTtlMs, registeredAt: null, certSerial: null, certExpiresAt: null}
-  c.db.prepare(`INSERT INTO ${T} (id, project_id, environment_id, token_hash, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-    id, input.projectId, input.environmentId, c.hasher.tokenHash(token), now, now, c.cipher.sealJson(T, id, doc),
-  )
-  return {token, warpgate: getWarpgate(c, id)!}
+  await c.db.insertInto(T).values({
+    id, project_id: input.projectId, environment_id: input.environmentId, token_hash: c.hasher.tokenHash(token), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, doc),
+  }).execute()
+  return {token, warpgate: (await getWarpgate(c, id))!}
 }
 
-export function getWarpgate(c: StoreCtx, id: string): WarpgateRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getWarpgate(c: StoreCtx, id: string): Promise<WarpgateRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toRecord(c, r)
 }
 
 /** The registration a token belongs to; the hash is compared again in constant time. */
-export function findWarpgateByToken(c: StoreCtx, token: string): WarpgateRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE token_hash = ?`).get(c.hasher.tokenHash(token)) as Row | undefined
+export async function findWarpgateByToken(c: StoreCtx, token: string): Promise<WarpgateRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('token_hash', '=', c.hasher.tokenHash(token)).executeTakeFirst()
   if (!r || !r.token_hash || !c.hasher.tokenMatches(token, r.token_hash)) return undefined
   return toRecord(c, r)
 }
 
 /** Registrations, oldest first; `projectIds` limits to a caller's reach. */
-export function listWarpgates(c: StoreCtx, filter: {projectIds?: readonly string[]; environmentId?: string} = {}): WarpgateRecord[] {
-  const where: string[] = []
-  const params: string[] = []
-  if (filter.projectIds) {
-    if (filter.projectIds.length === 0) return []
-    where.push(`project_id IN (${filter.projectIds.map(() => '?').join(',')})`)
-    params.push(...filter.projectIds)
-  }
-  if (filter.environmentId) (where.push('environment_id = ?'), params.push(filter.environmentId))
-  const sql = `SELECT * FROM ${T} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`
-  return (c.db.prepare(sql).all(...params) as Row[]).map((r) => toRecord(c, r))
+export async function listWarpgates(c: StoreCtx, filter: {projectIds?: readonly string[]; environmentId?: string} = {}): Promise<WarpgateRecord[]> {
+  if (filter.projectIds && filter.projectIds.length === 0) return []
+  let q = c.db.selectFrom(T).selectAll()
+  if (filter.projectIds) q = q.where('project_id', 'in', filter.projectIds)
+  if (filter.environmentId) q = q.where('environment_id', '=', filter.environmentId)
+  return (await q.orderBy('created_at').orderBy('id').execute()).map((r) => toRecord(c, r))
 }
 
 /** Records an issued certificate; the first one also burns the registration token. */
-export function recordCertificate(c: StoreCtx, id: string, cert: {serial: string; expiresAt: number}): void {
-  const cur = getWarpgate(c, id)
+export async function recordCertificate(c: StoreCtx, id: string, cert: {serial: string; expiresAt: number}): Promise<void> {
+  const cur = await getWarpgate(c, id)
   if (!cur) return
   const now = Date.now()
   const doc: WarpgateDoc = {
     name: cur.name, service: cur.service, tokenExpiresAt: cur.tokenExpiresAt,
     registeredAt: cur.registeredAt ?? now, certSerial: cert.serial, certExpiresAt: cert.expiresAt,
   }
-  c.db.prepare(`UPDATE ${T} SET token_hash = NULL, updated_at = ?, doc = ? WHERE id = ?`).run(now, c.cipher.sealJson(T, id, doc), id)
+  await c.db.updateTable(T).set({token_hash: null, updated_at: now, doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
 }
 
 /** Revokes a registration (and any unused token); returns false when it was already revoked or is missing. */
-export function revokeWarpgate(c: StoreCtx, id: string): boolean {
+export async function revokeWarpgate(c: StoreCtx, id: string): Promise<boolean> {
   const now = Date.now()
-  return c.db.prepare(`UPDATE ${T} SET revoked_at = ?, token_hash = NULL, updated_at = ? WHERE id = ? AND revoked_at IS NULL`).run(now, now, id).changes > 0
+  return changed(await c.db.updateTable(T).set({revoked_at: now, token_hash: null, updated_at: now}).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()) > 0
 }
 
 /** Last time a Warpgate was connected (written on connect and disconnect, not per request). */
-export function touchWarpgate(c: StoreCtx, id: string, at = Date.now()): void {
-  c.db.prepare(`UPDATE ${T} SET last_seen_at = ? WHERE id = ?`).run(at, id)
+export async function touchWarpgate(c: StoreCtx, id: string, at = Date.now()): Promise<void> {
+  await c.db.updateTable(T).set({last_seen_at: at}).where('id', '=', id).execute()
 }

@@ -1,6 +1,5 @@
 import type {AuditInput} from '../config/audit.js'
-import type {StoreCtx} from '../config/projects.js'
-import {type Db, purgeFreePages, transaction} from '../db.js'
+import {changed, type StoreCtx, transaction} from '../db.js'
 import {serviceAccountsCreatedBy} from './user-export.js'
 
 export interface ErasedCounts {
@@ -11,27 +10,34 @@ export interface ErasedCounts {
   invites: number
 }
 
+/** The identity tables whose rows name a user in `user_id`. */
+type UserRows = 'sessions' | 'login_history' | 'memberships' | 'project_members' | 'invites'
+
 /**
- * Removes a user and every identity row that names them, in one transaction. Service accounts
- * they created stay (others may depend on them) but forget who created them.
+ * Removes a user and every identity row that names them, in one transaction (joining the
+ * caller's, if any). Service accounts they created stay (others may depend on them) but forget
+ * who created them.
+ *
+ * WAL mode keeps deleted bytes in the -wal file (secure_delete only zeroes the main file's pages),
+ * so after an erasure commits the caller checkpoints and vacuums the SQLite stores
+ * (`stores.sqlite?.purgeFreePages()`).
  */
-export function eraseIdentity(c: StoreCtx, userId: string): ErasedCounts {
-  return transaction(c.db, () => {
-    const del = (table: string) => c.db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(userId).changes
+export async function eraseIdentity(c: StoreCtx, userId: string): Promise<ErasedCounts> {
+  return transaction(c, async () => {
+    const del = async (table: UserRows) => changed(await c.db.deleteFrom(table).where('user_id', '=', userId).executeTakeFirst())
     const counts: ErasedCounts = {
-      sessions: del('sessions'),
-      loginHistory: del('login_history'),
-      memberships: del('memberships'),
-      projectMemberships: del('project_members'),
-      invites: del('invites'),
+      sessions: await del('sessions'),
+      loginHistory: await del('login_history'),
+      memberships: await del('memberships'),
+      projectMemberships: await del('project_members'),
+      invites: await del('invites'),
     }
-    const reseal = c.db.prepare('UPDATE service_accounts SET doc = ? WHERE id = ?')
-    for (const id of serviceAccountsCreatedBy(c, userId)) {
-      const row = c.db.prepare('SELECT doc FROM service_accounts WHERE id = ?').get(id) as {doc: Buffer}
+    for (const id of await serviceAccountsCreatedBy(c, userId)) {
+      const row = await c.db.selectFrom('service_accounts').select('doc').where('id', '=', id).executeTakeFirstOrThrow()
       const doc = c.cipher.openJson<Record<string, unknown>>('service_accounts', id, row.doc)
-      reseal.run(c.cipher.sealJson('service_accounts', id, {...doc, createdBy: null}), id)
+      await c.db.updateTable('service_accounts').set({doc: c.cipher.sealJson('service_accounts', id, {...doc, createdBy: null})}).where('id', '=', id).execute()
     }
-    c.db.prepare('DELETE FROM users WHERE id = ?').run(userId)
+    await c.db.deleteFrom('users').where('id', '=', userId).execute()
     return counts
   })
 }
@@ -42,12 +48,4 @@ export function auditNames(userId: string, email: string): (e: AuditInput) => bo
   return (e) =>
     e.actor.id === userId || e.target.id === userId ||
     [e.actor.name, e.target.name, JSON.stringify(e.details ?? {})].some((s) => !!s && needles.some((n) => s.toLowerCase().includes(n)))
-}
-
-/**
- * WAL mode keeps deleted bytes in the -wal file (secure_delete only zeroes the main file's pages),
- * so after an erasure both stores are checkpointed with TRUNCATE and vacuumed.
- */
-export function purgeStores(dbs: readonly Db[]): void {
-  for (const db of dbs) purgeFreePages(db)
 }

@@ -1,22 +1,24 @@
-import type {Db} from '../db.js'
+import {changed, type StoreCtx} from '../db.js'
+
+const T = 'project_members'
 
 /** Which projects a member-role user may reach. Owners and admins reach every project. */
-export function addProjectMember(db: Db, projectId: string, userId: string): void {
-  db.prepare('INSERT OR IGNORE INTO project_members (project_id, user_id, created_at) VALUES (?, ?, ?)').run(projectId, userId, Date.now())
+export async function addProjectMember(c: StoreCtx, projectId: string, userId: string): Promise<void> {
+  await c.db.insertInto(T).values({project_id: projectId, user_id: userId, created_at: Date.now()}).onConflict((oc) => oc.doNothing()).execute()
 }
 
-export function removeProjectMember(db: Db, projectId: string, userId: string): boolean {
-  return db.prepare('DELETE FROM project_members WHERE project_id = ? AND user_id = ?').run(projectId, userId).changes > 0
+export async function removeProjectMember(c: StoreCtx, projectId: string, userId: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst()) > 0
 }
 
-export function projectsOfUser(db: Db, userId: string): string[] {
-  return (db.prepare('SELECT project_id FROM project_members WHERE user_id = ?').all(userId) as Array<{project_id: string}>).map((r) => r.project_id)
+export async function projectsOfUser(c: StoreCtx, userId: string): Promise<string[]> {
+  return (await c.db.selectFrom(T).select('project_id').where('user_id', '=', userId).execute()).map((r) => r.project_id)
 }
 
-export function membersOfProject(db: Db, projectId: string): string[] {
-  return (db.prepare('SELECT user_id FROM project_members WHERE project_id = ? ORDER BY created_at').all(projectId) as Array<{user_id: string}>).map((r) => r.user_id)
+export async function membersOfProject(c: StoreCtx, projectId: string): Promise<string[]> {
+  return (await c.db.selectFrom(T).select('user_id').where('project_id', '=', projectId).orderBy('created_at').execute()).map((r) => r.user_id)
 }
 
-export function forgetProject(db: Db, projectId: string): void {
-  db.prepare('DELETE FROM project_members WHERE project_id = ?').run(projectId)
+export async function forgetProject(c: StoreCtx, projectId: string): Promise<void> {
+  await c.db.deleteFrom(T).where('project_id', '=', projectId).execute()
 }

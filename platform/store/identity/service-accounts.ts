@@ -1,31 +1,16 @@
 import type {ServiceAccount} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
 import {newToken} from '../../../src/protocol/tokens.js'
-import type {StoreCtx} from '../config/projects.js'
+import {changed, type StoreCtx} from '../db.js'
 import {normaliseName} from '../names.js'
+import type {ServiceAccountsTable} from '../schema.js'
 
-interface Row {
-  id: string
-  project_id: string | null
-  created_at: number
-  updated_at: number
-  expires_at: number | null
-  revoked_at: number | null
-  doc: Buffer
-}
+type Row = ServiceAccountsTable
 interface Doc {
   name: string
   description: string
   scopes: string[]
   createdBy: string | null
-}
-interface KeyRow {
-  id: string
-  service_account_id: string
-  key_hash: Buffer
-  created_at: number
-  expires_at: number | null
-  revoked_at: number | null
 }
 const T = 'service_accounts'
 const K = 'api_keys'
@@ -49,26 +34,26 @@ function toAccount(c: StoreCtx, r: Row, now = Date.now()): ServiceAccountRecord 
 
 export const accountNameIndex = (c: StoreCtx, name: string) => c.hasher.blindIndex('service_accounts.name', normaliseName(name))
 
-export function createServiceAccount(
+export async function createServiceAccount(
   c: StoreCtx,
   input: {name: string; description?: string; scopes: string[]; projectId: string | null; expiresAt: number | null; createdBy: string | null},
-): {account: ServiceAccountRecord; apiKey: string} {
+): Promise<{account: ServiceAccountRecord; apiKey: string}> {
   const id = newId('serviceAccount')
   const now = Date.now()
   const doc: Doc = {name: input.name, description: input.description ?? '', scopes: input.scopes, createdBy: input.createdBy}
-  c.db.prepare(`INSERT INTO ${T} (id, name_bidx, project_id, created_at, updated_at, expires_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-    id, accountNameIndex(c, input.name), input.projectId, now, now, input.expiresAt, c.cipher.sealJson(T, id, doc),
-  )
-  const apiKey = issueApiKey(c, id, input.expiresAt)
-  return {account: getServiceAccount(c, id)!, apiKey}
+  await c.db.insertInto(T).values({
+    id, name_bidx: accountNameIndex(c, input.name), project_id: input.projectId, created_at: now, updated_at: now, expires_at: input.expiresAt, doc: c.cipher.sealJson(T, id, doc),
+  }).execute()
+  const apiKey = await issueApiKey(c, id, input.expiresAt)
+  return {account: (await getServiceAccount(c, id))!, apiKey}
 }
 
-export function issueApiKey(c: StoreCtx, accountId: string, expiresAt: number | null): string {
+export async function issueApiKey(c: StoreCtx, accountId: string, expiresAt: number | null): Promise<string> {
   const id = newId('apiKey')
   const token = newToken('apiKey')
-  c.db.prepare(`INSERT INTO ${K} (id, service_account_id, key_hash, created_at, expires_at, doc) VALUES (?, ?, ?, ?, ?, ?)`).run(
-    id, accountId, c.hasher.tokenHash(token), Date.now(), expiresAt, c.cipher.sealJson(K, id, {hint: token.slice(-4)}),
-  )
+  await c.db.insertInto(K).values({
+    id, service_account_id: accountId, key_hash: c.hasher.tokenHash(token), created_at: Date.now(), expires_at: expiresAt, doc: c.cipher.sealJson(K, id, {hint: token.slice(-4)}),
+  }).execute()
   return token
 }
 
@@ -76,40 +61,44 @@ export function issueApiKey(c: StoreCtx, accountId: string, expiresAt: number | 
  * Rotation: a new key is issued; the current keys stay valid for `graceMs` (0 = revoked now),
  * so a CI system can roll to the new key without a window of failures.
  */
-export function rotateApiKey(c: StoreCtx, accountId: string, graceMs: number): string {
+export async function rotateApiKey(c: StoreCtx, accountId: string, graceMs: number): Promise<string> {
   const now = Date.now()
   const until = now + graceMs
-  const account = getServiceAccount(c, accountId)!
+  const account = (await getServiceAccount(c, accountId))!
   if (graceMs > 0) {
-    c.db.prepare(`UPDATE ${K} SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > ? THEN ? ELSE expires_at END WHERE service_account_id = ? AND revoked_at IS NULL`).run(until, until, accountId)
+    // keys that would outlive the grace period end with it; those ending sooner keep their end
+    await c.db.updateTable(K).set({expires_at: until})
+      .where('service_account_id', '=', accountId).where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', until)]))
+      .execute()
   } else {
-    c.db.prepare(`UPDATE ${K} SET revoked_at = ? WHERE service_account_id = ? AND revoked_at IS NULL`).run(now, accountId)
+    await c.db.updateTable(K).set({revoked_at: now}).where('service_account_id', '=', accountId).where('revoked_at', 'is', null).execute()
   }
   return issueApiKey(c, accountId, account.expiresAtMs)
 }
 
-export function getServiceAccount(c: StoreCtx, id: string): ServiceAccountRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getServiceAccount(c: StoreCtx, id: string): Promise<ServiceAccountRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toAccount(c, r)
 }
 
-export function findServiceAccountByName(c: StoreCtx, name: string): ServiceAccountRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE name_bidx = ?`).get(accountNameIndex(c, name)) as Row | undefined
+export async function findServiceAccountByName(c: StoreCtx, name: string): Promise<ServiceAccountRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('name_bidx', '=', accountNameIndex(c, name)).executeTakeFirst()
   return r && toAccount(c, r)
 }
 
-export function listServiceAccounts(c: StoreCtx): ServiceAccountRecord[] {
-  return (c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id`).all() as Row[]).map((r) => toAccount(c, r))
+export async function listServiceAccounts(c: StoreCtx): Promise<ServiceAccountRecord[]> {
+  return (await c.db.selectFrom(T).selectAll().orderBy('created_at').orderBy('id').execute()).map((r) => toAccount(c, r))
 }
 
-export function revokeServiceAccount(c: StoreCtx, id: string): boolean {
+export async function revokeServiceAccount(c: StoreCtx, id: string): Promise<boolean> {
   const now = Date.now()
-  c.db.prepare(`UPDATE ${K} SET revoked_at = ? WHERE service_account_id = ? AND revoked_at IS NULL`).run(now, id)
-  return c.db.prepare(`UPDATE ${T} SET revoked_at = ?, updated_at = ? WHERE id = ? AND revoked_at IS NULL`).run(now, now, id).changes > 0
+  await c.db.updateTable(K).set({revoked_at: now}).where('service_account_id', '=', id).where('revoked_at', 'is', null).execute()
+  return changed(await c.db.updateTable(T).set({revoked_at: now, updated_at: now}).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()) > 0
 }
 
-export function deleteServiceAccount(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+export async function deleteServiceAccount(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('id', '=', id).executeTakeFirst()) > 0
 }
 
 export type KeyCheck =
@@ -117,11 +106,11 @@ export type KeyCheck =
   | {ok: false; reason: 'unknown' | 'revoked' | 'expired'}
 
 /** Resolves an API key: unknown, revoked and expired are told apart so the 401 can say which. */
-export function checkApiKey(c: StoreCtx, token: string, now = Date.now()): KeyCheck {
+export async function checkApiKey(c: StoreCtx, token: string, now = Date.now()): Promise<KeyCheck> {
   const hash = c.hasher.tokenHash(token)
-  const k = c.db.prepare(`SELECT * FROM ${K} WHERE key_hash = ?`).get(hash) as KeyRow | undefined
+  const k = await c.db.selectFrom(K).selectAll().where('key_hash', '=', hash).executeTakeFirst()
   if (!k || !c.hasher.tokenMatches(token, k.key_hash)) return {ok: false, reason: 'unknown'}
-  const account = getServiceAccount(c, k.service_account_id)
+  const account = await getServiceAccount(c, k.service_account_id)
   if (!account) return {ok: false, reason: 'unknown'}
   if (k.revoked_at !== null || account.revokedAtMs !== null) return {ok: false, reason: 'revoked'}
   if ((k.expires_at !== null && k.expires_at <= now) || (account.expiresAtMs !== null && account.expiresAtMs <= now)) return {ok: false, reason: 'expired'}

@@ -1,18 +1,10 @@
 import type {SessionInfo} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
 import {newToken} from '../../../src/protocol/tokens.js'
-import type {StoreCtx} from '../config/projects.js'
+import {changed, type StoreCtx} from '../db.js'
+import type {SessionsTable} from '../schema.js'
 
-interface Row {
-  id: string
-  user_id: string
-  token_hash: Buffer
-  created_at: number
-  last_used_at: number
-  expires_at: number
-  revoked_at: number | null
-  doc: Buffer
-}
+type Row = SessionsTable
 interface Doc {
   ip: string | null
   userAgent: string | null
@@ -38,60 +30,52 @@ function toSession(c: StoreCtx, r: Row): SessionRecord {
 }
 
 /** Creates a session and returns its token, which is shown once and stored only as a keyed hash. */
-export function createSession(c: StoreCtx, userId: string, meta: Doc, maxAgeMs: number): {token: string; session: SessionRecord} {
+export async function createSession(c: StoreCtx, userId: string, meta: Doc, maxAgeMs: number): Promise<{token: string; session: SessionRecord}> {
   const id = newId('session')
   const token = newToken('session')
   const now = Date.now()
-  c.db.prepare(`INSERT INTO ${T} (id, user_id, token_hash, created_at, last_used_at, expires_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-    id, userId, c.hasher.tokenHash(token), now, now, now + maxAgeMs, c.cipher.sealJson(T, id, meta),
-  )
-  return {token, session: getSession(c, id)!}
+  await c.db.insertInto(T).values({
+    id, user_id: userId, token_hash: c.hasher.tokenHash(token), created_at: now, last_used_at: now, expires_at: now + maxAgeMs, doc: c.cipher.sealJson(T, id, meta),
+  }).execute()
+  return {token, session: (await getSession(c, id))!}
 }
 
-export function getSession(c: StoreCtx, id: string): SessionRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getSession(c: StoreCtx, id: string): Promise<SessionRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toSession(c, r)
 }
 
 /** Finds a session by its token; the hash is compared again in constant time. */
-export function findSessionByToken(c: StoreCtx, token: string): SessionRecord | undefined {
+export async function findSessionByToken(c: StoreCtx, token: string): Promise<SessionRecord | undefined> {
   const hash = c.hasher.tokenHash(token)
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE token_hash = ?`).get(hash) as Row | undefined
+  const r = await c.db.selectFrom(T).selectAll().where('token_hash', '=', hash).executeTakeFirst()
   if (!r || !c.hasher.tokenMatches(token, r.token_hash)) return undefined
   return toSession(c, r)
 }
 
-export function touchSession(c: StoreCtx, id: string, at = Date.now()): void {
-  c.db.prepare(`UPDATE ${T} SET last_used_at = ? WHERE id = ?`).run(at, id)
+export async function touchSession(c: StoreCtx, id: string, at = Date.now()): Promise<void> {
+  await c.db.updateTable(T).set({last_used_at: at}).where('id', '=', id).execute()
 }
 
-export function revokeSession(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`UPDATE ${T} SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`).run(Date.now(), id).changes > 0
+export async function revokeSession(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.updateTable(T).set({revoked_at: Date.now()}).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()) > 0
 }
 
-export function revokeSessionsOfUser(c: StoreCtx, userId: string): string[] {
-  const ids = (c.db.prepare(`SELECT id FROM ${T} WHERE user_id = ? AND revoked_at IS NULL`).all(userId) as Array<{id: string}>).map((r) => r.id)
-  c.db.prepare(`UPDATE ${T} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`).run(Date.now(), userId)
+export async function revokeSessionsOfUser(c: StoreCtx, userId: string): Promise<string[]> {
+  const ids = (await c.db.selectFrom(T).select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute()).map((r) => r.id)
+  await c.db.updateTable(T).set({revoked_at: Date.now()}).where('user_id', '=', userId).where('revoked_at', 'is', null).execute()
   return ids
 }
 
-export function listSessions(c: StoreCtx, filter: {userId?: string; activeOnly?: boolean} = {}): SessionRecord[] {
-  const where: string[] = []
-  const params: unknown[] = []
-  if (filter.userId) {
-    where.push('user_id = ?')
-    params.push(filter.userId)
-  }
-  if (filter.activeOnly) {
-    where.push('revoked_at IS NULL AND expires_at > ?')
-    params.push(Date.now())
-  }
-  const sql = `SELECT * FROM ${T} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at DESC`
-  return (c.db.prepare(sql).all(...params) as Row[]).map((r) => toSession(c, r))
+export async function listSessions(c: StoreCtx, filter: {userId?: string; activeOnly?: boolean} = {}): Promise<SessionRecord[]> {
+  let q = c.db.selectFrom(T).selectAll()
+  if (filter.userId) q = q.where('user_id', '=', filter.userId)
+  if (filter.activeOnly) q = q.where('revoked_at', 'is', null).where('expires_at', '>', Date.now())
+  return (await q.orderBy('created_at', 'desc').execute()).map((r) => toSession(c, r))
 }
 
 /** Removes sessions that ended long ago, so the table does not grow without bound. */
-export function pruneSessions(c: StoreCtx, olderThanMs: number): number {
+export async function pruneSessions(c: StoreCtx, olderThanMs: number): Promise<number> {
   const cutoff = Date.now() - olderThanMs
-  return c.db.prepare(`DELETE FROM ${T} WHERE expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)`).run(cutoff, cutoff).changes
+  return changed(await c.db.deleteFrom(T).where((eb) => eb.or([eb('expires_at', '<', cutoff), eb.and([eb('revoked_at', 'is not', null), eb('revoked_at', '<', cutoff)])])).executeTakeFirst())
 }

@@ -1,5 +1,6 @@
 import type {ServiceAccount, UserExport} from '../../../src/lib/api-types/index.js'
-import {getProject, type StoreCtx} from '../config/projects.js'
+import {getProject} from '../config/projects.js'
+import type {StoreCtx} from '../db.js'
 import {invitesOfUser} from './invites.js'
 import {loginHistory} from './login-history.js'
 import {projectsOfUser} from './project-members.js'
@@ -11,8 +12,8 @@ import type {UserRecord} from './users.js'
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 /** Ids of the service accounts a user created (the creator is inside the sealed doc). */
-export function serviceAccountsCreatedBy(c: StoreCtx, userId: string): string[] {
-  const rows = c.db.prepare('SELECT id, doc FROM service_accounts ORDER BY created_at, id').all() as Array<{id: string; doc: Buffer}>
+export async function serviceAccountsCreatedBy(c: StoreCtx, userId: string): Promise<string[]> {
+  const rows = await c.db.selectFrom('service_accounts').select(['id', 'doc']).orderBy('created_at').orderBy('id').execute()
   return rows.filter((r) => c.cipher.openJson<{createdBy: string | null}>('service_accounts', r.id, r.doc).createdBy === userId).map((r) => r.id)
 }
 
@@ -21,19 +22,22 @@ export function serviceAccountsCreatedBy(c: StoreCtx, userId: string): string[] 
  * service accounts they created, active sessions and login history. Tokens, keys and invite
  * codes never appear (only their metadata); the password hash only when asked for.
  */
-export function exportUser(idb: StoreCtx, cdb: StoreCtx, u: UserRecord, opts: {credentials: boolean}): UserExport {
-  const accounts: ServiceAccount[] = serviceAccountsCreatedBy(idb, u.id).map((id) => {
-    const {expiresAtMs: _e, revokedAtMs: _r, ...a} = getServiceAccount(idb, id)!
-    return a
-  })
+export async function exportUser(idb: StoreCtx, cdb: StoreCtx, u: UserRecord, opts: {credentials: boolean}): Promise<UserExport> {
+  const accounts: ServiceAccount[] = []
+  for (const id of await serviceAccountsCreatedBy(idb, u.id)) {
+    const {expiresAtMs: _e, revokedAtMs: _r, ...a} = (await getServiceAccount(idb, id))!
+    accounts.push(a)
+  }
+  const projects: UserExport['projects'] = []
+  for (const id of await projectsOfUser(idb, u.id)) projects.push({id, name: (await getProject(cdb, id))?.name ?? null})
   return {
     id: u.id, email: u.email, name: u.name, role: u.role, status: u.status, createdAt: u.createdAt, updatedAt: u.updatedAt,
-    directories: directoriesOfUser(idb, u.id).map((d) => d.path),
-    projects: projectsOfUser(idb.db, u.id).map((id) => ({id, name: getProject(cdb, id)?.name ?? null})),
+    directories: (await directoriesOfUser(idb, u.id)).map((d) => d.path),
+    projects,
     ...(opts.credentials ? {passwordHash: u.passwordHash} : {}),
-    invites: invitesOfUser(idb, u.id).map((i) => ({createdAt: iso(i.createdAt)!, expiresAt: iso(i.expiresAt)!, usedAt: iso(i.usedAt)})),
+    invites: (await invitesOfUser(idb, u.id)).map((i) => ({createdAt: iso(i.createdAt)!, expiresAt: iso(i.expiresAt)!, usedAt: iso(i.usedAt)})),
     serviceAccounts: accounts,
-    sessions: listSessions(idb, {userId: u.id, activeOnly: true}).map(({expiresAtMs: _e, lastUsedAtMs: _l, revokedAtMs: _r, ...s}) => s),
-    loginHistory: loginHistory(idb, u.id, 10_000),
+    sessions: (await listSessions(idb, {userId: u.id, activeOnly: true})).map(({expiresAtMs: _e, lastUsedAtMs: _l, revokedAtMs: _r, ...s}) => s),
+    loginHistory: await loginHistory(idb, u.id, 10_000),
   }
 }

@@ -1,15 +1,11 @@
 import type {Role, User, UserStatus} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
-import type {StoreCtx} from '../config/projects.js'
+import {changed, type StoreCtx} from '../db.js'
 import {normaliseEmail} from '../names.js'
-import {decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
+import {afterCursor, type CursorPosition, decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
+import type {UsersTable} from '../schema.js'
 
-interface Row {
-  id: string
-  created_at: number
-  updated_at: number
-  doc: Buffer
-}
+type Row = UsersTable
 export interface UserDoc {
   email: string
   name: string
@@ -38,43 +34,44 @@ export function publicUser(u: UserRecord): User {
 
 export const emailIndex = (c: StoreCtx, email: string) => c.hasher.blindIndex('users.email', normaliseEmail(email))
 
-export function createUser(c: StoreCtx, input: Omit<UserDoc, 'email'> & {email: string}, id = newId('user')): UserRecord {
+export async function createUser(c: StoreCtx, input: Omit<UserDoc, 'email'> & {email: string}, id = newId('user')): Promise<UserRecord> {
   const now = Date.now()
   const doc: UserDoc = {...input, email: normaliseEmail(input.email)}
-  c.db.prepare(`INSERT INTO ${T} (id, email_bidx, created_at, updated_at, doc) VALUES (?, ?, ?, ?, ?)`).run(
-    id, emailIndex(c, doc.email), now, now, c.cipher.sealJson(T, id, doc),
-  )
-  return getUser(c, id)!
+  await c.db.insertInto(T).values({id, email_bidx: emailIndex(c, doc.email), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, doc)}).execute()
+  return (await getUser(c, id))!
 }
 
-export function getUser(c: StoreCtx, id: string): UserRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE id = ?`).get(id) as Row | undefined
+export async function getUser(c: StoreCtx, id: string): Promise<UserRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
   return r && toUser(c, r)
 }
 
-export function findUserByEmail(c: StoreCtx, email: string): UserRecord | undefined {
-  const r = c.db.prepare(`SELECT * FROM ${T} WHERE email_bidx = ?`).get(emailIndex(c, email)) as Row | undefined
+export async function findUserByEmail(c: StoreCtx, email: string): Promise<UserRecord | undefined> {
+  const r = await c.db.selectFrom(T).selectAll().where('email_bidx', '=', emailIndex(c, email)).executeTakeFirst()
   return r && toUser(c, r)
+}
+
+/** Up to `limit` users after the cursor, in creation order. */
+function usersAfter(c: StoreCtx, after: CursorPosition | undefined, limit: number): Promise<Row[]> {
+  let q = c.db.selectFrom(T).selectAll()
+  if (after) q = q.where(afterCursor(after))
+  return q.orderBy('created_at').orderBy('id').limit(limit).execute()
 }
 
 /**
  * A page of users in creation order. Role and status are sealed inside the row, so a filter runs
  * on decrypted users: rows are read in batches until the page (and one more, for the cursor) is full.
  */
-export function listUsers(c: StoreCtx, page: PageRequest, keep?: (u: UserRecord) => boolean): Page<UserRecord> {
+export async function listUsers(c: StoreCtx, page: PageRequest, keep?: (u: UserRecord) => boolean): Promise<Page<UserRecord>> {
   let after = decodeCursor(page.cursor)
   if (!keep) {
-    const rows = (after
-      ? c.db.prepare(`SELECT * FROM ${T} WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`).all(after.at, after.at, after.id, page.limit + 1)
-      : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id LIMIT ?`).all(page.limit + 1)) as Row[]
+    const rows = await usersAfter(c, after, page.limit + 1)
     return pageOf(rows, page.limit, (r) => r.created_at, (r) => toUser(c, r))
   }
   const batch = Math.max(100, page.limit + 1)
   const kept: Row[] = []
   for (;;) {
-    const rows = (after
-      ? c.db.prepare(`SELECT * FROM ${T} WHERE created_at > ? OR (created_at = ? AND id > ?) ORDER BY created_at, id LIMIT ?`).all(after.at, after.at, after.id, batch)
-      : c.db.prepare(`SELECT * FROM ${T} ORDER BY created_at, id LIMIT ?`).all(batch)) as Row[]
+    const rows = await usersAfter(c, after, batch)
     for (const r of rows) {
       if (keep(toUser(c, r))) kept.push(r)
       if (kept.length > page.limit) break
@@ -86,12 +83,13 @@ export function listUsers(c: StoreCtx, page: PageRequest, keep?: (u: UserRecord)
   return pageOf(kept, page.limit, (r) => r.created_at, (r) => toUser(c, r))
 }
 
-export function countUsers(c: StoreCtx): number {
-  return (c.db.prepare(`SELECT count(*) AS n FROM ${T}`).get() as {n: number}).n
+export async function countUsers(c: StoreCtx): Promise<number> {
+  const r = await c.db.selectFrom(T).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  return Number(r.n)
 }
 
-export function updateUser(c: StoreCtx, id: string, patch: Partial<UserDoc>): UserRecord | undefined {
-  const cur = getUser(c, id)
+export async function updateUser(c: StoreCtx, id: string, patch: Partial<UserDoc>): Promise<UserRecord | undefined> {
+  const cur = await getUser(c, id)
   if (!cur) return undefined
   const doc: UserDoc = {
     email: normaliseEmail(patch.email ?? cur.email),
@@ -100,16 +98,16 @@ export function updateUser(c: StoreCtx, id: string, patch: Partial<UserDoc>): Us
     status: patch.status ?? cur.status,
     passwordHash: patch.passwordHash === undefined ? cur.passwordHash : patch.passwordHash,
   }
-  c.db.prepare(`UPDATE ${T} SET email_bidx = ?, updated_at = ?, doc = ? WHERE id = ?`).run(emailIndex(c, doc.email), Date.now(), c.cipher.sealJson(T, id, doc), id)
+  await c.db.updateTable(T).set({email_bidx: emailIndex(c, doc.email), updated_at: Date.now(), doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
   return getUser(c, id)
 }
 
-export function deleteUserRow(c: StoreCtx, id: string): boolean {
-  return c.db.prepare(`DELETE FROM ${T} WHERE id = ?`).run(id).changes > 0
+export async function deleteUserRow(c: StoreCtx, id: string): Promise<boolean> {
+  return changed(await c.db.deleteFrom(T).where('id', '=', id).executeTakeFirst()) > 0
 }
 
 /** Active owners, optionally leaving one out (the one about to be disabled, demoted or erased). */
-export function countActiveOwners(c: StoreCtx, except?: string): number {
-  const rows = c.db.prepare(`SELECT * FROM ${T}`).all() as Row[]
+export async function countActiveOwners(c: StoreCtx, except?: string): Promise<number> {
+  const rows = await c.db.selectFrom(T).selectAll().execute()
   return rows.filter((r) => r.id !== except).map((r) => toUser(c, r)).filter((u) => u.role === 'owner' && u.status === 'active').length
 }

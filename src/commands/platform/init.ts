@@ -1,22 +1,24 @@
 import {Flags} from '@oclif/core'
-import {AlreadyInitializedError, initDataDir} from '../../../platform/admin.js'
+import {AlreadyInitializedError, initDataDir, SETTINGS} from '../../../platform/admin.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
 import {details} from '../../lib/output.js'
 import {loadPlatformConfig} from '../../lib/platform-config.js'
-import {configFileFlag, dataDirFlag} from '../../lib/platform-flags.js'
+import {configFileFlag, dataDirFlag, settingFlags} from '../../lib/platform-flags.js'
 import {readStdin} from '../../lib/prompt.js'
 
 export default class PlatformInit extends MezuCommand<typeof PlatformInit> {
   static override summary = 'Create a data directory: master key, encrypted stores, platform CA and the first owner.'
   static override examples = [
     '<%= config.bin %> platform init --admin-email you@example.com',
+    '<%= config.bin %> platform init --admin-email you@example.com --store postgres://mezu@db.example.com/mezu --store-password-file /etc/mezu/db-password',
     'echo "$ADMIN_PASSWORD" | <%= config.bin %> platform init --admin-email ops@example.com --admin-password-stdin --json',
   ]
 
   static override flags = {
     ...dataDirFlag,
     ...configFileFlag,
+    ...settingFlags(SETTINGS.filter((s) => s.key.startsWith('store.'))),
     'admin-email': Flags.string({description: 'email of the first owner account', required: true}),
     'admin-password-stdin': Flags.boolean({description: 'read the owner\'s password from stdin (else one is generated and printed once)'}),
   }
@@ -34,7 +36,7 @@ export default class PlatformInit extends MezuCommand<typeof PlatformInit> {
     }
     let result
     try {
-      result = await initDataDir({dataDir, masterKey: config.masterKey, adminEmail: email, adminPassword: password, passwordStrength: config.passwordStrength})
+      result = await initDataDir({dataDir, masterKey: config.masterKey, adminEmail: email, adminPassword: password, passwordStrength: config.passwordStrength, store: config.store})
     } catch (error) {
       if (error instanceof AlreadyInitializedError) throw new MezuError('already_initialized', error.message)
       throw new MezuError('platform', `cannot initialise ${dataDir}: ${(error as Error).message}`)

@@ -5,8 +5,7 @@ import type {Migration} from '../../migrate.js'
 export const init: Migration = {
   version: 1,
   name: '001-init',
-  up(db) {
-    db.exec(`
+  sql: `
       CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value INTEGER NOT NULL
@@ -76,6 +75,5 @@ export const init: Migration = {
         doc BLOB NOT NULL
       );
       CREATE INDEX audit_at ON audit (at);
-    `)
-  },
+`,
 }

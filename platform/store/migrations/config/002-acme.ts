@@ -5,8 +5,7 @@ import type {Migration} from '../../migrate.js'
 export const acme: Migration = {
   version: 2,
   name: '002-acme',
-  up(db) {
-    db.exec(`
+  sql: `
       CREATE TABLE acme_accounts (
         id TEXT PRIMARY KEY,
         account_bidx BLOB NOT NULL UNIQUE,
@@ -20,6 +19,5 @@ export const acme: Migration = {
         updated_at INTEGER NOT NULL,
         doc BLOB NOT NULL
       );
-    `)
-  },
+`,
 }

@@ -5,8 +5,7 @@ import type {Migration} from '../../migrate.js'
 export const init: Migration = {
   version: 1,
   name: '001-init',
-  up(db) {
-    db.exec(`
+  sql: `
       CREATE TABLE keyring (
         id TEXT PRIMARY KEY,
         doc BLOB NOT NULL
@@ -87,6 +86,5 @@ export const init: Migration = {
         expires_at INTEGER NOT NULL,
         used_at INTEGER
       );
-    `)
-  },
+`,
 }

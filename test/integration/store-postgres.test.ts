@@ -1,0 +1,206 @@
+import {randomBytes} from 'node:crypto'
+import {join} from 'node:path'
+import test from 'ava'
+import {announce} from '../../platform/control/context.js'
+import {ChangeFeed, type ChangeEvent} from '../../platform/control/feed.js'
+import {PostgresFeedListener} from '../../platform/control/pg-feed.js'
+import {configVersion} from '../../platform/store/config/meta.js'
+import {transaction} from '../../platform/store/db.js'
+import {openStores, type Stores} from '../../platform/store/stores.js'
+import {api, loginToken} from '../helpers/api.js'
+import {ADMIN_EMAIL, ADMIN_PASSWORD, tempDir} from '../helpers/platform.js'
+import {startPlatformProcess} from '../helpers/platform-process.js'
+import {startPostgres, type TestPostgres} from '../helpers/postgres.js'
+import pino from 'pino'
+
+// PostgreSQL-only promises of issue 11: several control planes on one database, crash safety,
+// outages, and the cross-process change feed. One throwaway cluster for the file.
+
+let pg: TestPostgres
+test.before(async () => {
+  pg = await startPostgres()
+})
+test.after.always(async () => {
+  await pg?.close()
+})
+
+const masterKey = () => `v1:${randomBytes(32).toString('base64')}`
+const silent = pino({level: 'silent'})
+
+async function startOnPostgres(t: Parameters<typeof startPlatformProcess>[0], url: string, key: string) {
+  const dir = tempDir(t)
+  const p = await startPlatformProcess(t, join(dir, 'data'), undefined, {args: ['--store', url], env: {MEZU_MASTER_KEY: key}})
+  const token = await loginToken(p.summary.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const call = (method: string, path: string, body?: unknown) => api(p.summary.apiUrl, p.caPem, method, path, {token, body})
+  return {p, call, dir}
+}
+
+test.serial('two control-plane processes on one PostgreSQL: concurrent writers lose nothing and unique names hold', async (t) => {
+  const url = await pg.createDatabase()
+  const key = masterKey()
+  const a = await startOnPostgres(t, url, key)
+  const b = await startOnPostgres(t, url, key)
+  t.not(a.p.summary.apiUrl, b.p.summary.apiUrl)
+
+  // distinct names from both sides at once: every one lands
+  const distinct = await Promise.all(Array.from({length: 24}, (_, i) => (i % 2 ? a : b).call('POST', '/v1/projects', {name: `proj-${i}`})))
+  t.deepEqual(distinct.map((r) => r.status), Array(24).fill(201))
+  // the same name from both sides at once: exactly one wins, the other is a conflict
+  for (let i = 0; i < 8; i++) {
+    const [ra, rb] = await Promise.all([a.call('POST', '/v1/projects', {name: `same-${i}`}), b.call('POST', '/v1/projects', {name: `same-${i}`})])
+    t.deepEqual([ra.status, rb.status].sort(), [201, 409], `same-${i}: ${ra.text} / ${rb.text}`)
+  }
+  // read-modify-write on one row from both sides: environments added concurrently to one project all stay
+  const envs = await Promise.all(Array.from({length: 16}, (_, i) => (i % 2 ? a : b).call('POST', '/v1/projects/proj-0/environments', {name: `env-${i}`})))
+  t.deepEqual(envs.map((r) => r.status), Array(16).fill(201))
+
+  for (const side of [a, b]) {
+    const list = await side.call('GET', '/v1/projects?limit=100')
+    t.is(list.status, 200)
+    t.is(list.body.items.length, 24 + 8, 'both processes see every project')
+    const e = await side.call('GET', '/v1/projects/proj-0/environments?limit=100')
+    t.is(e.body.items.filter((x: {name: string}) => x.name.startsWith('env-')).length, 16)
+  }
+  const audit = await a.call('GET', '/v1/audit?limit=200&action=project.create')
+  t.is(audit.status, 200, audit.text)
+  t.is(audit.body.items.filter((x: {action: string}) => x.action === 'project.create').length, 32, 'one audit entry per project created, none for the refused')
+})
+
+test.serial('SIGKILL of the platform during writes: every acknowledged write is there after a restart', async (t) => {
+  const url = await pg.createDatabase()
+  const key = masterKey()
+  const first = await startOnPostgres(t, url, key)
+  const acknowledged: string[] = []
+  let stop = false
+  const writers = Array.from({length: 3}, async (_, w) => {
+    for (let i = 0; !stop; i++) {
+      const name = `w${w}-${i}`
+      try {
+        const r = await first.call('POST', '/v1/projects', {name})
+        if (r.status === 201) acknowledged.push(name)
+      } catch {
+        return // the connection died with the process
+      }
+    }
+  })
+  while (acknowledged.length < 30) await new Promise((r) => setTimeout(r, 20))
+  await first.p.kill('SIGKILL')
+  stop = true
+  await Promise.all(writers)
+  const second = await startOnPostgres(t, url, key)
+  const names = new Set<string>()
+  for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+    const r = await second.call('GET', `/v1/projects?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+    t.is(r.status, 200)
+    for (const p of r.body.items) names.add(p.name)
+    cursor = r.body.nextCursor
+  }
+  const lost = acknowledged.filter((n) => !names.has(n))
+  t.deepEqual(lost, [], `${acknowledged.length} acknowledged writes`)
+})
+
+test.serial('PostgreSQL restarted under load: the API answers 503 store_unavailable, then recovers without a platform restart', async (t) => {
+  const url = await pg.createDatabase()
+  const {p, call} = await startOnPostgres(t, url, masterKey())
+  t.is((await call('POST', '/v1/projects', {name: 'before'})).status, 201)
+  await pg.stop()
+  try {
+    const down = await call('GET', '/v1/projects')
+    t.is(down.status, 503, down.text)
+    t.is(down.body.error.code, 'store_unavailable')
+    t.is(down.headers['retry-after'], '2')
+    const ready = await api(p.summary.apiUrl, p.caPem, 'GET', '/readyz')
+    t.is(ready.status, 503)
+    t.deepEqual(ready.body.failing, ['store'])
+  } finally {
+    await pg.start()
+  }
+  let after = await call('POST', '/v1/projects', {name: 'after'})
+  for (let i = 0; i < 50 && after.status === 503; i++) {
+    await new Promise((r) => setTimeout(r, 200))
+    after = await call('POST', '/v1/projects', {name: 'after'})
+  }
+  t.is(after.status, 201, after.text)
+  const list = await call('GET', '/v1/projects')
+  t.deepEqual(list.body.items.map((x: {name: string}) => x.name).sort(), ['after', 'before'])
+  t.is((await api(p.summary.apiUrl, p.caPem, 'GET', '/readyz')).status, 200)
+  t.is(p.child.exitCode, null, 'the platform kept running')
+})
+
+async function openOnPostgres(t: Parameters<typeof tempDir>[0], url: string, key: string): Promise<Stores> {
+  const s = await openStores(tempDir(t), {masterKey: key, create: true, store: {url}})
+  t.teardown(() => s.close())
+  return s
+}
+
+test.serial('the cross-process change feed delivers every committed change once, in order, and nothing that rolled back', async (t) => {
+  const url = await pg.createDatabase()
+  const key = masterKey()
+  const a = await openOnPostgres(t, url, key)
+  const b = await openOnPostgres(t, url, key)
+  const feedA = new ChangeFeed()
+  const feedB = new ChangeFeed()
+  const listener = new PostgresFeedListener(b.postgres!, feedB, () => configVersion(b.ctx), await configVersion(b.ctx), silent)
+  await listener.start()
+  t.teardown(() => listener.close())
+  const seen: ChangeEvent[] = []
+  feedB.subscribe((e) => {
+    seen.push(e)
+  })
+  const ctxA = {cdb: a.ctx, feed: feedA}
+  const committed: number[] = []
+  for (let i = 0; i < 40; i++) {
+    if (i % 8 === 3) {
+      // a change that fails after announcing: rolled back, never delivered
+      await t.throwsAsync(transaction(a.ctx, async (onCommit) => {
+        await announce(ctxA, onCommit, {kind: 'route', id: `rolled-${i}`, action: 'created'})
+        throw new Error('validation failed after the write')
+      }), {message: 'validation failed after the write'})
+      continue
+    }
+    const e = await transaction(a.ctx, (onCommit) => announce(ctxA, onCommit, {kind: 'route', id: `r-${i}`, action: 'created'}))
+    committed.push(e.version)
+  }
+  for (let i = 0; i < 100 && seen.length < committed.length; i++) await new Promise((r) => setTimeout(r, 50))
+  t.deepEqual(seen.map((e) => e.version), committed, 'each committed version once, in commit order')
+  t.false(seen.some((e) => e.id?.startsWith('rolled-')))
+  t.true(seen.every((e) => e.kind === 'route'))
+  t.deepEqual(committed, committed.map((_, i) => committed[0]! + i), 'versions are consecutive: the rolled-back bumps left no gap')
+})
+
+test.serial('a listener that lost its connection resyncs: changes made meanwhile reach the feed as one resync', async (t) => {
+  const url = await pg.createDatabase()
+  const key = masterKey()
+  const a = await openOnPostgres(t, url, key)
+  const b = await openOnPostgres(t, url, key)
+  const feedB = new ChangeFeed()
+  const listener = new PostgresFeedListener(b.postgres!, feedB, () => configVersion(b.ctx), await configVersion(b.ctx), silent)
+  await listener.start()
+  t.teardown(() => listener.close())
+  const seen: ChangeEvent[] = []
+  feedB.subscribe((e) => {
+    seen.push(e)
+  })
+  const ctxA = {cdb: a.ctx, feed: new ChangeFeed()}
+  // cut every connection of the listener's database role from the server side
+  await pg.stopImmediate()
+  await pg.start()
+  // writes land while the listener is still reconnecting (its backoff starts at 100 ms)
+  let last = 0
+  for (let i = 0; i < 5; i++) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        last = (await transaction(a.ctx, (onCommit) => announce(ctxA, onCommit, {kind: 'policy', id: `p-${i}`, action: 'updated'}))).version
+        break
+      } catch (error) {
+        if (attempt > 50) throw error
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  }
+  for (let i = 0; i < 100 && !seen.some((e) => e.version >= last); i++) await new Promise((r) => setTimeout(r, 50))
+  t.true(seen.some((e) => e.version >= last), `the feed caught up to version ${last}: ${JSON.stringify(seen)}`)
+  const versions = seen.map((e) => e.version)
+  t.deepEqual(versions, [...versions].sort((x, y) => x - y), 'never backwards')
+  t.is(new Set(versions).size, versions.length, 'no version twice')
+})
