@@ -5,7 +5,7 @@ import {fingerprint} from './pki/ca.js'
 import {CA_CERT_FILE} from './init.js'
 import {LOCK_FILE} from './server.js'
 import {rotateSigningKey} from './store/config/signing-keys.js'
-import {openStores, storesExist} from './store/stores.js'
+import {openStores, storeMarker, type StoreLocation, storesExist} from './store/stores.js'
 
 export {initDataDir, AlreadyInitializedError} from './init.js'
 export {rotateMasterKey} from './store/rotate.js'
@@ -45,7 +45,7 @@ function dataDirProblem(dataDir: string): string | null {
 
 export function localStatus(dataDir: string): LocalStatus {
   const problem = dataDirProblem(dataDir)
-  const initialized = storesExist(dataDir)
+  const initialized = storesExist(dataDir) || storeMarker(dataDir) !== undefined
   const caPath = join(dataDir, CA_CERT_FILE)
   const hasCa = existsSync(caPath)
   let lock: {pid: number; apiUrl: string; edgeUrl: string | null; tunnelUrl: string | null; domain: string; startedAt: string} | undefined
@@ -82,8 +82,8 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Opens the stores read-only in spirit: checks the key and schema, then closes. */
-export async function checkDataDir(dataDir: string, masterKey?: string): Promise<{identityVersion: number; configVersion: number}> {
-  const s = await openStores(dataDir, {masterKey})
+export async function checkDataDir(dataDir: string, masterKey?: string, store?: StoreLocation): Promise<{identityVersion: number; configVersion: number}> {
+  const s = await openStores(dataDir, {masterKey, store})
   try {
     const v = await s.schemaVersions()
     return {identityVersion: v.identity, configVersion: v.config}
@@ -97,8 +97,8 @@ export async function checkDataDir(dataDir: string, masterKey?: string): Promise
  * becomes active; the old one stays published in the JWKS until assertions it signed have expired
  * (`ttl`: the platform's edge.assertionTtlMs).
  */
-export async function rotateSigningKeyOffline(dataDir: string, masterKey?: string, ttl = buildConfig({dataDir}).edge.assertionTtlMs): Promise<{kid: string; retired: string[]; deleted: number; publishedUntil: string | null}> {
-  const s = await openStores(dataDir, {masterKey})
+export async function rotateSigningKeyOffline(dataDir: string, masterKey?: string, ttl = buildConfig({dataDir}).edge.assertionTtlMs, store?: StoreLocation): Promise<{kid: string; retired: string[]; deleted: number; publishedUntil: string | null}> {
+  const s = await openStores(dataDir, {masterKey, store})
   try {
     const now = Date.now()
     const r = await rotateSigningKey(s.ctx, ttl, now)

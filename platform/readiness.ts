@@ -1,6 +1,5 @@
 import {accessSync, constants} from 'node:fs'
 import {dirname, join} from 'node:path'
-import type Database from 'better-sqlite3'
 import {CONFIG_DB, IDENTITY_DB, type Stores} from './store/stores.js'
 
 /** One readiness check's verdict; `message` says what is wrong (never a secret). */
@@ -47,41 +46,28 @@ export function storeChecks(stores: Pick<Stores, 'sqlite' | 'postgres' | 'dataDi
   if (pg) {
     return [['store', async () => {
       try {
-        await pg.pool.query('SELECT 1')
+        await pg.ping()
         return {ok: true}
       } catch (error) {
         return {ok: false, message: `PostgreSQL cannot be reached: ${(error as Error).message}`}
       }
     }]]
   }
-  const db = stores.sqlite!.raw
-  return [IDENTITY_DB, CONFIG_DB].map((name) => [name === IDENTITY_DB ? 'identity-store' : 'config-store', sqliteWritable(db, join(stores.dataDir, name))])
-}
-
-function sqliteWritable(db: Database.Database, file: string): Check {
-  return () => {
-    if (!db.open) return {ok: false, message: `${file} is closed`}
-    for (const path of [file, dirname(file)]) {
-      try {
-        accessSync(path, constants.W_OK)
-      } catch (error) {
-        return {ok: false, message: `${path} is not writable (${(error as NodeJS.ErrnoException).code})`}
+  const sqlite = stores.sqlite!
+  return (['identity', 'config'] as const).map((store) => {
+    const file = join(stores.dataDir, store === 'identity' ? IDENTITY_DB : CONFIG_DB)
+    return [`${store}-store`, () => {
+      for (const path of [file, dirname(file)]) {
+        try {
+          accessSync(path, constants.W_OK)
+        } catch (error) {
+          return {ok: false, message: `${path} is not writable (${(error as NodeJS.ErrnoException).code})`}
+        }
       }
-    }
-    // a transaction of ours is open (it holds the lock, so the stores are writable)
-    if (db.inTransaction) return {ok: true}
-    const wait = db.pragma('busy_timeout', {simple: true}) as number
-    db.pragma('busy_timeout = 0')
-    try {
-      db.exec('BEGIN IMMEDIATE')
-      db.exec('ROLLBACK')
-      return {ok: true}
-    } catch (error) {
-      return {ok: false, message: `${file} cannot be written: ${(error as Error).message}`}
-    } finally {
-      db.pragma(`busy_timeout = ${wait}`)
-    }
-  }
+      const problem = sqlite.writeLockProblem(store)
+      return problem ? {ok: false, message: `${file} ${problem}`} : {ok: true}
+    }]
+  })
 }
 
 /** A listener is ready while it accepts connections. */

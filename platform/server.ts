@@ -28,7 +28,7 @@ import {issueServerCert, type ServerCert} from './pki/ca.js'
 import {CertFileWatcher, coversHost, loadCertPair, type LoadedCert} from './pki/cert-files.js'
 import {listRoutes} from './store/config/routes.js'
 import {loadCa} from './store/config/ca.js'
-import {openStores, storesInitialized} from './store/stores.js'
+import {openStores, storesInitialized, writeStoreMarker} from './store/stores.js'
 import {configVersion} from './store/config/meta.js'
 import {parseListenAddress} from '../src/lib/listen-address.js'
 import {AccessLog} from './access-log.js'
@@ -88,6 +88,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   }
   // A second control plane on a shared PostgreSQL starts with a data directory of its own, maybe new.
   mkdirSync(config.dataDir, {recursive: true, mode: 0o700})
+  if (config.store.url) writeStoreMarker(config.dataDir, config.store.url)
   const caPath = join(config.dataDir, CA_CERT_FILE)
   if (!existsSync(caPath)) writeFileSync(caPath, ca.certPem, {mode: 0o644})
   // Metrics are off unless a listener is asked for: then nothing is counted at all.

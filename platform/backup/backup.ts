@@ -6,7 +6,7 @@ import {decodeMasterKey, encodeMasterKey, loadMasterKeys, MASTER_KEY_FILE, maste
 import {configMigrations} from '../store/migrations/config/index.js'
 import {identityMigrations} from '../store/migrations/identity/index.js'
 import {checkKeyOpens, checkSnapshot, snapshotDb} from '../store/snapshot.js'
-import {CONFIG_DB, IDENTITY_DB, storesExist} from '../store/stores.js'
+import {CONFIG_DB, IDENTITY_DB, storeMarker, storesExist} from '../store/stores.js'
 import {ARCHIVE_FORMAT, archiveMacKey, type ArchivePart, type BackupManifest, hashFile, openArchive, writeArchive} from './archive.js'
 
 export {BackupFileError, type BackupManifest} from './archive.js'
@@ -54,6 +54,8 @@ function appVersion(): string {
 export async function createBackup(opts: {dataDir: string; output: string; masterKey?: string; now?: () => Date}): Promise<BackupResult> {
   const dataDir = resolve(opts.dataDir)
   const output = resolve(opts.output)
+  const onPostgres = storeMarker(dataDir)
+  if (onPostgres) throw new Error(`the stores of ${dataDir} are in PostgreSQL (${onPostgres.url}); back them up with pg_dump or base backups, and keep the master key apart`)
   if (!storesExist(dataDir)) throw new Error(`${dataDir} holds no platform (no ${IDENTITY_DB} and ${CONFIG_DB})`)
   if (existsSync(join(dataDir, NEXT_KEY_FILE))) throw new Error(`a master-key rotation is unfinished in ${dataDir}; finish it with mezu platform rotate-key before backing up`)
   const key = loadMasterKeys(dataDir, opts.masterKey).current

@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type Database from 'better-sqlite3'
 import pg from 'pg'
@@ -42,6 +42,25 @@ type Keyring = Record<(typeof KEYRING_ENTRIES)[number], Uint8Array>
 
 export function storesExist(dataDir: string): boolean {
   return existsSync(join(dataDir, IDENTITY_DB)) && existsSync(join(dataDir, CONFIG_DB))
+}
+
+/**
+ * A data directory whose stores live in PostgreSQL says so in this file (the URL without its
+ * password), so local commands (status, backup) know where the stores are.
+ */
+export const STORE_MARKER = 'store.json'
+
+export function writeStoreMarker(dataDir: string, url: string): void {
+  writeFileSync(join(dataDir, STORE_MARKER), JSON.stringify({engine: 'postgres', url: redactUrl(url)}, null, 2) + '\n', {mode: 0o600})
+}
+
+/** Where this data directory's stores are, when not in its SQLite files. */
+export function storeMarker(dataDir: string): {engine: 'postgres'; url: string} | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, STORE_MARKER), 'utf8')) as {engine: 'postgres'; url: string}
+  } catch {
+    return undefined
+  }
 }
 
 /** Has `mezu platform init` run here: the SQLite files exist, or the PostgreSQL database holds a platform CA. */

@@ -1,5 +1,9 @@
 import {spawnSync} from 'node:child_process'
 import {rmSync} from 'node:fs'
+import {join} from 'node:path'
+import type {ExecutionContext} from 'ava'
+import Database from 'better-sqlite3'
+import pg from 'pg'
 import {startPostgres, type TestPostgres} from './postgres.js'
 
 /**
@@ -29,4 +33,27 @@ export function sharedPostgres(): Promise<TestPostgres> {
 export async function testStoreLocation(): Promise<{url: string} | undefined> {
   if (TEST_STORE !== 'postgres') return undefined
   return {url: await (await sharedPostgres()).createDatabase()}
+}
+
+/**
+ * A connection of its own to a running platform's stores, which sees only committed data (a
+ * read-only SQLite connection, or a PostgreSQL client): what it reads proves a commit happened.
+ */
+export async function committedReader(t: ExecutionContext, platform: {dataDir: string; config: {store: {url?: string}}}): Promise<{configVersion(): Promise<number>; rowsWithId(table: string, id: string): Promise<number>}> {
+  const url = platform.config.store.url
+  if (url) {
+    const client = new pg.Client({connectionString: url, options: '-c search_path=identity,config'})
+    await client.connect()
+    t.teardown(() => client.end())
+    return {
+      configVersion: async () => Number((await client.query(`SELECT value FROM meta WHERE key = 'config_version'`)).rows[0].value),
+      rowsWithId: async (table, id) => Number((await client.query(`SELECT count(*) AS n FROM ${table} WHERE id = $1`, [id])).rows[0].n),
+    }
+  }
+  const config = new Database(join(platform.dataDir, 'config.db'), {readonly: true})
+  t.teardown(() => config.close())
+  return {
+    configVersion: async () => (config.prepare(`SELECT value FROM meta WHERE key = 'config_version'`).get() as {value: number}).value,
+    rowsWithId: async (table, id) => (config.prepare(`SELECT count(*) AS n FROM ${table} WHERE id = ?`).get(id) as {n: number}).n,
+  }
 }

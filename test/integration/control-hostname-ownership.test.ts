@@ -57,3 +57,22 @@ test('a route on a hostname another project uses is refused with 409, naming the
   const taken = await call(deployer, 'POST', '/v1/routes', {project: 'bravo', hostname: 'app', path: '/public/x', service: 'web'})
   t.is(taken.status, 201, taken.text)
 })
+
+test('four projects racing for one new hostname: exactly one gets it, whatever the interleaving', async (t) => {
+  const p = await startTestPlatform(t)
+  const owner = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const call = async (method: string, path: string, body?: unknown) => api(p.apiUrl, p.caPem, method, path, {token: owner, body})
+  const projects = ['alpha', 'bravo', 'charlie', 'delta']
+  for (const name of projects) {
+    t.is((await call('POST', '/v1/projects', {name})).status, 201)
+    t.is((await call('POST', `/v1/projects/${name}/environments`, {name: 'prod'})).status, 201)
+  }
+  // different paths, so no unique index stands between them: only the ownership check does
+  for (let round = 0; round < 12; round++) {
+    const host = `race-${round}`
+    const results = await Promise.all(projects.map((project, i) => call('POST', '/v1/routes', {project, hostname: host, path: `/${i}`, service: 'web'})))
+    t.deepEqual(results.map((r) => r.status).sort(), [201, 409, 409, 409], results.map((r) => r.text).join(' / '))
+    const routes = (await call('GET', '/v1/routes')).body.items.filter((r: {hostname: string}) => r.hostname === `${host}.mezu.localhost`)
+    t.is(new Set(routes.map((r: {projectId: string}) => r.projectId)).size, 1, 'one project holds the host')
+  }
+})

@@ -1,10 +1,8 @@
-import Database from 'better-sqlite3'
 import test from 'ava'
-import {join} from 'node:path'
 import type {ChangeEvent} from '../../platform/control/feed.js'
-import {CONFIG_DB} from '../../platform/store/stores.js'
 import {api, loginToken} from '../helpers/api.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform} from '../helpers/platform.js'
+import {committedReader} from '../helpers/store-engine.js'
 
 test('a route change bumps the configuration version once and publishes exactly one feed event, after commit', async (t) => {
   const platform = await startTestPlatform(t)
@@ -15,20 +13,18 @@ test('a route change bumps the configuration version once and publishes exactly 
 
   // A second connection sees only committed data: what it reads inside the listener proves the
   // event was published after the commit, not before.
-  const reader = new Database(join(platform.dataDir, CONFIG_DB), {readonly: true})
-  t.teardown(() => reader.close())
-  const versionSeen = () => (reader.prepare(`SELECT value FROM meta WHERE key = 'config_version'`).get() as {value: number}).value
-  const before = versionSeen()
+  const reader = await committedReader(t, platform)
+  const before = await reader.configVersion()
   const events: Array<ChangeEvent & {committedVersion: number; routeRows: number}> = []
-  t.teardown(platform.ctx.feed.subscribe((e) => {
-    events.push({...e, committedVersion: versionSeen(), routeRows: (reader.prepare('SELECT count(*) AS n FROM routes WHERE id = ?').get(e.id) as {n: number}).n})
+  t.teardown(platform.ctx.feed.subscribe(async (e) => {
+    events.push({...e, committedVersion: await reader.configVersion(), routeRows: e.id ? await reader.rowsWithId('routes', e.id) : 0})
   }))
 
   const created = await call('POST', '/v1/routes', {project: 'shop', hostname: 'shop', service: 'web'})
   t.is(created.status, 201)
   t.is(events.length, 1)
   t.like(events[0], {kind: 'route', id: created.body.id, action: 'created', version: before + 1, committedVersion: before + 1, routeRows: 1})
-  t.is(versionSeen(), before + 1)
+  t.is(await reader.configVersion(), before + 1)
 
   const updated = await call('PATCH', `/v1/routes/${created.body.id}`, {service: 'web2'})
   t.is(updated.status, 200)
@@ -42,7 +38,7 @@ test('a route change bumps the configuration version once and publishes exactly 
   t.is(bad.status, 400)
   t.is(bad.body.error.field, 'hostname')
   t.is(events.length, 2)
-  t.is(versionSeen(), before + 2)
+  t.is(await reader.configVersion(), before + 2)
 
   const deleted = await call('DELETE', `/v1/routes/${created.body.id}`)
   t.is(deleted.status, 204)

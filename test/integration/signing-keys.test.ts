@@ -33,11 +33,12 @@ test('rotation keeps the old key published until its tokens expire, then deletes
 test('mezu platform rotate-signing-key rotates a stopped platform and refuses a running one', async (t) => {
   const p = await startTestPlatform(t)
   const before = (await buildEdgeIdentity(p.ctx)).activeKey.kid
-  const refused = await mezu(['platform', 'rotate-signing-key', '--data-dir', p.dataDir, '--json'])
+  const store = p.config.store.url ? ['--store', p.config.store.url] : []
+  const refused = await mezu(['platform', 'rotate-signing-key', '--data-dir', p.dataDir, ...store, '--json'])
   t.is(refused.code, 1)
   t.regex(refused.stderr, /running/)
   await p.stop()
-  const r = await mezu(['platform', 'rotate-signing-key', '--data-dir', p.dataDir, '--json'])
+  const r = await mezu(['platform', 'rotate-signing-key', '--data-dir', p.dataDir, ...store, '--json'])
   t.is(r.code, 0, r.stderr)
   const out = r.json()
   t.deepEqual(out.retired, [before])

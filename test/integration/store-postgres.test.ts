@@ -8,6 +8,7 @@ import {configVersion} from '../../platform/store/config/meta.js'
 import {transaction} from '../../platform/store/db.js'
 import {openStores, type Stores} from '../../platform/store/stores.js'
 import {api, loginToken} from '../helpers/api.js'
+import {mezu} from '../helpers/cli.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, tempDir} from '../helpers/platform.js'
 import {startPlatformProcess} from '../helpers/platform-process.js'
 import {startPostgres, type TestPostgres} from '../helpers/postgres.js'
@@ -54,6 +55,17 @@ test.serial('two control-plane processes on one PostgreSQL: concurrent writers l
   const envs = await Promise.all(Array.from({length: 16}, (_, i) => (i % 2 ? a : b).call('POST', '/v1/projects/proj-0/environments', {name: `env-${i}`})))
   t.deepEqual(envs.map((r) => r.status), Array(16).fill(201))
 
+  // two projects claiming one new hostname through different processes: one wins, the host has one owner
+  t.is((await a.call('POST', '/v1/projects/proj-1/environments', {name: 'prod'})).status, 201)
+  t.is((await b.call('POST', '/v1/projects/proj-2/environments', {name: 'prod'})).status, 201)
+  for (let round = 0; round < 6; round++) {
+    const [ra, rb] = await Promise.all([
+      a.call('POST', '/v1/routes', {project: 'proj-1', hostname: `contested-${round}`, path: '/a', service: 'web'}),
+      b.call('POST', '/v1/routes', {project: 'proj-2', hostname: `contested-${round}`, path: '/b', service: 'web'}),
+    ])
+    t.deepEqual([ra.status, rb.status].sort(), [201, 409], `${ra.text} / ${rb.text}`)
+  }
+
   for (const side of [a, b]) {
     const list = await side.call('GET', '/v1/projects?limit=100')
     t.is(list.status, 200)
@@ -61,7 +73,13 @@ test.serial('two control-plane processes on one PostgreSQL: concurrent writers l
     const e = await side.call('GET', '/v1/projects/proj-0/environments?limit=100')
     t.is(e.body.items.filter((x: {name: string}) => x.name.startsWith('env-')).length, 16)
   }
-  const audit = await a.call('GET', '/v1/audit?limit=200&action=project.create')
+  // local commands know where this data directory's stores are
+  const status = await mezu(['platform', 'status', '--data-dir', join(a.dir, 'data'), '--json'])
+  t.true(status.json().initialized, status.stdout)
+  const backup = await mezu(['platform', 'backup', '--data-dir', join(a.dir, 'data'), '--output', join(a.dir, 'x.mezubak'), '--json'], {env: {MEZU_MASTER_KEY: key}})
+  t.is(backup.code, 1)
+  t.regex(JSON.parse(backup.stderr).error.message, /are in PostgreSQL \(postgres:\/\/mezu@127\.0\.0\.1:\d+\/\w+\); back them up with pg_dump/)
+  const audit = await a.call('GET', '/v1/audit?limit=100&action=project.create')
   t.is(audit.status, 200, audit.text)
   t.is(audit.body.items.filter((x: {action: string}) => x.action === 'project.create').length, 32, 'one audit entry per project created, none for the refused')
 })

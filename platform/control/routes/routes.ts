@@ -126,13 +126,15 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
     const hostname = normaliseHostname(req.body.hostname, ctx.config.domain)
     const pathPrefix = normalisePathPrefix(req.body.path ?? '/')
     const policy = req.body.policy ? await resolvePolicy(ctx, project, req.body.policy) : null
-    await refuseForeignHost(ctx, p, hostname, project.id)
-    await refuseTaken(ctx, hostname, pathPrefix)
-    const route = await change(ctx, req, {action: 'route.create', target: {type: 'route', id: null, name: label({hostname, pathPrefix})}, details: {projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null}}, () =>
-      createRoute(ctx.cdb, {
+    // The checks run inside the write's transaction: two projects racing for one hostname are serialised.
+    const route = await change(ctx, req, {action: 'route.create', target: {type: 'route', id: null, name: label({hostname, pathPrefix})}, details: {projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null}}, async () => {
+      await refuseForeignHost(ctx, p, hostname, project.id)
+      await refuseTaken(ctx, hostname, pathPrefix)
+      return createRoute(ctx.cdb, {
         projectId: project.id, environmentId: env.id, policyId: policy?.id ?? null, hostname, pathPrefix, service: req.body.service,
         bodyLimitBytes: req.body.bodyLimitBytes ?? null, rateLimitPerMinute: req.body.rateLimitPerMinute ?? null,
-      }), {kind: 'route', id: (r) => r.id, action: 'created'})
+      })
+    }, {kind: 'route', id: (r) => r.id, action: 'created'})
     reply.code(201)
     return {...withUrl(ctx, route), warnings: certificateWarnings(ctx, hostname)}
   })
@@ -150,10 +152,14 @@ export function registerRouteRoutes(app: FastifyInstance, ctx: ControlContext): 
     const hostname = req.body.hostname === undefined ? cur.hostname : normaliseHostname(req.body.hostname, ctx.config.domain)
     const pathPrefix = req.body.path === undefined ? cur.pathPrefix : normalisePathPrefix(req.body.path)
     const policyId = req.body.policy === undefined ? undefined : req.body.policy === null ? null : (await resolvePolicy(ctx, project, req.body.policy)).id
-    await refuseForeignHost(ctx, p, hostname, cur.projectId)
-    await refuseTaken(ctx, hostname, pathPrefix, cur.id)
-    const route = await change(ctx, req, {action: 'route.update', target: {type: 'route', id: cur.id, name: label(cur)}, details: {fields: Object.keys(req.body)}}, async () =>
-      (await updateRoute(ctx.cdb, cur.id, {hostname, pathPrefix, service: req.body.service, policyId, bodyLimitBytes: req.body.bodyLimitBytes, rateLimitPerMinute: req.body.rateLimitPerMinute}))!, {
+    const route = await change(ctx, req, {action: 'route.update', target: {type: 'route', id: cur.id, name: label(cur)}, details: {fields: Object.keys(req.body)}}, async () => {
+      await refuseForeignHost(ctx, p, hostname, cur.projectId)
+      await refuseTaken(ctx, hostname, pathPrefix, cur.id)
+      const updated = await updateRoute(ctx.cdb, cur.id, {hostname, pathPrefix, service: req.body.service, policyId, bodyLimitBytes: req.body.bodyLimitBytes, rateLimitPerMinute: req.body.rateLimitPerMinute})
+      // deleted meanwhile by a concurrent request
+      if (!updated) throw notFound('route', req.params.ref)
+      return updated
+    }, {
       kind: 'route', id: () => cur.id, action: 'updated',
     })
     return withUrl(ctx, route)

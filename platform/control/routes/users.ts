@@ -91,12 +91,15 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ControlContext): v
     requireScope(p, 'users:write')
     const u = await resolveUser(ctx, req.params.ref)
     requireOwnerFor(p, [u.role, req.body.role], 'change')
-    if (req.body.role && req.body.role !== 'owner') await keepAnOwner(ctx, u, 'demote')
-    if (req.body.email) {
-      const other = await findUserByEmail(ctx.idb, req.body.email)
-      if (other && other.id !== u.id) throw new ApiError('conflict', `a user with email ${req.body.email} already exists`, 'email')
-    }
-    const updated = await change(ctx, req, {action: 'user.update', target: {type: 'user', id: u.id, name: u.email}, details: {...req.body}}, async () => (await updateUser(ctx.idb, u.id, req.body))!, {
+    // the last-owner check runs in the write's transaction, so two owners demoting each other cannot both succeed
+    const updated = await change(ctx, req, {action: 'user.update', target: {type: 'user', id: u.id, name: u.email}, details: {...req.body}}, async () => {
+      if (req.body.role && req.body.role !== 'owner') await keepAnOwner(ctx, u, 'demote')
+      if (req.body.email) {
+        const other = await findUserByEmail(ctx.idb, req.body.email)
+        if (other && other.id !== u.id) throw new ApiError('conflict', `a user with email ${req.body.email} already exists`, 'email')
+      }
+      return (await updateUser(ctx.idb, u.id, req.body))!
+    }, {
       kind: 'user', id: () => u.id, action: 'updated',
     })
     return publicUser(updated)
@@ -107,13 +110,12 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ControlContext): v
     requireScope(p, 'users:write')
     const u = await resolveUser(ctx, req.params.ref)
     requireOwnerFor(p, [u.role], 'disable')
-    await keepAnOwner(ctx, u, 'disable')
     // One event tells the edge to drop every cached session of this user at once.
-    const revoked = await change(ctx, req, {action: 'user.disable', target: {type: 'user', id: u.id, name: u.email}}, () =>
-      transaction(ctx.idb, async () => {
-        await updateUser(ctx.idb, u.id, {status: 'disabled'})
-        return revokeSessionsOfUser(ctx.idb, u.id)
-      }), {kind: 'user', id: () => u.id, action: 'revoked'})
+    const revoked = await change(ctx, req, {action: 'user.disable', target: {type: 'user', id: u.id, name: u.email}}, async () => {
+      await keepAnOwner(ctx, u, 'disable')
+      await updateUser(ctx.idb, u.id, {status: 'disabled'})
+      return revokeSessionsOfUser(ctx.idb, u.id)
+    }, {kind: 'user', id: () => u.id, action: 'revoked'})
     return {user: publicUser(await resolveUser(ctx, u.id)), revokedSessions: revoked.length}
   })
 
@@ -147,9 +149,9 @@ export function registerUserRoutes(app: FastifyInstance, ctx: ControlContext): v
     const u = await resolveUser(ctx, req.params.ref)
     requireOwnerFor(p, [u.role], 'erase')
     if (p.kind === 'user' && p.id === u.id) throw new ApiError('conflict', 'you cannot erase your own account; ask another owner or admin')
-    await keepAnOwner(ctx, u, 'erase')
     // Both stores share one handle, so the erasure and the audit anonymisation commit together.
     const {removed, anonymised, policies} = await transaction(ctx.cdb, async (onCommit) => {
+      await keepAnOwner(ctx, u, 'erase')
       const removed = await eraseIdentity(ctx.idb, u.id)
       // The audit log keeps that an erasure happened, never whom it erased.
       const anonymised = await anonymiseAuditFor(ctx.cdb, u.id, auditNames(u.id, u.email), u.email)

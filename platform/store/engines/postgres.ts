@@ -26,6 +26,8 @@ export interface PostgresEngine {
   /** A new client outside the pool (the change-feed listener holds one of its own). */
   connect(): Promise<pg.Client>
   schemaVersions(): Promise<{identity: number; config: number}>
+  /** One round trip on the pool (readiness). */
+  ping(): Promise<void>
   close(): Promise<void>
 }
 
@@ -98,6 +100,9 @@ export async function openPostgresEngine(url: string, opts: {passwordFile?: stri
     async schemaVersions() {
       const v = async (s: string) => (await pool.query<{version: number}>(`SELECT version FROM ${s}.schema_version`)).rows[0]?.version ?? 0
       return {identity: await v(IDENTITY_SCHEMA), config: await v(CONFIG_SCHEMA)}
+    },
+    async ping() {
+      await pool.query('SELECT 1')
     },
     async close() {
       await root.destroy()

@@ -66,6 +66,12 @@ export interface SqliteEngine {
   /** Checkpoint, VACUUM both files (erasure), checkpoint again: freed pages hold nothing readable. */
   purgeFreePages(): Promise<void>
   schemaVersions(): {identity: number; config: number}
+  /**
+   * Why a store file cannot take the write lock right now (undefined: it can). Probed on a
+   * short-lived connection with no busy wait: the platform's own connection holds both files,
+   * where BEGIN IMMEDIATE would lock both and could not tell them apart.
+   */
+  writeLockProblem(store: 'identity' | 'config'): string | undefined
   close(): Promise<void>
 }
 
@@ -110,6 +116,22 @@ export function openSqliteEngine(dataDir: string, opts: {create: boolean; before
     checkpoint: () => exec(...checkpoint),
     purgeFreePages: () => exec(...checkpoint, 'VACUUM main', 'VACUUM config', ...checkpoint),
     schemaVersions: () => ({identity: sqliteSchemaVersion(raw, 'main'), config: sqliteSchemaVersion(raw, 'config')}),
+    writeLockProblem(store) {
+      if (!raw.open) return 'is closed'
+      // a transaction of ours holds the lock: writable
+      if (raw.inTransaction) return undefined
+      let probe: Database.Database | undefined
+      try {
+        probe = new Database(store === 'identity' ? identityPath : configPath, {fileMustExist: true, timeout: 0})
+        probe.exec('BEGIN IMMEDIATE')
+        probe.exec('ROLLBACK')
+        return undefined
+      } catch (error) {
+        return `cannot be written: ${(error as Error).message}`
+      } finally {
+        probe?.close()
+      }
+    },
     async close() {
       if (!raw.open) return
       try {
