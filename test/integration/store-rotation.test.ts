@@ -77,7 +77,9 @@ test('a rotation reseals every field with the new key version, and a restart rea
   const oldKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim()
   t.deepEqual(versionsOf(dataDir), [1])
   const total = blobVersions(dataDir).length
+  t.true(blobVersions(dataDir).some((b) => b.table === 'user_keys'), 'user keys are sealed with the master key')
   const personal = userSealed(dataDir)
+  t.true(['users', 'sessions', 'login_history'].every((table) => personal.some((p) => p.startsWith(`${table}/`))), 'personal docs are sealed with user keys')
 
   const r = await rotateMasterKey(dataDir, undefined)
   t.is(r.version, 2)
@@ -85,7 +87,7 @@ test('a rotation reseals every field with the new key version, and a restart rea
   t.is(r.newKey, undefined, 'a key kept in a file is never printed')
   t.deepEqual(versionsOf(dataDir), [2])
   t.is(blobVersions(dataDir).length, total)
-  t.deepEqual(userSealed(dataDir), personal)
+  t.deepEqual(userSealed(dataDir), personal, 'docs sealed with user keys are left byte for byte as they were: only the keys were re-wrapped')
   const newKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim()
   t.regex(newKey, /^v2:/)
   t.not(newKey, oldKey)
