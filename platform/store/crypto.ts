@@ -221,10 +221,6 @@ export class UserCipherCache {
     this.ciphers.delete(userId)
     this.destroyed.add(userId)
   }
-
-  get size(): number {
-    return this.ciphers.size
-  }
 }
 
 function ad(table: string, column: string, rowId: string): Uint8Array {
