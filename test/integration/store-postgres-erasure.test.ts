@@ -1,13 +1,18 @@
 import {execFile} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import test from 'ava'
 import {sql} from 'kysely'
 import {CryptoError, sealedWithUserKey} from '../../platform/store/crypto.js'
+import {createSession, listSessions} from '../../platform/store/identity/sessions.js'
 import {loadUserCipher} from '../../platform/store/identity/user-keys.js'
+import {createUser, getUser} from '../../platform/store/identity/users.js'
+import {openStores} from '../../platform/store/stores.js'
+import {migrateSqliteToPostgres} from '../../platform/store/transfer.js'
 import {api, loginToken} from '../helpers/api.js'
-import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform} from '../helpers/platform.js'
+import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, tempDir} from '../helpers/platform.js'
 import {pgBin, startPostgres, type TestPostgres} from '../helpers/postgres.js'
 
 // Issue 11: on PostgreSQL a DELETE leaves the row's bytes behind (dead tuples, WAL; replicas and
@@ -65,7 +70,7 @@ const hex = (b: Buffer) => b.toString('hex')
 /** Distinctive slices of a sealed blob: its random nonce and its MAC. */
 const slices = (blob: Buffer) => [blob.subarray(5, 29), blob.subarray(blob.length - 16)]
 
-test('erasing a user on PostgreSQL destroys their key: no plaintext anywhere, and the sealed rows left behind open with nothing the platform holds', async (t) => {
+test.serial('erasing a user on PostgreSQL destroys their key: no plaintext anywhere, and the sealed rows left behind open with nothing the platform holds', async (t) => {
   const url = await pg.createDatabase()
   const p = await startTestPlatform(t, {store: {url}})
   const c = p.ctx.idb
@@ -128,4 +133,20 @@ test('erasing a user on PostgreSQL destroys their key: no plaintext anywhere, an
   // Copies of the key row itself (sealed with the master key) may also outlive the DELETE on disk:
   // only a master-key rotation that destroys the old key makes those unusable (see the report).
   t.log(`key row still on disk after the erasure: ${foundOnDisk(slices(keyDoc)).length > 0}`)
+})
+
+test.serial('`mezu platform migrate` copies the user keys: users migrated from SQLite read back on PostgreSQL', async (t) => {
+  const masterKey = `v1:${randomBytes(32).toString('base64')}`
+  const dataDir = tempDir(t)
+  const source = await openStores(dataDir, {masterKey, create: true})
+  const u = await createUser(source.ctx, {email: EMAIL, name: NAME, role: 'member', status: 'active', passwordHash: null})
+  await createSession(source.ctx, u.id, {ip: '192.0.2.9', userAgent: AGENT, client: 'api'}, 3_600_000)
+  await source.close()
+  const url = await pg.createDatabase()
+  const report = await migrateSqliteToPostgres(dataDir, {url}, masterKey)
+  t.is(report.tables.user_keys, 1)
+  const target = await openStores(tempDir(t), {masterKey, store: {url}})
+  t.teardown(() => target.close())
+  t.like(await getUser(target.ctx, u.id), {email: EMAIL, name: NAME})
+  t.is((await listSessions(target.ctx, {userId: u.id}))[0]!.userAgent, AGENT)
 })
