@@ -5,9 +5,11 @@ import {changed, type StoreCtx, transaction} from '../db.js'
 /**
  * Crypto-shredding (issue 11). Each user's personal docs (users, sessions, login_history) are
  * sealed with a random data key of their own, stored in user_keys sealed with the master key.
- * Erasure deletes that key in the transaction that deletes the rows, so every copy of the rows
- * the store cannot reach (PostgreSQL dead tuples, WAL, replicas, backups) stays sealed for good.
- * Docs sealed before this existed say so in their header and open with the master key.
+ * Erasure deletes that key in the transaction that deletes the rows, so the copies of the rows a
+ * DELETE cannot reach (PostgreSQL dead tuples, WAL, replicas, later backups) are sealed with a key
+ * the store no longer holds. Old copies of the key row itself are sealed with the master key: only
+ * a master-key rotation that destroys the old key reaches those (see erasure.ts). Docs sealed
+ * before this existed say so in their header and open with the master key.
  */
 const T = USER_KEYS_TABLE
 
@@ -95,8 +97,8 @@ async function userCipherForWrite(c: StoreCtx, userId: string): Promise<UserCiph
 }
 
 /**
- * Deletes a user's key: every doc sealed with it, wherever a copy survives, is unreadable from
- * now on. Call it in the erasure transaction; the cached key is wiped once that commits.
+ * Deletes a user's key, so no doc sealed with it opens with anything the store holds. Call it in
+ * the erasure transaction; the cached key is wiped once that commits.
  */
 export async function destroyUserKey(c: StoreCtx, userId: string): Promise<boolean> {
   const n = changed(await c.db.deleteFrom(T).where('user_id', '=', userId).executeTakeFirst())
