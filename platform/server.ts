@@ -158,6 +158,10 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
   }
 
+  // A user erased by another control plane: wipe their key if this process holds it in memory.
+  ctx.feed.subscribe((e) => {
+    if (e.kind === 'user' && e.action === 'deleted' && e.id) stores.ctx.userCiphers.destroy(e.id)
+  })
   // Several control planes on one PostgreSQL: their changes reach this edge through LISTEN/NOTIFY.
   const pgFeed = stores.postgres && new PostgresFeedListener(stores.postgres, ctx.feed, () => configVersion(stores.ctx), data.source.get().version, log)
   await pgFeed?.start()

@@ -6,7 +6,7 @@ import {ensureSigningKey, publishedSigningKeys, type SigningKeyRecord} from '../
 import {transaction} from '../store/db.js'
 import {allDirectoryRows, apiKeyRows, liveSessionRows, membershipRows} from '../store/identity/edge-reads.js'
 import {checkInvite, markInviteUsed} from '../store/identity/invites.js'
-import {findSessionByToken, revokeSession, type SessionRecord, touchSession} from '../store/identity/sessions.js'
+import {findSessionByToken, revokeSession, sessionDoc, type SessionRecord, touchSession} from '../store/identity/sessions.js'
 import {listServiceAccounts} from '../store/identity/service-accounts.js'
 import {getUser, listUsers, updateUser, type UserRecord} from '../store/identity/users.js'
 import {announce, type ControlContext, noteLogin} from './context.js'
@@ -88,7 +88,7 @@ export async function buildEdgeIdentity(ctx: Pick<ControlContext, 'idb' | 'cdb' 
 
   const sessions = new Map<string, EdgeSession>()
   for (const r of await liveSessionRows(idb, now)) {
-    if (idb.cipher.openJson<{client: string}>('sessions', r.id, r.doc).client !== BROWSER_CLIENT) continue
+    if (sessionDoc(idb, r).client !== BROWSER_CLIENT) continue
     sessions.set(r.token_hash.toString('hex'), {id: r.id, userId: r.user_id, createdAtMs: r.created_at, lastUsedAtMs: r.last_used_at, expiresAtMs: r.expires_at})
   }
 

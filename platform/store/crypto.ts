@@ -21,13 +21,62 @@ export interface MasterKey {
   key: Uint8Array
 }
 
+/**
+ * Blob layout: format byte, a 32-bit key version, the 24-byte nonce, ciphertext + 16-byte tag.
+ * The format byte says which key sealed it, so a reader needs no other bookkeeping: docs sealed
+ * before per-user keys existed (format 1) keep opening with the master key.
+ */
 const BLOB_FORMAT = 1
+/** Sealed with its user's data key (UserCipher); the version field is the user key's generation. */
+const BLOB_FORMAT_USER = 2
+const USER_KEY_GENERATION = 1
 const HEADER_BYTES = 1 + 4
+const NONCE_BYTES = 24
 const KDF_CONTEXT = 'mezufld1'
 const FIELD_SUBKEY_ID = 1
+/** A user's data key is used only through a subkey, so the stored key never meets the AEAD directly. */
+const USER_KDF_CONTEXT = 'mezuusr1'
+/** Where user data keys live, sealed with the master key (their row id is the user id). */
+export const USER_KEYS_TABLE = 'user_keys'
 
 export class CryptoError extends Error {
   override name = 'CryptoError'
+}
+
+/** Was this doc sealed with its user's data key (rather than the master key)? */
+export function sealedWithUserKey(blob: Uint8Array): boolean {
+  return blob.length > 0 && blob[0] === BLOB_FORMAT_USER
+}
+
+function sealBlob(s: Sodium, format: number, version: number, key: Uint8Array, adata: Uint8Array, plaintext: string | Uint8Array): Buffer {
+  const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+  const message = typeof plaintext === 'string' ? s.from_string(plaintext) : plaintext
+  const ct = s.crypto_aead_xchacha20poly1305_ietf_encrypt(message, adata, null, nonce, key)
+  const header = Buffer.alloc(HEADER_BYTES)
+  header.writeUInt8(format, 0)
+  header.writeUInt32BE(version, 1)
+  return Buffer.concat([header, nonce, ct])
+}
+
+/** The blob as a Buffer when it is long enough and of this format; a CryptoError otherwise. */
+function checkedBlob(blob: Uint8Array, format: number, where: string): Buffer {
+  const buf = Buffer.from(blob)
+  if (buf.length < HEADER_BYTES + NONCE_BYTES + 16) throw new CryptoError(`${where} is not a sealed value`)
+  const found = buf.readUInt8(0)
+  if (found === format) return buf
+  if (found === BLOB_FORMAT_USER) throw new CryptoError(`${where} is sealed with its user's key, not the master key`)
+  if (found === BLOB_FORMAT) throw new CryptoError(`${where} is sealed with the master key, not a user key`)
+  throw new CryptoError(`${where} is not a sealed value`)
+}
+
+function openBlob(s: Sodium, buf: Buffer, key: Uint8Array, adata: Uint8Array, failure: string): Uint8Array {
+  const nonce = buf.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES)
+  const ct = buf.subarray(HEADER_BYTES + NONCE_BYTES)
+  try {
+    return s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, adata, nonce, key)
+  } catch {
+    throw new CryptoError(failure)
+  }
 }
 
 export class FieldCipher {
@@ -50,33 +99,16 @@ export class FieldCipher {
   }
 
   seal(table: string, column: string, rowId: string, plaintext: string | Uint8Array): Buffer {
-    const s = this.sodium
-    const key = this.fieldKeys.get(this.currentVersion)!
-    const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
-    const message = typeof plaintext === 'string' ? s.from_string(plaintext) : plaintext
-    const ct = s.crypto_aead_xchacha20poly1305_ietf_encrypt(message, ad(table, column, rowId), null, nonce, key)
-    const header = Buffer.alloc(HEADER_BYTES)
-    header.writeUInt8(BLOB_FORMAT, 0)
-    header.writeUInt32BE(this.currentVersion, 1)
-    return Buffer.concat([header, nonce, ct])
+    return sealBlob(this.sodium, BLOB_FORMAT, this.currentVersion, this.fieldKeys.get(this.currentVersion)!, ad(table, column, rowId), plaintext)
   }
 
   openBytes(table: string, column: string, rowId: string, blob: Uint8Array): Uint8Array {
-    const s = this.sodium
-    const buf = Buffer.from(blob)
-    if (buf.length < HEADER_BYTES + 24 + 16 || buf.readUInt8(0) !== BLOB_FORMAT) {
-      throw new CryptoError(`${table}.${column} of ${rowId} is not a sealed value`)
-    }
+    const where = `${table}.${column} of ${rowId}`
+    const buf = checkedBlob(blob, BLOB_FORMAT, where)
     const version = buf.readUInt32BE(1)
     const key = this.fieldKeys.get(version)
-    if (!key) throw new CryptoError(`${table}.${column} of ${rowId} is sealed with master key version ${version}, which is not loaded`)
-    const nonce = buf.subarray(HEADER_BYTES, HEADER_BYTES + 24)
-    const ct = buf.subarray(HEADER_BYTES + 24)
-    try {
-      return s.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, ad(table, column, rowId), nonce, key)
-    } catch {
-      throw new CryptoError(`${table}.${column} of ${rowId} does not open with the master key: wrong key or tampered data`)
-    }
+    if (!key) throw new CryptoError(`${where} is sealed with master key version ${version}, which is not loaded`)
+    return openBlob(this.sodium, buf, key, ad(table, column, rowId), `${where} does not open with the master key: wrong key or tampered data`)
   }
 
   open(table: string, column: string, rowId: string, blob: Uint8Array): string {
@@ -91,9 +123,103 @@ export class FieldCipher {
     return JSON.parse(this.open(table, 'doc', rowId, blob)) as T
   }
 
-  /** The master-key version a blob was sealed with. */
+  /**
+   * A new random data key for a user: its cipher, and the key sealed with the master key for the
+   * user_keys row (associated data: user_keys, doc, user id, like every other sealed field).
+   */
+  newUserKey(userId: string): {cipher: UserCipher; sealed: Buffer} {
+    const key = this.sodium.randombytes_buf(32)
+    try {
+      return {cipher: new UserCipher(this.sodium, key), sealed: this.seal(USER_KEYS_TABLE, 'doc', userId, key)}
+    } finally {
+      this.sodium.memzero(key)
+    }
+  }
+
+  /** The cipher of a user data key sealed by newUserKey (or re-wrapped by a master-key rotation). */
+  openUserKey(userId: string, sealed: Uint8Array): UserCipher {
+    const key = this.openBytes(USER_KEYS_TABLE, 'doc', userId, sealed)
+    try {
+      return new UserCipher(this.sodium, key)
+    } finally {
+      this.sodium.memzero(key)
+    }
+  }
+
+  /** The key version in a blob's header: the master-key version for master-sealed blobs (see sealedWithUserKey). */
   static blobVersion(blob: Uint8Array): number {
     return Buffer.from(blob).readUInt32BE(1)
+  }
+}
+
+/**
+ * Seals one user's personal docs with their own data key, with the same associated data as
+ * FieldCipher (table, column, row id). It does not depend on the master key: a master-key
+ * rotation re-wraps the data key and leaves these blobs as they are. Once the user's key is
+ * destroyed (erasure), `wipe` overwrites the subkey and any later use fails loudly instead of
+ * sealing with a zeroed key.
+ */
+export class UserCipher {
+  private readonly key: Uint8Array
+  private wiped = false
+
+  /** Built by FieldCipher.newUserKey / openUserKey; the caller wipes `dataKey` afterwards. */
+  constructor(private readonly sodium: Sodium, dataKey: Uint8Array) {
+    if (dataKey.length !== 32) throw new CryptoError('a user key is not 32 bytes')
+    this.key = sodium.crypto_kdf_derive_from_key(32, FIELD_SUBKEY_ID, USER_KDF_CONTEXT, dataKey)
+  }
+
+  private liveKey(): Uint8Array {
+    if (this.wiped) throw new CryptoError("this user's key was destroyed")
+    return this.key
+  }
+
+  seal(table: string, column: string, rowId: string, plaintext: string | Uint8Array): Buffer {
+    return sealBlob(this.sodium, BLOB_FORMAT_USER, USER_KEY_GENERATION, this.liveKey(), ad(table, column, rowId), plaintext)
+  }
+
+  openBytes(table: string, column: string, rowId: string, blob: Uint8Array): Uint8Array {
+    const where = `${table}.${column} of ${rowId}`
+    const buf = checkedBlob(blob, BLOB_FORMAT_USER, where)
+    return openBlob(this.sodium, buf, this.liveKey(), ad(table, column, rowId), `${where} does not open with its user's key: wrong key or tampered data`)
+  }
+
+  sealJson(table: string, rowId: string, value: unknown): Buffer {
+    return this.seal(table, 'doc', rowId, JSON.stringify(value))
+  }
+
+  openJson<T>(table: string, rowId: string, blob: Uint8Array): T {
+    return JSON.parse(this.sodium.to_string(this.openBytes(table, 'doc', rowId, blob))) as T
+  }
+
+  wipe(): void {
+    this.wiped = true
+    this.sodium.memzero(this.key)
+  }
+}
+
+/**
+ * Unwrapped user ciphers by user id, so reads do not unwrap a key per row. A destroyed key's id
+ * is remembered (ids are random and never reused): a read that fetched the key just before the
+ * erasure committed cannot put it back into the cache afterwards.
+ */
+export class UserCipherCache {
+  private readonly ciphers = new Map<string, UserCipher>()
+  private readonly destroyed = new Set<string>()
+
+  get(userId: string): UserCipher | undefined {
+    return this.ciphers.get(userId)
+  }
+
+  set(userId: string, cipher: UserCipher): void {
+    if (!this.destroyed.has(userId)) this.ciphers.set(userId, cipher)
+  }
+
+  /** The user's key is gone from the store: forget and wipe it here too. */
+  destroy(userId: string): void {
+    this.ciphers.get(userId)?.wipe()
+    this.ciphers.delete(userId)
+    this.destroyed.add(userId)
   }
 }
 

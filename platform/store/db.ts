@@ -1,6 +1,6 @@
 import {AsyncLocalStorage} from 'node:async_hooks'
 import {type Kysely, sql} from 'kysely'
-import type {FieldCipher, KeyedHasher} from './crypto.js'
+import {type FieldCipher, type KeyedHasher, UserCipherCache} from './crypto.js'
 import type {Engine} from './migrate.js'
 import type {Executor, Schema} from './schema.js'
 
@@ -35,6 +35,16 @@ export class StoreHandle {
   }
 
   /**
+   * Runs cb once the current transaction commits (at once, outside one); dropped if it rolls back.
+   * For in-memory state that must never get ahead of the store (the user key cache).
+   */
+  afterCommit(cb: () => void): void {
+    const frame = this.current.getStore()
+    if (frame) frame.after.push(cb)
+    else cb()
+  }
+
+  /**
    * Runs fn in one transaction (joining the enclosing one, if any) and, only after the outermost
    * commits, the callbacks queued with onCommit: a change-feed event must never announce a write
    * that rolled back. On PostgreSQL every writer takes one advisory lock first, so transactions
@@ -59,9 +69,11 @@ export interface StoreCtx {
   readonly handle: StoreHandle
   readonly cipher: FieldCipher
   readonly hasher: KeyedHasher
+  /** Unwrapped per-user data keys (identity/user-keys.ts), shared by everything that uses this handle. */
+  readonly userCiphers: UserCipherCache
 }
 
-export function storeCtx(handle: StoreHandle, cipher: FieldCipher, hasher: KeyedHasher): StoreCtx {
+export function storeCtx(handle: StoreHandle, cipher: FieldCipher, hasher: KeyedHasher, userCiphers = new UserCipherCache()): StoreCtx {
   return {
     get db() {
       return handle.db
@@ -69,6 +81,7 @@ export function storeCtx(handle: StoreHandle, cipher: FieldCipher, hasher: Keyed
     handle,
     cipher,
     hasher,
+    userCiphers,
   }
 }
 

@@ -6,6 +6,7 @@ import {CryptoError, FieldCipher, KeyedHasher, loadSodium, PasswordHasher, rando
 import {StoreHandle, type StoreCtx, storeCtx} from './db.js'
 import {clientConfig, openPostgresEngine, type PostgresEngine, redactUrl} from './engines/postgres.js'
 import {CONFIG_DB, IDENTITY_DB, openSqliteEngine, type SqliteEngine} from './engines/sqlite.js'
+import {upgradeToUserKeys} from './identity/user-keys.js'
 import {loadMasterKeys, type LoadedKeys} from './master-key.js'
 import type {Engine} from './migrate.js'
 
@@ -112,10 +113,13 @@ export async function openStores(
     const sodium = await loadSodium()
     const hasher = new KeyedHasher(sodium, ring['index-key'], ring['token-key'])
     const passwords = await PasswordHasher.create(opts.passwordStrength)
+    const ctx = storeCtx(handle, cipher, hasher)
+    // a store written before per-user keys: give every user a key and re-seal their docs (once)
+    await upgradeToUserKeys(ctx)
     return {
       engine,
       handle,
-      ctx: storeCtx(handle, cipher, hasher),
+      ctx,
       cipher,
       hasher,
       passwords,

@@ -16,7 +16,7 @@ export class TargetNotEmptyError extends Error {
  * are copied parents first.
  */
 const COPY_ORDER = [
-  'keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites',
+  'keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites', 'user_keys',
   'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates',
 ] as const satisfies ReadonlyArray<keyof Schema>
 

@@ -48,6 +48,7 @@ test('erasure leaves no trace of the user in any file of the data directory, and
   const sessions = await db.selectFrom('sessions').select(['token_hash', 'doc']).where('user_id', '=', user.id).execute()
   const logins = await db.selectFrom('login_history').select('doc').where('user_id', '=', user.id).execute()
   const invites = await db.selectFrom('invites').select('code_hash').where('user_id', '=', user.id).execute()
+  const userKey = await db.selectFrom('user_keys').select('doc').where('user_id', '=', user.id).executeTakeFirstOrThrow()
   t.is(sessions.length, 1)
   t.is(logins.length, 2)
   t.is((await db.selectFrom('memberships').selectAll().where('user_id', '=', user.id).where('directory_id', '=', eng).execute()).length, 1)
@@ -57,6 +58,7 @@ test('erasure leaves no trace of the user in any file of the data directory, and
   const needles: Array<[string, Buffer]> = [
     ['email', Buffer.from(EMAIL)], ['name', Buffer.from('Erin Renamed')], ['user id', Buffer.from(user.id)], ['email blind index', row.email_bidx],
     ...slices(row.doc).map((b): [string, Buffer] => ['user row', b]),
+    ...slices(userKey.doc).map((b): [string, Buffer] => ['user key row', b]),
     ...sessions.flatMap((s) => [['session token hash', s.token_hash] as [string, Buffer], ...slices(s.doc).map((b): [string, Buffer] => ['session row', b])]),
     ...logins.flatMap((l) => slices(l.doc).map((b): [string, Buffer] => ['login history row', b])),
     ...invites.map((i): [string, Buffer] => ['invite code hash', i.code_hash]),

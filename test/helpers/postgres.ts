@@ -9,7 +9,7 @@ import pg from 'pg'
 const run = promisify(execFile)
 
 /** Debian keeps the server binaries out of PATH; /usr/local/bin may link them. */
-function pgBin(name: string): string {
+export function pgBin(name: string): string {
   for (const dir of ['/usr/local/bin', '/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin']) {
     if (existsSync(join(dir, name))) return join(dir, name)
   }

@@ -4,16 +4,20 @@ import test from 'ava'
 import Database from 'better-sqlite3'
 import {buildConfig} from '../../platform/config.js'
 import {startPlatform} from '../../platform/server.js'
-import {FieldCipher, randomKey} from '../../platform/store/crypto.js'
+import {FieldCipher, randomKey, sealedWithUserKey} from '../../platform/store/crypto.js'
 import {decodeMasterKey, encodeMasterKey, writePendingKey} from '../../platform/store/master-key.js'
 import {rotateMasterKey} from '../../platform/store/rotate.js'
 import {api, loginToken} from '../helpers/api.js'
 import {mezu} from '../helpers/cli.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, tempDir, type TestPlatform} from '../helpers/platform.js'
 
-/** Every sealed doc of both stores: table, row id and the master-key version it is sealed with. */
-function blobVersions(dataDir: string): Array<{table: string; id: string; version: number}> {
-  const out: Array<{table: string; id: string; version: number}> = []
+/**
+ * Every sealed doc of both stores: table, row id (user_keys rows are keyed by user_id), the key
+ * version in its header, and whether its user's own key sealed it (then the version is not a
+ * master-key version and a rotation leaves the doc alone).
+ */
+function sealedDocs(dataDir: string): Array<{table: string; id: string; version: number; byUserKey: boolean; doc: Buffer}> {
+  const out: Array<{table: string; id: string; version: number; byUserKey: boolean; doc: Buffer}> = []
   for (const file of ['identity.db', 'config.db']) {
     const db = new Database(join(dataDir, file), {readonly: true})
     try {
@@ -21,8 +25,9 @@ function blobVersions(dataDir: string): Array<{table: string; id: string; versio
       for (const table of tables) {
         const cols = (db.pragma(`table_info(${table})`) as Array<{name: string}>).map((c) => c.name)
         if (!cols.includes('doc')) continue
-        for (const row of db.prepare(`SELECT id, doc FROM ${table}`).all() as Array<{id: string; doc: Buffer}>) {
-          out.push({table, id: row.id, version: FieldCipher.blobVersion(row.doc)})
+        const key = cols.includes('id') ? 'id' : 'user_id'
+        for (const row of db.prepare(`SELECT ${key} AS id, doc FROM ${table}`).all() as Array<{id: string; doc: Buffer}>) {
+          out.push({table, id: row.id, version: FieldCipher.blobVersion(row.doc), byUserKey: sealedWithUserKey(row.doc), doc: row.doc})
         }
       }
     } finally {
@@ -32,6 +37,9 @@ function blobVersions(dataDir: string): Array<{table: string; id: string; versio
   return out
 }
 
+/** The docs sealed with the master key (user data keys among them): what a rotation re-seals. */
+const blobVersions = (dataDir: string) => sealedDocs(dataDir).filter((b) => !b.byUserKey)
+const userSealed = (dataDir: string) => sealedDocs(dataDir).filter((b) => b.byUserKey).map((b) => `${b.table}/${b.id}/${b.doc.toString('hex')}`).sort()
 const versionsOf = (dataDir: string) => [...new Set(blobVersions(dataDir).map((b) => b.version))].sort()
 
 /** Writes data of every kind, so a rotation has users, sessions, keys, projects, envs, CA and audit to reseal. */
@@ -69,6 +77,9 @@ test('a rotation reseals every field with the new key version, and a restart rea
   const oldKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim()
   t.deepEqual(versionsOf(dataDir), [1])
   const total = blobVersions(dataDir).length
+  t.true(blobVersions(dataDir).some((b) => b.table === 'user_keys'), 'user keys are sealed with the master key')
+  const personal = userSealed(dataDir)
+  t.true(['users', 'sessions', 'login_history'].every((table) => personal.some((p) => p.startsWith(`${table}/`))), 'personal docs are sealed with user keys')
 
   const r = await rotateMasterKey(dataDir, undefined)
   t.is(r.version, 2)
@@ -76,6 +87,7 @@ test('a rotation reseals every field with the new key version, and a restart rea
   t.is(r.newKey, undefined, 'a key kept in a file is never printed')
   t.deepEqual(versionsOf(dataDir), [2])
   t.is(blobVersions(dataDir).length, total)
+  t.deepEqual(userSealed(dataDir), personal, 'docs sealed with user keys are left byte for byte as they were: only the keys were re-wrapped')
   const newKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim()
   t.regex(newKey, /^v2:/)
   t.not(newKey, oldKey)

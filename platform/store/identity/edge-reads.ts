@@ -1,4 +1,5 @@
 import type {StoreCtx} from '../db.js'
+import {userKeyOf} from './user-keys.js'
 
 // The identity rows the edge snapshot is built from, read whole (platform/control/edge-identity.ts
 // turns them into the snapshot). Only the store modules know the engine.
@@ -13,9 +14,9 @@ export async function membershipRows(c: StoreCtx, userId?: string): Promise<Arra
   return q.execute()
 }
 
-/** Sessions not revoked and not expired at `now`, with their token hashes. */
+/** Sessions not revoked and not expired at `now`, with their token hashes and their users' sealed keys (sessionDoc opens them). */
 export async function liveSessionRows(c: StoreCtx, now: number) {
-  return c.db.selectFrom('sessions').select(['id', 'user_id', 'token_hash', 'created_at', 'last_used_at', 'expires_at', 'doc']).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
+  return c.db.selectFrom('sessions').select(['id', 'user_id', 'token_hash', 'created_at', 'last_used_at', 'expires_at', 'doc']).select(userKeyOf('sessions.user_id')).where('revoked_at', 'is', null).where('expires_at', '>', now).execute()
 }
 
 export async function apiKeyRows(c: StoreCtx) {

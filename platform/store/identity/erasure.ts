@@ -1,6 +1,7 @@
 import type {AuditInput} from '../config/audit.js'
 import {changed, type StoreCtx, transaction} from '../db.js'
 import {serviceAccountsCreatedBy} from './user-export.js'
+import {destroyUserKey} from './user-keys.js'
 
 export interface ErasedCounts {
   sessions: number
@@ -17,6 +18,12 @@ type UserRows = 'sessions' | 'login_history' | 'memberships' | 'project_members'
  * Removes a user and every identity row that names them, in one transaction (joining the
  * caller's, if any). Service accounts they created stay (others may depend on them) but forget
  * who created them.
+ *
+ * Their data key goes in the same transaction (crypto-shredding, see user-keys.ts): copies of
+ * their rows that a DELETE cannot reach (PostgreSQL dead tuples and WAL, replicas, backups) were
+ * sealed with it. Old copies of the key row itself are sealed with the master key, so they stay
+ * openable until the master key is rotated and the old one destroyed. The cached key is wiped
+ * once the caller commits.
  *
  * WAL mode keeps deleted bytes in the -wal file (secure_delete only zeroes the main file's pages),
  * so after an erasure commits the caller checkpoints and vacuums the SQLite stores
@@ -38,6 +45,7 @@ export async function eraseIdentity(c: StoreCtx, userId: string): Promise<Erased
       await c.db.updateTable('service_accounts').set({doc: c.cipher.sealJson('service_accounts', id, {...doc, createdBy: null})}).where('id', '=', id).execute()
     }
     await c.db.deleteFrom('users').where('id', '=', userId).execute()
+    await destroyUserKey(c, userId)
     return counts
   })
 }

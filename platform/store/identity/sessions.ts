@@ -3,8 +3,10 @@ import {newId} from '../../../src/protocol/ids.js'
 import {newToken} from '../../../src/protocol/tokens.js'
 import {changed, type StoreCtx} from '../db.js'
 import type {SessionsTable} from '../schema.js'
+import {openPersonal, sealPersonal, userKeyOf} from './user-keys.js'
 
-type Row = SessionsTable
+/** A sessions row with its user's sealed key (the doc is sealed with it: see user-keys.ts). */
+type Row = SessionsTable & {user_key: Buffer | null}
 interface Doc {
   ip: string | null
   userAgent: string | null
@@ -19,8 +21,14 @@ export interface SessionRecord extends SessionInfo {
   revokedAtMs: number | null
 }
 
+/** Every sessions column and the user's sealed key, in one statement. */
+const selectSessions = (c: StoreCtx) => c.db.selectFrom(T).selectAll().select(userKeyOf('sessions.user_id'))
+
+/** The doc of a session row read with its user's key (the edge snapshot reads `client`). */
+export const sessionDoc = (c: StoreCtx, r: Pick<Row, 'id' | 'user_id' | 'doc' | 'user_key'>): Doc => openPersonal<Doc>(c, T, r.user_id, r)
+
 function toSession(c: StoreCtx, r: Row): SessionRecord {
-  const d = c.cipher.openJson<Doc>(T, r.id, r.doc)
+  const d = sessionDoc(c, r)
   return {
     id: r.id, userId: r.user_id, ip: d.ip, userAgent: d.userAgent, client: d.client,
     createdAt: new Date(r.created_at).toISOString(), lastUsedAt: new Date(r.last_used_at).toISOString(),
@@ -35,20 +43,20 @@ export async function createSession(c: StoreCtx, userId: string, meta: Doc, maxA
   const token = newToken('session')
   const now = Date.now()
   await c.db.insertInto(T).values({
-    id, user_id: userId, token_hash: c.hasher.tokenHash(token), created_at: now, last_used_at: now, expires_at: now + maxAgeMs, doc: c.cipher.sealJson(T, id, meta),
+    id, user_id: userId, token_hash: c.hasher.tokenHash(token), created_at: now, last_used_at: now, expires_at: now + maxAgeMs, doc: await sealPersonal(c, T, id, userId, meta),
   }).execute()
   return {token, session: (await getSession(c, id))!}
 }
 
 export async function getSession(c: StoreCtx, id: string): Promise<SessionRecord | undefined> {
-  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
+  const r = await selectSessions(c).where('id', '=', id).executeTakeFirst()
   return r && toSession(c, r)
 }
 
 /** Finds a session by its token; the hash is compared again in constant time. */
 export async function findSessionByToken(c: StoreCtx, token: string): Promise<SessionRecord | undefined> {
   const hash = c.hasher.tokenHash(token)
-  const r = await c.db.selectFrom(T).selectAll().where('token_hash', '=', hash).executeTakeFirst()
+  const r = await selectSessions(c).where('token_hash', '=', hash).executeTakeFirst()
   if (!r || !c.hasher.tokenMatches(token, r.token_hash)) return undefined
   return toSession(c, r)
 }
@@ -68,7 +76,7 @@ export async function revokeSessionsOfUser(c: StoreCtx, userId: string): Promise
 }
 
 export async function listSessions(c: StoreCtx, filter: {userId?: string; activeOnly?: boolean} = {}): Promise<SessionRecord[]> {
-  let q = c.db.selectFrom(T).selectAll()
+  let q = selectSessions(c)
   if (filter.userId) q = q.where('user_id', '=', filter.userId)
   if (filter.activeOnly) q = q.where('revoked_at', 'is', null).where('expires_at', '>', Date.now())
   return (await q.orderBy('created_at', 'desc').execute()).map((r) => toSession(c, r))

@@ -1,11 +1,13 @@
 import type {Role, User, UserStatus} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
-import {changed, type StoreCtx} from '../db.js'
+import {changed, type StoreCtx, transaction} from '../db.js'
 import {normaliseEmail} from '../names.js'
 import {afterCursor, type CursorPosition, decodeCursor, type Page, pageOf, type PageRequest} from '../page.js'
 import type {UsersTable} from '../schema.js'
+import {createUserKey, openPersonal, sealPersonal, userKeyOf} from './user-keys.js'
 
-type Row = UsersTable
+/** A users row with its owner's sealed key (the doc is sealed with it: see user-keys.ts). */
+type Row = UsersTable & {user_key: Buffer | null}
 export interface UserDoc {
   email: string
   name: string
@@ -19,8 +21,11 @@ export interface UserRecord extends User {
   passwordHash: string | null
 }
 
+/** Every users column and the owner's sealed key, in one statement. */
+const selectUsers = (c: StoreCtx) => c.db.selectFrom(T).selectAll().select(userKeyOf('users.id'))
+
 function toUser(c: StoreCtx, r: Row): UserRecord {
-  const d = c.cipher.openJson<UserDoc>(T, r.id, r.doc)
+  const d = openPersonal<UserDoc>(c, T, r.id, r)
   return {
     id: r.id, email: d.email, name: d.name, role: d.role, status: d.status, passwordHash: d.passwordHash,
     createdAt: new Date(r.created_at).toISOString(), updatedAt: new Date(r.updated_at).toISOString(),
@@ -37,23 +42,27 @@ export const emailIndex = (c: StoreCtx, email: string) => c.hasher.blindIndex('u
 export async function createUser(c: StoreCtx, input: Omit<UserDoc, 'email'> & {email: string}, id = newId('user')): Promise<UserRecord> {
   const now = Date.now()
   const doc: UserDoc = {...input, email: normaliseEmail(input.email)}
-  await c.db.insertInto(T).values({id, email_bidx: emailIndex(c, doc.email), created_at: now, updated_at: now, doc: c.cipher.sealJson(T, id, doc)}).execute()
-  return (await getUser(c, id))!
+  // the key and the row commit together: a user never exists without a key to seal with
+  return transaction(c, async () => {
+    const key = await createUserKey(c, id, now)
+    await c.db.insertInto(T).values({id, email_bidx: emailIndex(c, doc.email), created_at: now, updated_at: now, doc: key.sealJson(T, id, doc)}).execute()
+    return (await getUser(c, id))!
+  })
 }
 
 export async function getUser(c: StoreCtx, id: string): Promise<UserRecord | undefined> {
-  const r = await c.db.selectFrom(T).selectAll().where('id', '=', id).executeTakeFirst()
+  const r = await selectUsers(c).where('id', '=', id).executeTakeFirst()
   return r && toUser(c, r)
 }
 
 export async function findUserByEmail(c: StoreCtx, email: string): Promise<UserRecord | undefined> {
-  const r = await c.db.selectFrom(T).selectAll().where('email_bidx', '=', emailIndex(c, email)).executeTakeFirst()
+  const r = await selectUsers(c).where('email_bidx', '=', emailIndex(c, email)).executeTakeFirst()
   return r && toUser(c, r)
 }
 
 /** Up to `limit` users after the cursor, in creation order. */
 function usersAfter(c: StoreCtx, after: CursorPosition | undefined, limit: number): Promise<Row[]> {
-  let q = c.db.selectFrom(T).selectAll()
+  let q = selectUsers(c)
   if (after) q = q.where(afterCursor(after))
   return q.orderBy('created_at').orderBy('id').limit(limit).execute()
 }
@@ -98,7 +107,7 @@ export async function updateUser(c: StoreCtx, id: string, patch: Partial<UserDoc
     status: patch.status ?? cur.status,
     passwordHash: patch.passwordHash === undefined ? cur.passwordHash : patch.passwordHash,
   }
-  await c.db.updateTable(T).set({email_bidx: emailIndex(c, doc.email), updated_at: Date.now(), doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
+  await c.db.updateTable(T).set({email_bidx: emailIndex(c, doc.email), updated_at: Date.now(), doc: await sealPersonal(c, T, id, id, doc)}).where('id', '=', id).execute()
   return getUser(c, id)
 }
 
@@ -108,6 +117,5 @@ export async function deleteUserRow(c: StoreCtx, id: string): Promise<boolean> {
 
 /** Active owners, optionally leaving one out (the one about to be disabled, demoted or erased). */
 export async function countActiveOwners(c: StoreCtx, except?: string): Promise<number> {
-  const rows = await c.db.selectFrom(T).selectAll().execute()
-  return rows.filter((r) => r.id !== except).map((r) => toUser(c, r)).filter((u) => u.role === 'owner' && u.status === 'active').length
+  return (await selectUsers(c).execute()).filter((r) => r.id !== except).map((r) => toUser(c, r)).filter((u) => u.role === 'owner' && u.status === 'active').length
 }

@@ -1,5 +1,6 @@
 import type {Migration} from '../../migrate.js'
 import {init} from './001-init.js'
+import {userKeys} from './002-user-keys.js'
 
 /** identity.db migrations, in order. Never edit one that has shipped; add the next. */
-export const identityMigrations: readonly Migration[] = [init]
+export const identityMigrations: readonly Migration[] = [init, userKeys]
