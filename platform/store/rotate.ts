@@ -1,7 +1,7 @@
 import {FieldCipher, randomKey, sealedWithUserKey} from './crypto.js'
 import type {StoreCtx} from './db.js'
 import {commitPendingKey, encodeMasterKey, writePendingKey} from './master-key.js'
-import {openStores} from './stores.js'
+import {openStores, type StoreLocation} from './stores.js'
 
 /**
  * Rotates the master key: the new key is written to master.key.next first, every value sealed
@@ -11,14 +11,14 @@ import {openStores} from './stores.js'
  * pending key, so the store is always readable. Destroying the old key is also what makes old
  * copies of erased users' keys (in backups) unreadable.
  */
-export async function rotateMasterKey(dataDir: string, envKey: string | undefined): Promise<{version: number; resealed: number; newKey?: string}> {
-  let stores = await openStores(dataDir, {masterKey: envKey})
+export async function rotateMasterKey(dataDir: string, envKey: string | undefined, store?: StoreLocation): Promise<{version: number; resealed: number; newKey?: string}> {
+  let stores = await openStores(dataDir, {masterKey: envKey, store})
   let pending = stores.keys.pending
   if (!pending) {
     pending = {version: stores.keys.current.version + 1, key: await randomKey()}
     writePendingKey(dataDir, pending)
     await stores.close()
-    stores = await openStores(dataDir, {masterKey: envKey})
+    stores = await openStores(dataDir, {masterKey: envKey, store})
   }
   let resealed = 0
   try {

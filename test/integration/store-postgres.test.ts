@@ -9,7 +9,7 @@ import {transaction} from '../../platform/store/db.js'
 import {openStores, type Stores} from '../../platform/store/stores.js'
 import {api, loginToken} from '../helpers/api.js'
 import {mezu} from '../helpers/cli.js'
-import {ADMIN_EMAIL, ADMIN_PASSWORD, tempDir} from '../helpers/platform.js'
+import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, tempDir} from '../helpers/platform.js'
 import {startPlatformProcess} from '../helpers/platform-process.js'
 import {startPostgres, type TestPostgres} from '../helpers/postgres.js'
 import pino from 'pino'
@@ -221,4 +221,21 @@ test.serial('a listener that lost its connection resyncs: changes made meanwhile
   const versions = seen.map((e) => e.version)
   t.deepEqual(versions, [...versions].sort((x, y) => x - y), 'never backwards')
   t.is(new Set(versions).size, versions.length, 'no version twice')
+})
+
+test.serial('rotate-key on PostgreSQL re-wraps the sealed keys and fields; the platform starts with the new key and reads everything', async (t) => {
+  const url = await pg.createDatabase()
+  const dir = tempDir(t)
+  const p = await startTestPlatform(t, {store: {url}}, dir)
+  const owner = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  t.is((await api(p.apiUrl, p.caPem, 'POST', '/v1/projects', {token: owner, body: {name: 'kept'}})).status, 201)
+  await p.stop()
+  const r = await mezu(['platform', 'rotate-key', '--data-dir', p.dataDir, '--store', url, '--json'])
+  t.is(r.code, 0, r.stderr)
+  t.is(r.json().version, 2)
+  t.true(r.json().resealed > 0)
+  const again = await startTestPlatform(t, {store: {url}}, dir)
+  const token = await loginToken(again.apiUrl, again.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const projects = await api(again.apiUrl, again.caPem, 'GET', '/v1/projects', {token})
+  t.deepEqual(projects.body.items.map((x: {name: string}) => x.name), ['kept'])
 })
