@@ -121,6 +121,22 @@ test.serial('PostgreSQL restarted under load: the API answers 503 store_unavaila
   const url = await pg.createDatabase()
   const {p, call} = await startOnPostgres(t, url, masterKey())
   t.is((await call('POST', '/v1/projects', {name: 'before'})).status, 201)
+  // a steady load of reads and writes across the outage: every answer is a success or a 503, never a 500 or a hang
+  const statuses = new Map<string, number>()
+  const created: string[] = []
+  let stop = false
+  const load = Array.from({length: 3}, async (_, w) => {
+    for (let i = 0; !stop; i++) {
+      const write = i % 2 === 0
+      const name = `load-${w}-${i}`
+      const r = write ? await call('POST', '/v1/projects', {name}) : await call('GET', '/v1/projects?limit=5')
+      const key = `${r.status} ${r.body?.error?.code ?? ''}`.trim()
+      statuses.set(key, (statuses.get(key) ?? 0) + 1)
+      if (write && r.status === 201) created.push(name)
+      if (r.status === 503) await new Promise((res) => setTimeout(res, 50))
+    }
+  })
+  await new Promise((r) => setTimeout(r, 300))
   await pg.stop()
   try {
     const down = await call('GET', '/v1/projects')
@@ -130,6 +146,7 @@ test.serial('PostgreSQL restarted under load: the API answers 503 store_unavaila
     const ready = await api(p.summary.apiUrl, p.caPem, 'GET', '/readyz')
     t.is(ready.status, 503)
     t.deepEqual(ready.body.failing, ['store'])
+    await new Promise((r) => setTimeout(r, 500))
   } finally {
     await pg.start()
   }
@@ -139,8 +156,22 @@ test.serial('PostgreSQL restarted under load: the API answers 503 store_unavaila
     after = await call('POST', '/v1/projects', {name: 'after'})
   }
   t.is(after.status, 201, after.text)
-  const list = await call('GET', '/v1/projects')
-  t.deepEqual(list.body.items.map((x: {name: string}) => x.name).sort(), ['after', 'before'])
+  await new Promise((r) => setTimeout(r, 300))
+  stop = true
+  await Promise.all(load)
+  const kinds = [...statuses.keys()].sort()
+  t.true(kinds.every((k) => ['200', '201', '503 store_unavailable'].includes(k)), JSON.stringify(Object.fromEntries(statuses)))
+  t.true((statuses.get('503 store_unavailable') ?? 0) > 0, 'the load met the outage')
+  t.true((statuses.get('201') ?? 0) > 0)
+  // no acknowledged write is lost
+  const names = new Set<string>()
+  for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+    const r = await call('GET', `/v1/projects?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+    for (const x of r.body.items) names.add(x.name)
+    cursor = r.body.nextCursor
+  }
+  t.deepEqual(created.filter((n) => !names.has(n)), [])
+  t.true(names.has('before') && names.has('after'))
   t.is((await api(p.summary.apiUrl, p.caPem, 'GET', '/readyz')).status, 200)
   t.is(p.child.exitCode, null, 'the platform kept running')
 })

@@ -70,8 +70,11 @@ export function clientConfig(url: string, passwordFile?: string): pg.ClientConfi
 export async function openPostgresEngine(url: string, opts: {passwordFile?: string; beforeMigrate?: (client: pg.PoolClient) => Promise<void>} = {}): Promise<PostgresEngine> {
   const config = clientConfig(url, opts.passwordFile)
   const pool = new pg.Pool({...config, max: 10, idleTimeoutMillis: 30_000})
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // A client losing its server must not crash the process: an idle one is reported to the pool,
+  // one in use (a query or transaction running) emits 'error' on itself, where nothing else
+  // listens; the query in flight rejects on its own and the API answers 503.
   pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
   try {
     const client = await pool.connect()
     try {
