@@ -182,12 +182,12 @@ async function openOnPostgres(t: Parameters<typeof tempDir>[0], url: string, key
   return s
 }
 
-test.serial('the cross-process change feed delivers every committed change once, in order, and nothing that rolled back', async (t) => {
+/** Two control planes' stores on one new database; B listens for A's changes and records what its feed gets. */
+async function twoControlPlanes(t: Parameters<typeof tempDir>[0]): Promise<{a: Stores; seen: ChangeEvent[]}> {
   const url = await pg.createDatabase()
   const key = masterKey()
   const a = await openOnPostgres(t, url, key)
   const b = await openOnPostgres(t, url, key)
-  const feedA = new ChangeFeed()
   const feedB = new ChangeFeed()
   const listener = new PostgresFeedListener(b.postgres!, feedB, () => configVersion(b.ctx), await configVersion(b.ctx), silent)
   await listener.start()
@@ -196,6 +196,12 @@ test.serial('the cross-process change feed delivers every committed change once,
   feedB.subscribe((e) => {
     seen.push(e)
   })
+  return {a, seen}
+}
+
+test.serial('the cross-process change feed delivers every committed change once, in order, and nothing that rolled back', async (t) => {
+  const {a, seen} = await twoControlPlanes(t)
+  const feedA = new ChangeFeed()
   const ctxA = {cdb: a.ctx, feed: feedA}
   const committed: number[] = []
   for (let i = 0; i < 40; i++) {
@@ -218,18 +224,7 @@ test.serial('the cross-process change feed delivers every committed change once,
 })
 
 test.serial('a listener that lost its connection resyncs: changes made meanwhile reach the feed as one resync', async (t) => {
-  const url = await pg.createDatabase()
-  const key = masterKey()
-  const a = await openOnPostgres(t, url, key)
-  const b = await openOnPostgres(t, url, key)
-  const feedB = new ChangeFeed()
-  const listener = new PostgresFeedListener(b.postgres!, feedB, () => configVersion(b.ctx), await configVersion(b.ctx), silent)
-  await listener.start()
-  t.teardown(() => listener.close())
-  const seen: ChangeEvent[] = []
-  feedB.subscribe((e) => {
-    seen.push(e)
-  })
+  const {a, seen} = await twoControlPlanes(t)
   const ctxA = {cdb: a.ctx, feed: new ChangeFeed()}
   // cut every connection of the listener's database role from the server side
   await pg.stopImmediate()
