@@ -11,7 +11,10 @@ import {api, loginToken} from '../helpers/api.js'
 import {mezu} from '../helpers/cli.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD, startTestPlatform, tempDir} from '../helpers/platform.js'
 import {startPlatformProcess} from '../helpers/platform-process.js'
+import {startOrigin} from '../helpers/origin.js'
 import {startPostgres, type TestPostgres} from '../helpers/postgres.js'
+import {addProjectEnv, addRoute} from '../helpers/routes.js'
+import {edgeRequest, startWarpgate} from '../helpers/tunnel.js'
 import pino from 'pino'
 
 // PostgreSQL-only promises of issue 11: several control planes on one database, crash safety,
@@ -264,4 +267,24 @@ test.serial('rotate-key on PostgreSQL re-wraps the sealed keys and fields; the p
   const token = await loginToken(again.apiUrl, again.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const projects = await api(again.apiUrl, again.caPem, 'GET', '/v1/projects', {token})
   t.deepEqual(projects.body.items.map((x: {name: string}) => x.name), ['kept'])
+})
+
+test.serial('while PostgreSQL is down the edge keeps serving its last snapshot', async (t) => {
+  const url = await pg.createDatabase()
+  const platform = await startTestPlatform(t, {store: {url}})
+  const scope = await addProjectEnv(platform)
+  const origin = await startOrigin(t)
+  await addRoute(platform, {...scope, hostname: 'steady.mezu.localhost', service: 'steady'})
+  await startWarpgate(t, platform, scope, 'steady', origin.url)
+  t.is((await edgeRequest(platform, 'steady.mezu.localhost', '/hello')).status, 200)
+  await pg.stop()
+  try {
+    t.is((await api(platform.apiUrl, platform.caPem, 'GET', '/readyz')).status, 503, 'not ready: the store is away')
+    for (let i = 0; i < 20; i++) {
+      const r = await edgeRequest(platform, 'steady.mezu.localhost', '/hello')
+      t.is(r.status, 200, `request ${i}: ${r.text}`)
+    }
+  } finally {
+    await pg.start()
+  }
 })
