@@ -6,6 +6,7 @@ import {contextFor, selectedContext} from './credentials.js'
 import {MezuError, toErrorBody} from './errors.js'
 import {type Column, table, tableStyle} from './output.js'
 import {canPrompt} from './prompt.js'
+import {DEFAULT_REGISTRY, startUpdateCheck, type UpdateCheck, updateCheckAllowed, updateStatePath} from './update-notice.js'
 import {type CommandShape, usageError} from './usage.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof MezuCommand)['baseFlags'] & T['flags']>
@@ -26,8 +27,17 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
     'no-headers': Flags.boolean({description: 'leave out the header row of tables', helpGroup: 'OUTPUT'}),
   }
 
+  /**
+   * Servers running in the foreground (`platform start`) return false: no update check there. A
+   * getter, so that oclif leaves it out of the manifest.
+   */
+  static get updateNotice(): boolean {
+    return true
+  }
+
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  private updateCheck?: UpdateCheck
 
   public override async init(): Promise<void> {
     await super.init()
@@ -49,6 +59,24 @@ export abstract class MezuCommand<T extends typeof Command> extends Command {
     const {args, flags} = parsed
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    this.startUpdateCheck()
+  }
+
+  /** Asks the registry for the latest release while the command runs (at most daily; people at a terminal only). */
+  private startUpdateCheck(): void {
+    if (!(this.ctor as typeof MezuCommand).updateNotice || !updateCheckAllowed({json: this.jsonEnabled()})) return
+    this.updateCheck = startUpdateCheck({
+      packageName: this.config.pjson.name, currentVersion: this.config.version, bin: this.config.bin,
+      statePath: updateStatePath(), registry: process.env.MEZU_UPDATE_REGISTRY || DEFAULT_REGISTRY,
+    })
+  }
+
+  /** After the command, whether it succeeded or not: the update notice, if there is one, on stderr. */
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    const result = await super.finally(err)
+    const notice = await this.updateCheck?.notice()
+    if (notice) process.stderr.write(notice)
+    return result
   }
 
   /** The command as the parser saw it, for usage errors that name flags and arguments. */

@@ -12,10 +12,16 @@ export interface PtyRun {
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
 
-export function mezuOnPty(args: string[], env: NodeJS.ProcessEnv): PtyRun {
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ')
-  const fullEnv: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', TERM: 'dumb', ...env}
-  delete fullEnv.CI
+/**
+ * Runs `mezu` (or `opts.bin`) on a terminal without CI set and with the update notifier off (a
+ * terminal run would otherwise ask registry.npmjs.org); `env` values of '' unset a variable.
+ */
+export function mezuOnPty(args: string[], env: NodeJS.ProcessEnv, opts: {bin?: string} = {}): PtyRun {
+  const command = [process.execPath, opts.bin ?? BIN, ...args].map(quote).join(' ')
+  const inherited: NodeJS.ProcessEnv = {...process.env}
+  delete inherited.CI
+  const fullEnv: NodeJS.ProcessEnv = {...inherited, NO_COLOR: '1', TERM: 'dumb', MEZU_NO_UPDATE_NOTIFIER: '1', ...env}
+  for (const k of Object.keys(fullEnv)) if (fullEnv[k] === '') delete fullEnv[k]
   const child = spawn('script', ['-qefc', command, '/dev/null'], {env: fullEnv, stdio: ['pipe', 'pipe', 'pipe']})
   let out = ''
   const waiters: Array<() => void> = []

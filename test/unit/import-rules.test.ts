@@ -59,6 +59,10 @@ test('src/warpgate never imports platform/*', (t) => {
   t.is(show(from('src/warpgate/').filter((i) => i.target?.startsWith('platform/'))), '')
 })
 
+test('src/warpgate never imports the update notifier: the connector calls nothing but its edge', (t) => {
+  t.is(show(from('src/warpgate/').filter((i) => i.target === 'src/lib/update-notice.ts' || i.target === 'src/lib/base-command.ts')), '')
+})
+
 test('commands import only src/lib, except platform commands (admin, server) and tunnel (the connector\'s public face, src/warpgate/index.ts)', (t) => {
   const allowed = (i: Import) => {
     const target = i.target!

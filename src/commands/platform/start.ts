@@ -22,6 +22,10 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     '<%= config.bin %> platform start --metrics-addr 127.0.0.1:9464 --access-log /var/log/mezu/access.jsonl --log-level warn',
   ]
 
+  static override get updateNotice() {
+    return false
+  }
+
   static override flags = {
     ...dataDirFlag,
     ...configFileFlag,
