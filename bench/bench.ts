@@ -9,12 +9,15 @@
 // `npm run bench -- --metrics` instead compares small-request throughput through two platforms,
 // one with metrics off and one with `--metrics-addr` (scraped every 5 s during the run),
 // in alternating rounds (BENCH_ROUNDS=3) so that the machine's other load hits both alike.
+// `npm run bench -- --control` instead measures the control plane's edge snapshot at scale
+// (bench/control-plane.ts): full build, one change of each kind, event-loop blocking.
 import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
+import {controlPlaneBench} from './control-plane.js'
 import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
 import {cpuMs, peakMiB, rssMiB, writeCalls} from './memory.js'
 import {type MezuTarget, startThroughMezu} from './through-mezu.js'
@@ -28,6 +31,7 @@ const USE_WRK = process.env.BENCH_TOOL ? process.env.BENCH_TOOL === 'wrk' : hasW
 const PROFILE_DIR = process.argv.includes('--profile') ? join(process.cwd(), 'bench-profiles') : undefined
 const METRICS_AB = process.argv.includes('--metrics')
 const ROUNDS = env('BENCH_ROUNDS', 3)
+const CONTROL = process.argv.includes('--control')
 
 interface Measured {
   small: SmallResult
@@ -196,6 +200,7 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
 }
 
 async function main(): Promise<void> {
+  if (CONTROL) return controlPlaneBench()
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, {recursive: true})
   const origin = await startOrigin()
   if (METRICS_AB) {

@@ -54,7 +54,7 @@ export interface RunningPlatform {
   /** Set when start had to initialise an empty data directory. */
   init?: InitResult
   ctx: ControlContext
-  /** The snapshot the edge serves from, rebuilt on every feed event (tests wait on its version). */
+  /** The snapshot the edge serves from, brought up to date by every feed event (tests wait on its version). */
   edgeSource: StoreConfigSource
   /** the metrics of this platform (its own Registry); undefined when metrics are off */
   metrics?: PlatformMetrics

@@ -1,50 +1,81 @@
-import type {Policy, Route} from '../../src/lib/api-types/index.js'
 import type {ConfigSource, EdgeSnapshot} from '../edge/config-source.js'
-import {configVersion} from '../store/config/meta.js'
-import {listPolicies} from '../store/config/policies.js'
-import {listRoutes, type RouteRecord} from '../store/config/routes.js'
-import type {ControlContext} from './context.js'
-import {buildEdgeIdentity} from './edge-identity.js'
-import type {ChangeFeed} from './feed.js'
-import {transaction} from '../store/db.js'
+import {buildSnapshot, type EdgeState} from './edge-build.js'
+import {applyDeltas, needsFullBuild, QUIET_KINDS} from './edge-delta.js'
+import type {SnapshotCtx} from './edge-parts.js'
+import type {ChangeEvent, ChangeFeed} from './feed.js'
 
-/** Feed kinds that change what the edge serves. */
-const EDGE_KINDS = new Set(['resync', 'route', 'policy', 'project', 'environment', 'user', 'session', 'service-account', 'directory', 'signing-key'])
+export {routeUrl} from './edge-parts.js'
 
-/** The public URL of a route on an edge listening at `edgePort` (443 is left out). */
-export function routeUrl(route: Pick<RouteRecord, 'hostname' | 'pathPrefix'>, edgePort: number | null): string {
-  const port = edgePort && edgePort !== 443 ? `:${edgePort}` : ''
-  return `https://${route.hostname}${port}${route.pathPrefix === '/' ? '/' : route.pathPrefix}`
+/** More events than this waiting at once are cheaper to apply by one full build than one by one. */
+const MAX_BATCH = 256
+
+/**
+ * A full build now and then catches what no event announces: sessions that expired, last-use
+ * times another edge wrote, a retired signing key leaving the JWKS. Each change used to rebuild
+ * everything and so picked these up by the way; deltas do not.
+ */
+const FULL_EVERY_MS = 10 * 60_000
+
+type Job = {kind: 'event'; event: ChangeEvent} | {kind: 'full'} | {kind: 'port'}
+
+interface Waiting {
+  job: Job
+  resolve(): void
+  reject(error: unknown): void
 }
 
 /**
- * The control plane's ConfigSource for an in-process edge: a snapshot read from the route and
- * policy stores, rebuilt after each committed change and swapped atomically. Rebuilds run one at
- * a time; changes arriving during one are folded into a single next rebuild.
+ * The control plane's ConfigSource for an in-process edge. It builds the snapshot once in full
+ * (a page at a time, letting the event loop forward traffic between pages) and then keeps it
+ * current by applying each committed change's feed event as a delta: only what the event can
+ * affect is read again, and the new snapshot shares every map the change left alone
+ * (edge-delta.ts). A `resync`, an event no delta knows, a delta that failed, or a pile of events
+ * waiting at once mean a full build instead. Work runs one batch at a time, in feed order; the
+ * promise a feed listener gets resolves once the edge serves a snapshot that reflects the event.
  */
 export class StoreConfigSource implements ConfigSource {
   private readonly listeners = new Set<(s: EdgeSnapshot) => void>()
   private unsubscribe: () => void = () => {}
   private seen = 0
-  private chain: Promise<void> = Promise.resolve()
-  private waiting: Promise<void> | undefined
+  private state: EdgeState | undefined
+  private waiting: Waiting[] = []
+  private draining = false
+  /** a delta failed, so the snapshot may lack a change: the next batch is a full build */
+  private stale = false
+  private timer: NodeJS.Timeout | undefined
 
-  private constructor(private readonly ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, private readonly domain: string, private edgePort: number | null, private snapshot: EdgeSnapshot) {}
+  private constructor(private readonly ctx: SnapshotCtx, private readonly domain: string, private edgePort: number | null) {}
 
-  static async create(ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, feed: ChangeFeed, domain: string, edgePort: number | null = null): Promise<StoreConfigSource> {
-    const source = new StoreConfigSource(ctx, domain, edgePort, await build(ctx, domain, edgePort))
-    source.seen = source.snapshot.version
-    source.unsubscribe = feed.subscribe(async (e) => {
-      source.seen = Math.max(source.seen, e.version)
-      if (EDGE_KINDS.has(e.kind)) await source.refresh()
-    })
+  static async create(ctx: SnapshotCtx, feed: ChangeFeed, domain: string, edgePort: number | null = null, opts: {fullEveryMs?: number} = {}): Promise<StoreConfigSource> {
+    const source = new StoreConfigSource(ctx, domain, edgePort)
+    // Subscribed before the first build: a change that commits while it reads is queued behind it, not missed.
+    source.unsubscribe = feed.subscribe((e) => source.onEvent(e))
+    try {
+      await source.refresh()
+    } catch (error) {
+      source.unsubscribe()
+      throw error
+    }
+    source.seen = Math.max(source.seen, source.get().version)
+    const every = opts.fullEveryMs ?? FULL_EVERY_MS
+    if (every > 0) {
+      // a failed periodic build leaves `stale` set: the next event's batch tries again
+      source.timer = setInterval(() => void source.refresh().catch(() => {}), every)
+      source.timer.unref()
+    }
     return source
   }
 
-  /** The edge's port, once bound, so route URLs in the snapshot are right. */
+  private onEvent(e: ChangeEvent): Promise<void> | undefined {
+    this.seen = Math.max(this.seen, e.version)
+    if (QUIET_KINDS.has(e.kind)) return undefined
+    return this.enqueue({kind: 'event', event: e})
+  }
+
+  /** The edge's port, once bound, so route URLs in the snapshot are right (no store read). */
   async setEdgePort(port: number): Promise<void> {
     this.edgePort = port
-    await this.refresh()
+    await this.enqueue({kind: 'port'})
   }
 
   /**
@@ -53,24 +84,17 @@ export class StoreConfigSource implements ConfigSource {
    * is current when this matches the store.
    */
   get feedVersion(): number {
-    return Math.max(this.seen, this.snapshot.version)
+    return Math.max(this.seen, this.state?.snapshot.version ?? 0)
   }
 
-  /** Rebuilds and swaps the snapshot; resolves once the edge serves a snapshot at least as new as the stores were when called. */
+  /** Rebuilds the whole snapshot and swaps it in; resolves once the edge serves a snapshot at least as new as the stores were when called. */
   refresh(): Promise<void> {
-    if (this.waiting !== undefined) return this.waiting
-    const next = this.chain.then(async () => {
-      this.waiting = undefined
-      this.snapshot = await build(this.ctx, this.domain, this.edgePort)
-      for (const fn of this.listeners) fn(this.snapshot)
-    })
-    this.waiting = next
-    this.chain = next.catch(() => {})
-    return next
+    return this.enqueue({kind: 'full'})
   }
 
   get(): EdgeSnapshot {
-    return this.snapshot
+    if (!this.state) throw new Error('the edge snapshot is not built yet')
+    return this.state.snapshot
   }
 
   onChange(listener: (snapshot: EdgeSnapshot) => void): () => void {
@@ -81,16 +105,50 @@ export class StoreConfigSource implements ConfigSource {
   close(): void {
     this.unsubscribe()
     this.listeners.clear()
+    clearInterval(this.timer)
   }
-}
 
-async function build(ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, domain: string, edgePort: number | null): Promise<EdgeSnapshot> {
-  const cdb = ctx.cdb
-  // one read transaction, so routes, policies, identity and the version agree with each other
-  return transaction(cdb, async () => {
-    const version = await configVersion(cdb)
-    const routes: Route[] = (await listRoutes(cdb)).map((r) => Object.freeze({...r, url: routeUrl(r, edgePort)}))
-    const policies = new Map<string, Policy>((await listPolicies(cdb)).map((p) => [p.id, Object.freeze(p)]))
-    return Object.freeze({version, domain, routes: Object.freeze(routes), policies, identity: await buildEdgeIdentity(ctx)})
-  })
+  private enqueue(job: Job): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({job, resolve, reject}))
+    if (!this.draining) void this.drain()
+    return done
+  }
+
+  /** Takes whatever waits as one batch, applies it, swaps the snapshot once, and goes on until nothing waits. */
+  private async drain(): Promise<void> {
+    this.draining = true
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0)
+        try {
+          await this.apply(batch.map((w) => w.job))
+          for (const w of batch) w.resolve()
+        } catch (error) {
+          this.stale = true
+          for (const w of batch) w.reject(error)
+        }
+      }
+    } finally {
+      this.draining = false
+    }
+  }
+
+  private async apply(jobs: readonly Job[]): Promise<void> {
+    const events = jobs.flatMap((j) => (j.kind === 'event' ? [j.event] : []))
+    const full = !this.state || this.stale || jobs.length > MAX_BATCH || jobs.some((j) => j.kind === 'full') || events.some(needsFullBuild)
+    let next: EdgeState
+    if (full) {
+      // cleared first: a change failing to apply while the build runs sets it again
+      this.stale = false
+      next = await buildSnapshot(this.ctx, this.domain, this.edgePort)
+      // events that waited in this batch are in the build (their changes committed before it read the version)
+      const newest = Math.max(next.snapshot.version, ...events.map((e) => e.version))
+      if (newest > next.snapshot.version) next = {...next, snapshot: Object.freeze({...next.snapshot, version: newest})}
+    } else {
+      next = await applyDeltas(this.ctx, this.state!, events, {edgePort: this.edgePort, reurl: jobs.some((j) => j.kind === 'port')})
+    }
+    if (next === this.state) return
+    this.state = next
+    for (const fn of this.listeners) fn(next.snapshot)
+  }
 }

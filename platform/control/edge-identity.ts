@@ -1,123 +1,40 @@
 import type {DeviceLoginLookup, EdgeAuthority, LoginOutcome} from '../edge/edge-authority.js'
-import type {EdgeIdentitySnapshot, EdgeServiceKey, EdgeSession, EdgeSigningKey, EdgeUser} from '../edge/identity-snapshot.js'
+import type {EdgeIdentitySnapshot, EdgeSession, EdgeUser} from '../edge/identity-snapshot.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
-import type {StoreCtx} from '../store/config/projects.js'
-import {ensureSigningKey, publishedSigningKeys, type SigningKeyRecord} from '../store/config/signing-keys.js'
 import {transaction} from '../store/db.js'
-import {allDirectoryRows, apiKeyRows, liveSessionRows, membershipRows} from '../store/identity/edge-reads.js'
+import {membershipRows} from '../store/identity/edge-reads.js'
 import {checkInvite, markInviteUsed} from '../store/identity/invites.js'
-import {findSessionByToken, revokeSession, sessionDoc, type SessionRecord, touchSession} from '../store/identity/sessions.js'
-import {listServiceAccounts} from '../store/identity/service-accounts.js'
-import {getUser, listUsers, updateUser, type UserRecord} from '../store/identity/users.js'
+import {findSessionByToken, revokeSession, type SessionRecord, touchSession} from '../store/identity/sessions.js'
+import {getUser, updateUser} from '../store/identity/users.js'
 import {announce, type ControlContext, noteLogin} from './context.js'
 import type {PendingDeviceLogin} from './device-logins.js'
+import {buildIdentity} from './edge-build.js'
+import {BROWSER_CLIENT, directoryIndex, type SnapshotCtx, toEdgeUser} from './edge-parts.js'
 import {ApiError} from './errors.js'
 import {passwordLogin} from './routes/auth.js'
 import {DEVICE_LOGIN_METHOD} from './routes/device-logins.js'
 
-/** The edge's login client name in the sessions table. */
-export const BROWSER_CLIENT = 'browser'
+export {BROWSER_CLIENT} from './edge-parts.js'
 const MIN_PASSWORD = 12
-
-interface DirectoryRow {
-  id: string
-  parent_id: string | null
-  doc: Buffer
-}
-
-/** Directory id → {path, ancestor ids incl. itself}. Directory docs carry at least `name`. */
-async function directoryTree(idb: StoreCtx): Promise<Map<string, {path: string; lineage: string[]}>> {
-  const rows: DirectoryRow[] = await allDirectoryRows(idb)
-  const byId = new Map(rows.map((r) => [r.id, r]))
-  const names = new Map(rows.map((r) => [r.id, idb.cipher.openJson<{name: string}>('directories', r.id, r.doc).name]))
-  const out = new Map<string, {path: string; lineage: string[]}>()
-  for (const r of rows) {
-    const lineage: string[] = []
-    const parts: string[] = []
-    for (let cur: DirectoryRow | undefined = r; cur && lineage.length < 64; cur = cur.parent_id ? byId.get(cur.parent_id) : undefined) {
-      lineage.push(cur.id)
-      parts.unshift(names.get(cur.id)!)
-    }
-    out.set(r.id, {path: parts.join('/'), lineage})
-  }
-  return out
-}
-
-async function membershipsByUser(idb: StoreCtx, userId?: string): Promise<Map<string, string[]>> {
-  const rows = await membershipRows(idb, userId)
-  const out = new Map<string, string[]>()
-  for (const r of rows) out.set(r.user_id, [...(out.get(r.user_id) ?? []), r.directory_id])
-  return out
-}
-
-function toEdgeUser(u: UserRecord, dirs: string[], tree: Map<string, {path: string; lineage: string[]}>): EdgeUser {
-  const ids = new Set<string>()
-  const paths: string[] = []
-  for (const d of dirs) {
-    const node = tree.get(d)
-    if (!node) continue
-    paths.push(node.path)
-    for (const id of node.lineage) ids.add(id)
-  }
-  return {id: u.id, email: u.email, status: u.status, directoryIds: [...ids], directoryPaths: paths.sort()}
-}
 
 function toEdgeSession(s: SessionRecord): EdgeSession {
   return {id: s.id, userId: s.userId, createdAtMs: Date.parse(s.createdAt), lastUsedAtMs: s.lastUsedAtMs, expiresAtMs: s.expiresAtMs}
 }
 
-function toEdgeKey(k: SigningKeyRecord, withPrivate: boolean): EdgeSigningKey {
-  return {kid: k.kid, publicJwk: k.publicJwk, ...(withPrivate ? {privateJwk: k.privateJwk} : {})}
-}
-
 /**
- * Builds the identity part of the edge snapshot from the stores: every user with their
+ * The identity part of the edge snapshot, built whole from the stores: every user with their
  * directories (and ancestors), live browser sessions and all API keys by keyed hash, and the
- * signing keys. Called by whoever builds EdgeSnapshot, on start and after every feed event.
+ * signing keys. The edge's StoreConfigSource builds it this way on start and on a resync and keeps
+ * it current by deltas in between (edge-build.ts, edge-delta.ts).
  */
-export async function buildEdgeIdentity(ctx: Pick<ControlContext, 'idb' | 'cdb' | 'config'>, now = Date.now()): Promise<EdgeIdentitySnapshot> {
-  const {idb, cdb} = ctx
-  const tree = await directoryTree(idb)
-  const members = await membershipsByUser(idb)
-  const users = new Map<string, EdgeUser>()
-  for (let cursor: string | undefined, first = true; first || cursor; first = false) {
-    const page = await listUsers(idb, {limit: 500, cursor})
-    for (const u of page.items) users.set(u.id, toEdgeUser(u, members.get(u.id) ?? [], tree))
-    cursor = page.nextCursor ?? undefined
-  }
-
-  const sessions = new Map<string, EdgeSession>()
-  for (const r of await liveSessionRows(idb, now)) {
-    if (sessionDoc(idb, r).client !== BROWSER_CLIENT) continue
-    sessions.set(r.token_hash.toString('hex'), {id: r.id, userId: r.user_id, createdAtMs: r.created_at, lastUsedAtMs: r.last_used_at, expiresAtMs: r.expires_at})
-  }
-
-  const accounts = new Map((await listServiceAccounts(idb)).map((a) => [a.id, a]))
-  const serviceKeys = new Map<string, EdgeServiceKey>()
-  for (const k of await apiKeyRows(idb)) {
-    const a = accounts.get(k.service_account_id)
-    if (!a) continue
-    const expiries = [k.expires_at, a.expiresAtMs].filter((x): x is number => x !== null)
-    serviceKeys.set(k.key_hash.toString('hex'), {
-      keyId: k.id, accountId: a.id, accountName: a.name,
-      expiresAtMs: expiries.length ? Math.min(...expiries) : null,
-      revokedAtMs: k.revoked_at ?? a.revokedAtMs,
-    })
-  }
-
-  const active = await ensureSigningKey(cdb, now)
-  const published = await publishedSigningKeys(cdb, ctx.config.edge.assertionTtlMs, now)
-  return {
-    users, sessions, serviceKeys,
-    activeKey: toEdgeKey(active, true),
-    publishedKeys: published.map((k) => toEdgeKey(k, false)),
-  }
+export async function buildEdgeIdentity(ctx: SnapshotCtx, now = Date.now()): Promise<EdgeIdentitySnapshot> {
+  return (await buildIdentity(ctx, now)).identity
 }
 
 /** The control plane's side of EdgeAuthority: login, logout and invitations, against the stores. */
 export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
   const hashToken = (token: string) => ctx.stores.hasher.tokenHash(token).toString('hex')
-  const edgeUser = async (id: string): Promise<EdgeUser> => toEdgeUser((await getUser(ctx.idb, id))!, (await membershipsByUser(ctx.idb, id)).get(id) ?? [], await directoryTree(ctx.idb))
+  const edgeUser = async (id: string): Promise<EdgeUser> => toEdgeUser((await getUser(ctx.idb, id))!, (await membershipRows(ctx.idb, id)).map((r) => r.directory_id), await directoryIndex(ctx.idb))
   const record = (actor: AuditInput['actor'], action: string, target: AuditInput['target'], ip: string | null, feed?: {kind: string; id: string; action: 'updated' | 'revoked'}) =>
     transaction(ctx.cdb, async (onCommit) => {
       await appendAudit(ctx.cdb, {actor, action, target, ip})

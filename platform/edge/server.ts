@@ -99,9 +99,15 @@ export class EdgeServer {
     this.pages = opts.pages ?? minimalPages
     this.log = opts.requestLog ?? discardRequestLog
     this.observer = opts.observer
-    this.routes = buildRouteTable(opts.source.get().routes)
+    let routes = opts.source.get().routes
+    this.routes = buildRouteTable(routes)
     // A new snapshot replaces the table whole; requests in flight keep the route they matched.
-    this.unsubscribe = opts.source.onChange((s) => (this.routes = buildRouteTable(s.routes)))
+    // Most snapshots change identity only and share the routes list: the table is kept then.
+    this.unsubscribe = opts.source.onChange((s) => {
+      if (s.routes === routes) return
+      routes = s.routes
+      this.routes = buildRouteTable(routes)
+    })
     this.server = http2.createSecureServer({
       ...secureOptions(opts.tls),
       ...(opts.certificates && certificateHooks(opts.certificates)),

@@ -48,7 +48,7 @@ export interface IdentityEdge {
   originSeen: OriginSeen[]
   projectId: string
   environmentId: string
-  /** the edge's ConfigSource (the real StoreConfigSource, rebuilt on every feed event) */
+  /** the edge's ConfigSource (the real StoreConfigSource, brought up to date by every feed event) */
   source: TestPlatform['edgeSource']
   /** Creates a route to the echo service and waits until the edge's snapshot has it. */
   addRoute(hostname: string, pathPrefix: string, policyId: string | null, extra?: {rateLimitPerMinute?: number; bodyLimitBytes?: number}): Promise<Route>

@@ -29,7 +29,7 @@ async function signedIn(e: IdentityEdge, email: string): Promise<{cookie: Record
 const refused = (e: IdentityEdge, cookie: Record<string, string>) => async () => (await edgeFetch(e, `hello.${e.domain}`, '/', {headers: cookie})).status === 302
 
 // The stand-in could hold its snapshot back to show that the feed event alone revokes; the real
-// edge rebuilds its snapshot on every feed event, so the two ways tested here are the two ways a
+// edge brings its snapshot up to date on every feed event, so the two ways tested here are the two ways a
 // change reaches it: a store write published by hand (what the users module does) and the owner's
 // control API end to end.
 for (const viaApi of [false, true]) {
@@ -89,7 +89,7 @@ test('a session stays valid across snapshot rebuilds and for other users\' chang
   const other = await addUser(e.platform, 'grace@example.test')
   const {cookie} = await signedIn(e, 'frank@example.test')
   await userChanged(e.platform, other, 'updated', () => updateUser(e.platform.ctx.idb, other, {status: 'disabled'}))
-  await e.source.refresh() // one more snapshot rebuild
+  await e.source.refresh() // one more snapshot, built in full
   const r = await edgeFetch(e, `hello.${e.domain}`, '/', {headers: cookie})
   t.is(r.status, 200)
   t.is(r.json.headers['mezu-user-email'], 'frank@example.test')

@@ -18,7 +18,11 @@ test.before(async () => {
   const ci = await createServiceAccount(idb, {name: 'ci-deploy', scopes: [], projectId: null, expiresAt: null, createdBy: null})
   ciKey = ci.apiKey
   ciId = ci.account.id
-  outsiderKey = (await createServiceAccount(idb, {name: 'outsider', scopes: [], projectId: null, expiresAt: null, createdBy: null})).apiKey
+  const outsider = await createServiceAccount(idb, {name: 'outsider', scopes: [], projectId: null, expiresAt: null, createdBy: null})
+  outsiderKey = outsider.apiKey
+  // written straight to the store, so announced as the service-accounts API does: the edge's snapshot follows the feed
+  await e.published('service-account', ciId, 'created')
+  await e.published('service-account', outsider.account.id, 'created')
   const policy = await e.addPolicy('ci-only', {allow: {serviceAccounts: [ciId]}})
   host = `svc.${e.domain}`
   await e.addRoute(host, '/', policy.id)
@@ -70,6 +74,7 @@ test('an expired key gets 401', async (t) => {
 
 test('a revoked key gets 401 as soon as the revocation is published', async (t) => {
   const doomed = await createServiceAccount(e.platform.ctx.idb, {name: 'doomed', scopes: [], projectId: null, expiresAt: null, createdBy: null})
+  await e.published('service-account', doomed.account.id, 'created')
   const p = await e.addPolicy('doomed-only', {allow: {serviceAccounts: [doomed.account.id]}})
   await e.addRoute(`doomed.${e.domain}`, '/', p.id)
   t.is((await edgeFetch(e, `doomed.${e.domain}`, '/', withToken(doomed.apiKey))).status, 200)

@@ -4,7 +4,9 @@ import type {CreateSessionResponse, WhoAmI} from '../../../src/lib/api-types/ind
 import {createSession, revokeSession} from '../../store/identity/sessions.js'
 import {emailIndex, findUserByEmail} from '../../store/identity/users.js'
 import {normaliseEmail} from '../../store/names.js'
+import {transaction} from '../../store/db.js'
 import {type ControlContext, change, clientIp, noteLogin} from '../context.js'
+import {announceSession} from '../edge-parts.js'
 import {ApiError} from '../errors.js'
 import type {TryOutcome} from '../login-limiter.js'
 import {Email} from '../schemas.js'
@@ -84,7 +86,11 @@ export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInp
       throw new ApiError('invalid_credentials', user.status === 'disabled' ? 'this account is disabled' : 'email or password is wrong')
     }
     outcome = 'succeeded'
-    const {token, session} = await createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
+    const {token, session} = await transaction(ctx.cdb, async (onCommit) => {
+      const created = await createSession(ctx.idb, user.id, {ip: input.ip, userAgent: input.userAgent, client: input.client}, ctx.config.sessionMaxAgeMs)
+      await announceSession(ctx, onCommit, created.session.id, input.client)
+      return created
+    })
     await noteLogin(ctx, user.id, {...meta, result: 'success'})
     return {token, session: {id: session.id, expiresAt: session.expiresAt}, user: {id: user.id, email: user.email, name: user.name, role: user.role}}
   } finally {

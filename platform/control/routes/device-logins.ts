@@ -7,6 +7,7 @@ import {transaction} from '../../store/db.js'
 import {createSession} from '../../store/identity/sessions.js'
 import {getUser} from '../../store/identity/users.js'
 import {type ControlContext, clientIp, noteLogin} from '../context.js'
+import {announceSession} from '../edge-parts.js'
 import {ApiError} from '../errors.js'
 import {authPageUrl} from '../user-rules.js'
 
@@ -69,8 +70,9 @@ export function registerDeviceLoginRoutes(app: FastifyInstance, ctx: ControlCont
       if (user) await noteLogin(ctx, user.id, {...meta, result: `refused-${user.status}`})
       throw new ApiError('access_denied', 'the account that approved this login is not active')
     }
-    const {token, session} = await transaction(ctx.idb, async () => {
+    const {token, session} = await transaction(ctx.idb, async (onCommit) => {
       const s = await createSession(ctx.idb, user.id, {ip: r.meta.ip, userAgent: r.meta.userAgent, client: r.meta.client}, ctx.config.sessionMaxAgeMs)
+      await announceSession(ctx, onCommit, s.session.id, r.meta.client)
       await noteLogin(ctx, user.id, {...meta, result: 'success'})
       return s
     })

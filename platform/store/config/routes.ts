@@ -1,6 +1,7 @@
 import type {Route} from '../../../src/lib/api-types/index.js'
 import {newId} from '../../../src/protocol/ids.js'
 import {changed, type StoreCtx} from '../db.js'
+import {afterCursor, type CursorPosition} from '../page.js'
 import type {RoutesTable} from '../schema.js'
 
 type Row = RoutesTable
@@ -64,6 +65,17 @@ export async function listRoutes(c: StoreCtx, filter: {projectId?: string; envir
   if (filter.environmentId) q = q.where('environment_id', '=', filter.environmentId)
   if (filter.policyId) q = q.where('policy_id', '=', filter.policyId)
   return (await q.orderBy('created_at').orderBy('id').execute()).map((r) => toRoute(c, r))
+}
+
+/**
+ * Up to `limit` routes after `after`, in listRoutes' order (created_at, id): a reader that must
+ * not hold the event loop for long (the edge snapshot's full build) opens them a page at a time.
+ * The next page starts after {at: Date.parse(last.createdAt), id: last.id}.
+ */
+export async function listRoutesPage(c: StoreCtx, after: CursorPosition | undefined, limit: number): Promise<RouteRecord[]> {
+  let q = c.db.selectFrom(T).selectAll()
+  if (after) q = q.where(afterCursor(after))
+  return (await q.orderBy('created_at').orderBy('id').limit(limit).execute()).map((r) => toRoute(c, r))
 }
 
 export async function updateRoute(c: StoreCtx, id: string, patch: Partial<RouteDoc> & {policyId?: string | null}): Promise<RouteRecord | undefined> {
