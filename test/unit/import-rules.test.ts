@@ -80,3 +80,8 @@ test('no command file imports got, fs, better-sqlite3 or tls', (t) => {
   const banned = /^(?:node:)?(?:fs|fs\/promises|tls)$|^got$|^better-sqlite3$/
   t.is(show(from('src/commands/').filter((i) => banned.test(i.spec))), '')
 })
+
+test('only platform/store knows the database engines (better-sqlite3, pg, kysely)', (t) => {
+  const bad = all.filter((i) => ['better-sqlite3', 'pg', 'kysely'].includes(i.spec) && !i.file.startsWith('platform/store/'))
+  t.is(show(bad), '')
+})
