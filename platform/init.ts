@@ -59,7 +59,7 @@ export async function initDataDir(opts: {dataDir: string; masterKey?: string; ad
       name: email.split('@')[0],
       role: 'owner',
       status: 'active',
-      passwordHash: stores.passwords.hash(password),
+      passwordHash: await stores.passwords.hash(password),
     })
     await appendAudit(ctx, {actor: {kind: 'system', id: null, name: 'mezu platform init'}, action: 'platform.init', target: {type: 'user', id: user.id}, ip: null})
     return {dataDir, adminEmail: email, generatedPassword, caPath, caFingerprint: fingerprint(ca.certPem), masterKeyFile}

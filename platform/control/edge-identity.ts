@@ -84,7 +84,7 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
       const inv = await usableInvite(ctx, input.code)
       const u = inv && (await getUser(ctx.idb, inv.userId))
       if (!inv || !u || u.status !== 'invited') return {ok: false, reason: 'invalid', message: 'This invitation is not valid any more.'}
-      const hash = ctx.stores.passwords.hash(input.password)
+      const hash = await ctx.stores.passwords.hash(input.password)
       const used = await transaction(ctx.idb, async () => {
         if (!(await markInviteUsed(ctx.idb, inv.id))) return false
         await updateUser(ctx.idb, u.id, {passwordHash: hash, status: 'active'})

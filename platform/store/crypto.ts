@@ -1,5 +1,7 @@
 import sodiumModule from 'libsodium-wrappers-sumo'
 import {timingSafeEqual} from 'node:crypto'
+import {Worker} from 'node:worker_threads'
+import type {PasswordReply, PasswordRequest} from './password-worker.js'
 
 /**
  * Field-level encryption for the stores: XChaCha20-Poly1305 with the associated data binding
@@ -260,30 +262,159 @@ export async function randomKey(): Promise<Uint8Array> {
   return s.randombytes_buf(32)
 }
 
-/** argon2id password hashing (libsodium's crypto_pwhash_str). */
+export class PasswordWorkerError extends Error {
+  override name = 'PasswordWorkerError'
+}
+
+export interface PasswordHasherOptions {
+  /** How long the worker may sit idle before it exits, taking libsodium's wasm heap with it (ms, default 30 s). */
+  idleMs?: number
+  /** Hash on the calling thread, as before the worker existed: stalls the event loop. For A/B measurements and references only. */
+  inline?: boolean
+}
+
+/**
+ * The compiled worker sits next to this file (dist/platform/store/), in the npm package as well.
+ * From the sources (bin/dev.js runs them through tsx) it is the .ts, and since tsx's hooks do not
+ * reach worker threads on Node 20, the worker registers them before it loads the file.
+ */
+function newPasswordWorker(): Worker {
+  // the process's node options are not the worker's business (--input-type, --cpu-prof, preloads)
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./password-worker.js', import.meta.url), {execArgv: []})
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+  const file = JSON.stringify(new URL('./password-worker.ts', import.meta.url).href)
+  return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${file}) })`, {eval: true, execArgv: []})
+}
+const DEFAULT_IDLE_MS = 30_000
+
+interface Pending {
+  resolve(value: string | boolean): void
+  reject(error: Error): void
+}
+
+/** One worker's lifetime: its own pending calls, so a stale worker's exit never touches a newer one. */
+interface Running {
+  worker: Worker
+  pending: Map<number, Pending>
+  idle?: NodeJS.Timeout
+  /** why the worker ended when we ended it (idle, close), so its exit is not reported as a crash */
+  ended?: string
+}
+
+/**
+ * argon2id password hashing (libsodium's crypto_pwhash_str) in a worker thread, so a login does
+ * not stall the requests the edge forwards on the main event loop (~100–200 ms per hash). One
+ * worker, started on first use, answers in order and exits after `idleMs` without work; the next
+ * call starts another. A worker that dies fails its pending calls with a PasswordWorkerError
+ * rather than leaving them waiting. Messages carry ids, never a password in a log line.
+ */
 export class PasswordHasher {
-  constructor(
-    private readonly sodium: Sodium,
+  private running: Running | undefined
+  private nextId = 1
+  private readonly idleMs: number
+
+  private constructor(
     private readonly opslimit: number,
     private readonly memlimit: number,
-  ) {}
+    opts: PasswordHasherOptions,
+    /** set only with `inline`: the main thread's libsodium */
+    private readonly inlineSodium: Sodium | undefined,
+  ) {
+    this.idleMs = opts.idleMs ?? DEFAULT_IDLE_MS
+  }
 
-  static async create(strength: 'interactive' | 'moderate' = 'interactive'): Promise<PasswordHasher> {
+  static async create(strength: 'interactive' | 'moderate' = 'interactive', opts: PasswordHasherOptions = {}): Promise<PasswordHasher> {
     const s = await loadSodium()
+    const inline = opts.inline ? s : undefined
     return strength === 'moderate'
-      ? new PasswordHasher(s, s.crypto_pwhash_OPSLIMIT_MODERATE, s.crypto_pwhash_MEMLIMIT_MODERATE)
-      : new PasswordHasher(s, s.crypto_pwhash_OPSLIMIT_INTERACTIVE, s.crypto_pwhash_MEMLIMIT_INTERACTIVE)
+      ? new PasswordHasher(s.crypto_pwhash_OPSLIMIT_MODERATE, s.crypto_pwhash_MEMLIMIT_MODERATE, opts, inline)
+      : new PasswordHasher(s.crypto_pwhash_OPSLIMIT_INTERACTIVE, s.crypto_pwhash_MEMLIMIT_INTERACTIVE, opts, inline)
   }
 
-  hash(password: string): string {
-    return this.sodium.crypto_pwhash_str(password, this.opslimit, this.memlimit)
+  async hash(password: string): Promise<string> {
+    if (this.inlineSodium) return this.inlineSodium.crypto_pwhash_str(password, this.opslimit, this.memlimit)
+    return (await this.call({op: 'hash', password, opslimit: this.opslimit, memlimit: this.memlimit})) as string
   }
 
-  verify(hash: string, password: string): boolean {
-    try {
-      return this.sodium.crypto_pwhash_str_verify(hash, password)
-    } catch {
-      return false
+  /** False for a wrong password and for a malformed hash alike. */
+  async verify(hash: string, password: string): Promise<boolean> {
+    if (this.inlineSodium) {
+      try {
+        return this.inlineSodium.crypto_pwhash_str_verify(hash, password)
+      } catch {
+        return false
+      }
     }
+    return (await this.call({op: 'verify', hash, password})) as boolean
+  }
+
+  /** Stops the worker now (pending calls fail); a later call starts a new one. */
+  async close(): Promise<void> {
+    const r = this.running
+    if (!r) return
+    await this.end(r, 'the password hasher was closed')
+  }
+
+  /** For tests: the live worker, if any (to end it under pending calls). */
+  get workerForTests(): Worker | undefined {
+    return this.running?.worker
+  }
+
+  private call(req: DistributiveOmit<PasswordRequest, 'id'>): Promise<string | boolean> {
+    const r = this.running ?? this.start()
+    if (r.idle) clearTimeout(r.idle)
+    r.idle = undefined
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      r.pending.set(id, {resolve, reject})
+      // a worker with work keeps the process alive; an idle one does not (see settle)
+      if (r.pending.size === 1) r.worker.ref()
+      try {
+        r.worker.postMessage({...req, id} satisfies PasswordRequest)
+      } catch (error) {
+        r.pending.delete(id)
+        reject(new PasswordWorkerError(`cannot reach the password worker: ${(error as Error).message}`))
+      }
+    })
+  }
+
+  private start(): Running {
+    const worker = newPasswordWorker()
+    const r: Running = {worker, pending: new Map()}
+    this.running = r
+    worker.on('message', (m: PasswordReply) => {
+      const p = r.pending.get(m.id)
+      if (!p) return
+      r.pending.delete(m.id)
+      if (m.ok) p.resolve(m.value)
+      else p.reject(new PasswordWorkerError(`password hashing failed in the worker: ${m.error}`))
+      if (r.pending.size === 0 && !r.ended) this.settle(r)
+    })
+    const fail = (why: string) => void this.end(r, why)?.catch(() => {})
+    worker.on('error', (error) => fail(`the password worker failed: ${error.message}`))
+    worker.on('messageerror', (error) => fail(`the password worker could not read a message: ${error.message}`))
+    worker.on('exit', (code) => fail(`the password worker exited unexpectedly (code ${code})`))
+    return r
+  }
+
+  /** Nothing pending: let the process exit without waiting for the worker, and end it after idleMs. */
+  private settle(r: Running): void {
+    r.worker.unref()
+    r.idle = setTimeout(() => void this.end(r, 'idle')?.catch(() => {}), this.idleMs)
+    r.idle.unref()
+  }
+
+  /** Ends this worker (once): pending calls fail with `why`, the next call starts a new worker. */
+  private end(r: Running, why: string): Promise<number> | undefined {
+    if (this.running === r) this.running = undefined
+    if (r.idle) clearTimeout(r.idle)
+    r.idle = undefined
+    for (const p of r.pending.values()) p.reject(new PasswordWorkerError(why))
+    r.pending.clear()
+    if (r.ended) return undefined
+    r.ended = why
+    return r.worker.terminate()
   }
 }
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never

@@ -129,6 +129,7 @@ export async function openStores(
       postgres,
       schemaVersions: async () => (sqlite ? sqlite.schemaVersions() : postgres!.schemaVersions()),
       close: async () => {
+        await passwords.close()
         await (sqlite ?? postgres)!.close()
       },
     }

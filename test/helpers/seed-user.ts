@@ -6,8 +6,8 @@ import type {TestPlatform} from './platform.js'
  * Puts an active user with a password straight into the identity store: the tests of
  * directories and sessions need people, not the invitation flow (tested on its own).
  */
-export function seedUser(platform: TestPlatform, email: string, opts: {role?: Role; password?: string} = {}): Promise<UserRecord> {
-  const passwordHash = opts.password ? platform.ctx.stores.passwords.hash(opts.password) : null
+export async function seedUser(platform: TestPlatform, email: string, opts: {role?: Role; password?: string} = {}): Promise<UserRecord> {
+  const passwordHash = opts.password ? await platform.ctx.stores.passwords.hash(opts.password) : null
   return createUser(platform.ctx.idb, {email, name: email.split('@')[0], role: opts.role ?? 'member', status: 'active', passwordHash})
 }
 

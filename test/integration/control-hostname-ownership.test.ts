@@ -13,7 +13,7 @@ test('a route on a hostname another project uses is refused with 409, naming the
     t.is((await call(owner, 'POST', '/v1/projects', {name})).status, 201)
     t.is((await call(owner, 'POST', `/v1/projects/${name}/environments`, {name: 'prod'})).status, 201)
   }
-  await createUser(p.ctx.idb, {email: 'b-member@example.test', name: 'B', role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash('member password')})
+  await createUser(p.ctx.idb, {email: 'b-member@example.test', name: 'B', role: 'member', status: 'active', passwordHash: await p.ctx.stores.passwords.hash('member password')})
   t.is((await call(owner, 'POST', '/v1/projects/bravo/members', {email: 'b-member@example.test'})).status, 201)
   const member = await loginToken(p.apiUrl, p.caPem, 'b-member@example.test', 'member password')
   const sa = await call(owner, 'POST', '/v1/service-accounts', {name: 'bravo-deployer', project: 'bravo', scopes: ['routes:write', 'routes:read']})

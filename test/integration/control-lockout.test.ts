@@ -31,7 +31,7 @@ function login(p: TestPlatform, from: string, email: string, password: string): 
 
 async function platformWithUser(t: any, email: string, password: string) {
   const p = await startTestPlatform(t, {loginLimit: LIMITS})
-  const user = await createUser(p.ctx.idb, {email, name: 'x', role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash(password)})
+  const user = await createUser(p.ctx.idb, {email, name: 'x', role: 'member', status: 'active', passwordHash: await p.ctx.stores.passwords.hash(password)})
   return {p, user}
 }
 

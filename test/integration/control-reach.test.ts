@@ -29,7 +29,7 @@ test.before(async (t) => {
     ids[name] = {id: project.body.id, envId: env.body.id}
   }
   for (const email of ['member@example.test', 'loner@example.test']) {
-    await createUser(p.ctx.idb, {email, name: email, role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash('member password')})
+    await createUser(p.ctx.idb, {email, name: email, role: 'member', status: 'active', passwordHash: await p.ctx.stores.passwords.hash('member password')})
   }
   const added = await call('POST', '/v1/projects/alpha/members', owner, {email: 'member@example.test'})
   if (added.status !== 201) throw new Error(added.text)

@@ -10,7 +10,7 @@ import {edgeFetch, signIn, startIdentityEdge, type IdentityEdge, waitFor} from '
 const PASSWORD = 'a long enough password'
 
 async function addUser(p: TestPlatform, email: string): Promise<string> {
-  return (await createUser(p.ctx.idb, {email, name: email, role: 'member', status: 'active', passwordHash: p.ctx.stores.passwords.hash(PASSWORD)})).id
+  return (await createUser(p.ctx.idb, {email, name: email, role: 'member', status: 'active', passwordHash: await p.ctx.stores.passwords.hash(PASSWORD)})).id
 }
 
 /** What the users API does on disable/delete (that API is another module): write, bump, publish after commit. */

@@ -51,7 +51,7 @@ async function populate(p: TestPlatform) {
     userAgent: `agent-${hex()}`,
   }
   const call = (method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>) => api(p.apiUrl, p.caPem, method, path, {token, body, headers})
-  await createUser(p.ctx.idb, {email: v.email, name: v.userName, role: 'admin', status: 'active', passwordHash: p.ctx.stores.passwords.hash(v.password)})
+  await createUser(p.ctx.idb, {email: v.email, name: v.userName, role: 'admin', status: 'active', passwordHash: await p.ctx.stores.passwords.hash(v.password)})
   const login = await call('POST', '/v1/sessions', undefined, {email: v.email, password: v.password}, {'user-agent': v.userAgent})
   if (login.status !== 201) throw new Error(login.text)
   const token = login.body.token as string

@@ -73,8 +73,9 @@ export async function passwordLogin(ctx: ControlContext, input: PasswordLoginInp
   try {
     if (attempt.delayMs > 0) await new Promise((r) => setTimeout(r, attempt.delayMs))
     const user = await findUserByEmail(ctx.idb, email)
-    dummyHash ??= ctx.stores.passwords.hash('mezu-dummy-password-for-timing')
-    const ok = ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password) && !!user?.passwordHash
+    dummyHash ??= await ctx.stores.passwords.hash('mezu-dummy-password-for-timing')
+    // verified whether or not the user exists: an unknown email spends the same argon2id time
+    const ok = (await ctx.stores.passwords.verify(user?.passwordHash ?? dummyHash, input.password)) && !!user?.passwordHash
     const meta = {ip: input.ip, userAgent: input.userAgent, method: input.method, client: input.client}
     if (!user || !ok) {
       await noteLogin(ctx, user?.id ?? null, {...meta, result: 'wrong-password'})

@@ -33,7 +33,7 @@ export function registerInviteRoutes(app: FastifyInstance, ctx: ControlContext):
     const user = (await getUser(ctx.idb, check.invite.userId))!
     if (user.status !== 'invited') throw new ApiError('conflict', `this account is ${user.status}; the invitation no longer applies`, 'code')
     // argon2id is slow: hash before taking the write lock.
-    const passwordHash = ctx.stores.passwords.hash(req.body.password)
+    const passwordHash = await ctx.stores.passwords.hash(req.body.password)
     const meta = {ip: clientIp(req), userAgent: req.headers['user-agent'] ?? null}
     // The person holding the code is the one acting, so the audit entry names them (and erasure finds it).
     req.principal = {kind: 'user', id: user.id, name: user.email, role: user.role}
