@@ -144,10 +144,12 @@ function keepProfiles(dir: string, pids: Record<string, number>): string[] {
 
 /** Small requests through a platform with metrics off and one with metrics on, in alternating rounds. */
 async function compareMetrics(origin: {url: string; port: number}, workDir: string): Promise<void> {
-  const off = await startThroughMezu({...origin, workDir})
+  // with --profile, both platforms and Warpgates write CPU profiles (compare the two edges')
+  const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : undefined
+  const off = await startThroughMezu({...origin, workDir, nodeArgs})
   let on: MezuTarget | undefined
   try {
-    on = await startThroughMezu({...origin, workDir, platformArgs: ['--metrics-addr', '127.0.0.1:0']})
+    on = await startThroughMezu({...origin, workDir, nodeArgs, platformArgs: ['--metrics-addr', '127.0.0.1:0']})
     const metricsUrl = on.metricsUrl
     if (!metricsUrl) throw new Error('the platform started with --metrics-addr printed no metricsUrl')
     const runs: Record<'off' | 'on', Array<SmallResult & {edgeCpuUs: number; scrapes: number}>> = {off: [], on: []}
