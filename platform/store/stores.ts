@@ -174,7 +174,7 @@ export function readKeyring(db: Database.Database, cipher: FieldCipher): Keyring
 async function createKeyring(handle: StoreHandle, cipher: FieldCipher): Promise<Keyring> {
   const ring = {'index-key': await randomKey(), 'token-key': await randomKey()}
   await handle.tx(async () => {
-    for (const [name, key] of Object.entries(ring)) await handle.db.insertInto('keyring').values({id: name, doc: Buffer.from(cipher.seal('keyring', 'doc', name, key))}).execute()
+    for (const [name, key] of Object.entries(ring)) await handle.db.insertInto('keyring').values({id: name, doc: cipher.seal('keyring', 'doc', name, key)}).execute()
   })
   return ring
 }

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import type {ExecutionContext} from 'ava'
 import Database from 'better-sqlite3'
 import pg from 'pg'
+import {clientConfig} from '../../platform/store/engines/postgres.js'
 import {startPostgres, type TestPostgres} from './postgres.js'
 
 /**
@@ -42,7 +43,7 @@ export async function testStoreLocation(): Promise<{url: string} | undefined> {
 export async function committedReader(t: ExecutionContext, platform: {dataDir: string; config: {store: {url?: string}}}): Promise<{configVersion(): Promise<number>; rowsWithId(table: string, id: string): Promise<number>}> {
   const url = platform.config.store.url
   if (url) {
-    const client = new pg.Client({connectionString: url, options: '-c search_path=identity,config'})
+    const client = new pg.Client(clientConfig(url))
     await client.connect()
     t.teardown(() => client.end())
     return {

@@ -51,7 +51,15 @@ export function clientConfig(url: string, passwordFile?: string): pg.ClientConfi
     throw new Error(`the store URL is not a URL (expected postgres://USER@HOST:PORT/DATABASE)`)
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new Error(`the store URL must start with postgres:// (got ${u.protocol}//)`)
-  const password = passwordFile ? readFileSync(passwordFile, 'utf8').trim() : undefined
+  let password: string | undefined
+  if (passwordFile) {
+    try {
+      password = readFileSync(passwordFile, 'utf8').trim()
+    } catch (error) {
+      throw new Error(`cannot read the store password file ${passwordFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+    }
+    if (!password) throw new Error(`the store password file ${passwordFile} is empty`)
+  }
   return {
     connectionString: url,
     ...(password !== undefined ? {password} : {}),
