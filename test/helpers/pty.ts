@@ -17,7 +17,9 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
  * terminal run would otherwise ask registry.npmjs.org); `env` values of '' unset a variable.
  */
 export function mezuOnPty(args: string[], env: NodeJS.ProcessEnv, opts: {bin?: string} = {}): PtyRun {
-  const command = [process.execPath, opts.bin ?? BIN, ...args].map(quote).join(' ')
+  // `exec`: script runs the command through $SHELL, and dash (Debian's sh, CI's default) waits in a
+  // child of its own, so Ctrl-C would kill the shell (exit 130) instead of reaching only mezu
+  const command = 'exec ' + [process.execPath, opts.bin ?? BIN, ...args].map(quote).join(' ')
   const inherited: NodeJS.ProcessEnv = {...process.env}
   delete inherited.CI
   const fullEnv: NodeJS.ProcessEnv = {...inherited, NO_COLOR: '1', TERM: 'dumb', MEZU_NO_UPDATE_NOTIFIER: '1', ...env}
