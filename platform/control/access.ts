@@ -18,6 +18,7 @@ export const SCOPES = [
   'service-accounts:read', 'service-accounts:write',
   'sessions:read', 'sessions:write',
   'audit:read',
+  'edges:read', 'edges:write',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 

@@ -39,6 +39,8 @@ export interface ControlContext {
   edgeCertificate?: () => {leaf: X509Certificate; source: string}
   /** Live Warpgate connections as the edge's pool sees them (set once the edge runs). */
   warpgatesLive?: WarpgateLiveView
+  /** Live state of remote edge nodes (their control connections); absent when none can connect. */
+  edgesLive?: EdgesLiveView
   /** The edge's request ring for `mezu logs`; absent when no edge runs in this process. */
   requestLog?: RequestLog
   /** ACME certificate status by hostname; absent when the platform runs without ACME. */
@@ -69,6 +71,19 @@ export interface WarpgateLive {
   remoteIps: string[]
   version: string | null
   connectedSince: number | null
+}
+
+/** What the control plane knows live about one remote edge's control connection. */
+export interface EdgeLive {
+  connectedSince: number
+  address: string
+  version: string | null
+  configVersion: number
+  warpgateConnections: number
+}
+
+export interface EdgesLiveView {
+  live(edgeId: string): EdgeLive | undefined
 }
 
 export interface WarpgateLiveView {

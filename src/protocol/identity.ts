@@ -18,6 +18,20 @@ export function warpgateIdFromSan(subjectAltName: string | undefined): string | 
   return ids.length === 1 && /^wg_[0-9a-z]{20}$/.test(ids[0]) ? ids[0] : undefined
 }
 
+/** The URI SAN scheme that names an edge node in its certificate: `urn:mezu:edge:<id>`. */
+export const EDGE_URI_PREFIX = 'urn:mezu:edge:'
+
+export function edgeUri(id: string): string {
+  return EDGE_URI_PREFIX + id
+}
+
+/** The edge id named by a certificate's subjectAltName string; undefined when there is none or more than one. */
+export function edgeIdFromSan(subjectAltName: string | undefined): string | undefined {
+  if (!subjectAltName) return undefined
+  const ids = subjectAltName.split(/,\s*/).filter((s) => s.startsWith('URI:' + EDGE_URI_PREFIX)).map((s) => s.slice(4 + EDGE_URI_PREFIX.length))
+  return ids.length === 1 && /^edg_[0-9a-z]{20}$/.test(ids[0]) ? ids[0] : undefined
+}
+
 /** How far a renewal's signedAt may be from the platform's clock. */
 export const RENEWAL_MAX_SKEW_MS = 5 * 60_000
 

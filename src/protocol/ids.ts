@@ -16,6 +16,7 @@ export const ID_PREFIX = {
   audit: 'aud',
   login: 'lgn',
   deviceLogin: 'dvl',
+  edge: 'edg',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIX

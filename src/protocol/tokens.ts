@@ -15,6 +15,8 @@ export const TOKEN_PREFIX = {
   warpgate: 'mezu_wg_',
   /** The secret a CLI polls with during a web login (`mezu login --web`); single use. */
   device: 'mezu_dev_',
+  /** A one-time edge join token (`mezu edges create`); see edge-join.ts for the CA pin it carries. */
+  edgeJoin: 'mezu_edge_',
 } as const
 
 export type TokenKind = keyof typeof TOKEN_PREFIX
