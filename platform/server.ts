@@ -13,6 +13,7 @@ import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
 import {PostgresFeedListener} from './control/pg-feed.js'
 import {Pages} from './edge/pages.js'
+import {CallbackCodes} from './edge/login/callback-codes.js'
 import {createIdentityEdge, identityLimits} from './edge/identity-edge.js'
 import type {Gate as IdentityGate} from './edge/gate.js'
 import type {Gate} from './edge/pipeline.js'
@@ -100,6 +101,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     feed: new ChangeFeed((err, event) => log.error({err, event}, 'a change-feed listener failed')),
     passwordLimiter: new LoginLimiter(config.loginLimit),
     codeLimiter: new LoginLimiter(config.loginLimit),
+    callbackCodes: new CallbackCodes(),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
     urls: {api: '', edge: '', tunnel: '', tunnels: []},
     metrics,

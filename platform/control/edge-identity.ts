@@ -109,6 +109,19 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
       await record({kind: 'user', id: input.userId, name: u?.email ?? null}, input.approve ? 'device-login.approve' : 'device-login.deny', {type: 'device-login', id: p.id, name: p.client}, input.ip)
       return r.result
     },
+
+    async issueCallbackCode(input) {
+      return ctx.callbackCodes.issue(input.token, input.host, input.returnUrl)
+    },
+
+    async consumeCallbackCode(input) {
+      if (input.code.length > 256) return undefined
+      const pending = ctx.callbackCodes.consume(input.code, input.host)
+      if (!pending) return undefined
+      const s = await findSessionByToken(ctx.idb, pending.token)
+      if (!s || s.revokedAtMs !== null) return undefined
+      return {token: pending.token, returnUrl: pending.returnUrl, tokenHash: hashToken(pending.token), session: toEdgeSession(s), user: await edgeUser(s.userId)}
+    },
   }
 }
 

@@ -22,6 +22,22 @@ export interface EdgeAuthority {
   deviceLogin(input: {userCode: string; userId: string; ip: string}): Promise<DeviceLoginLookup>
   /** Approves or denies a pending web login for this signed-in user. */
   decideDeviceLogin(input: {userCode: string; userId: string; approve: boolean; ip: string; userAgent: string | null}): Promise<DeviceLoginLookup>
+  /**
+   * A one-time, short-lived code that carries a fresh login from auth.<domain> to a route host's
+   * callback, so the session token never appears in a URL. Kept by the control plane, so a login
+   * started at one edge finishes at another.
+   */
+  issueCallbackCode(input: {token: string; host: string; returnUrl: string}): Promise<string>
+  /** Redeems a code once for this host, with the session behind it (which another edge may have created a moment ago). */
+  consumeCallbackCode(input: {code: string; host: string}): Promise<RedeemedCallback | undefined>
+}
+
+export interface RedeemedCallback {
+  token: string
+  returnUrl: string
+  tokenHash: string
+  session: EdgeSession
+  user: EdgeUser
 }
 
 /** A user code looked up (and counted, when wrong, against the person's and address's limits). */

@@ -134,10 +134,12 @@ async function edgePath(state: IdentityEdgeState, req: GateRequest, route: Route
   const authOrigin = edgeOrigin(`auth.${state.source.get().domain}`, port)
   if (path === `${EDGE_PATH_PREFIX}callback`) {
     const code = new URL(req.url ?? '/', 'https://x').searchParams.get('token') ?? ''
-    const pending = state.codes.consume(code, route.hostname)
-    if (!pending || !req.method || !['GET', 'HEAD'].includes(req.method)) {
+    const pending = req.method && ['GET', 'HEAD'].includes(req.method) ? await state.authority.consumeCallbackCode({code, host: route.hostname}) : undefined
+    if (!pending) {
       return respond(state, req, {status: 400, code: 'invalid_callback', message: 'this sign-in link is not valid any more; sign in again'})
     }
+    // the login may have happened at another edge a moment ago, ahead of this edge's snapshot
+    state.identity.remember(pending.tokenHash, pending.session, pending.user)
     const caller = state.identity.bySessionToken(pending.token)
     if (caller.kind !== 'user') return respond(state, req, {status: 400, code: 'invalid_callback', message: 'this sign-in has ended; sign in again'})
     const maxAge = (caller.session.expiresAtMs - state.now()) / 1000

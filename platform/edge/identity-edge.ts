@@ -5,7 +5,6 @@ import type {EdgeAuthority} from './edge-authority.js'
 import {createGate, type Gate} from './gate.js'
 import {EdgeIdentity} from './identity.js'
 import type {ChangeEvents} from './identity-snapshot.js'
-import {CallbackCodes} from './login/callback-codes.js'
 import {CsrfTokens} from './login/csrf.js'
 import {createLoginHandler, type LoginHandler} from './login/handler.js'
 import type {EdgeObserver} from './observer.js'
@@ -45,10 +44,12 @@ export interface IdentityEdgeDeps {
   /** counts rate-limit refusals and policy denials (metrics) */
   observer?: Pick<EdgeObserver, 'rateLimited' | 'denied'>
   templatesDir?: string
+  /** the CSRF key every edge of the platform shares (random when this edge is alone) */
+  csrfKey?: Buffer
   now?: () => number
 }
 
-/** Shared by the gate and the login handler: one session cache, one set of callback codes. */
+/** Shared by the gate and the login handler: one session cache, one CSRF key. */
 export interface IdentityEdgeState {
   source: ConfigSource
   authority: EdgeAuthority
@@ -58,7 +59,6 @@ export interface IdentityEdgeState {
   templates: PageTemplates
   identity: EdgeIdentity
   signer: AssertionSigner
-  codes: CallbackCodes
   csrf: CsrfTokens
   rate: RateLimiter
   observer?: Pick<EdgeObserver, 'rateLimited' | 'denied'>
@@ -77,8 +77,7 @@ export function createIdentityEdge(deps: IdentityEdgeDeps): {gate: Gate; login: 
     templates: new PageTemplates(deps.templatesDir),
     identity: new EdgeIdentity(deps.source, deps.authority, deps.events, deps.limits, now),
     signer: new AssertionSigner(deps.limits.assertionTtlMs, now),
-    codes: new CallbackCodes(60_000, now),
-    csrf: new CsrfTokens(),
+    csrf: new CsrfTokens(deps.csrfKey),
     rate: new RateLimiter(now),
     observer: deps.observer,
     now,

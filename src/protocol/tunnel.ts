@@ -41,6 +41,12 @@ export type WarpgateControl = {type: 'health'; healthy: boolean; reason?: string
 /** How often a Warpgate reports its counters on each tunnel connection. */
 export const WARPGATE_STATS_INTERVAL_MS = 10_000
 
+/** One edge node's tunnel addresses (`local`: the edge inside the control-plane process). */
+export interface TunnelEdge {
+  edge: string
+  urls: string[]
+}
+
 /** Request/response headers that are about one hop and never forwarded (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',

@@ -1,5 +1,4 @@
 import type {IncomingMessage} from 'node:http'
-import type {Duplex} from 'node:stream'
 import {type Static, Type} from '@sinclair/typebox'
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {WebSocketServer, type WebSocket} from 'ws'
@@ -9,6 +8,7 @@ import {projectReach, requireScope} from '../access.js'
 import {authenticate} from '../auth.js'
 import type {ControlContext} from '../context.js'
 import {ApiError} from '../errors.js'
+import {onUpgrade, refuseUpgrade} from '../upgrades.js'
 
 export const LOGS_FOLLOW_PATH = '/v1/logs/follow'
 const MAX_LIMIT = 1000
@@ -64,13 +64,7 @@ export function registerLogRoutes(app: FastifyInstance, ctx: ControlContext): vo
 
   // The follow stream rides the API's own HTTPS server (same TLS 1.3 listener and certificate).
   const wss = new WebSocketServer({noServer: true, maxPayload: 1024, perMessageDeflate: false})
-  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'https://api.invalid')
-    if (url.pathname !== LOGS_FOLLOW_PATH) {
-      // Another module may own this path; when nobody else listens, refuse rather than hang.
-      if (app.server.listenerCount('upgrade') === 1) refuseUpgrade(socket, new ApiError('not_found', `no such endpoint: GET ${url.pathname}`))
-      return
-    }
+  onUpgrade(app, LOGS_FOLLOW_PATH, (req, socket, head, url) => {
     // The HTTP server stops listening for the socket's errors at an upgrade: until ws takes the
     // socket over, a client that goes away while it is being admitted must not crash the process.
     const onError = () => socket.destroy()
@@ -155,9 +149,3 @@ function serveFollower(ctx: ControlContext, ws: WebSocket, req: IncomingMessage,
   ws.on('error', () => ws.terminate())
 }
 
-function refuseUpgrade(socket: Duplex, err: ApiError): void {
-  const body = JSON.stringify(err.toBody())
-  const reason = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found'}[err.status] ?? 'Error'
-  const auth = err.status === 401 ? 'WWW-Authenticate: Bearer realm="mezu", error="invalid_token"\r\n' : ''
-  socket.end(`HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${auth}Connection: close\r\n\r\n${body}`)
-}

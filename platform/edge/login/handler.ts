@@ -88,11 +88,11 @@ function home(state: IdentityEdgeState, req: Req): Reply {
   return {status: 303, headers: {location: '/login'}}
 }
 
-function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefined, v: {returnUrl: string; error?: string; notice?: string; email?: string}, status = 200, extra: Record<string, string | string[]> = {}): Reply {
+async function loginForm(state: IdentityEdgeState, cookies: string | string[] | undefined, v: {returnUrl: string; error?: string; notice?: string; email?: string}, status = 200, extra: Record<string, string | string[]> = {}): Promise<Reply> {
   // Already signed in here: go straight back through the route's callback, with the same session.
   const token = readCookie(cookies, SESSION_COOKIE)
   const ret = returnTarget(state, v.returnUrl)
-  if (status === 200 && token && ret && state.identity.bySessionToken(token).kind === 'user') return ret.local ? {status: 303, headers: {location: ret.url}} : toCallback(state, token, ret)
+  if (status === 200 && token && ret && state.identity.bySessionToken(token).kind === 'user') return ret.local ? {status: 303, headers: {location: ret.url}} : await toCallback(state, token, ret)
 
   const csrf = csrfFor(state, cookies)
   const body = state.templates.render('login', {
@@ -124,12 +124,12 @@ async function loginSubmit(state: IdentityEdgeState, req: Req): Promise<Reply> {
   const cookie = sessionCookieHeader(outcome.token, maxAge)
   if (!ret) return {status: 303, headers: {location: '/', 'set-cookie': cookie}}
   if (ret.local) return {status: 303, headers: {location: ret.url, 'set-cookie': cookie}}
-  const r = toCallback(state, outcome.token, ret)
+  const r = await toCallback(state, outcome.token, ret)
   return {...r, headers: {...r.headers, 'set-cookie': cookie}}
 }
 
-function toCallback(state: IdentityEdgeState, token: string, ret: {url: string; host: string}): Reply {
-  const code = state.codes.issue(token, ret.host, ret.url)
+async function toCallback(state: IdentityEdgeState, token: string, ret: {url: string; host: string}): Promise<Reply> {
+  const code = await state.authority.issueCallbackCode({token, host: ret.host, returnUrl: ret.url})
   return {status: 303, headers: {location: `${edgeOrigin(ret.host, state.publicPort())}/.mezu/callback?token=${code}`}}
 }
 
