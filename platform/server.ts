@@ -11,18 +11,15 @@ import {DeviceLogins} from './control/device-logins.js'
 import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
+import {edgeCsrfKey} from './control/edge-channel.js'
+import {type DataPlane, type EdgePlugins, startDataPlane} from './data-plane.js'
+
+export type {EdgePlugins} from './data-plane.js'
 import {PostgresFeedListener} from './control/pg-feed.js'
-import {Pages} from './edge/pages.js'
 import {CallbackCodes} from './edge/login/callback-codes.js'
-import {createIdentityEdge, identityLimits} from './edge/identity-edge.js'
-import type {Gate as IdentityGate} from './edge/gate.js'
-import type {Gate} from './edge/pipeline.js'
 import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
-import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
-import {TunnelListener} from './edge/tunnel/listener.js'
-import {TunnelPool} from './edge/tunnel/pool.js'
 import {touchWarpgate} from './store/config/warpgates.js'
 import {CA_CERT_FILE, initDataDir, type InitResult} from './init.js'
 import {issueServerCert, type ServerCert} from './pki/ca.js'
@@ -121,10 +118,13 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   ctx.urls.api = config.advertise.apiUrl ?? `https://${urlHost}:${apiPort}`
 
   const watchers: CertFileWatcher[] = []
-  let data: Awaited<ReturnType<typeof startDataPlane>>
+  let data: Awaited<ReturnType<typeof startLocalEdge>>
+  let source: StoreConfigSource | undefined
   try {
-    data = await startDataPlane(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics)
+    source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
+    data = await startLocalEdge(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics, source)
   } catch (error) {
+    source?.close()
     await api.close()
     await stores.close()
     throw error
@@ -233,6 +233,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
       await metricsServer?.close()
       for (const w of watchers) w.close()
       await data.stop()
+      data.source.close()
       await api.close()
       offAccess?.()
       await access?.close()
@@ -244,116 +245,55 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   return running
 }
 
-/** The edge pipeline's pluggable steps (gate: issue 5; pages and request log: the periphery). */
-export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog'>
-
 /**
- * The edge (end-user listener) and the tunnel listener, fed by an in-memory configuration snapshot
- * and the Warpgate admission list; both kept current by the change feed.
+ * The in-process edge: the data plane fed by this control plane's store-backed snapshot and
+ * Warpgate admission list, both kept current by the change feed.
  */
-async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: string[]}, fileCert: LoadedCert | undefined, plugins: EdgePlugins, metrics: PlatformMetrics | undefined) {
+async function startLocalEdge(ctx: ControlContext, names: {dns: string[]; ips: string[]}, fileCert: LoadedCert | undefined, plugins: EdgePlugins, metrics: PlatformMetrics | undefined, source: StoreConfigSource) {
   const {config} = ctx
   // The tunnel always serves the private CA's certificate: Warpgates pin that CA.
   const caCert: ServerCert = await issueServerCert(ctx.ca, {dns: [`*.${config.domain}`, `auth.${config.domain}`, ...names.dns.filter((d) => d !== `*.${config.domain}`)], ips: names.ips})
-  const tls = {key: caCert.keyPem, cert: caCert.chainPem}
   const served = {leaf: new X509Certificate(caCert.certPem), source: 'the private platform CA'}
   ctx.edgeCertificate = () => served
   const admission = await WarpgateAdmission.create(ctx.cdb, ctx.feed)
-  const pool = new TunnelPool()
-  const source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
-  // Revocation closes live connections at once; the admission list already refuses new ones.
-  const offRevoked = admission.onRevoked((id) => pool.closeWarpgate(id))
   // not awaited: the tunnel must not wait on the store to open or close a connection
   const touch = (id: string) => {
     touchWarpgate(ctx.cdb, id).catch((error: unknown) => ctx.log.warn({err: error, warpgateId: id}, 'could not record last seen'))
   }
-  pool.on('open', (s) => {
-    touch(s.peer.warpgateId)
-    ctx.log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp, version: s.version}, 'tunnel connection up')
-    s.on('health', (healthy) => ctx.log.info({warpgateId: s.peer.warpgateId, healthy}, 'Warpgate service health changed'))
-  })
-  pool.on('close', (s) => {
-    touch(s.peer.warpgateId)
-    ctx.log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp}, 'tunnel connection down')
-  })
-  ctx.warpgatesLive = {live: (id) => pool.live(id)}
-  const tunnel = new TunnelListener({
-    host: config.host, port: config.tunnelPort, tls, caPem: ctx.ca.certPem, pool,
-    admit: (id) => {
-      const w = admission.admit(id)
-      return w && {warpgateId: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service}
-    },
-    onRefused: (reason, ip) => {
-      metrics?.tunnelRefused()
-      ctx.log.info({reason, ip}, 'tunnel connection refused')
-    },
-  })
   // The request ring is shared by the edge (writer) and the control API (`mezu logs`).
-  const requestLog = new RequestLog(10_000)
+  const requestLog = ctx.requestLog ?? new RequestLog(10_000)
   ctx.requestLog = requestLog
-  const pages = Pages.load()
-  // Issue 5's identity-aware step: login on auth.<domain>, policy, signed identity to the origin.
-  let boundEdgePort = config.edgePort
-  // auth.<domain> (login, JWKS) is served even when a test plugs in its own gate.
-  const identity = createIdentityEdge({
-    source, authority: createEdgeAuthority(ctx), events: ctx.feed, limits: identityLimits(config), publicPort: () => boundEdgePort,
-    observer: metrics,
-  })
-  // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and
-  // --acme-http-port. Loaded only when on: acme-client (axios, node-forge) takes most of a second to import.
-  const acme = config.acme.email ? (await import('./control/acme/start.js')).startAcme(ctx, source, () => boundEdgePort) : undefined
-  const edge = new EdgeServer({
-    host: config.host, port: config.edgePort, tls: fileCert ?? tls, limits: config.edge, source, pool, certificates: acme?.manager,
-    pages: (req, problem) => pages.error(req, problem),
-    requestLog,
-    observer: metrics,
-    gate: identityGate(identity.gate), auth: {host: `auth.${config.domain}`, handler: identity.login},
-    ...plugins,
-  })
-  let edgePort: number
-  let tunnelPort: number
+  let data: DataPlane
   try {
-    edgePort = await edge.listen()
-    tunnelPort = await tunnel.listen()
-    await acme?.listen()
+    data = await startDataPlane({
+      config, log: ctx.log, tls: {key: caCert.keyPem, cert: caCert.chainPem}, fileCert, caPem: ctx.ca.certPem,
+      source, authority: createEdgeAuthority(ctx), events: ctx.feed, admission, requestLog, metrics, plugins,
+      csrfKey: edgeCsrfKey(ctx),
+      // ACME (issue 9): certificates by SNI for route hosts and auth.<domain>, challenges on the edge port and
+      // --acme-http-port. Loaded only when on: acme-client (axios, node-forge) takes most of a second to import.
+      acme: config.acme.email ? (await import('./control/acme/start.js')).startAcme.bind(null, ctx, source) : undefined,
+      onWarpgate: (id) => touch(id),
+    })
   } catch (error) {
-    await acme?.stop()
-    await edge.close()
-    await tunnel.close()
+    admission.close()
     throw error
   }
-  boundEdgePort = edgePort
-  await source.setEdgePort(edgePort)
-  let stopped = false
+  const pool = data.pool
+  const local = {live: (id: string) => pool.live(id)}
+  ctx.warpgatesLive = local
+  await source.setEdgePort(data.edgePort)
   return {
-    edgePort, tunnelPort, pool, edge, tunnel, source, acme,
+    ...data,
+    source,
     /** the port end users see (an advertised one behind a port mapping): route URLs and login redirects use it */
     async setPublicEdgePort(port: number) {
-      boundEdgePort = port
+      data.setPublicEdgePort(port)
       await source.setEdgePort(port)
     },
     async stop() {
-      if (stopped) return
-      stopped = true
-      offRevoked()
-      await acme?.stop()
-      await tunnel.close()
-      pool.closeAll()
-      await edge.close()
-      identity.close()
-      source.close()
+      await data.stop()
       admission.close()
     },
-  }
-}
-
-/** Adapts the identity gate to the pipeline: it also names inbound headers to drop and the target. */
-function identityGate(gate: IdentityGate): Gate {
-  return async (req, route, clientIp) => {
-    const r = await gate(req, route, clientIp)
-    if (r.action === 'respond') return r
-    for (const name of r.removeHeaders) delete req.headers[name]
-    return {action: 'forward', setHeaders: r.setHeaders, target: r.target}
   }
 }
 

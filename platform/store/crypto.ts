@@ -250,6 +250,16 @@ export class KeyedHasher {
     return Buffer.from(this.sodium.crypto_generichash(32, token, this.tokenKey))
   }
 
+  /** The token-hash key, for a remote edge that must look tokens up in its snapshot (never the master key). */
+  exportTokenKey(): Buffer {
+    return Buffer.from(this.tokenKey)
+  }
+
+  /** A key for another purpose, derived from the token key, the same in every process of the platform (e.g. the edges' CSRF key). */
+  deriveKey(label: string): Buffer {
+    return Buffer.from(this.sodium.crypto_generichash(32, `mezu-derive\0${label}`, this.tokenKey))
+  }
+
   /** Constant-time comparison of a presented token against a stored hash. */
   tokenMatches(token: string, storedHash: Uint8Array): boolean {
     const h = this.tokenHash(token)
