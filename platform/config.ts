@@ -68,6 +68,12 @@ export interface PlatformConfig {
   metricsAddr?: string
   /** `--access-log`: a file for one JSON line per edge request, or '-' for stdout; absent = none */
   accessLog?: string
+  /** what this process runs (`--role`): control plane and edge, the control plane alone, or an edge node */
+  role: 'all' | 'control' | 'edge'
+  /** an edge node's control plane, https://host:port (`--control-url`) */
+  controlUrl?: string
+  /** an edge node's one-time join token (`--join-token`), needed until it has enrolled */
+  joinToken?: string
   /** argon2id strength; tests may use 'interactive' (default) */
   passwordStrength: 'interactive' | 'moderate'
   /** public certificates from an ACME CA (platform/acme-config.ts); on when acme.email is set, else the private CA's or the files' */
@@ -199,6 +205,7 @@ export function buildConfig(input: Partial<PlatformConfig> & {dataDir: string}, 
     setPath(cfg as unknown as Record<string, unknown>, path, checked.value)
   }
   checkWildcardHost(cfg, origins)
+  checkRole(cfg)
   cfg.acme = acmeFromSettings(cfg.acme, cfg.domain)
   return cfg
 }
@@ -223,6 +230,17 @@ function checkCertificatePairs(cfg: PlatformConfig, origins?: Origins): void {
       ? `--${cert.flag} and --${key.flag} go together: pass both`
       : `${from.origin}: ${certKey} and ${keyKey} go together: set both`, 'usage')
   }
+}
+
+/** An edge node needs its control plane and holds no store; the control-plane settings are refused for it. */
+function checkRole(cfg: PlatformConfig): void {
+  if (cfg.role !== 'edge') {
+    if (cfg.controlUrl !== undefined || cfg.joinToken !== undefined) throw new ConfigError('--control-url and --join-token are for an edge node: pass --role edge too', 'usage')
+    return
+  }
+  if (cfg.controlUrl === undefined) throw new ConfigError('--role edge needs --control-url https://HOST:PORT, the control plane\'s API address', 'usage')
+  if (cfg.store?.url !== undefined) throw new ConfigError('an edge node holds no store: --store is for the control plane', 'usage')
+  if (cfg.acme?.email !== undefined) throw new ConfigError('ACME certificates are ordered by the control plane\'s edge; an edge node serves the private CA\'s certificate or --tls-cert files', 'usage')
 }
 
 /** A wildcard bind means nothing to another machine: Warpgates must be told where to connect. */

@@ -157,7 +157,8 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   }
   if (files.api && fileCerts.api) {
     const server = api.server as unknown as TlsServer
-    watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3'}), 'API')
+    // the CA stays: edge nodes' client certificates are verified against it
+    watch(files.api, fileCerts.api, (c) => server.setSecureContext({key: c.key, cert: c.cert, minVersion: 'TLSv1.3', ca: [ca.certPem]}), 'API')
   }
 
   // A user erased by another control plane: wipe their key if this process holds it in memory.

@@ -105,6 +105,12 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'store.url', type: 'string', pattern: /^postgres(ql)?:\/\/\S+$/, shape: 'a URL like postgres://mezu@db.example.com:5432/mezu', defaultText: 'SQLite files in the data directory', description: 'PostgreSQL database for both stores (identity and configuration schemas), e.g. postgres://mezu@db:5432/mezu.', secret: true, flag: 'store', env: 'MEZU_STORE_URL'},
   {key: 'store.passwordFile', type: 'path', description: 'File holding the PostgreSQL password, so it stays out of the URL and the process list; needs store.url.', flag: 'store-password-file', env: 'MEZU_STORE_PASSWORD_FILE'},
 
+  // Which parts run here: control plane and edge together (one process), or either alone, an edge
+  // node fed by a control plane over the edge channel (PlatformConfig.role, platform/edge-node.ts).
+  {key: 'role', type: 'enum', values: ['all', 'control', 'edge'], default: 'all', description: 'What this process runs: all (control plane and edge), control (API and edge channel, no edge), or edge (an edge node fed by --control-url).', flag: 'role', env: 'MEZU_ROLE'},
+  {key: 'controlUrl', type: 'url', schemes: ['https'], addressExample: 'https://control.example.com:7443', description: 'An edge node\'s control plane (its API address); needs role edge.', flag: 'control-url', env: 'MEZU_CONTROL_URL'},
+  {key: 'joinToken', type: 'string', pattern: /^mezu_edge_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/, shape: 'a token from `mezu edges create`', description: 'One-time token an edge node enrols with on its first start (`mezu edges create`); needs role edge.', secret: true, flag: 'join-token', env: 'MEZU_JOIN_TOKEN', inFile: false},
+
   // What the platform binds.
   {key: 'host', type: 'string', default: '127.0.0.1', pattern: /^[^\s/]+$/, shape: 'an IP address or host name', description: 'Address the API, edge and tunnel listen on.', flag: 'host'},
   {key: 'apiPort', ...PORT, default: 7443, description: 'Control API port (0 = any free port).', flag: 'api-port'},

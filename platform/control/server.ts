@@ -8,7 +8,9 @@ import {routeModules} from './routes/index.js'
 /** Builds the control-plane API: HTTPS with TLS 1.3 only, JSON, one error shape. */
 export async function buildControlServer(ctx: ControlContext, tls: {key: string; cert: string}): Promise<FastifyInstance> {
   const app = Fastify({
-    https: {key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3'},
+    // Edge nodes present their enrolment certificate on the edge channel; nobody else needs one, so
+    // a missing or foreign certificate is not refused here (the channel checks `authorized`).
+    https: {key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', ca: [ctx.ca.certPem], requestCert: true, rejectUnauthorized: false},
     bodyLimit: ctx.config.apiBodyLimitBytes,
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     logController: new LogController({disableRequestLogging: true}),
