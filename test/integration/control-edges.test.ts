@@ -5,7 +5,7 @@ import tls from 'node:tls'
 import * as x509 from '@peculiar/x509'
 import test from 'ava'
 import type {ChangeEvent} from '../../platform/control/feed.js'
-import {verifyEdgeCert} from '../../platform/pki/csr.js'
+import {CertificateError, signWarpgateCsr, verifyEdgeCert, verifyWarpgateCert} from '../../platform/pki/csr.js'
 import {recordEdgeSeen, recordEnrolment} from '../../platform/store/config/edges.js'
 import {caPin, parseJoinToken} from '../../src/protocol/edge-join.js'
 import {api, loginToken} from '../helpers/api.js'
@@ -180,6 +180,12 @@ test('a join token and a P-256 CSR buy one certificate that chains to the CA, na
   t.false(leaf.ca)
   const verified = await verifyEdgeCert(p.ctx.ca, r.body.certificatePem)
   t.is(verified.edgeId, edge.id)
+  t.is(verified.serial, leaf.serialNumber.toLowerCase())
+  // an edge certificate is no Warpgate's, a Warpgate's no edge's, and neither counts once expired
+  await t.throwsAsync(verifyWarpgateCert(p.ctx.ca, r.body.certificatePem), {instanceOf: CertificateError, message: /does not name a Warpgate/})
+  const warpgateCert = await signWarpgateCsr(p.ctx.ca, (await keyAndCsr()).csrPem, 'wg_0123456789abcdefghjk', DAY)
+  await t.throwsAsync(verifyEdgeCert(p.ctx.ca, warpgateCert.certPem), {instanceOf: CertificateError, message: /does not name an edge/})
+  await t.throwsAsync(verifyEdgeCert(p.ctx.ca, r.body.certificatePem, new Date(Date.now() + 31 * DAY)), {instanceOf: CertificateError, message: /expired/})
 
   const got = (await call('GET', '/v1/edges/ams-1')).body
   t.like(got, {status: 'disconnected', edgeUrl: 'https://edge.ams.example.net', tunnelUrls: ['tls://203.0.113.7:7444', 'tls://[2001:db8::7]:7444'], certificateExpiresAt: r.body.expiresAt})

@@ -4,6 +4,7 @@ import type {FastifyInstance, FastifyRequest} from 'fastify'
 import type {Edge, EdgeCreated, EdgeEnrolment, Page, Principal} from '../../../src/lib/api-types/index.js'
 import {caPin, formatJoinToken, parseJoinToken} from '../../../src/protocol/edge-join.js'
 import {looksLikeId} from '../../../src/protocol/ids.js'
+import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
 import {CertificateError, signEdgeCsr} from '../../pki/csr.js'
 import {uniqueViolation} from '../../store/db.js'
 import {createEdge, type EdgeRecord, findEdgeByToken, getEdge, getEdgeByName, listEdges, recordEnrolment, revokeEdge} from '../../store/config/edges.js'
@@ -27,7 +28,7 @@ const NoQuery = Type.Object({}, {additionalProperties: false})
 const Url = Type.String({minLength: 1, maxLength: 300})
 const EnrolBody = Type.Object({
   // the whole join token, or its secret part alone
-  token: Type.String({maxLength: 200, pattern: '^mezu_edge_[A-Za-z0-9_-]{20,100}(\\.[A-Za-z0-9_-]{43})?$'}),
+  token: Type.String({maxLength: 200, pattern: `^${TOKEN_PREFIX.edgeJoin}[A-Za-z0-9_-]{20,100}(\\.[A-Za-z0-9_-]{43})?$`}),
   csr: Type.String({minLength: 100, maxLength: 16_384}),
   dns: Type.Optional(Type.Array(Type.String({minLength: 1, maxLength: 253}), {maxItems: MAX_EDGE_NAMES})),
   ips: Type.Optional(Type.Array(Type.String({minLength: 2, maxLength: 45}), {maxItems: MAX_EDGE_NAMES})),
