@@ -29,10 +29,14 @@ import type {ChangeEvent} from './feed.js'
  *   service-account  an account id: created, key rotated, revoked, deleted
  *   directory        a directory id; members added or removed, renamed, moved, deleted with its subtree
  *   signing-key      (none announced today: keys rotate offline) the active and published keys
+ *   warpgate, edge   quiet (below): registrations and edge nodes, nothing the edge's snapshot holds
  */
 
-/** Kinds whose events change nothing the edge serves: they only advance the feed's version. */
-export const QUIET_KINDS: ReadonlySet<string> = new Set(['warpgate'])
+/**
+ * Kinds whose events change nothing the edge serves: they only advance the feed's version. `edge`
+ * belongs here only while edge nodes' signing keys stay out of the snapshot's JWKS.
+ */
+export const QUIET_KINDS: ReadonlySet<string> = new Set(['warpgate', 'edge'])
 
 /** Kinds a delta knows how to apply; those needing an id fall back to a full build without one (a user import). */
 const DELTA_KINDS: ReadonlyMap<string, {needsId: boolean}> = new Map([

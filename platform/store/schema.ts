@@ -33,6 +33,7 @@ export interface WarpgatesTable { id: string; project_id: string; environment_id
 export interface AuditTable { id: string; at: Ms; doc: Bytes }
 export interface AcmeAccountsTable { id: string; account_bidx: Bytes; created_at: Ms; doc: Bytes }
 export interface AcmeCertificatesTable { id: string; host_bidx: Bytes; created_at: Ms; updated_at: Ms; doc: Bytes }
+export interface EdgesTable { id: string; name_bidx: Bytes; join_token_hash: Bytes | null; token_expires_at: Ms; created_at: Ms; updated_at: Ms; enrolled_at: Ms | null; cert_expires_at: Ms | null; revoked_at: Ms | null; last_seen_at: Ms | null; doc: Bytes }
 
 export interface IdentityTables {
   keyring: KeyringTable
@@ -60,6 +61,7 @@ export interface ConfigTables {
   audit: AuditTable
   acme_accounts: AcmeAccountsTable
   acme_certificates: AcmeCertificatesTable
+  edges: EdgesTable
 }
 
 /**
@@ -73,4 +75,4 @@ export interface Schema extends IdentityTables, ConfigTables {}
 export type Executor = Kysely<Schema>
 
 export const IDENTITY_TABLES = ['keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites', 'user_keys'] as const satisfies ReadonlyArray<keyof IdentityTables>
-export const CONFIG_TABLES = ['meta', 'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates'] as const satisfies ReadonlyArray<keyof ConfigTables>
+export const CONFIG_TABLES = ['meta', 'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates', 'edges'] as const satisfies ReadonlyArray<keyof ConfigTables>

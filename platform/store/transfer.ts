@@ -17,7 +17,7 @@ export class TargetNotEmptyError extends Error {
  */
 const COPY_ORDER = [
   'keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites', 'user_keys',
-  'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates',
+  'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates', 'edges',
 ] as const satisfies ReadonlyArray<keyof Schema>
 
 type Table = (typeof COPY_ORDER)[number]

@@ -27,6 +27,7 @@ test.serial('platform migrate copies a SQLite platform into PostgreSQL: same use
   t.is((await call(sqlite, 'POST', '/v1/projects/shop/environments', {name: 'prod'})).status, 201)
   t.is((await call(sqlite, 'POST', '/v1/projects/shop/policies', {name: 'open', public: true})).status, 201)
   t.is((await call(sqlite, 'POST', '/v1/routes', {project: 'shop', env: 'prod', hostname: 'shop.mezu.localhost', service: 'shop', policy: 'open'})).status, 201)
+  t.is((await call(sqlite, 'POST', '/v1/edges', {name: 'fra-1'})).status, 201)
   const ada = await call(sqlite, 'POST', '/v1/users', {email: 'ada@example.test', name: 'Ada', role: 'member'})
   t.is(ada.status, 201, ada.text)
   const before = {
@@ -34,6 +35,7 @@ test.serial('platform migrate copies a SQLite platform into PostgreSQL: same use
     routes: (await call(sqlite, 'GET', '/v1/routes?project=shop')).body.items,
     users: (await call(sqlite, 'GET', '/v1/users')).body.items,
     audit: (await call(sqlite, 'GET', '/v1/audit?limit=100')).body.items,
+    edges: (await call(sqlite, 'GET', '/v1/edges')).body.items,
   }
   const url = await pg.createDatabase()
 
@@ -53,6 +55,7 @@ test.serial('platform migrate copies a SQLite platform into PostgreSQL: same use
   t.is(report.tables.users, 2)
   t.is(report.tables.routes, 1)
   t.is(report.tables.sessions, 1, 'the owner\'s session moves too')
+  t.is(report.tables.edges, 1)
   t.true(report.configVersion > 0)
   t.notRegex(report.to, /password/)
 
@@ -67,6 +70,7 @@ test.serial('platform migrate copies a SQLite platform into PostgreSQL: same use
   t.deepEqual((await call(onPg, 'GET', '/v1/projects')).body.items, before.projects)
   t.deepEqual((await call(onPg, 'GET', '/v1/routes?project=shop')).body.items.map((r: {id: string; hostname: string}) => [r.id, r.hostname]), before.routes.map((r: {id: string; hostname: string}) => [r.id, r.hostname]))
   t.deepEqual((await call(onPg, 'GET', '/v1/users')).body.items, before.users)
+  t.deepEqual((await call(onPg, 'GET', '/v1/edges')).body.items, before.edges)
   const audit = (await call(onPg, 'GET', '/v1/audit?limit=100')).body.items
   t.deepEqual(audit.slice(-before.audit.length), before.audit)
   t.is(onPg.edgeSource.get().routes.length, 1, 'the edge serves the migrated route')

@@ -42,7 +42,7 @@ const blobVersions = (dataDir: string) => sealedDocs(dataDir).filter((b) => !b.b
 const userSealed = (dataDir: string) => sealedDocs(dataDir).filter((b) => b.byUserKey).map((b) => `${b.table}/${b.id}/${b.doc.toString('hex')}`).sort()
 const versionsOf = (dataDir: string) => [...new Set(blobVersions(dataDir).map((b) => b.version))].sort()
 
-/** Writes data of every kind, so a rotation has users, sessions, keys, projects, envs, CA and audit to reseal. */
+/** Writes data of every kind, so a rotation has users, sessions, keys, projects, envs, edges, CA and audit to reseal. */
 async function populate(p: TestPlatform) {
   const owner = await loginToken(p.apiUrl, p.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const call = (method: string, path: string, body?: unknown) => api(p.apiUrl, p.caPem, method, path, {token: owner, body})
@@ -50,6 +50,7 @@ async function populate(p: TestPlatform) {
   t_ok(await call('POST', '/v1/projects/shop/environments', {name: 'prod'}))
   const sa = await call('POST', '/v1/service-accounts', {name: 'deployer', scopes: ['projects:read']})
   t_ok(sa)
+  t_ok(await call('POST', '/v1/edges', {name: 'fra-1'}))
   return {owner, apiKey: sa.body.apiKey as string}
 }
 
@@ -67,6 +68,7 @@ async function readsEverything(t: any, p: TestPlatform, tokens: {owner: string; 
   t.deepEqual((await call('GET', '/v1/projects/shop/environments', tokens.owner)).body.items.map((e: any) => e.name), ['prod'])
   t.is((await call('GET', '/v1/projects', tokens.apiKey)).status, 200, 'the API key still works')
   t.true((await call('GET', '/v1/audit', tokens.owner)).body.items.some((e: any) => e.action === 'project.create'))
+  t.is((await call('GET', '/v1/edges/fra-1', tokens.owner)).body.status, 'pending')
 }
 
 test('a rotation reseals every field with the new key version, and a restart reads everything', async (t) => {

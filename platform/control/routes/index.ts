@@ -2,8 +2,10 @@ import type {FastifyInstance} from 'fastify'
 import type {ControlContext} from '../context.js'
 import {registerAuditRoutes} from './audit.js'
 import {registerAuthRoutes} from './auth.js'
+import {registerCaRoutes} from './ca.js'
 import {registerDeviceLoginRoutes} from './device-logins.js'
 import {registerDirectoryRoutes} from './directories.js'
+import {registerEdgeRoutes} from './edges.js'
 import {registerPolicyRoutes} from './policies.js'
 import {registerLogRoutes} from './logs.js'
 import {registerProjectRoutes} from './projects.js'
@@ -27,4 +29,6 @@ export const routeModules: Array<(app: FastifyInstance, ctx: ControlContext) => 
   registerRouteRoutes,
   registerWarpgateRoutes,
   registerLogRoutes,
+  registerEdgeRoutes,
+  registerCaRoutes,
 ]

@@ -32,8 +32,9 @@ export interface EdgeCreated {
   command: string
 }
 
-/** POST /v1/edges/enrol: the join token's secret and a CSR for the edge's own key (ECDSA P-256). */
+/** POST /v1/edges/enrol: the join token and a CSR for the edge's own key (ECDSA P-256). */
 export interface EdgeEnrolRequest {
+  /** the whole join token (its pin must be this platform's CA), or only its secret part `mezu_edge_<secret>` */
   token: string
   csr: string
   /** names the edge's server certificate must carry besides the platform's domain names (its advertised hosts) */
@@ -54,4 +55,9 @@ export interface EdgeEnrolment {
   caPem: string
   expiresAt: string
   domain: string
+}
+
+/** GET /v1/ca (public): the platform CA certificate, for a new edge to check against its join token's pin. */
+export interface PlatformCa {
+  caPem: string
 }
