@@ -5,13 +5,15 @@ import {join} from 'node:path'
 import type {Server as TlsServer} from 'node:tls'
 import pino, {type Logger} from 'pino'
 import {isWildcardHost, type PlatformConfig, urlHostname} from './config.js'
-import type {ControlContext} from './control/context.js'
+import type {ControlContext, WarpgateLive} from './control/context.js'
+import type {FastifyInstance} from 'fastify'
+import {getEdge, recordEdgeSeen} from './store/config/edges.js'
 import {ChangeFeed} from './control/feed.js'
 import {DeviceLogins} from './control/device-logins.js'
 import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
-import {edgeCsrfKey} from './control/edge-channel.js'
+import {EdgeChannelServer, edgeCsrfKey} from './control/edge-channel.js'
 import {type DataPlane, type EdgePlugins, startDataPlane} from './data-plane.js'
 
 export type {EdgePlugins} from './data-plane.js'
@@ -38,6 +40,7 @@ export const LOCK_FILE = 'platform.json'
 
 export interface RunningPlatform {
   apiUrl: string
+  role: 'all' | 'control'
   edgeUrl: string | null
   tunnelUrl: string | null
   /** http://HOST:PORT/metrics of the metrics listener; null when --metrics-addr was not given */
@@ -54,6 +57,8 @@ export interface RunningPlatform {
   ctx: ControlContext
   /** The snapshot the edge serves from, brought up to date by every feed event (tests wait on its version). */
   edgeSource: StoreConfigSource
+  /** the edge nodes' channel (their live state, `mezu edges list`) */
+  edgeChannel: EdgeChannelServer
   /** the metrics of this platform (its own Registry); undefined when metrics are off */
   metrics?: PlatformMetrics
   /** what /readyz answers */
@@ -118,26 +123,41 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   ctx.urls.api = config.advertise.apiUrl ?? `https://${urlHost}:${apiPort}`
 
   const watchers: CertFileWatcher[] = []
-  let data: Awaited<ReturnType<typeof startLocalEdge>>
+  // --role control: no edge here; the snapshot is still built, for the edge nodes' channel
+  let data: Awaited<ReturnType<typeof startLocalEdge>> | undefined
   let source: StoreConfigSource | undefined
   try {
     source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
-    data = await startLocalEdge(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics, source)
+    if (config.role === 'all') data = await startLocalEdge(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics, source)
+    else ctx.requestLog = new RequestLog(10_000)
   } catch (error) {
+    await data?.stop()
     source?.close()
     await api.close()
     await stores.close()
     throw error
   }
-  const publicEdgePort = config.advertise.edgePort ?? data.edgePort
+  const publicEdgePort = config.advertise.edgePort ?? data?.edgePort ?? config.edgePort
   ctx.urls.edge = `https://${config.domain}${publicEdgePort === 443 ? '' : `:${publicEdgePort}`}`
-  ctx.urls.tunnels = config.advertise.tunnelUrls?.map((u) => (new URL(u).port ? u : `${u}:${data.tunnelPort}`)) ?? [`tls://${urlHost}:${data.tunnelPort}`]
-  ctx.urls.tunnel = ctx.urls.tunnels[0]
-  await data.setPublicEdgePort(publicEdgePort)
+  const localTunnels = data ? config.advertise.tunnelUrls?.map((u) => (new URL(u).port ? u : `${u}:${data!.tunnelPort}`)) ?? [`tls://${urlHost}:${data.tunnelPort}`] : []
+  ctx.urls.tunnels = localTunnels
+  ctx.urls.tunnel = ctx.urls.tunnels[0] ?? ''
+  if (data) await data.setPublicEdgePort(publicEdgePort)
+  else await source.setEdgePort(publicEdgePort)
+  let channel: EdgeChannelServer
+  try {
+    channel = await attachEdgeChannel(api, ctx, source)
+  } catch (error) {
+    await data?.stop()
+    source.close()
+    await api.close()
+    await stores.close()
+    throw error
+  }
   const files = config.certificates
   let edgeCert = fileCerts.edge && {leaf: fileCerts.edge.leaf, source: files.edge!.certFile}
   if (edgeCert) ctx.edgeCertificate = () => edgeCert!
-  reportUncoveredRoutes(ctx, data.source.get().routes)
+  reportUncoveredRoutes(ctx, source.get().routes)
   const watch = (pair: NonNullable<typeof files.edge>, first: LoadedCert, use: (c: LoadedCert) => void, what: string) => watchers.push(new CertFileWatcher(pair, {
     checkIntervalMs: files.checkIntervalMs,
     since: first.signature,
@@ -147,12 +167,13 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     },
     onError: (err) => log.error({err, certFile: pair.certFile, keyFile: pair.keyFile}, `the changed ${what} certificate cannot be used; the previous one stays in use`),
   }))
-  if (files.edge && fileCerts.edge) {
+  if (files.edge && fileCerts.edge && data) {
     const pair = files.edge
+    const edge = data.edge
     watch(pair, fileCerts.edge, (c) => {
-      data.edge.setCertificate(c)
+      edge.setCertificate(c)
       edgeCert = {leaf: c.leaf, source: pair.certFile}
-      reportUncoveredRoutes(ctx, data.source.get().routes)
+      reportUncoveredRoutes(ctx, source!.get().routes)
     }, 'edge')
   }
   if (files.api && fileCerts.api) {
@@ -166,13 +187,13 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     if (e.kind === 'user' && e.action === 'deleted' && e.id) stores.ctx.userCiphers.destroy(e.id)
   })
   // Several control planes on one PostgreSQL: their changes reach this edge through LISTEN/NOTIFY.
-  const pgFeed = stores.postgres && new PostgresFeedListener(stores.postgres, ctx.feed, () => configVersion(stores.ctx), data.source.get().version, log)
+  const pgFeed = stores.postgres && new PostgresFeedListener(stores.postgres, ctx.feed, () => configVersion(stores.ctx), source.get().version, log)
   await pgFeed?.start()
-  const feedLag = new FeedLag(() => configVersion(stores.ctx), () => data.source.feedVersion)
+  const snapshots = source
+  const feedLag = new FeedLag(() => configVersion(stores.ctx), () => snapshots.feedVersion)
   const checks: Array<[string, Check]> = [
     ...storeChecks(stores),
-    ['edge', listening(data.edge.server, 'edge')],
-    ['tunnel', listening(data.tunnel.server, 'tunnel')],
+    ...(data ? [['edge', listening(data.edge.server, 'edge')], ['tunnel', listening(data.tunnel.server, 'tunnel')]] as Array<[string, Check]> : []),
     // a change on its way is fine; an edge that stays behind for 5 s is not being fed
     ['config-feed', feedLag.check(5000)],
   ]
@@ -185,12 +206,12 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   }
   ctx.readiness = ready
   metrics?.attach({
-    pool: data.pool,
-    edgeConfigVersion: () => data.source.feedVersion,
+    pool: data?.pool,
+    edgeConfigVersion: () => snapshots.feedVersion,
     storeConfigVersion: () => feedLag.storeVersionSeen,
     sample: () => feedLag.sample(),
     configLagSeconds: () => feedLag.seconds(),
-    routes: () => data.source.get().routes,
+    routes: () => snapshots.get().routes,
   })
   let metricsServer: MetricsServer | undefined
   let metricsUrl: string | null = null
@@ -205,7 +226,9 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   } catch (error) {
     for (const w of watchers) w.close()
     offAccess?.()
-    await data.stop()
+    channel.close()
+    await data?.stop()
+    source.close()
     await api.close()
     await access?.close()
     await stores.close()
@@ -214,27 +237,30 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
 
   const lockPath = join(config.dataDir, LOCK_FILE)
   const running: RunningPlatform = {
+    role: config.role === 'control' ? 'control' : 'all',
     apiUrl: ctx.urls.api,
     edgeUrl: ctx.urls.edge,
     tunnelUrl: ctx.urls.tunnel,
     metricsUrl,
     tunnelUrls: ctx.urls.tunnels,
-    ports: {api: apiPort, edge: data.edgePort, tunnel: data.tunnelPort, ...(config.acme.email && {acmeHttp: data.acme?.httpPort ?? null})},
+    ports: {api: apiPort, edge: data?.edgePort ?? null, tunnel: data?.tunnelPort ?? null, ...(config.acme.email && {acmeHttp: data?.acme?.httpPort ?? null})},
     dataDir: config.dataDir,
     caPath,
     caPem: ca.certPem,
     domain: config.domain,
     init,
     ctx,
-    edgeSource: data.source,
+    edgeSource: source,
+    edgeChannel: channel,
     metrics,
     ready,
     async stop() {
       await pgFeed?.close()
       await metricsServer?.close()
       for (const w of watchers) w.close()
-      await data.stop()
-      data.source.close()
+      channel.close()
+      await data?.stop()
+      snapshots.close()
       await api.close()
       offAccess?.()
       await access?.close()
@@ -322,5 +348,37 @@ function reportUncoveredRoutes(ctx: ControlContext, routes: ReadonlyArray<{hostn
   if (!current || ctx.config.acme.email) return
   for (const host of new Set([`auth.${ctx.config.domain}`, ...routes.map((r) => r.hostname)])) {
     if (!coversHost(current.leaf, host)) ctx.log.warn({host, certificate: current.source}, `the edge certificate does not cover route host ${host}; browsers will refuse it`)
+  }
+}
+
+/** The edge nodes' channel on the API server: admits enrolled, unrevoked edges and records when they were seen. */
+async function attachEdgeChannel(api: FastifyInstance, ctx: ControlContext, source: StoreConfigSource): Promise<EdgeChannelServer> {
+  const local = ctx.urls.tunnels
+  const channel = await EdgeChannelServer.attach(api, ctx, source, createEdgeAuthority(ctx), {
+    async admit(edgeId) {
+      const e = await getEdge(ctx.cdb, edgeId)
+      return e && e.enrolledAt !== null && e.revokedAt === null ? {name: e.name} : undefined
+    },
+    localTunnels: () => local,
+    seen: (edgeId, info) => recordEdgeSeen(ctx.cdb, edgeId, info),
+  })
+  ctx.edgesLive = channel
+  // Warpgates registering or renewing are given every serving edge's tunnel addresses
+  channel.onEdgesChanged((edges) => {
+    ctx.urls.tunnels = [...new Set([...local, ...edges.flatMap((e) => e.urls)])]
+    ctx.urls.tunnel = ctx.urls.tunnels[0] ?? ''
+  })
+  // `mezu warpgates list`: connections at this process's edge and at every edge node, together
+  const inProcess = ctx.warpgatesLive
+  ctx.warpgatesLive = {live: (id) => mergeLive(inProcess?.live(id), channel.warpgateLive(id))}
+  return channel
+}
+
+function mergeLive(a: WarpgateLive | undefined, b: WarpgateLive | undefined): WarpgateLive | undefined {
+  if (!a || !b) return a ?? b
+  return {
+    connections: a.connections + b.connections, healthy: a.healthy || b.healthy, remoteIps: [...new Set([...a.remoteIps, ...b.remoteIps])],
+    version: a.version ?? b.version,
+    connectedSince: a.connectedSince === null || b.connectedSince === null ? a.connectedSince ?? b.connectedSince : Math.min(a.connectedSince, b.connectedSince),
   }
 }

@@ -27,8 +27,8 @@ const MAX_LOG_BATCH = 1_000
 export interface EdgeRegistry {
   /** the edge's name when it may connect now; undefined for unknown, unenrolled or revoked ids */
   admit(edgeId: string): Promise<{name: string} | undefined>
-  /** the tunnel addresses of every edge, for Warpgates */
-  tunnelEdges(): readonly TunnelEdge[]
+  /** the tunnel addresses of the edge in this process, if one runs here */
+  localTunnels(): readonly string[]
   /** records a connection or a status (last seen, address, version, advertised URLs); errors are logged, not fatal */
   seen(edgeId: string, info: {address: string; version: string; edgeUrl: string | null; tunnelUrls: string[]}): Promise<void>
 }
@@ -52,6 +52,7 @@ export class EdgeChannelServer implements EdgesLiveView {
   private readonly wss = new WebSocketServer({noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false})
   private readonly edges = new Map<WebSocket, Connected>()
   private readonly offs: Array<() => void> = []
+  private readonly edgeListeners = new Set<(edges: TunnelEdge[]) => void>()
   private current: EdgeSnapshot
   private warpgates: string
   private readonly pinger: NodeJS.Timeout
@@ -120,14 +121,37 @@ export class EdgeChannelServer implements EdgesLiveView {
     for (const c of this.edges.values()) if (c.edgeId === edgeId) c.ws.close(4003, reason)
   }
 
+  /** The tunnel addresses of every edge serving now: this process's and each connected edge node's. */
+  tunnelEdges(): TunnelEdge[] {
+    const out: TunnelEdge[] = []
+    const local = this.registry.localTunnels()
+    if (local.length > 0) out.push({edge: 'local', urls: [...local]})
+    const seen = new Set<string>()
+    for (const c of this.edges.values()) {
+      if (seen.has(c.edgeId) || !c.status || c.status.tunnelUrls.length === 0) continue
+      seen.add(c.edgeId)
+      out.push({edge: c.edgeId, urls: [...c.status.tunnelUrls]})
+    }
+    return out
+  }
+
+  /** Called whenever the set of serving edges or their tunnel addresses changes (Warpgates are told). */
+  onEdgesChanged(fn: (edges: TunnelEdge[]) => void): () => void {
+    this.edgeListeners.add(fn)
+    return () => this.edgeListeners.delete(fn)
+  }
+
   /** Tells every edge the current tunnel addresses of all edges. */
   announceEdges(): void {
-    this.broadcast(JSON.stringify({t: 'edges', edges: this.registry.tunnelEdges().map((e) => ({edge: e.edge, urls: [...e.urls]}))} satisfies ToEdge))
+    const edges = this.tunnelEdges()
+    for (const fn of this.edgeListeners) fn(edges)
+    this.broadcast(JSON.stringify({t: 'edges', edges: this.tunnelEdges()} satisfies ToEdge))
   }
 
   close(): void {
     for (const off of this.offs.splice(0)) off()
     clearInterval(this.pinger)
+    this.edgeListeners.clear()
     for (const ws of this.wss.clients) ws.terminate()
     this.wss.close()
   }
@@ -168,7 +192,7 @@ export class EdgeChannelServer implements EdgesLiveView {
     ws.on('pong', () => ((ws as WebSocket & {alive?: boolean}).alive = true))
     const hello: ToEdge = {
       t: 'hello', edgeId, name, snapshot: encodeSnapshot(this.current), secrets: this.secrets,
-      warpgates: JSON.parse(this.warpgates) as WireWarpgate[], tunnelEdges: this.registry.tunnelEdges().map((e) => ({edge: e.edge, urls: [...e.urls]})),
+      warpgates: JSON.parse(this.warpgates) as WireWarpgate[], tunnelEdges: this.tunnelEdges(),
     }
     ws.send(JSON.stringify(hello))
     this.ctx.log.info({edgeId, name, address}, 'edge connected')
@@ -184,6 +208,7 @@ export class EdgeChannelServer implements EdgesLiveView {
     })
     ws.on('close', () => {
       this.edges.delete(ws)
+      if (c.status) this.announceEdges()
       this.ctx.log.info({edgeId, name}, 'edge disconnected')
     })
     ws.on('error', () => ws.terminate())
@@ -195,7 +220,9 @@ export class EdgeChannelServer implements EdgesLiveView {
     if (msg.t === 'status') {
       if (!isStatus(msg)) return c.ws.close(1007, 'a malformed status')
       const first = c.status === undefined
+      const moved = first || c.status!.tunnelUrls.join(' ') !== msg.tunnelUrls.join(' ')
       c.status = msg
+      if (moved) this.announceEdges()
       if (first || Date.now() - (c as {seenAt?: number}).seenAt! > 60_000) {
         ;(c as {seenAt?: number}).seenAt = Date.now()
         this.registry.seen(c.edgeId, {address: c.address, version: msg.version, edgeUrl: msg.edgeUrl, tunnelUrls: msg.tunnelUrls})

@@ -29,6 +29,7 @@ import type {ChangeEvent} from './feed.js'
  *   service-account  an account id: created, key rotated, revoked, deleted
  *   directory        a directory id; members added or removed, renamed, moved, deleted with its subtree
  *   signing-key      (none announced today: keys rotate offline) the active and published keys
+ *   edge             an edge node's id: created, enrolled (its signing key is published), revoked
  *   warpgate, edge   quiet (below): registrations and edge nodes, nothing the edge's snapshot holds
  */
 
@@ -36,13 +37,13 @@ import type {ChangeEvent} from './feed.js'
  * Kinds whose events change nothing the edge serves: they only advance the feed's version. `edge`
  * belongs here only while edge nodes' signing keys stay out of the snapshot's JWKS.
  */
-export const QUIET_KINDS: ReadonlySet<string> = new Set(['warpgate', 'edge'])
+export const QUIET_KINDS: ReadonlySet<string> = new Set(['warpgate'])
 
 /** Kinds a delta knows how to apply; those needing an id fall back to a full build without one (a user import). */
 const DELTA_KINDS: ReadonlyMap<string, {needsId: boolean}> = new Map([
   ['session', {needsId: true}], ['user', {needsId: true}], ['route', {needsId: true}], ['policy', {needsId: true}],
   ['project', {needsId: true}], ['environment', {needsId: true}], ['service-account', {needsId: true}],
-  ['directory', {needsId: false}], ['signing-key', {needsId: false}],
+  ['directory', {needsId: false}], ['signing-key', {needsId: false}], ['edge', {needsId: false}],
 ])
 
 /** Does this event need the whole snapshot rebuilt: `resync`, a kind no delta knows, or a change that names no one thing? */
@@ -159,7 +160,9 @@ async function applyOne(ctx: SnapshotCtx, d: Draft, e: ChangeEvent, now: number,
     case 'environment': return environmentChanged(ctx, d, id, edgePort)
     case 'service-account': return serviceAccountChanged(ctx, d, id)
     case 'directory': return directoriesChanged(ctx, d)
-    case 'signing-key': return d.setKeys(await signingKeys(ctx, now))
+    // an edge node enrolled or was revoked: its assertion key joins or leaves the JWKS
+    case 'signing-key':
+    case 'edge': return d.setKeys(await signingKeys(ctx, now))
     default: throw new Error(`no delta for feed events of kind ${e.kind}`)
   }
 }

@@ -1,3 +1,4 @@
+import {listEdges} from '../store/config/edges.js'
 import {setImmediate as nextTurn} from 'node:timers/promises'
 import type {Route} from '../../src/lib/api-types/index.js'
 import type {EdgeServiceKey, EdgeSession, EdgeSigningKey, EdgeUser} from '../edge/identity-snapshot.js'
@@ -132,5 +133,9 @@ function toEdgeKey(k: SigningKeyRecord, withPrivate: boolean): EdgeSigningKey {
 export async function signingKeys(ctx: SnapshotCtx, now: number): Promise<{activeKey: EdgeSigningKey; publishedKeys: EdgeSigningKey[]}> {
   const active = await ensureSigningKey(ctx.cdb, now)
   const published = await publishedSigningKeys(ctx.cdb, ctx.config.edge.assertionTtlMs, now)
-  return {activeKey: toEdgeKey(active, true), publishedKeys: published.map((k) => toEdgeKey(k, false))}
+  // Each edge node signs with a key of its own; Warpgates verify against all of them.
+  const edgeKeys = (await listEdges(ctx.cdb))
+    .filter((e) => e.enrolledAt !== null && e.revokedAt === null && e.signingJwk && typeof e.signingJwk.kid === 'string')
+    .map((e): EdgeSigningKey => ({kid: e.signingJwk!.kid as string, publicJwk: e.signingJwk!}))
+  return {activeKey: toEdgeKey(active, true), publishedKeys: [...published.map((k) => toEdgeKey(k, false)), ...edgeKeys]}
 }

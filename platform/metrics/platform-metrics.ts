@@ -6,7 +6,8 @@ import {CollectedMetric, RequestSeries, type Sample} from './collected.js'
 
 /** What the metrics read at scrape time from the running platform. */
 export interface MetricsSources {
-  pool: TunnelPool
+  /** the edge's tunnel connections; absent in a control plane without an edge (--role control) */
+  pool?: TunnelPool
   /** the configuration version the edge serves */
   edgeConfigVersion(): number
   /** the configuration version committed in the store (as last sampled) */
@@ -94,11 +95,11 @@ export class PlatformMetrics implements EdgeObserver {
   /** Connects the scrape-time gauges to the running platform and counts tunnel connections. */
   attach(sources: MetricsSources): void {
     this.sources = sources
-    sources.pool.on('open', (s) => {
+    sources.pool?.on('open', (s) => {
       this.tunnel.accepted++
       s.on('health', () => this.healthChanges.set(s.peer.warpgateId, (this.healthChanges.get(s.peer.warpgateId) ?? 0) + 1))
     })
-    sources.pool.on('close', () => this.tunnel.closed++)
+    sources.pool?.on('close', () => this.tunnel.closed++)
   }
 
   /** A deleted route's series end (at the next scrape), so the label set stays the routes that exist. */
@@ -113,7 +114,7 @@ export class PlatformMetrics implements EdgeObserver {
   }
 
   private sessions(): TunnelSession[] {
-    return this.sources?.pool.sessions() ?? []
+    return this.sources?.pool?.sessions() ?? []
   }
 
   private byWarpgate(): Map<string, TunnelSession[]> {

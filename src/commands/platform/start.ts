@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import pino from 'pino'
 import {localStatus, SETTINGS} from '../../../platform/admin.js'
+import {startEdgeNode} from '../../../platform/edge-node.js'
 import {startPlatform} from '../../../platform/server.js'
 import {MezuCommand} from '../../lib/base-command.js'
 import {MezuError} from '../../lib/errors.js'
@@ -20,6 +21,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     '<%= config.bin %> platform start --config /etc/mezu/platform.yaml',
     '<%= config.bin %> platform start --domain example.com --host 0.0.0.0 --advertise-tunnel-url tls://example.com:7444 --edge-port 443 --acme-email ops@example.com --acme-http-port 80',
     '<%= config.bin %> platform start --metrics-addr 127.0.0.1:9464 --access-log /var/log/mezu/access.jsonl --log-level warn',
+    '<%= config.bin %> platform start --role control --store postgres://mezu@db.example.com/mezu',
+    '<%= config.bin %> platform start --role edge --data-dir /var/lib/mezu-edge --control-url https://control.example.com:7443 --join-token mezu_edge_…',
   ]
 
   static override get updateNotice() {
@@ -41,6 +44,7 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     if (running.running) throw new MezuError('platform', `the platform is already running from ${config.dataDir} (pid ${running.pid}, ${running.apiUrl})`)
     const adminPassword = f['admin-password-stdin'] ? await readStdin() : undefined
     const log = pino({level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token']}, pino.destination(2))
+    if (config.role === 'edge') return this.runEdge(config, log)
     let platform
     try {
       platform = await startPlatform(config, {log, adminEmail: f['admin-email'], adminPassword})
@@ -85,5 +89,38 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     }
     await stopped
     await platform.stop()
+  }
+
+  /** --role edge: enrol (first start), connect to the control plane, serve until a signal or a revocation. */
+  private async runEdge(config: Parameters<typeof startEdgeNode>[0], log: pino.Logger) {
+    let edge
+    try {
+      edge = await startEdgeNode(config, {log})
+    } catch (error) {
+      throw new MezuError('platform', `cannot start the edge from ${config.dataDir}: ${(error as Error).message}`)
+    }
+    const stopped = new Promise<'signal' | 'revoked'>((resolve) => {
+      const stop = () => resolve('signal')
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+      process.once('SIGHUP', stop)
+      void edge.revoked.then(() => resolve('revoked'))
+    })
+    const summary = {role: 'edge', edgeId: edge.edgeId, name: edge.name, edgeUrl: edge.edgeUrl, tunnelUrl: edge.tunnelUrl, tunnelUrls: edge.tunnelUrls, metricsUrl: edge.metricsUrl, ports: edge.ports, controlUrl: edge.controlUrl, domain: edge.domain, dataDir: edge.dataDir, caPath: edge.caPath, pid: process.pid}
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify(summary) + '\n')
+    } else {
+      this.log(details([
+        ['edge node', `${edge.name} (${edge.edgeId})`],
+        ['control plane', edge.controlUrl],
+        ['edge', edge.edgeUrl],
+        ['tunnel', edge.tunnelUrls.join(', ')],
+        ...(edge.metricsUrl ? [['metrics', edge.metricsUrl] as [string, string]] : []),
+      ]))
+      this.log('\nStop with Ctrl-C.')
+    }
+    const why = await stopped
+    await edge.stop()
+    if (why === 'revoked') throw new MezuError('platform', `edge ${edge.name} (${edge.edgeId}) was revoked by the control plane; it stopped serving`)
   }
 }
