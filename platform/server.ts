@@ -20,6 +20,7 @@ import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
 import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
+import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import {touchWarpgate} from './store/config/warpgates.js'
@@ -31,6 +32,7 @@ import {loadCa} from './store/config/ca.js'
 import {openStores, storesInitialized, writeStoreMarker} from './store/stores.js'
 import {configVersion} from './store/config/meta.js'
 import {parseListenAddress} from '../src/lib/listen-address.js'
+import {LOCAL_EDGE_ID} from '../src/protocol/tunnel.js'
 import {AccessLog} from './access-log.js'
 import {MetricsServer} from './metrics/metrics-server.js'
 import {PlatformMetrics} from './metrics/platform-metrics.js'
@@ -54,6 +56,8 @@ export interface RunningPlatform {
   /** Set when start had to initialise an empty data directory. */
   init?: InitResult
   ctx: ControlContext
+  /** Every edge's tunnel addresses as Warpgates are told them (ctx.tunnelDirectory); this process's edge is `local`. */
+  tunnelDirectory: MutableTunnelDirectory
   /** The snapshot the edge serves from, brought up to date by every feed event (tests wait on its version). */
   edgeSource: StoreConfigSource
   /** the metrics of this platform (its own Registry); undefined when metrics are off */
@@ -104,6 +108,9 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     urls: {api: '', edge: '', tunnel: '', tunnels: []},
     metrics,
   }
+  // Filled in once the tunnel port is bound; the in-process edge is the only one it knows of.
+  const tunnelDirectory = new MutableTunnelDirectory()
+  ctx.tunnelDirectory = tunnelDirectory
   const names = serverNames(config)
   const apiCert = await issueServerCert(ca, names)
   const api = await buildControlServer(ctx, fileCerts.api ?? {key: apiCert.keyPem, cert: apiCert.chainPem})
@@ -131,6 +138,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   ctx.urls.edge = `https://${config.domain}${publicEdgePort === 443 ? '' : `:${publicEdgePort}`}`
   ctx.urls.tunnels = config.advertise.tunnelUrls?.map((u) => (new URL(u).port ? u : `${u}:${data.tunnelPort}`)) ?? [`tls://${urlHost}:${data.tunnelPort}`]
   ctx.urls.tunnel = ctx.urls.tunnels[0]
+  tunnelDirectory.set([{edge: LOCAL_EDGE_ID, urls: ctx.urls.tunnels}])
   await data.setPublicEdgePort(publicEdgePort)
   const files = config.certificates
   let edgeCert = fileCerts.edge && {leaf: fileCerts.edge.leaf, source: files.edge!.certFile}
@@ -223,6 +231,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     domain: config.domain,
     init,
     ctx,
+    tunnelDirectory,
     edgeSource: data.source,
     metrics,
     ready,
@@ -276,7 +285,7 @@ async function startDataPlane(ctx: ControlContext, names: {dns: string[]; ips: s
   })
   ctx.warpgatesLive = {live: (id) => pool.live(id)}
   const tunnel = new TunnelListener({
-    host: config.host, port: config.tunnelPort, tls, caPem: ctx.ca.certPem, pool,
+    host: config.host, port: config.tunnelPort, tls, caPem: ctx.ca.certPem, pool, directory: ctx.tunnelDirectory,
     admit: (id) => {
       const w = admission.admit(id)
       return w && {warpgateId: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service}
