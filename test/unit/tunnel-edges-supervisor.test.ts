@@ -52,9 +52,8 @@ test('keeps --connections connections to each edge, numbered uniquely, and an ed
   const a = await startTunnelEdge(t, ca)
   const dead = await deadTunnelUrl()
   const run = await supervise(t, warpgate, [{edge: 'local', urls: [a.url]}, {edge: EDGE_DEAD, urls: [dead]}])
-  await until(() => live(a, warpgate) === 2 && retries(run, EDGE_DEAD) === 2, '2 connections to local and a retry per dead slot')
+  await until(() => live(a, warpgate) === 2 && run.sup.connections.length === 2 && retries(run, EDGE_DEAD) === 2, '2 connections to local (both ends) and a retry per dead slot')
   t.deepEqual(run.dials.map((d) => [d.edge, d.connection]), [['local', 0], ['local', 1], [EDGE_DEAD, 2], [EDGE_DEAD, 3]])
-  t.is(run.sup.connections.length, 2)
 
   for (let round = 1; round <= 3; round++) {
     run.clock.advance(RETRY_MS)
@@ -90,13 +89,12 @@ test('a new edge gets its slots at once; a dropped edge\'s slots stop retrying; 
   const b = await startTunnelEdge(t, ca)
   const dead = await deadTunnelUrl()
   const run = await supervise(t, warpgate, [{edge: 'local', urls: [a.url]}, {edge: EDGE_DEAD, urls: [dead]}])
-  await until(() => live(a, warpgate) === 2 && retries(run, EDGE_DEAD) === 2, 'local up, dead retrying')
+  await until(() => live(a, warpgate) === 2 && run.sup.connections.length === 2 && retries(run, EDGE_DEAD) === 2, 'local up, dead retrying')
 
   const next = [{edge: 'local', urls: [a.url]}, {edge: EDGE_B, urls: [b.url]}]
   t.deepEqual(run.sup.setEdges(next), {added: [EDGE_B], removed: [EDGE_DEAD]})
-  await until(() => live(b, warpgate) === 2, 'two connections to the new edge, with no clock tick')
+  await until(() => live(b, warpgate) === 2 && run.sup.connections.length === 4, 'two connections to the new edge (both ends), with no clock tick')
   t.is(live(a, warpgate), 2)
-  t.is(run.sup.connections.length, 4)
   t.is(run.sup.setEdges(next.map((e) => ({...e, urls: [...e.urls]}))), undefined, 'a repeated list is no change')
   t.is(run.sup.setEdges([]), undefined, 'an empty list is refused')
   t.deepEqual(run.sup.edges.map((e) => e.edge), ['local', EDGE_B])
@@ -117,7 +115,7 @@ test('a dropped edge\'s connections drain: the request in flight on it finishes,
   const b = await startTunnelEdge(t, ca)
   const origin = await startOrigin(t)
   const run = await supervise(t, warpgate, [{edge: 'local', urls: [a.url]}, {edge: EDGE_B, urls: [b.url]}], origin.url)
-  await until(() => live(a, warpgate) === 2 && live(b, warpgate) === 2, 'two connections to each edge')
+  await until(() => live(a, warpgate) === 2 && live(b, warpgate) === 2 && run.sup.connections.length === 4, 'two connections to each edge')
 
   const session = b.pool.pick('env_edges', 'edges')!
   const response = new Promise<{status: string; body: string; code: number | undefined}>((resolve) => {
@@ -136,9 +134,9 @@ test('a dropped edge\'s connections drain: the request in flight on it finishes,
   await until(() => b.pool.sessions().every((s) => s.draining), 'the dropped edge to hear the drain')
   t.false(session.isClosed, 'the connection with a request in flight stays open for it')
   t.deepEqual(await response, {status: '200', body: 'slow done\n', code: undefined})
-  await until(() => live(b, warpgate) === 0, 'the dropped edge\'s connections to close')
-  const gone = run.events.filter((e) => e.type === 'disconnected' && e.edge === EDGE_B)
-  t.deepEqual(gone.map((e) => e.type === 'disconnected' && e.reason.kind), ['drained', 'drained'])
+  const gone = () => run.events.filter((e) => e.type === 'disconnected' && e.edge === EDGE_B)
+  await until(() => live(b, warpgate) === 0 && gone().length === 2, 'the dropped edge\'s connections to close (both ends)')
+  t.deepEqual(gone().map((e) => e.type === 'disconnected' && e.reason.kind), ['drained', 'drained'])
   run.clock.advance(10 * RETRY_MS)
   t.is(retries(run, EDGE_B), 0, 'no reconnect is scheduled for it')
   t.is(run.dials.length, 4)
