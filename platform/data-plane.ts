@@ -12,6 +12,7 @@ import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import type {LoadedCert} from './pki/cert-files.js'
+import type {TunnelDirectory} from './edge/tunnel/directory.js'
 import type {PlatformMetrics} from './metrics/platform-metrics.js'
 
 /** The edge pipeline's pluggable steps (gate: issue 5; pages and request log: the periphery). */
@@ -59,6 +60,8 @@ export interface DataPlaneDeps {
   /** the CSRF key all edges share */
   csrfKey?: Buffer
   acme?: (publicPort: () => number) => AcmeHandle
+  /** every edge's tunnel addresses, sent to each Warpgate on connect and on change */
+  directory?: TunnelDirectory
   /** a Warpgate's connection opened or closed (last-seen bookkeeping) */
   onWarpgate?(id: string, up: boolean): void
 }
@@ -85,7 +88,7 @@ export async function startDataPlane(deps: DataPlaneDeps) {
     log.info({warpgateId: s.peer.warpgateId, remoteIp: s.remoteIp}, 'tunnel connection down')
   })
   const tunnel = new TunnelListener({
-    host: config.host, port: config.tunnelPort, tls: deps.tls, caPem: deps.caPem, pool,
+    host: config.host, port: config.tunnelPort, tls: deps.tls, caPem: deps.caPem, pool, directory: deps.directory,
     admit: (id) => {
       const w = deps.admission.admit(id)
       return w && {warpgateId: w.id, name: w.name, projectId: w.projectId, environmentId: w.environmentId, service: w.service}

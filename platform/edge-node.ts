@@ -6,6 +6,7 @@ import pino, {type Logger} from 'pino'
 import {isWildcardHost, type PlatformConfig, urlHostname} from './config.js'
 import {type DataPlane, startDataPlane} from './data-plane.js'
 import {RequestLog} from './edge/request-log.js'
+import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {ControlChannel} from './edge/remote/control-channel.js'
 import {enrolEdge, type EdgeNodeState, loadEdgeState} from './edge/remote/enrol.js'
 import type {EdgeWarpgateLive, WireWarpgate} from './edge/remote/messages.js'
@@ -87,6 +88,9 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
   const sodium = await loadSodium()
   const hasher = new KeyedHasher(sodium, randomBytes(32), Buffer.from(channel.secrets!.tokenHashKey, 'base64'))
   const admission = new ChannelAdmission(channel)
+  // Warpgates connected here learn of every other edge through this edge too
+  const directory = new MutableTunnelDirectory(channel.tunnelEdges)
+  channel.on('edges', (edges) => directory.set(edges))
   const requestLog = new RequestLog(10_000)
   const offLog = requestLog.subscribe((e) => channel.log(e))
   const access = config.accessLog ? new AccessLog(config.accessLog) : undefined
@@ -98,6 +102,7 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
       source: channel, authority: remoteAuthority(channel, (t) => hasher.tokenHash(t).toString('hex')), events: channel,
       admission, requestLog, metrics, csrfKey: Buffer.from(channel.secrets!.csrfKey, 'base64'),
       onWarpgate: () => channel.reportStatus(),
+      directory,
     })
   } catch (error) {
     channel.close()

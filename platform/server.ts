@@ -22,6 +22,7 @@ import {CallbackCodes} from './edge/login/callback-codes.js'
 import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
+import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {touchWarpgate} from './store/config/warpgates.js'
 import {CA_CERT_FILE, initDataDir, type InitResult} from './init.js'
 import {issueServerCert, type ServerCert} from './pki/ca.js'
@@ -31,6 +32,7 @@ import {loadCa} from './store/config/ca.js'
 import {openStores, storesInitialized, writeStoreMarker} from './store/stores.js'
 import {configVersion} from './store/config/meta.js'
 import {parseListenAddress} from '../src/lib/listen-address.js'
+import {LOCAL_EDGE_ID} from '../src/protocol/tunnel.js'
 import {AccessLog} from './access-log.js'
 import {MetricsServer} from './metrics/metrics-server.js'
 import {PlatformMetrics} from './metrics/platform-metrics.js'
@@ -55,6 +57,8 @@ export interface RunningPlatform {
   /** Set when start had to initialise an empty data directory. */
   init?: InitResult
   ctx: ControlContext
+  /** Every edge's tunnel addresses as Warpgates are told them (ctx.tunnelDirectory); this process's edge is `local`. */
+  tunnelDirectory: MutableTunnelDirectory
   /** The snapshot the edge serves from, brought up to date by every feed event (tests wait on its version). */
   edgeSource: StoreConfigSource
   /** the edge nodes' channel (their live state, `mezu edges list`) */
@@ -108,6 +112,9 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     urls: {api: '', edge: '', tunnel: '', tunnels: []},
     metrics,
   }
+  // Filled in once the tunnel port is bound; the in-process edge is the only one it knows of.
+  const tunnelDirectory = new MutableTunnelDirectory()
+  ctx.tunnelDirectory = tunnelDirectory
   const names = serverNames(config)
   const apiCert = await issueServerCert(ca, names)
   const api = await buildControlServer(ctx, fileCerts.api ?? {key: apiCert.keyPem, cert: apiCert.chainPem})
@@ -142,11 +149,12 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const localTunnels = data ? config.advertise.tunnelUrls?.map((u) => (new URL(u).port ? u : `${u}:${data!.tunnelPort}`)) ?? [`tls://${urlHost}:${data.tunnelPort}`] : []
   ctx.urls.tunnels = localTunnels
   ctx.urls.tunnel = ctx.urls.tunnels[0] ?? ''
+  if (localTunnels.length > 0) tunnelDirectory.set([{edge: LOCAL_EDGE_ID, urls: localTunnels}])
   if (data) await data.setPublicEdgePort(publicEdgePort)
   else await source.setEdgePort(publicEdgePort)
   let channel: EdgeChannelServer
   try {
-    channel = await attachEdgeChannel(api, ctx, source)
+    channel = await attachEdgeChannel(api, ctx, source, tunnelDirectory)
   } catch (error) {
     await data?.stop()
     source.close()
@@ -252,6 +260,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     ctx,
     edgeSource: source,
     edgeChannel: channel,
+    tunnelDirectory,
     metrics,
     ready,
     async stop() {
@@ -300,6 +309,7 @@ async function startLocalEdge(ctx: ControlContext, names: {dns: string[]; ips: s
       // --acme-http-port. Loaded only when on: acme-client (axios, node-forge) takes most of a second to import.
       acme: config.acme.email ? (await import('./control/acme/start.js')).startAcme.bind(null, ctx, source) : undefined,
       onWarpgate: (id) => touch(id),
+      directory: ctx.tunnelDirectory,
     })
   } catch (error) {
     admission.close()
@@ -352,7 +362,7 @@ function reportUncoveredRoutes(ctx: ControlContext, routes: ReadonlyArray<{hostn
 }
 
 /** The edge nodes' channel on the API server: admits enrolled, unrevoked edges and records when they were seen. */
-async function attachEdgeChannel(api: FastifyInstance, ctx: ControlContext, source: StoreConfigSource): Promise<EdgeChannelServer> {
+async function attachEdgeChannel(api: FastifyInstance, ctx: ControlContext, source: StoreConfigSource, directory: MutableTunnelDirectory): Promise<EdgeChannelServer> {
   const local = ctx.urls.tunnels
   const channel = await EdgeChannelServer.attach(api, ctx, source, createEdgeAuthority(ctx), {
     async admit(edgeId) {
@@ -367,6 +377,7 @@ async function attachEdgeChannel(api: FastifyInstance, ctx: ControlContext, sour
   channel.onEdgesChanged((edges) => {
     ctx.urls.tunnels = [...new Set([...local, ...edges.flatMap((e) => e.urls)])]
     ctx.urls.tunnel = ctx.urls.tunnels[0] ?? ''
+    directory.set(edges)
   })
   // `mezu warpgates list`: connections at this process's edge and at every edge node, together
   const inProcess = ctx.warpgatesLive

@@ -5,6 +5,7 @@ import type {AcmeCertificateStatus, Principal} from '../../src/lib/api-types/ind
 import type {PlatformConfig} from '../config.js'
 import type {RequestLog} from '../edge/request-log.js'
 import type {CallbackCodes} from '../edge/login/callback-codes.js'
+import type {TunnelDirectory} from '../edge/tunnel/directory.js'
 import type {ReadinessReport} from '../readiness.js'
 import type {CaMaterial} from '../pki/ca.js'
 import {appendAudit, type AuditInput} from '../store/config/audit.js'
@@ -44,6 +45,8 @@ export interface ControlContext {
   warpgatesLive?: WarpgateLiveView
   /** Live state of remote edge nodes (their control connections); absent when none can connect. */
   edgesLive?: EdgesLiveView
+  /** Every edge's tunnel addresses, handed to Warpgates at registration and renewal; absent: the in-process edge's urls.tunnels. */
+  tunnelDirectory?: TunnelDirectory
   /** The edge's request ring for `mezu logs`; absent when no edge runs in this process. */
   requestLog?: RequestLog
   /** ACME certificate status by hostname; absent when the platform runs without ACME. */

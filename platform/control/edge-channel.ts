@@ -5,7 +5,7 @@ import type {FastifyInstance} from 'fastify'
 import {WebSocketServer, type WebSocket} from 'ws'
 import type {RequestLogEntry} from '../../src/lib/api-types/index.js'
 import {edgeIdFromSan} from '../../src/protocol/identity.js'
-import type {TunnelEdge} from '../../src/protocol/tunnel.js'
+import {LOCAL_EDGE_ID, type TunnelEdge} from '../../src/protocol/tunnel.js'
 import type {ConfigSource, EdgeSnapshot} from '../edge/config-source.js'
 import type {EdgeAuthority} from '../edge/edge-authority.js'
 import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, EDGE_METHODS, type EdgeMethod, type EdgeSecrets, type EdgeWarpgateLive, type FromEdge, type ToEdge, type WireWarpgate} from '../edge/remote/messages.js'
@@ -125,7 +125,7 @@ export class EdgeChannelServer implements EdgesLiveView {
   tunnelEdges(): TunnelEdge[] {
     const out: TunnelEdge[] = []
     const local = this.registry.localTunnels()
-    if (local.length > 0) out.push({edge: 'local', urls: [...local]})
+    if (local.length > 0) out.push({edge: LOCAL_EDGE_ID, urls: [...local]})
     const seen = new Set<string>()
     for (const c of this.edges.values()) {
       if (seen.has(c.edgeId) || !c.status || c.status.tunnelUrls.length === 0) continue

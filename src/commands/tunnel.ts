@@ -20,7 +20,7 @@ export default class Tunnel extends MezuCommand<typeof Tunnel> {
   static override flags = {
     ...scopeFlags,
     name: Flags.string({char: 'n', description: 'service name (default: from TARGET)'}),
-    connections: Flags.integer({description: 'tunnel connections to keep', default: 2, min: 1, max: 16}),
+    connections: Flags.integer({description: 'tunnel connections to keep to each edge', default: 2, min: 1, max: 16}),
     route: Flags.string({description: 'public hostname to route to this service (created or reused)', multiple: true}),
     token: Flags.string({description: 'one-time registration token (default: create one, when logged in)', env: 'MEZU_WARPGATE_TOKEN'}),
     grace: Flags.string({description: 'how long in-flight requests may take to finish on shutdown', default: '30s'}),

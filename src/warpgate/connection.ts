@@ -3,7 +3,7 @@ import tls from 'node:tls'
 import {ResetCode} from '../protocol/frames.js'
 import {MuxConnection} from '../protocol/mux.js'
 import {TUNNEL_ALPN, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../protocol/settings.js'
-import {WARPGATE_STATS_INTERVAL_MS, type WarpgateControl, type WarpgateHello, type WarpgateStats} from '../protocol/tunnel.js'
+import {readTunnelEdges, type TunnelEdge, WARPGATE_STATS_INTERVAL_MS, type WarpgateControl, type WarpgateHello, type WarpgateStats} from '../protocol/tunnel.js'
 import type {StreamHandler} from './origin.js'
 
 /** Why serve() returned. `established`: the edge accepted us and said hello. */
@@ -28,6 +28,10 @@ export interface ConnectionOptions {
   stats?: () => WarpgateStats
   statsIntervalMs?: number
   connectTimeoutMs?: number
+  /** the edge sent every edge's tunnel addresses (a well-formed `edges` message) */
+  onEdges?(edges: TunnelEdge[]): void
+  /** the edge sent an `edges` message that does not read; it is ignored */
+  onBadEdges?(reason: string): void
 }
 
 /** How long to wait for the edge to acknowledge a drain before relying on the grace period alone. */
@@ -48,6 +52,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
   private pingTimer?: NodeJS.Timeout
   private statsTimer?: NodeJS.Timeout
   private established = false
+  private draining?: Promise<void>
 
   constructor(private readonly opts: ConnectionOptions) {
     super()
@@ -85,6 +90,7 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
           role: 'warpgate',
           onStream: (stream, head, flags) => this.opts.handler.serveStream(stream, head, flags),
           onHello: () => this.ready(),
+          onControl: (msg) => this.control(msg),
           onIdle: () => {
             for (const w of this.idleWaiters.splice(0)) w()
           },
@@ -129,6 +135,14 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
     this.emit('ready')
   }
 
+  /** CONTROL from the edge. Types this Warpgate does not know (from a newer edge) are ignored. */
+  private control(msg: Record<string, unknown>): void {
+    if (msg.type !== 'edges') return
+    const read = readTunnelEdges(msg.edges)
+    if ('error' in read) this.opts.onBadEdges?.(read.error)
+    else this.opts.onEdges?.(read.edges)
+  }
+
   private async ping(): Promise<void> {
     const mux = this.mux
     if (!mux || mux.isClosed) return
@@ -149,7 +163,13 @@ export class TunnelConnection extends EventEmitter<{ready: []; end: [EndReason]}
    * it), let in-flight streams finish within graceMs, then close. Streams still running after the
    * grace are cut.
    */
-  async drain(graceMs: number): Promise<void> {
+  drain(graceMs: number): Promise<void> {
+    // once: an edge dropped from the list is drained, and a Warpgate drain may follow it
+    this.draining ??= this.drainOnce(graceMs)
+    return this.draining
+  }
+
+  private async drainOnce(graceMs: number): Promise<void> {
     const mux = this.mux
     if (!this.socket || this.socket.destroyed) return
     this.endReason ??= 'drained'

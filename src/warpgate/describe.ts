@@ -10,9 +10,11 @@ export function describeEvent(e: WarpgateEvent, routing: boolean): string {
       const hint = routing ? [] : [`No route points at "${e.service}" yet: add one with --route HOST`]
       return [`Warpgate ${e.warpgateId} serving "${e.service}" (certificate until ${e.expiresAt})`, ...(e.urls.length ? e.urls.map((u) => `Public URL: ${u}`) : hint)].join('\n')
     }
-    case 'connected': return `connection ${e.connection} up (${e.connections} live)`
-    case 'disconnected': return `connection ${e.connection} down: ${e.reason.detail} (${e.connections} live)`
-    case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s`
+    case 'connected': return `connection ${e.connection} up (${at(e.edge)}${e.connections} live)`
+    case 'disconnected': return `connection ${e.connection} down: ${e.reason.detail} (${at(e.edge)}${e.connections} live)`
+    case 'reconnecting': return `connection ${e.connection} retrying in ${(e.inMs / 1000).toFixed(1)}s${e.edge ? ` (edge ${e.edge})` : ''}`
+    case 'edges': return `edges: ${e.edges.map((x) => x.edge).join(', ')}${e.added.length ? `; new: ${e.added.join(', ')}` : ''}${e.removed.length ? `; dropped (draining): ${e.removed.join(', ')}` : ''}`
+    case 'edges-ignored': return `ignored an edge list from the edge: ${e.reason}`
     case 'renewed': return `certificate renewed, valid until ${e.expiresAt}`
     case 'renew-failed': return `certificate renewal failed: ${e.message}`
     case 'assertion-keys-unavailable': return `cannot fetch the platform keys from ${e.jwksUrl} (${e.message}); requests get 503 until it can`
@@ -23,3 +25,5 @@ export function describeEvent(e: WarpgateEvent, routing: boolean): string {
     case 'stopped': return 'stopped'
   }
 }
+
+const at = (edge: string | undefined) => (edge ? `edge ${edge}, ` : '')

@@ -42,8 +42,10 @@ export function logEvent(log: WarpgateLog, e: WarpgateEvent): void {
     case 'registered': return at('info', 'registered', {warpgateId: e.warpgateId, service: e.service, expiresAt: e.expiresAt})
     case 'connected': return at('info', 'tunnel connection up')
     // a drain or a stop closes connections on purpose: only a lost one is a warning
-    case 'disconnected': return at(e.reason.kind === 'drained' || e.reason.kind === 'stopped' ? 'info' : 'warn', 'tunnel connection down', {connection: e.connection, connections: e.connections, reason: e.reason.kind, detail: e.reason.detail})
+    case 'disconnected': return at(e.reason.kind === 'drained' || e.reason.kind === 'stopped' ? 'info' : 'warn', 'tunnel connection down', {connection: e.connection, connections: e.connections, edge: e.edge, reason: e.reason.kind, detail: e.reason.detail})
     case 'reconnecting': return at('info', 'tunnel connection retrying')
+    case 'edges': return at('info', 'edge list changed', {edges: e.edges.map((x) => x.edge), added: e.added, removed: e.removed, from: e.from})
+    case 'edges-ignored': return at('warn', 'edge list ignored')
     case 'renewed': return at('info', 'certificate renewed')
     case 'renew-failed': return at('error', 'certificate renewal failed')
     case 'health': return at(e.healthy ? 'info' : 'warn', e.healthy ? 'service healthy' : 'service unhealthy')

@@ -21,6 +21,8 @@ USAGE
 
 TARGET is a service directory holding mezu.json, a port (3000) or a URL (http://127.0.0.1:3000).
 Routes are not created here: point one at the service with \`mezu routes create\`.
+--connections N connections (default 2) are kept to each edge the platform names; edges that
+come or go are followed without a restart.
 
 stdout carries the events (a line each for people, or NDJSON with --json); stderr carries JSON log
 lines (pino's format) at --log-level (silent, error, warn, info, debug; default info). The Warpgate reports

@@ -56,19 +56,23 @@ export async function runTunnel(opts: RunTunnelOptions): Promise<{warpgateId: st
   // A closed terminal sends SIGHUP, whose default would end this process without stopping the
   // service (it is in its own process group, so the terminal's hangup does not reach it).
   process.on('SIGHUP', signalled)
-  const wg = new Warpgate({apiUrl: opts.apiUrl, caPem: opts.caPem, token, credentials, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion})
+  const wg = new Warpgate({
+    apiUrl: opts.apiUrl, caPem: opts.caPem, token, credentials, edges: saved?.edges, originUrl: target.url, connections: opts.connections, requireAssertion: opts.requireAssertion,
+    graceMs: opts.graceMs,
+  })
   let requests = 0
   const save = (creds: Credentials) => {
     if (!opts.statePath) return
     try {
-      saveState(opts.statePath, opts.apiUrl, creds)
+      saveState(opts.statePath, opts.apiUrl, creds, wg.edges)
     } catch (error) {
       opts.onNotice(`cannot save the Warpgate state to ${opts.statePath}: ${(error as Error).message}`)
     }
   }
   wg.on('event', (e) => {
     if (e.type === 'request') requests++
-    if (e.type === 'renewed' && wg.credentials) save(wg.credentials)
+    // the edge list too, so a restart dials the edges last heard of
+    if ((e.type === 'renewed' || e.type === 'edges') && wg.credentials) save(wg.credentials)
     opts.onEvent(e)
   })
   const refused = (error: Error) => error instanceof RegistrationError ? new MezuError(error.code, `registration refused: ${error.message}`) : error

@@ -6,8 +6,9 @@ import {TunnelConnection, type EndReason} from './connection.js'
 import {WarpgateCounters} from './counters.js'
 import {OriginProxy, type OriginRequestEvent, type StreamHandler} from './origin.js'
 import {CertificateKeeper, type Clock, type Credentials, register, systemClock} from './registration.js'
-import {Supervisor} from './supervisor.js'
+import {pickTunnelUrl, Supervisor} from './supervisor.js'
 import type {WarpgateCertificate} from '../lib/api-types/warpgates.js'
+import {LOCAL_EDGE_ID, readTunnelEdges, type TunnelEdge} from '../protocol/tunnel.js'
 
 /** The version a Warpgate reports to the edge. */
 export const WARPGATE_VERSION: string = (() => {
@@ -28,8 +29,12 @@ export interface WarpgateOptions {
   credentials?: Credentials
   /** the local service, e.g. http://127.0.0.1:3000 */
   originUrl: string
-  /** tunnel connections to keep (default 2) */
+  /** tunnel connections to keep to each edge (default 2) */
   connections?: number
+  /** the edges to start with, e.g. the list saved in the state file (default: the certificate's) */
+  edges?: TunnelEdge[]
+  /** how long in-flight requests may take on the connections of an edge that is dropped (default 30 s) */
+  graceMs?: number
   /** reconnect backoff; see Supervisor */
   nextDelay?: (attempt: number) => number
   stableAfterMs?: number
@@ -41,20 +46,25 @@ export interface WarpgateOptions {
 }
 
 /**
- * The edge address for connection slot `index`: slots are spread over every advertised address,
- * and each failed attempt moves the slot on to the next one, so an unreachable address is left.
+ * The edges a register or renew answer names: its tunnelEdges, or, from a platform that predates
+ * them (or sent a list that does not read), its addresses as the one edge they were then.
  */
-export function pickTunnelUrl(info: Pick<WarpgateCertificate, 'tunnelUrl' | 'tunnelUrls'>, index: number, attempt: number): string {
-  const urls = info.tunnelUrls?.length ? info.tunnelUrls : [info.tunnelUrl]
-  return urls[(index + attempt) % urls.length]
+export function tunnelEdgesOf(info: Pick<WarpgateCertificate, 'tunnelUrl' | 'tunnelUrls' | 'tunnelEdges'>): TunnelEdge[] {
+  const read = info.tunnelEdges === undefined ? undefined : readTunnelEdges(info.tunnelEdges)
+  if (read && 'edges' in read) return read.edges
+  return [{edge: LOCAL_EDGE_ID, urls: info.tunnelUrls?.length ? [...info.tunnelUrls] : [info.tunnelUrl]}]
 }
 
 /** Everything a Warpgate reports, for `mezu tunnel`'s screen and its --json event lines. */
 export type WarpgateEvent =
   | {type: 'registered'; warpgateId: string; service: string; expiresAt: string; edgeUrl: string; urls: string[]}
-  | {type: 'connected'; connection: number; connections: number}
-  | {type: 'disconnected'; connection: number; connections: number; reason: EndReason}
-  | {type: 'reconnecting'; connection: number; inMs: number}
+  | {type: 'connected'; connection: number; connections: number; edge?: string}
+  | {type: 'disconnected'; connection: number; connections: number; reason: EndReason; edge?: string}
+  | {type: 'reconnecting'; connection: number; inMs: number; edge?: string}
+  /** the edge list changed (from an edge's `edges` message or a renewal): connections follow it */
+  | {type: 'edges'; edges: TunnelEdge[]; added: string[]; removed: string[]; from: 'edge' | 'renewal'}
+  /** an edge sent a list that does not read; the Warpgate keeps the one it has */
+  | {type: 'edges-ignored'; reason: string}
   | {type: 'renewed'; expiresAt: string}
   | {type: 'renew-failed'; message: string}
   | {type: 'health'; healthy: boolean; reason?: string}
@@ -66,7 +76,7 @@ export type WarpgateEvent =
 
 /**
  * The connector: registers (or reuses credentials), keeps its certificate renewed, keeps N tunnel
- * connections to the edge and proxies their streams to the local service.
+ * connections to each edge and proxies their streams to the local service.
  */
 export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   private keeper?: CertificateKeeper
@@ -76,6 +86,7 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
   readonly counters = new WarpgateCounters(() => this.supervisor?.connections.reduce((n, c) => n + c.streamsInFlight, 0) ?? 0)
   private handler: StreamHandler
   private registered?: Promise<Credentials>
+  private registeredAs?: Credentials
   private health: {healthy: boolean; reason?: string} = {healthy: true}
   private stopped = false
   /** Keeps the process alive while the Warpgate runs: every retry and probe timer is unref'd. */
@@ -98,6 +109,17 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
     return this.keeper?.credentials
   }
 
+  /**
+   * The edges the connections are spread over: the latest list (from an edge, a renewal or the
+   * state file); before start, the one it will start from.
+   */
+  get edges(): readonly TunnelEdge[] {
+    if (this.supervisor) return this.supervisor.edges
+    if (this.opts.edges?.length) return this.opts.edges
+    const creds = this.keeper?.credentials ?? this.registeredAs
+    return creds ? tunnelEdgesOf(creds.info) : []
+  }
+
   /** Live tunnel connections. */
   get connectionCount(): number {
     return this.supervisor?.connections.length ?? 0
@@ -114,6 +136,7 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
         if (!this.opts.token) throw new Error('a Warpgate needs a registration token or credentials')
         creds = await register({apiUrl: this.opts.apiUrl, caPem: this.opts.caPem}, this.opts.token)
       }
+      this.registeredAs = creds
       this.report({type: 'registered', warpgateId: creds.info.warpgateId, service: creds.info.service, expiresAt: creds.info.expiresAt, edgeUrl: creds.info.edgeUrl, urls: creds.info.urls ?? []})
       return creds
     })()
@@ -138,33 +161,49 @@ export class Warpgate extends EventEmitter<{event: [WarpgateEvent]}> {
     // timer pending, Node would otherwise end the process (exit 13 from the awaiting entry point).
     this.alive ??= setInterval(() => {}, 1 << 30)
     this.keeper = new CertificateKeeper(creds, api, clock)
-    this.keeper.on('renewed', (c) => this.report({type: 'renewed', expiresAt: c.info.expiresAt}))
+    this.keeper.on('renewed', (c) => {
+      this.report({type: 'renewed', expiresAt: c.info.expiresAt})
+      this.followEdges(tunnelEdgesOf(c.info), 'renewal')
+    })
     this.keeper.on('renew-failed', (e) => this.report({type: 'renew-failed', message: e.message}))
     this.keeper.start()
-    const n = this.opts.connections ?? 2
     this.supervisor = new Supervisor({
-      connections: n,
+      connections: this.opts.connections ?? 2,
+      edges: this.opts.edges?.length ? this.opts.edges : tunnelEdgesOf(creds.info),
       nextDelay: this.opts.nextDelay,
       stableAfterMs: this.opts.stableAfterMs,
+      retireGraceMs: this.opts.graceMs,
       clock,
-      connect: (index, attempt) => {
+      connect: (slot, attempt) => {
         const c = this.keeper!.credentials
         return new TunnelConnection({
-          tunnelUrl: pickTunnelUrl(c.info, index, attempt), caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.handler,
-          hello: {version: WARPGATE_VERSION, service: c.info.service, connection: index},
+          tunnelUrl: pickTunnelUrl(slot.urls, slot.index, attempt), caPem: c.caPem, certPem: c.certPem, keyPem: c.keyPem, handler: this.handler,
+          hello: {version: WARPGATE_VERSION, service: c.info.service, connection: slot.connection},
           health: () => this.health,
           stats: () => this.counters.snapshot(), statsIntervalMs: this.opts.statsIntervalMs,
+          onEdges: (edges) => this.followEdges(edges, 'edge'),
+          onBadEdges: (reason) => this.report({type: 'edges-ignored', reason}),
         })
       },
       onEvent: (e) => {
         const connections = this.connectionCount
-        if (e.type === 'connected') this.report({type: 'connected', connection: e.connection, connections})
-        else if (e.type === 'disconnected') this.report({type: 'disconnected', connection: e.connection, connections, reason: e.reason})
-        else this.report({type: 'reconnecting', connection: e.connection, inMs: e.inMs})
+        const {connection, edge} = e
+        if (e.type === 'connected') this.report({type: 'connected', connection, connections, edge})
+        else if (e.type === 'disconnected') this.report({type: 'disconnected', connection, connections, reason: e.reason, edge})
+        else this.report({type: 'reconnecting', connection, inMs: e.inMs, edge})
       },
     })
     this.supervisor.start()
     return creds
+  }
+
+  /**
+   * Every connection brings the edge list on connect and on each change, so the same list arrives
+   * several times: only a change is reported (and saved, by runTunnel).
+   */
+  private followEdges(edges: TunnelEdge[], from: 'edge' | 'renewal'): void {
+    const change = this.supervisor?.setEdges(edges)
+    if (change) this.report({type: 'edges', edges: this.supervisor!.edges.map((e) => ({edge: e.edge, urls: [...e.urls]})), ...change, from})
   }
 
   /** Reports the local service's health to the edge on every connection (health.ts plugs in here). */

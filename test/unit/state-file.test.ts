@@ -44,3 +44,18 @@ test('a file that is not a state file is an error naming it, and is left as it w
     t.is(readFileSync(path, 'utf8'), text)
   }
 })
+
+test('the latest edge list is saved beside the credentials and loads back; a file without one, or with one that does not read, loads without it', async (t) => {
+  const dir = tempDir(t)
+  const path = join(dir, 'wg.json')
+  const creds = await credentials(Date.now() + 60_000)
+  const edges = [{edge: 'local', urls: ['tls://127.0.0.1:7444']}, {edge: 'edg_0123456789abcdefghjk', urls: ['tls://edge-2.example.test:7444']}]
+  saveState(path, API, creds, edges)
+  t.deepEqual(loadState(path, API).edges, edges)
+  saveState(path, API, creds)
+  t.false('edges' in loadState(path, API))
+  writeFileSync(path, JSON.stringify({version: 1, apiUrl: API, credentials: creds, edges: [{edge: 'local', urls: ['http://x:1']}]}))
+  const loaded = loadState(path, API)
+  t.deepEqual(loaded.credentials, creds, 'the identity still loads')
+  t.is(loaded.edges, undefined)
+})

@@ -4,6 +4,7 @@ import type {Warpgate, WarpgateCertificate, WarpgateCreated} from '../../../src/
 import {RENEWAL_MAX_SKEW_MS} from '../../../src/protocol/identity.js'
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
+import {LOCAL_EDGE_ID} from '../../../src/protocol/tunnel.js'
 import {CertificateError, signWarpgateCsr, verifyRenewalSignature, verifyWarpgateCert} from '../../pki/csr.js'
 import {getEnvironment} from '../../store/config/environments.js'
 import {listRoutes} from '../../store/config/routes.js'
@@ -134,8 +135,19 @@ async function certificateAnswer(ctx: ControlContext, w: WarpgateRecord, issued:
   return {
     warpgateId: w.id, service: w.service, projectId: w.projectId, environmentId: w.environmentId,
     certificatePem: issued.certPem, caPem: ctx.ca.certPem, expiresAt: issued.notAfter.toISOString(),
-    tunnelUrl: ctx.urls.tunnel, tunnelUrls: ctx.urls.tunnels, edgeUrl: ctx.urls.edge, urls: await serviceUrls(ctx, w),
+    ...tunnelAddresses(ctx), edgeUrl: ctx.urls.edge, urls: await serviceUrls(ctx, w),
   }
+}
+
+/**
+ * Where a Warpgate dials: every edge with its addresses (tunnelEdges), and for Warpgates that
+ * predate it the same addresses as one flat list (tunnelUrls, tunnelUrl the first).
+ */
+function tunnelAddresses(ctx: ControlContext): Pick<WarpgateCertificate, 'tunnelUrl' | 'tunnelUrls' | 'tunnelEdges'> {
+  const listed = ctx.tunnelDirectory?.current() ?? []
+  const tunnelEdges = listed.length ? listed.map((e) => ({edge: e.edge, urls: [...e.urls]})) : [{edge: LOCAL_EDGE_ID, urls: ctx.urls.tunnels}]
+  const tunnelUrls = [...new Set(tunnelEdges.flatMap((e) => e.urls))]
+  return {tunnelUrl: tunnelUrls[0] ?? ctx.urls.tunnel, tunnelUrls, tunnelEdges}
 }
 
 /** Where end users reach this Warpgate's service: the routes to it in its environment. */

@@ -1,6 +1,7 @@
 import tls from 'node:tls'
 import {warpgateIdFromSan} from '../../../src/protocol/identity.js'
 import {TUNNEL_ALPN} from '../../../src/protocol/settings.js'
+import type {TunnelDirectory} from './directory.js'
 import type {TunnelPool} from './pool.js'
 import {type TunnelPeer, TunnelSession} from './session.js'
 import {listenOn} from '../../listen.js'
@@ -15,6 +16,8 @@ export interface TunnelListenerOptions {
   /** the registration behind a Warpgate id, or undefined when it is unknown or revoked */
   admit(warpgateId: string): TunnelPeer | undefined
   pool: TunnelPool
+  /** every edge's tunnel addresses, sent to each Warpgate on connect and on each change */
+  directory?: TunnelDirectory
   /** a refused connection, for the log: never carries secrets */
   onRefused?(reason: string, remoteIp: string | undefined): void
 }
@@ -59,7 +62,7 @@ export class TunnelListener {
     const peer = this.opts.admit(id)
     if (!peer) return refuse(`Warpgate ${id} is not registered or is revoked`)
     socket.setNoDelay(true)
-    const session = new TunnelSession(socket, peer)
+    const session = new TunnelSession(socket, peer, this.opts.directory)
     this.sessions.add(session)
     session.once('ready', () => this.opts.pool.add(session))
     session.once('close', () => this.sessions.delete(session))

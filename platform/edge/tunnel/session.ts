@@ -3,7 +3,8 @@ import type {TLSSocket} from 'node:tls'
 import {type HeadFields, ResetCode} from '../../../src/protocol/frames.js'
 import {MuxConnection, type MuxStream} from '../../../src/protocol/mux.js'
 import {TUNNEL_HELLO_TIMEOUT_MS, TUNNEL_PING_INTERVAL_MS, TUNNEL_PING_TIMEOUT_MS} from '../../../src/protocol/settings.js'
-import type {WarpgateStats} from '../../../src/protocol/tunnel.js'
+import type {EdgeControl, TunnelEdge, WarpgateStats} from '../../../src/protocol/tunnel.js'
+import type {TunnelDirectory} from './directory.js'
 
 /** Who is at the other end of a tunnel connection, as the registration says (never as the Warpgate claims). */
 export interface TunnelPeer {
@@ -16,7 +17,8 @@ export interface TunnelPeer {
 
 /**
  * One accepted Warpgate connection. The edge opens a stream per request over the multiplexer;
- * CONTROL frames carry health, a GOAWAY from the Warpgate is its drain (acknowledged, after which
+ * CONTROL frames carry health (in) and every edge's tunnel addresses (out, from the directory, on
+ * hello and on each change); a GOAWAY from the Warpgate is its drain (acknowledged, after which
  * no new stream goes there).
  */
 export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [boolean]; close: []}> {
@@ -31,8 +33,9 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
   /** the Warpgate's counters as it last reported them (only well-formed reports are kept) */
   reported?: WarpgateStats & {at: number}
   private pingTimer?: NodeJS.Timeout
+  private offDirectory?: () => void
 
-  constructor(readonly socket: TLSSocket, readonly peer: TunnelPeer) {
+  constructor(readonly socket: TLSSocket, readonly peer: TunnelPeer, directory?: TunnelDirectory) {
     super()
     this.remoteIp = socket.remoteAddress ?? ''
     this.mux = new MuxConnection(socket, {
@@ -40,6 +43,11 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
       onHello: (hello) => {
         this.version = typeof hello.version === 'string' ? hello.version.slice(0, 64) : null
         this.isReady = true
+        // after the Warpgate's hello: it speaks our version, so it can read (or ignore) the list
+        if (directory) {
+          this.sendEdges(directory.current())
+          this.offDirectory = directory.onChange((edges) => this.sendEdges(edges))
+        }
         this.emit('ready')
       },
       onControl: (msg) => {
@@ -65,6 +73,13 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
       if (!this.isReady) this.close()
     }, TUNNEL_HELLO_TIMEOUT_MS)
     helloTimer.unref()
+  }
+
+  /** An empty list is never sent: a Warpgate would ignore it anyway. */
+  private sendEdges(edges: readonly TunnelEdge[]): void {
+    if (edges.length === 0 || this.isClosed) return
+    const msg: EdgeControl = {type: 'edges', edges: edges as TunnelEdge[]}
+    this.mux.sendControl(msg)
   }
 
   private markDraining(): void {
@@ -99,6 +114,7 @@ export class TunnelSession extends EventEmitter<{ready: []; drain: []; health: [
     this.isClosed = true
     this.draining = true
     clearInterval(this.pingTimer)
+    this.offDirectory?.()
     this.mux.destroy()
     this.emit('close')
   }

@@ -1,3 +1,5 @@
+import type {TunnelEdge} from '../../protocol/tunnel.js'
+
 /** A Warpgate registration with its live state as the edge sees it. */
 export interface Warpgate {
   id: string
@@ -39,10 +41,12 @@ export interface WarpgateCertificate {
   certificatePem: string
   caPem: string
   expiresAt: string
-  /** tls://host:port of the edge's tunnel listener (TLS 1.3, mutual); the first of tunnelUrls */
+  /** tls://host:port of an edge's tunnel listener (TLS 1.3, mutual); the first of tunnelUrls */
   tunnelUrl: string
-  /** every advertised address of the edge's tunnel listener; a Warpgate spreads its connections over them (older platforms send only tunnelUrl) */
+  /** every edge's tunnel addresses in one flat list, for Warpgates that predate tunnelEdges (older platforms send only tunnelUrl) */
   tunnelUrls?: string[]
+  /** every edge node with its tunnel addresses; a Warpgate keeps its connections per edge (older platforms omit it: then tunnelUrls is one edge) */
+  tunnelEdges?: TunnelEdge[]
   /** the edge's public base URL, e.g. https://mezu.localhost:8443 */
   edgeUrl: string
   /** public URLs of the routes to this service at the time of the answer */
