@@ -17,6 +17,8 @@ import {EdgeChannelServer, edgeCsrfKey} from './control/edge-channel.js'
 import {type DataPlane, type EdgePlugins, startDataPlane} from './data-plane.js'
 
 export type {EdgePlugins} from './data-plane.js'
+// `mezu platform start --role edge`: commands reach the platform through this module
+export {startEdgeNode} from './edge-node.js'
 import {PostgresFeedListener} from './control/pg-feed.js'
 import {CallbackCodes} from './edge/login/callback-codes.js'
 import {createEdgeAuthority} from './control/edge-identity.js'

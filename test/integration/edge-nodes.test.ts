@@ -64,6 +64,16 @@ test('two edge nodes serve one Warpgate; SIGKILL of one under load costs the oth
   const list = await call(c, 'GET', '/v1/edges', undefined, 200)
   t.deepEqual(list.items.map((e: {status: string}) => e.status), ['connected', 'connected'])
   t.true(list.items.every((e: {warpgateConnections: number}) => e.warpgateConnections === 1), JSON.stringify(list.items))
+  // the control plane sees the whole platform: the Warpgate's connections at both edges, both edges' requests
+  const wgs = await call(c, 'GET', '/v1/warpgates', undefined, 200)
+  t.is(wgs.items[0].connections, 2, JSON.stringify(wgs.items[0]))
+  // waitUntilServed asked each edge at least once too: at least the two requests above and those
+  let logged: Array<{host: string; path: string}> = []
+  for (let i = 0; i < 50 && logged.length < 4; i++) {
+    logged = (await call(c, 'GET', '/v1/logs?limit=1000', undefined, 200)).items.filter((e: {host: string}) => e.host.startsWith(host))
+    if (logged.length < 4) await delay(100)
+  }
+  t.true(logged.length >= 4, `requests through both edges in the control plane's log: ${JSON.stringify(logged)}`)
 
   const load = startLoad(b.address as unknown as TestPlatform, host, ['/hello', '/headers'], 4)
   await delay(500)

@@ -4,7 +4,7 @@ import {request} from 'node:https'
 import {join} from 'node:path'
 import type {EdgeEnrolment} from '../../../src/lib/api-types/index.js'
 import {caPin, parseJoinToken} from '../../../src/protocol/edge-join.js'
-import {createKeyAndCsr} from '../../../src/warpgate/registration.js'
+import {createKeyAndCsr} from '../../../src/protocol/csr.js'
 import type {EdgeSigningKey} from '../identity-snapshot.js'
 
 /** What an enrolled edge node keeps in its data directory (key files 0600). */
@@ -56,7 +56,7 @@ export async function enrolEdge(opts: {dataDir: string; controlUrl: string; join
   if (want.length !== got.length || !timingSafeEqual(want, got)) {
     throw new Error(`the platform CA at ${opts.controlUrl} does not match the join token's pin: wrong address, or someone in between`)
   }
-  const {keyPem, csrPem} = await createKeyAndCsr()
+  const {keyPem, csrPem} = await createKeyAndCsr('mezu-edge')
   const signing = generateKeyPairSync('ed25519')
   const kid = `edk_${randomBytes(12).toString('hex')}`
   const publicJwk = signing.publicKey.export({format: 'jwk'}) as Record<string, unknown>
