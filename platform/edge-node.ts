@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {isIP} from 'node:net'
 import {join} from 'node:path'
 import pino, {type Logger} from 'pino'
@@ -17,17 +17,10 @@ import {loadCertPair} from './pki/cert-files.js'
 import {type Check, listening, type ReadinessReport, runChecks} from './readiness.js'
 import {KeyedHasher, loadSodium} from './store/crypto.js'
 import {parseListenAddress} from '../src/lib/listen-address.js'
+import {MEZU_VERSION} from '../src/protocol/version.js'
 import {AccessLog} from './access-log.js'
 
 export const EDGE_LOCK_FILE = 'edge.json'
-
-const VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version
-  } catch {
-    return 'unknown'
-  }
-})()
 
 export interface RunningEdgeNode {
   role: 'edge'
@@ -81,7 +74,7 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
   let publicUrls = {edgeUrl: null as string | null, tunnelUrls: [] as string[]}
   const channel: ControlChannel = new ControlChannel({
     controlUrl, tls: {key: s.keyPem, cert: s.certPem, ca: s.caPem}, signingKey: s.signingKey, log,
-    status: (): ReturnType<ConstructorParameters<typeof ControlChannel>[0]['status']> => ({version: VERSION, edgeUrl: publicUrls.edgeUrl, tunnelUrls: publicUrls.tunnelUrls, warpgates: data ? warpgatesLive(data, channel.warpgates) : []}),
+    status: (): ReturnType<ConstructorParameters<typeof ControlChannel>[0]['status']> => ({version: MEZU_VERSION, edgeUrl: publicUrls.edgeUrl, tunnelUrls: publicUrls.tunnelUrls, warpgates: data ? warpgatesLive(data, channel.warpgates) : []}),
   })
   log.info({controlUrl}, 'connecting to the control plane')
   await channel.start()

@@ -1,3 +1,4 @@
+import {MEZU_VERSION} from '../../src/protocol/version.js'
 import {chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {CA_CERT_FILE} from '../init.js'
@@ -42,7 +43,7 @@ export interface BackupResult {
 }
 
 function appVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version: string}).version
+  return MEZU_VERSION
 }
 
 /**

@@ -1,3 +1,4 @@
+import {MEZU_VERSION} from '../protocol/version.js'
 import {readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
 import {normaliseApiUrl} from '../lib/api-url.js'
@@ -44,8 +45,7 @@ EXAMPLE
 
 /** The same words as `mezu --version` (oclif's), from the package both binaries ship in. */
 function versionInfo(): {version: string; platform: string; node: string} {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version: string}
-  return {version: pkg.version, platform: `${process.platform}-${process.arch}`, node: process.version}
+  return {version: MEZU_VERSION, platform: `${process.platform}-${process.arch}`, node: process.version}
 }
 
 const usage = (message: string) => new MezuError('usage', message, 2)

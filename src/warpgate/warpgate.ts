@@ -1,4 +1,3 @@
-import {readFileSync} from 'node:fs'
 import {EventEmitter} from 'node:events'
 import {rootCertificates} from 'node:tls'
 import {AssertionGate, AssertionVerifier, fetchJwks, jwksLocation} from './assertion.js'
@@ -7,17 +6,12 @@ import {WarpgateCounters} from './counters.js'
 import {OriginProxy, type OriginRequestEvent, type StreamHandler} from './origin.js'
 import {CertificateKeeper, type Clock, type Credentials, register, systemClock} from './registration.js'
 import {pickTunnelUrl, Supervisor} from './supervisor.js'
+import {MEZU_VERSION} from '../protocol/version.js'
 import type {WarpgateCertificate} from '../lib/api-types/warpgates.js'
 import {LOCAL_EDGE_ID, readTunnelEdges, type TunnelEdge} from '../protocol/tunnel.js'
 
 /** The version a Warpgate reports to the edge. */
-export const WARPGATE_VERSION: string = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {version: string}).version
-  } catch {
-    return 'unknown'
-  }
-})()
+export const WARPGATE_VERSION: string = MEZU_VERSION
 
 export interface WarpgateOptions {
   /** the control plane, to register and renew */
