@@ -12,26 +12,12 @@ import {EdgeServer, type EdgeServerOptions} from './edge/server.js'
 import {TunnelListener} from './edge/tunnel/listener.js'
 import {TunnelPool} from './edge/tunnel/pool.js'
 import type {LoadedCert} from './pki/cert-files.js'
+import type {Admission} from './edge/tunnel/admission.js'
 import type {TunnelDirectory} from './edge/tunnel/directory.js'
 import type {PlatformMetrics} from './metrics/platform-metrics.js'
 
 /** The edge pipeline's pluggable steps (gate: issue 5; pages and request log: the periphery). */
 export type EdgePlugins = Pick<EdgeServerOptions, 'gate' | 'pages' | 'requestLog'>
-
-/** A Warpgate the tunnel listener may admit. */
-export interface AdmittedWarpgate {
-  id: string
-  name: string
-  projectId: string
-  environmentId: string
-  service: string
-}
-
-/** Which Warpgates may connect: the store-backed list in the control plane, or the channel's copy at a remote edge. */
-export interface Admission {
-  admit(id: string): AdmittedWarpgate | undefined
-  onRevoked(fn: (id: string) => void): () => void
-}
 
 /** ACME, when the edge runs beside the control plane (certificates are ordered through its store). */
 export interface AcmeHandle {

@@ -6,6 +6,7 @@ import pino, {type Logger} from 'pino'
 import {isWildcardHost, type PlatformConfig, urlHostname} from './config.js'
 import {type DataPlane, startDataPlane} from './data-plane.js'
 import {RequestLog} from './edge/request-log.js'
+import type {Admission} from './edge/tunnel/admission.js'
 import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {ControlChannel} from './edge/remote/control-channel.js'
 import {enrolEdge, type EdgeNodeState, loadEdgeState} from './edge/remote/enrol.js'
@@ -161,7 +162,7 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
 }
 
 /** The admission list as the control channel keeps it. */
-class ChannelAdmission {
+class ChannelAdmission implements Admission {
   private admitted = new Map<string, WireWarpgate>()
   private readonly listeners = new Set<(id: string) => void>()
 

@@ -2,21 +2,14 @@ import {getWarpgate, listWarpgates, type WarpgateRecord} from '../store/config/w
 import type {StoreCtx} from '../store/config/projects.js'
 import type {ChangeEvent, ChangeFeed} from './feed.js'
 
-/** What the edge needs to know about a Warpgate that may connect. */
-export interface AdmittedWarpgate {
-  id: string
-  name: string
-  projectId: string
-  environmentId: string
-  service: string
-}
+import type {Admission, AdmittedWarpgate} from '../edge/tunnel/admission.js'
 
 /**
  * The in-memory list of Warpgates the tunnel listener admits: registered and not revoked. Loaded
  * once, then kept current from the change feed, so the TLS handshake never waits on the database
  * and a revocation takes effect as soon as it commits.
  */
-export class WarpgateAdmission {
+export class WarpgateAdmission implements Admission {
   private readonly admitted = new Map<string, AdmittedWarpgate>()
   private readonly revoked = new Set<string>()
   private readonly revokeListeners = new Set<(id: string) => void>()

@@ -1,6 +1,7 @@
 import type {RequestLogEntry} from '../../../src/lib/api-types/index.js'
 import type {TunnelEdge} from '../../../src/protocol/tunnel.js'
 import type {EdgeChangeEvent} from '../identity-snapshot.js'
+import type {AdmittedWarpgate} from '../tunnel/admission.js'
 import type {WireDelta, WireSnapshot} from './wire.js'
 
 /**
@@ -13,14 +14,8 @@ import type {WireDelta, WireSnapshot} from './wire.js'
 export const EDGE_CHANNEL_PATH = '/v1/edge/channel'
 export const EDGE_CHANNEL_PROTOCOL = 'mezu-edge.1'
 
-/** A Warpgate the edge's tunnel listener may admit (platform/control/warpgate-admission.ts). */
-export interface WireWarpgate {
-  id: string
-  name: string
-  projectId: string
-  environmentId: string
-  service: string
-}
+/** A Warpgate the edge's tunnel listener may admit, as the channel carries it. */
+export type WireWarpgate = AdmittedWarpgate
 
 /** Secrets the edge needs to serve without the store: derived keys, never the master key. */
 export interface EdgeSecrets {
