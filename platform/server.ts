@@ -134,14 +134,20 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const watchers: CertFileWatcher[] = []
   // --role control: no edge here; the snapshot is still built, for the edge nodes' channel
   let data: Awaited<ReturnType<typeof startLocalEdge>> | undefined
-  let source: StoreConfigSource | undefined
+  let source: StoreConfigSource
   try {
     source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
+  } catch (error) {
+    await api.close()
+    await stores.close()
+    throw error
+  }
+  try {
     if (config.role === 'all') data = await startLocalEdge(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics, source)
     else ctx.requestLog = new RequestLog(10_000)
   } catch (error) {
     await data?.stop()
-    source?.close()
+    source.close()
     await api.close()
     await stores.close()
     throw error
@@ -183,7 +189,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     watch(pair, fileCerts.edge, (c) => {
       edge.setCertificate(c)
       edgeCert = {leaf: c.leaf, source: pair.certFile}
-      reportUncoveredRoutes(ctx, source!.get().routes)
+      reportUncoveredRoutes(ctx, source.get().routes)
     }, 'edge')
   }
   if (files.api && fileCerts.api) {
@@ -199,8 +205,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   // Several control planes on one PostgreSQL: their changes reach this edge through LISTEN/NOTIFY.
   const pgFeed = stores.postgres && new PostgresFeedListener(stores.postgres, ctx.feed, () => configVersion(stores.ctx), source.get().version, log)
   await pgFeed?.start()
-  const snapshots = source
-  const feedLag = new FeedLag(() => configVersion(stores.ctx), () => snapshots.feedVersion)
+  const feedLag = new FeedLag(() => configVersion(stores.ctx), () => source.feedVersion)
   const checks: Array<[string, Check]> = [
     ...storeChecks(stores),
     ...(data ? [['edge', listening(data.edge.server, 'edge')], ['tunnel', listening(data.tunnel.server, 'tunnel')]] as Array<[string, Check]> : []),
@@ -217,11 +222,11 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   ctx.readiness = ready
   metrics?.attach({
     pool: data?.pool,
-    edgeConfigVersion: () => snapshots.feedVersion,
+    edgeConfigVersion: () => source.feedVersion,
     storeConfigVersion: () => feedLag.storeVersionSeen,
     sample: () => feedLag.sample(),
     configLagSeconds: () => feedLag.seconds(),
-    routes: () => snapshots.get().routes,
+    routes: () => source.get().routes,
   })
   let metricsServer: MetricsServer | undefined
   let metricsUrl: string | null = null
@@ -271,7 +276,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
       for (const w of watchers) w.close()
       channel.close()
       await data?.stop()
-      snapshots.close()
+      source.close()
       await api.close()
       offAccess?.()
       await access?.close()

@@ -22,6 +22,8 @@ const PING_EVERY_MS = 5_000
 /** Messages an edge sends are small; request logs come in batches. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 const MAX_LOG_BATCH = 1_000
+/** How often a connected edge's last-seen time is written to the store. */
+const SEEN_EVERY_MS = 60_000
 
 /** Who may hold an edge channel: an enrolled, unrevoked edge, with what it may see of the platform. */
 export interface EdgeRegistry {
@@ -40,6 +42,10 @@ interface Connected {
   since: number
   address: string
   status?: Extract<FromEdge, {t: 'status'}>
+  /** when the store last recorded it as seen */
+  recordedAt: number
+  /** answered the last ping */
+  alive: boolean
 }
 
 /**
@@ -54,7 +60,7 @@ export class EdgeChannelServer implements EdgesLiveView {
   private readonly offs: Array<() => void> = []
   private readonly edgeListeners = new Set<(edges: TunnelEdge[]) => void>()
   private current: EdgeSnapshot
-  private warpgates: string
+  private warpgates: WireWarpgate[]
   private readonly pinger: NodeJS.Timeout
 
   private constructor(
@@ -66,7 +72,7 @@ export class EdgeChannelServer implements EdgesLiveView {
     warpgates: WireWarpgate[],
   ) {
     this.current = source.get()
-    this.warpgates = JSON.stringify(warpgates)
+    this.warpgates = warpgates
     this.pinger = setInterval(() => this.ping(), PING_EVERY_MS)
     this.pinger.unref()
   }
@@ -186,13 +192,12 @@ export class EdgeChannelServer implements EdgesLiveView {
   }
 
   private serve(ws: WebSocket, edgeId: string, name: string, address: string): void {
-    const c: Connected = {ws, edgeId, name, since: Date.now(), address}
+    const c: Connected = {ws, edgeId, name, since: Date.now(), address, recordedAt: 0, alive: true}
     this.edges.set(ws, c)
-    ;(ws as WebSocket & {alive?: boolean}).alive = true
-    ws.on('pong', () => ((ws as WebSocket & {alive?: boolean}).alive = true))
+    ws.on('pong', () => (c.alive = true))
     const hello: ToEdge = {
       t: 'hello', edgeId, name, snapshot: encodeSnapshot(this.current), secrets: this.secrets,
-      warpgates: JSON.parse(this.warpgates) as WireWarpgate[], tunnelEdges: this.tunnelEdges(),
+      warpgates: this.warpgates, tunnelEdges: this.tunnelEdges(),
     }
     ws.send(JSON.stringify(hello))
     this.ctx.log.info({edgeId, name, address}, 'edge connected')
@@ -219,12 +224,11 @@ export class EdgeChannelServer implements EdgesLiveView {
     if (msg.t === 'req') return void this.answer(c, msg)
     if (msg.t === 'status') {
       if (!isStatus(msg)) return c.ws.close(1007, 'a malformed status')
-      const first = c.status === undefined
-      const moved = first || c.status!.tunnelUrls.join(' ') !== msg.tunnelUrls.join(' ')
+      const moved = c.status?.tunnelUrls.join(' ') !== msg.tunnelUrls.join(' ')
       c.status = msg
       if (moved) this.announceEdges()
-      if (first || Date.now() - (c as {seenAt?: number}).seenAt! > 60_000) {
-        ;(c as {seenAt?: number}).seenAt = Date.now()
+      if (Date.now() - c.recordedAt > SEEN_EVERY_MS) {
+        c.recordedAt = Date.now()
         this.registry.seen(c.edgeId, {address: c.address, version: msg.version, edgeUrl: msg.edgeUrl, tunnelUrls: msg.tunnelUrls})
           .catch((error: unknown) => this.ctx.log.warn({err: error, edgeId: c.edgeId}, 'could not record the edge as seen'))
       }
@@ -268,9 +272,9 @@ export class EdgeChannelServer implements EdgesLiveView {
   private async onEvent(e: ChangeEvent): Promise<void> {
     if (this.edges.size > 0) this.broadcast(JSON.stringify({t: 'event', event: {version: e.version, kind: e.kind, id: e.id, action: e.action}} satisfies ToEdge))
     if (e.kind === 'warpgate' || ((e.kind === 'project' || e.kind === 'environment') && e.action === 'deleted') || e.kind === 'resync') {
-      const before = JSON.parse(this.warpgates) as WireWarpgate[]
+      const before = this.warpgates
       const now = await admittedWarpgates(this.ctx)
-      this.warpgates = JSON.stringify(now)
+      this.warpgates = now
       const ids = new Set(now.map((w) => w.id))
       const revoked = before.filter((w) => !ids.has(w.id)).map((w) => w.id)
       this.broadcast(JSON.stringify({t: 'warpgates', items: now, revoked} satisfies ToEdge))
@@ -294,13 +298,12 @@ export class EdgeChannelServer implements EdgesLiveView {
 
   private ping(): void {
     for (const c of this.edges.values()) {
-      const ws = c.ws as WebSocket & {alive?: boolean}
-      if (!ws.alive) {
-        ws.terminate()
+      if (!c.alive) {
+        c.ws.terminate()
         continue
       }
-      ws.alive = false
-      ws.ping()
+      c.alive = false
+      c.ws.ping()
     }
   }
 }
