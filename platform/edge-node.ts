@@ -39,8 +39,8 @@ export interface RunningEdgeNode {
   channel: ControlChannel
   data: DataPlane
   ready(): Promise<ReadinessReport>
-  /** resolves when the edge stops by itself: its control plane revoked it */
-  revoked: Promise<void>
+  /** resolves, with the reason, once the edge stopped by itself: its control plane revoked or refused it */
+  refused: Promise<string>
   stop(): Promise<void>
 }
 
@@ -148,16 +148,15 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
     await access?.close()
     rmSync(lockPath, {force: true})
   }
-  const revoked = new Promise<void>((resolve) => channel.on('disconnected', (why: string) => {
-    if (why !== 'revoked') return
-    log.warn({edgeId: s.edgeId}, 'this edge was revoked; it stops serving')
-    void stop().then(resolve)
+  const refused = new Promise<string>((resolve) => channel.once('refused', (why: string) => {
+    log.warn({edgeId: s.edgeId, reason: why}, 'this edge stops serving')
+    void stop().then(() => resolve(why))
   }))
   writeFileSync(lockPath, JSON.stringify({pid: process.pid, role: 'edge', edgeId: s.edgeId, edgeUrl, tunnelUrls, controlUrl, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
   return {
     role: 'edge', edgeId: s.edgeId, name: s.name, edgeUrl, tunnelUrl: tunnelUrls[0], tunnelUrls, metricsUrl,
     ports: {edge: dp.edgePort, tunnel: dp.tunnelPort}, dataDir: config.dataDir, caPath: join(config.dataDir, 'ca.pem'), domain, controlUrl,
-    channel, data: dp, ready, revoked, stop,
+    channel, data: dp, ready, refused, stop,
   }
 }
 

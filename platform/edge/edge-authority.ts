@@ -40,6 +40,14 @@ export interface RedeemedCallback {
   user: EdgeUser
 }
 
+/**
+ * The authority cannot be asked right now (an edge node whose control plane is away): nothing was
+ * changed, and the person should try again shortly. Pages answer 503 for it, not 500.
+ */
+export class AuthorityUnavailable extends Error {
+  override name = 'AuthorityUnavailable'
+}
+
 /** A user code looked up (and counted, when wrong, against the person's and address's limits). */
 export type DeviceLoginLookup =
   | {ok: true; userCode: string; client: string; ip: string; expiresAtMs: number}

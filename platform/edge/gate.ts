@@ -1,3 +1,4 @@
+import {AuthorityUnavailable} from './edge-authority.js'
 import type {IncomingHttpHeaders} from 'node:http'
 import type {Route} from '../../src/lib/api-types/index.js'
 import {EDGE_PATH_PREFIX, HEADER_SERVICE_TOKEN, SESSION_COOKIE} from '../../src/protocol/headers.js'
@@ -60,7 +61,14 @@ export function createGate(state: IdentityEdgeState): Gate {
   return async (req, route, clientIp) => {
     const checked = checkRequest(state, req)
     if (!checked.ok) return checked.response
-    if (checked.path.startsWith(EDGE_PATH_PREFIX)) return edgePath(state, req, route, checked.path)
+    if (checked.path.startsWith(EDGE_PATH_PREFIX)) {
+      try {
+        return await edgePath(state, req, route, checked.path)
+      } catch (error) {
+        if (!(error instanceof AuthorityUnavailable)) throw error
+        return respond(state, req, {status: 503, code: 'control_unreachable', message: 'signing in and out is unavailable for a moment; try again shortly', headers: {'retry-after': '5'}})
+      }
+    }
 
     const limit = route.rateLimitPerMinute ?? state.limits.rateLimitPerMinute
     const rate = state.rate.take(route.id, clientIp, limit)

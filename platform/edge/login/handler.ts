@@ -1,3 +1,4 @@
+import {AuthorityUnavailable} from '../edge-authority.js'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Http2ServerRequest, Http2ServerResponse} from 'node:http2'
 import {CSRF_COOKIE, SESSION_COOKIE} from '../../../src/protocol/headers.js'
@@ -36,7 +37,9 @@ export function createLoginHandler(state: IdentityEdgeState): LoginHandler {
   return (req, res) => {
     handle(state, req).then(
       (r) => write(state, res, r),
-      () => write(state, res, {status: 500, body: 'the sign-in service failed; try again', contentType: 'text/plain; charset=utf-8'}),
+      (error: unknown) => write(state, res, error instanceof AuthorityUnavailable
+        ? {status: 503, body: 'sign-in is unavailable for a moment (this edge cannot reach the control plane); try again shortly', contentType: 'text/plain; charset=utf-8', headers: {'retry-after': '5'}}
+        : {status: 500, body: 'the sign-in service failed; try again', contentType: 'text/plain; charset=utf-8'}),
     )
   }
 }

@@ -6,6 +6,7 @@ import type {ConfigSource, EdgeSnapshot} from '../config-source.js'
 import type {ChangeEvents, EdgeChangeEvent, EdgeSigningKey} from '../identity-snapshot.js'
 import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, type EdgeMethod, type EdgeSecrets, type FromEdge, type ToEdge, type WireWarpgate} from './messages.js'
 import {applyDelta, decodeSnapshot} from './wire.js'
+import {AuthorityUnavailable} from '../edge-authority.js'
 
 export interface ControlChannelOptions {
   /** the control plane's API base URL, https://host:port */
@@ -21,7 +22,7 @@ export interface ControlChannelOptions {
   log?: {info(o: object, msg: string): void; warn(o: object, msg: string): void}
 }
 
-/** A call the control plane could not answer (it names the reason), or no control plane to ask. */
+/** A call the control plane answered with an error (it names the reason). */
 export class ControlCallError extends Error {
   override name = 'ControlCallError'
   constructor(readonly code: string, message: string) {
@@ -40,7 +41,7 @@ const MAX_LOG_QUEUE = 10_000
  * while the control plane is away, so the edge goes on serving; each reconnection starts with a
  * fresh snapshot, which is also how a gap in versions is repaired.
  */
-export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], string[]]; edges: [TunnelEdge[]]; connected: []; disconnected: [string]}> implements ConfigSource, ChangeEvents {
+export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], string[]]; edges: [TunnelEdge[]]; refused: [string]}> implements ConfigSource, ChangeEvents {
   private snapshot?: EdgeSnapshot
   private ws?: WebSocket
   private readonly snapshotListeners = new Set<(s: EdgeSnapshot) => void>()
@@ -95,12 +96,12 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
   /** Calls an EdgeAuthority method on the control plane. */
   call<T>(method: EdgeMethod, params: object): Promise<T> {
     const ws = this.ws
-    if (!ws || ws.readyState !== WebSocket.OPEN || !this.connected) return Promise.reject(new ControlCallError('control_unreachable', 'the control plane is unreachable from this edge'))
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.connected) return Promise.reject(new AuthorityUnavailable('the control plane is unreachable from this edge'))
     const id = this.nextId++
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
-        reject(new ControlCallError('control_timeout', `the control plane did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s`))
+        reject(new AuthorityUnavailable(`the control plane did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s`))
       }, CALL_TIMEOUT_MS)
       this.pending.set(id, {resolve: resolve as (v: unknown) => void, reject, timer})
       ws.send(JSON.stringify({t: 'req', id, method, params} satisfies FromEdge))
@@ -165,11 +166,16 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
           message = (JSON.parse(body) as {error?: {message?: string}}).error?.message ?? message
         } catch {}
         this.opts.log?.warn({status: res.statusCode, message}, 'the control plane refused the edge channel')
-        // a revoked or unknown edge cannot fix itself by retrying: the first start fails with the reason
-        if ((res.statusCode === 401 || res.statusCode === 403) && this.first) {
-          this.first.reject(new Error(`the control plane refused this edge: ${message}`))
-          this.first = undefined
-          this.close()
+        // a revoked or unknown edge cannot fix itself by retrying: the first start fails with the
+        // reason; an edge refused on a reconnect (revoked while it was away) stops serving
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          if (this.first) {
+            this.first.reject(new Error(`the control plane refused this edge: ${message}`))
+            this.first = undefined
+            this.close()
+          } else {
+            this.refuse(`the control plane refused this edge: ${message}`)
+          }
         }
         ws.terminate()
       })
@@ -195,15 +201,9 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
       if (wasUp) {
         this.disconnectedSince = Date.now()
         this.opts.log?.warn({code, reason: reason.toString()}, 'the control channel is down; serving the last snapshot')
-        this.emit('disconnected', reason.toString())
       }
       this.failPending('the control channel closed')
-      if (code === 4003) {
-        this.opts.log?.warn({reason: reason.toString()}, 'the control plane revoked this edge')
-        this.stopped = true
-        this.emit('disconnected', 'revoked')
-        return
-      }
+      if (code === 4003) return this.refuse('the control plane revoked this edge')
       if (this.stopped) return
       const delay = (this.opts.nextDelay ?? defaultDelay)(this.attempt++)
       this.retryTimer = setTimeout(() => this.connect(), delay)
@@ -224,7 +224,6 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
         this.attempt = 0
         this.emit('warpgates', msg.warpgates, [])
         this.emit('edges', msg.tunnelEdges)
-        this.emit('connected')
         this.first?.resolve()
         this.first = undefined
         this.reportStatus()
@@ -251,13 +250,22 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
         if (!p) return
         this.pending.delete(msg.id)
         clearTimeout(p.timer)
-        if (msg.error) p.reject(new ControlCallError(msg.error.code, msg.error.message))
+        // the control plane's store being away is a moment's wait for the person, like the control plane itself
+        if (msg.error) p.reject(msg.error.code === 'store_unavailable' ? new AuthorityUnavailable(msg.error.message) : new ControlCallError(msg.error.code, msg.error.message))
         else p.resolve(msg.result)
         return
       }
       default:
         throw new Error(`unknown message ${(msg as {t: string}).t}`)
     }
+  }
+
+  /** The control plane will not have this edge any more: stop reconnecting and say why. */
+  private refuse(reason: string): void {
+    if (this.stopped) return
+    this.opts.log?.warn({reason}, 'the control plane refused this edge; it stops')
+    this.close()
+    this.emit('refused', reason)
   }
 
   private swap(next: EdgeSnapshot): void {
@@ -268,7 +276,7 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
   private failPending(why: string): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer)
-      p.reject(new ControlCallError('control_unreachable', why))
+      p.reject(new AuthorityUnavailable(why))
       this.pending.delete(id)
     }
   }

@@ -98,12 +98,12 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
     } catch (error) {
       throw new MezuError('platform', `cannot start the edge from ${config.dataDir}: ${(error as Error).message}`)
     }
-    const stopped = new Promise<'signal' | 'revoked'>((resolve) => {
-      const stop = () => resolve('signal')
+    const stopped = new Promise<{refused?: string}>((resolve) => {
+      const stop = () => resolve({})
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       process.once('SIGHUP', stop)
-      void edge.revoked.then(() => resolve('revoked'))
+      void edge.refused.then((why) => resolve({refused: why}))
     })
     const summary = {role: 'edge', edgeId: edge.edgeId, name: edge.name, edgeUrl: edge.edgeUrl, tunnelUrl: edge.tunnelUrl, tunnelUrls: edge.tunnelUrls, metricsUrl: edge.metricsUrl, ports: edge.ports, controlUrl: edge.controlUrl, domain: edge.domain, dataDir: edge.dataDir, caPath: edge.caPath, pid: process.pid}
     if (this.jsonEnabled()) {
@@ -118,8 +118,8 @@ export default class PlatformStart extends MezuCommand<typeof PlatformStart> {
       ]))
       this.log('\nStop with Ctrl-C.')
     }
-    const why = await stopped
+    const {refused} = await stopped
     await edge.stop()
-    if (why === 'revoked') throw new MezuError('platform', `edge ${edge.name} (${edge.edgeId}) was revoked by the control plane; it stopped serving`)
+    if (refused) throw new MezuError('platform', `edge ${edge.name} (${edge.edgeId}) stopped serving: ${refused}`)
   }
 }
