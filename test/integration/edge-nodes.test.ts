@@ -146,6 +146,26 @@ test('mezu edges revoke stops an edge: its channel closes, it stops serving and 
   t.regex(again, /refused this edge/)
 })
 
+test('an edge revoked while it was away is refused when it reconnects, and stops serving', async (t) => {
+  const c = await startCluster(t, 1)
+  const [a] = c.edges
+  const {host} = await publish(t, c, 'hello')
+  // frozen, the edge cannot hear the revocation; the control plane restarts meanwhile, so the old channel is gone
+  a.child.kill('SIGSTOP')
+  const apiPort = Number(new URL(c.control.summary.apiUrl).port)
+  await c.control.kill('SIGKILL')
+  const store = await testStoreLocation()
+  const back = await startPlatformProcess(t, c.control.summary.dataDir, {api: apiPort, edge: 0, tunnel: 0}, {args: ['--role', 'control', ...(store ? ['--store', store.url] : [])]})
+  const owner = await loginToken(back.summary.apiUrl, back.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const r = await api(back.summary.apiUrl, back.caPem, 'POST', `/v1/edges/${a.summary.edgeId}/revoke`, {token: owner})
+  t.is(r.status, 200, r.text)
+  a.child.kill('SIGCONT')
+  const code = await Promise.race([a.exited, delay(20_000).then(() => 'still running')])
+  t.is(code, 1, a.stderr())
+  t.regex(a.stderr(), /refused this edge/)
+  t.is(await edgeRequest(a.address, host, '/hello').then(() => 'answered', () => 'refused'), 'refused', 'it no longer serves')
+})
+
 test('an edge keeps serving its last snapshot while the control plane is down, says so on /readyz, and catches up when it returns', async (t) => {
   const store = await testStoreLocation()
   const controlDir = tempDir(t)
@@ -175,6 +195,14 @@ test('an edge keeps serving its last snapshot while the control plane is down, s
     const r = await edgeRequest(edge.address, host, '/hello')
     t.is(r.status, 200, `served from the last snapshot: ${r.text.slice(0, 300)}`)
   }
+  // signing in needs the control plane: a clear, retryable refusal, not a server error
+  const browser = new AuthBrowser(edge.address as unknown as TestPlatform)
+  const form = await browser.get('/login')
+  t.is(form.status, 200)
+  const tried = await browser.post('/login', {csrf: formField(form.text, 'csrf') ?? '', return: '', email: ADMIN_EMAIL, password: ADMIN_PASSWORD})
+  t.is(tried.status, 503, tried.text)
+  t.is(tried.headers['retry-after'], '5')
+  t.regex(tried.text, /cannot reach the control plane/)
 
   const back = await startPlatformProcess(t, controlDir, {api: Number(new URL(control.summary.apiUrl).port), edge: 0, tunnel: 0}, {args: ['--role', 'control', ...(store ? ['--store', store.url] : [])]})
   for (let i = 0; i < 150 && report.status !== 200; i++) {
