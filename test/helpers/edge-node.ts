@@ -1,8 +1,6 @@
-import {type ChildProcess, spawn} from 'node:child_process'
-import {setTimeout as delay} from 'node:timers/promises'
 import type {ExecutionContext} from 'ava'
 import {api} from './api.js'
-import {BIN} from './cli.js'
+import {type JsonProcess, spawnMezuJson} from './platform-process.js'
 
 /** What `mezu platform start --role edge --json` prints once it serves. */
 export interface EdgeNodeSummary {
@@ -18,12 +16,7 @@ export interface EdgeNodeSummary {
 }
 
 /** An edge node as a child process, which a test can SIGKILL and start again on the same ports. */
-export interface EdgeNodeProcess {
-  child: ChildProcess
-  summary: EdgeNodeSummary
-  exited: Promise<number | null>
-  stderr(): string
-  kill(signal?: NodeJS.Signals): Promise<void>
+export interface EdgeNodeProcess extends JsonProcess<EdgeNodeSummary> {
   /** the address edgeRequest and AuthBrowser take */
   address: {ports: {edge: number}; caPem: string; domain: string}
 }
@@ -38,36 +31,9 @@ export async function createEdge(apiUrl: string, caPem: string, token: string, n
 /** Starts `mezu platform start --role edge` on DATA_DIR; the join token is needed on the first start only. */
 export async function startEdgeNode(t: ExecutionContext, dataDir: string, controlUrl: string, caPem: string, opts: {joinToken?: string; ports?: {edge: number; tunnel: number}; args?: string[]} = {}): Promise<EdgeNodeProcess> {
   const ports = opts.ports ?? {edge: 0, tunnel: 0}
-  const child = spawn(process.execPath, [
-    BIN, 'platform', 'start', '--role', 'edge', '--data-dir', dataDir, '--control-url', controlUrl, '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
+  const run = await spawnMezuJson<EdgeNodeSummary>(t, [
+    'platform', 'start', '--role', 'edge', '--data-dir', dataDir, '--control-url', controlUrl, '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
     ...(opts.joinToken ? ['--join-token', opts.joinToken] : []), '--log-level', 'warn', '--json', ...(opts.args ?? []),
-  ], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: ''}, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill(signal)
-    await exited
-  }
-  t.teardown(async () => {
-    await Promise.race([kill('SIGTERM'), delay(10_000)])
-    await kill('SIGKILL')
-  })
-  const summary = await new Promise<EdgeNodeSummary>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the edge printed no line within 60 s; stderr: ${stderr}`)), 60_000)
-    child.stdout!.on('data', (d) => {
-      stdout += d
-      const nl = stdout.indexOf('\n')
-      if (nl < 0) return
-      clearTimeout(timer)
-      resolve(JSON.parse(stdout.slice(0, nl)) as EdgeNodeSummary)
-    })
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`the edge exited ${code} before serving; stderr: ${stderr}`))
-    })
-  })
-  return {child, summary, exited, stderr: () => stderr, kill, address: {ports: {edge: summary.ports.edge}, caPem, domain: summary.domain}}
+  ], {what: 'the edge'})
+  return {...run, address: {ports: {edge: run.summary.ports.edge}, caPem, domain: run.summary.domain}}
 }

@@ -8,14 +8,8 @@ import {BIN} from './cli.js'
 import {ADMIN_EMAIL, ADMIN_PASSWORD} from './platform.js'
 
 /** `mezu platform start` as a child process: a platform that a test can SIGKILL. */
-export interface PlatformProcess {
-  child: ChildProcess
-  summary: PlatformInfo
+export interface PlatformProcess extends JsonProcess<PlatformInfo> {
   caPem: string
-  exited: Promise<number | null>
-  stderr(): string
-  /** Sends `signal` and waits for the exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>
 }
 
 /**
@@ -24,11 +18,27 @@ export interface PlatformProcess {
  * `extra.args` are added to the command line (e.g. --config), `extra.env` to its environment.
  */
 export async function startPlatformProcess(t: ExecutionContext, dataDir: string, ports: {api: number; edge: number; tunnel: number} = {api: 0, edge: 0, tunnel: 0}, extra: {args?: string[]; env?: NodeJS.ProcessEnv} = {}): Promise<PlatformProcess> {
-  const child = spawn(process.execPath, [
-    BIN, 'platform', 'start', '--data-dir', dataDir, '--api-port', String(ports.api), '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
+  const run = await spawnMezuJson<PlatformInfo>(t, [
+    'platform', 'start', '--data-dir', dataDir, '--api-port', String(ports.api), '--edge-port', String(ports.edge), '--tunnel-port', String(ports.tunnel),
     '--admin-email', ADMIN_EMAIL, '--admin-password-stdin', ...(extra.args?.includes('--log-level') ? [] : ['--log-level', 'silent']), '--json', ...(extra.args ?? []),
-  ], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: '', ...extra.env}, stdio: ['pipe', 'pipe', 'pipe']})
-  child.stdin!.end(ADMIN_PASSWORD)
+  ], {env: extra.env, stdin: ADMIN_PASSWORD, what: 'platform start'})
+  return {...run, caPem: readFileSync(run.summary.caPath, 'utf8')}
+}
+
+/** A long-running `mezu … --json` child: its first stdout line parsed, and ways to stop it (always stopped at teardown). */
+export interface JsonProcess<T> {
+  child: ChildProcess
+  summary: T
+  exited: Promise<number | null>
+  stderr(): string
+  /** Sends `signal` and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+/** Spawns the built `mezu ARGS` (CI=1, no master key from the environment) and resolves with its first stdout line, parsed. */
+export async function spawnMezuJson<T>(t: ExecutionContext, args: string[], opts: {env?: NodeJS.ProcessEnv; stdin?: string; what: string}): Promise<JsonProcess<T>> {
+  const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, CI: '1', MEZU_MASTER_KEY: '', ...opts.env}, stdio: ['pipe', 'pipe', 'pipe']})
+  child.stdin!.end(opts.stdin ?? '')
   let stdout = ''
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
@@ -42,21 +52,21 @@ export async function startPlatformProcess(t: ExecutionContext, dataDir: string,
     await Promise.race([kill('SIGTERM'), delay(10_000)])
     await kill('SIGKILL')
   })
-  const summary = await new Promise<PlatformInfo>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform start printed no line within 90 s; stderr: ${stderr}`)), 90_000)
+  const summary = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${opts.what} printed no line within 90 s; stderr: ${stderr}`)), 90_000)
     child.stdout!.on('data', (d) => {
       stdout += d
       const nl = stdout.indexOf('\n')
       if (nl < 0) return
       clearTimeout(timer)
-      resolve(JSON.parse(stdout.slice(0, nl)) as PlatformInfo)
+      resolve(JSON.parse(stdout.slice(0, nl)) as T)
     })
     void exited.then((code) => {
       clearTimeout(timer)
-      reject(new Error(`platform start exited ${code} before listening; stderr: ${stderr}`))
+      reject(new Error(`${opts.what} exited ${code} before listening; stderr: ${stderr}`))
     })
   })
-  return {child, summary, caPem: readFileSync(summary.caPath, 'utf8'), exited, stderr: () => stderr, kill}
+  return {child, summary, exited, stderr: () => stderr, kill}
 }
 
 /**
