@@ -134,23 +134,21 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const watchers: CertFileWatcher[] = []
   // --role control: no edge here; the snapshot is still built, for the edge nodes' channel
   let data: Awaited<ReturnType<typeof startLocalEdge>> | undefined
-  let source: StoreConfigSource
-  try {
-    source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
-  } catch (error) {
+  let source: StoreConfigSource | undefined
+  /** undoes what started so far; returns the error to throw */
+  const failed = async (error: unknown) => {
+    await data?.stop()
+    source?.close()
     await api.close()
     await stores.close()
-    throw error
+    return error
   }
   try {
+    source = await StoreConfigSource.create(ctx, ctx.feed, config.domain)
     if (config.role === 'all') data = await startLocalEdge(ctx, names, fileCerts.edge, opts.edge ?? {}, metrics, source)
     else ctx.requestLog = new RequestLog(10_000)
   } catch (error) {
-    await data?.stop()
-    source.close()
-    await api.close()
-    await stores.close()
-    throw error
+    throw await failed(error)
   }
   const publicEdgePort = config.advertise.edgePort ?? data?.edgePort ?? config.edgePort
   ctx.urls.edge = `https://${config.domain}${publicEdgePort === 443 ? '' : `:${publicEdgePort}`}`
@@ -164,11 +162,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   try {
     channel = await attachEdgeChannel(api, ctx, source, tunnelDirectory)
   } catch (error) {
-    await data?.stop()
-    source.close()
-    await api.close()
-    await stores.close()
-    throw error
+    throw await failed(error)
   }
   const files = config.certificates
   let edgeCert = fileCerts.edge && {leaf: fileCerts.edge.leaf, source: files.edge!.certFile}
@@ -241,13 +235,10 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   } catch (error) {
     for (const w of watchers) w.close()
     offAccess?.()
-    channel.close()
-    await data?.stop()
-    source.close()
-    await api.close()
     await access?.close()
-    await stores.close()
-    throw error
+    await pgFeed?.close()
+    channel.close()
+    throw await failed(error)
   }
 
   const lockPath = join(config.dataDir, LOCK_FILE)
