@@ -16,14 +16,18 @@ import {edgeRequest, startTunnelCli, waitUntilServed} from '../helpers/tunnel.js
 
 interface Cluster {
   control: PlatformProcess
+  /** the control plane's command-line arguments, to start it again on the same stores */
+  controlArgs: string[]
   owner: string
   edges: EdgeNodeProcess[]
   dirs: string[]
 }
 
 async function startCluster(t: ExecutionContext, edgeCount: number, controlArgs: string[] = []): Promise<Cluster> {
+  // each call gives a new PostgreSQL database: a restart must reuse these arguments
   const store = await testStoreLocation()
-  const control = await startPlatformProcess(t, tempDir(t), undefined, {args: ['--role', 'control', ...(store ? ['--store', store.url] : []), ...controlArgs]})
+  const args = ['--role', 'control', ...(store ? ['--store', store.url] : []), ...controlArgs]
+  const control = await startPlatformProcess(t, tempDir(t), undefined, {args})
   const {apiUrl} = control.summary
   const owner = await loginToken(apiUrl, control.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const edges: EdgeNodeProcess[] = []
@@ -34,7 +38,7 @@ async function startCluster(t: ExecutionContext, edgeCount: number, controlArgs:
     dirs.push(dir)
     edges.push(await startEdgeNode(t, dir, apiUrl, control.caPem, {joinToken}))
   }
-  return {control, owner, edges, dirs}
+  return {control, controlArgs: args, owner, edges, dirs}
 }
 
 async function publish(t: ExecutionContext, c: Cluster, name: string) {
@@ -154,8 +158,7 @@ test('an edge revoked while it was away is refused when it reconnects, and stops
   a.child.kill('SIGSTOP')
   const apiPort = Number(new URL(c.control.summary.apiUrl).port)
   await c.control.kill('SIGKILL')
-  const store = await testStoreLocation()
-  const back = await startPlatformProcess(t, c.control.summary.dataDir, {api: apiPort, edge: 0, tunnel: 0}, {args: ['--role', 'control', ...(store ? ['--store', store.url] : [])]})
+  const back = await startPlatformProcess(t, c.control.summary.dataDir, {api: apiPort, edge: 0, tunnel: 0}, {args: c.controlArgs})
   const owner = await loginToken(back.summary.apiUrl, back.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
   const r = await api(back.summary.apiUrl, back.caPem, 'POST', `/v1/edges/${a.summary.edgeId}/revoke`, {token: owner})
   t.is(r.status, 200, r.text)
@@ -169,9 +172,10 @@ test('an edge revoked while it was away is refused when it reconnects, and stops
 test('an edge keeps serving its last snapshot while the control plane is down, says so on /readyz, and catches up when it returns', async (t) => {
   const store = await testStoreLocation()
   const controlDir = tempDir(t)
-  const control = await startPlatformProcess(t, controlDir, undefined, {args: ['--role', 'control', ...(store ? ['--store', store.url] : [])]})
+  const controlArgs = ['--role', 'control', ...(store ? ['--store', store.url] : [])]
+  const control = await startPlatformProcess(t, controlDir, undefined, {args: controlArgs})
   const owner = await loginToken(control.summary.apiUrl, control.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
-  const c: Cluster = {control, owner, edges: [], dirs: [tempDir(t)]}
+  const c: Cluster = {control, controlArgs, owner, edges: [], dirs: [tempDir(t)]}
   const {joinToken} = await createEdge(control.summary.apiUrl, control.caPem, owner, 'edge-0')
   const edge = await startEdgeNode(t, c.dirs[0], control.summary.apiUrl, control.caPem, {joinToken, args: ['--metrics-addr', '127.0.0.1:0']})
   c.edges.push(edge)
@@ -204,7 +208,7 @@ test('an edge keeps serving its last snapshot while the control plane is down, s
   t.is(tried.headers['retry-after'], '5')
   t.regex(tried.text, /cannot reach the control plane/)
 
-  const back = await startPlatformProcess(t, controlDir, {api: Number(new URL(control.summary.apiUrl).port), edge: 0, tunnel: 0}, {args: ['--role', 'control', ...(store ? ['--store', store.url] : [])]})
+  const back = await startPlatformProcess(t, controlDir, {api: Number(new URL(control.summary.apiUrl).port), edge: 0, tunnel: 0}, {args: controlArgs})
   for (let i = 0; i < 150 && report.status !== 200; i++) {
     await delay(100)
     report = await readyz()
