@@ -34,6 +34,8 @@ export interface PlatformConfig {
   deviceLogin: {ttlMs: number; intervalSeconds: number; startsPerMinute: number}
   /** Warpgate client certificate lifetime. */
   warpgateCertTtlMs: number
+  /** Edge node certificate lifetime. */
+  edgeCertTtlMs: number
   /** Edge limits. */
   edge: {
     maxHeaderBytes: number

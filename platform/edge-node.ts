@@ -9,6 +9,7 @@ import {RequestLog} from './edge/request-log.js'
 import type {Admission} from './edge/tunnel/admission.js'
 import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {ControlChannel} from './edge/remote/control-channel.js'
+import {EdgeCertRenewer} from './edge/remote/cert-renewal.js'
 import {enrolEdge, type EdgeNodeState, loadEdgeState} from './edge/remote/enrol.js'
 import type {EdgeWarpgateLive, WireWarpgate} from './edge/remote/messages.js'
 import {remoteAuthority} from './edge/remote/remote-authority.js'
@@ -114,10 +115,23 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
   publicUrls = {edgeUrl, tunnelUrls}
   channel.reportStatus()
 
+  // Listeners serve the renewed certificate to new connections; the channel presents it on its next connect.
+  const renewer = new EdgeCertRenewer({
+    channel, dataDir: config.dataDir, state: s, names: certificateNames(config), log,
+    apply: (next) => {
+      dp.tunnel.setCertificate({key: next.keyPem, cert: next.certPem})
+      if (!fileCert) dp.edge.setCertificate({key: next.keyPem, cert: next.certPem})
+      channel.setTls({key: next.keyPem, cert: next.certPem})
+    },
+  })
+  renewer.start()
+
   const checks: Array<[string, Check]> = [
     ['edge', listening(dp.edge.server, 'edge')],
     ['tunnel', listening(dp.tunnel.server, 'tunnel')],
     // the edge still serves its last snapshot; this says it may be stale
+    // Warpgates refuse an expired certificate: the edge cannot serve them any more
+    ['certificate', () => (renewer.expiresAt() > Date.now() ? {ok: true} : {ok: false, message: `the edge certificate expired at ${new Date(renewer.expiresAt()).toISOString()} and could not be renewed: the control plane has been unreachable`})],
     ['control-channel', () => (channel.connected ? {ok: true} : {ok: false, message: `the control plane has been unreachable since ${new Date(channel.disconnectedSince ?? Date.now()).toISOString()}; serving the configuration of version ${channel.get().version}`})],
   ]
   const ready = () => runChecks(checks)
@@ -140,6 +154,7 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
   const stop = async () => {
     if (stopped) return
     stopped = true
+    renewer.stop()
     await metricsServer?.close()
     channel.close()
     await dp.stop()

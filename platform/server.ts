@@ -14,6 +14,7 @@ import {LoginLimiter} from './control/login-limiter.js'
 import {buildControlServer} from './control/server.js'
 import {StoreConfigSource} from './control/edge-config.js'
 import {EdgeChannelServer, edgeCsrfKey} from './control/edge-channel.js'
+import {renewEdgeCertificate} from './control/routes/edges.js'
 import {type DataPlane, type EdgePlugins, startDataPlane} from './data-plane.js'
 
 export type {EdgePlugins} from './data-plane.js'
@@ -369,6 +370,7 @@ async function attachEdgeChannel(api: FastifyInstance, ctx: ControlContext, sour
     },
     localTunnels: () => local,
     seen: (edgeId, info) => recordEdgeSeen(ctx.cdb, edgeId, info),
+    renew: (edgeId, params) => renewEdgeCertificate(ctx, edgeId, params),
   })
   ctx.edgesLive = channel
   // Warpgates registering or renewing are given every serving edge's tunnel addresses

@@ -166,6 +166,7 @@ export const SETTINGS: readonly Setting[] = [
   // The API and the Warpgates.
   {key: 'apiBodyLimitBytes', type: 'integer', min: KIB, max: GIB, default: MIB, description: 'Largest JSON body the control API accepts.'},
   {key: 'warpgateCertTtlMs', type: 'integer', min: SECOND, max: 7 * DAY, default: DAY, description: 'Lifetime of a Warpgate client certificate (renewed at two thirds).'},
+  {key: 'edgeCertTtlMs', type: 'integer', min: SECOND, max: 90 * DAY, default: 30 * DAY, description: 'Lifetime of an edge node\'s certificate (renewed over its control channel at two thirds; long, so an edge rides out a control-plane outage).'},
 
   // The edge.
   {key: 'edge.maxHeaderBytes', type: 'integer', min: KIB, max: MIB, default: 16 * KIB, description: 'Largest request head (431 beyond).'},

@@ -8,7 +8,7 @@ import {edgeIdFromSan} from '../../src/protocol/identity.js'
 import {LOCAL_EDGE_ID, type TunnelEdge} from '../../src/protocol/tunnel.js'
 import type {ConfigSource, EdgeSnapshot} from '../edge/config-source.js'
 import type {EdgeAuthority} from '../edge/edge-authority.js'
-import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, EDGE_METHODS, type EdgeMethod, type EdgeSecrets, type EdgeWarpgateLive, type FromEdge, type ToEdge, type WireWarpgate} from '../edge/remote/messages.js'
+import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, EDGE_METHODS, EDGE_SELF_METHODS, type EdgeMethod, type EdgeSecrets, type RenewCertificateParams, type RenewedCertificate, type EdgeWarpgateLive, type FromEdge, type ToEdge, type WireWarpgate} from '../edge/remote/messages.js'
 import {diffSnapshots, encodeSnapshot} from '../edge/remote/wire.js'
 import {listWarpgates} from '../store/config/warpgates.js'
 import type {ControlContext, EdgeLive, EdgesLiveView, WarpgateLive} from './context.js'
@@ -33,6 +33,8 @@ export interface EdgeRegistry {
   localTunnels(): readonly string[]
   /** records a connection or a status (last seen, address, version, advertised URLs); errors are logged, not fatal */
   seen(edgeId: string, info: {address: string; version: string; edgeUrl: string | null; tunnelUrls: string[]}): Promise<void>
+  /** signs a fresh certificate for a connected edge (ApiError when it may not have one) */
+  renew(edgeId: string, params: RenewCertificateParams): Promise<RenewedCertificate>
 }
 
 interface Connected {
@@ -246,15 +248,17 @@ export class EdgeChannelServer implements EdgesLiveView {
     const reply = (r: Omit<Extract<ToEdge, {t: 'res'}>, 't' | 'id'>) => {
       if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify({t: 'res', id: msg.id, ...r}))
     }
-    if (!Number.isSafeInteger(msg.id) || !(EDGE_METHODS as readonly string[]).includes(msg.method) || typeof msg.params !== 'object' || msg.params === null) {
+    const self = (EDGE_SELF_METHODS as readonly string[]).includes(msg.method)
+    if (!Number.isSafeInteger(msg.id) || !(self || (EDGE_METHODS as readonly string[]).includes(msg.method)) || typeof msg.params !== 'object' || msg.params === null) {
       return reply({error: {code: 'invalid_request', message: `unknown method or malformed parameters: ${String(msg.method).slice(0, 40)}`}})
     }
-    const call = DISPATCH[msg.method as EdgeMethod]
     const params = msg.params as Record<string, unknown>
-    const bad = call.strings.find((k) => typeof params[k] !== 'string' || (params[k] as string).length > 4096)
+    const call = self ? undefined : DISPATCH[msg.method as EdgeMethod]
+    const bad = call?.strings.find((k) => typeof params[k] !== 'string' || (params[k] as string).length > 4096)
     if (bad) return reply({error: {code: 'invalid_request', message: `${msg.method}: ${bad} must be a string`}})
     try {
-      const result = await call.run(this.authority, params)
+      // the edge's identity is its channel's client certificate, never a parameter
+      const result = call ? await call.run(this.authority, params) : await this.registry.renew(c.edgeId, params as unknown as RenewCertificateParams)
       reply({result: result ?? null})
     } catch (error) {
       if (!(error instanceof ApiError)) this.ctx.log.error({err: error, edgeId: c.edgeId, method: msg.method}, 'an edge call failed')

@@ -1,7 +1,10 @@
+import {createPrivateKey, X509Certificate} from 'node:crypto'
 import test, {type ExecutionContext} from 'ava'
 import WebSocket from 'ws'
 import {type EdgeNodeState, enrolEdge} from '../../platform/edge/remote/enrol.js'
-import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, type ToEdge} from '../../platform/edge/remote/messages.js'
+import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, type RenewedCertificate, type ToEdge} from '../../platform/edge/remote/messages.js'
+import {createKeyAndCsr} from '../../src/protocol/csr.js'
+import {edgeIdFromSan} from '../../src/protocol/identity.js'
 import {applyDelta, decodeSnapshot, encodeSnapshot} from '../../platform/edge/remote/wire.js'
 import {api, loginToken} from '../helpers/api.js'
 import {createEdge} from '../helpers/edge-node.js'
@@ -123,4 +126,38 @@ test('bad messages from an edge: an unknown method and missing parameters are an
   const d = await open(t, p, {key: edge.keyPem, cert: edge.certPem})
   d.ws.send('not json')
   t.is((await d.closed).code, 1007)
+})
+
+test('renewCertificate signs a new key for the connected edge only: its own id whatever it asks for, names checked as at enrolment, recorded and audited', async (t) => {
+  const {p, owner, edge} = await enrolled(t)
+  const c = await open(t, p, {key: edge.keyPem, cert: edge.certPem})
+  await c.next((m) => m.t === 'hello', 'hello')
+  const res = async (id: number) => c.next((m) => m.t === 'res' && m.id === id, `the answer to ${id}`) as Promise<Extract<ToEdge, {t: 'res'}>>
+  const {keyPem, csrPem} = await createKeyAndCsr('mezu-edge')
+
+  c.ws.send(JSON.stringify({t: 'req', id: 1, method: 'renewCertificate', params: {csr: 'not a csr'}}))
+  t.is((await res(1)).error?.code, 'invalid_request')
+  c.ws.send(JSON.stringify({t: 'req', id: 2, method: 'renewCertificate', params: {csr: csrPem, dns: ['*.elsewhere.test']}}))
+  t.regex((await res(2)).error?.message ?? '', /only wildcard/)
+  c.ws.send(JSON.stringify({t: 'req', id: 3, method: 'renewCertificate', params: {csr: csrPem, dns: 'edge.example.test'}}))
+  t.is((await res(3)).error?.code, 'invalid_request')
+
+  // an edgeId in the parameters is ignored: the channel's client certificate says who asks
+  c.ws.send(JSON.stringify({t: 'req', id: 4, method: 'renewCertificate', params: {csr: csrPem, dns: ['edge-t.example.test'], ips: ['192.0.2.7'], edgeId: 'edge_someoneelse'}}))
+  const ok = (await res(4)).result as RenewedCertificate
+  const cert = new X509Certificate(ok.certificatePem)
+  t.true(cert.checkPrivateKey(createPrivateKey(keyPem)))
+  t.true(cert.verify(new X509Certificate(p.caPem).publicKey))
+  t.is(edgeIdFromSan(cert.subjectAltName), edge.edgeId)
+  t.regex(cert.subjectAltName ?? '', /DNS:edge-t\.example\.test/)
+  t.regex(cert.subjectAltName ?? '', /IP Address:192\.0\.2\.7/)
+  t.not(cert.serialNumber, new X509Certificate(edge.certPem).serialNumber)
+
+  const shown = await api(p.apiUrl, p.caPem, 'GET', `/v1/edges/${edge.edgeId}`, {token: owner})
+  t.is(shown.body.certificateExpiresAt, ok.expiresAt)
+  const audit = await api(p.apiUrl, p.caPem, 'GET', '/v1/audit?action=edge.renew', {token: owner})
+  const entry = audit.body.items.find((e: {action: string}) => e.action === 'edge.renew')
+  t.truthy(entry, audit.text)
+  t.is(entry.target.id, edge.edgeId)
+  t.is(entry.details.serial.toLowerCase(), cert.serialNumber.toLowerCase())
 })

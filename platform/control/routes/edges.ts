@@ -6,22 +6,17 @@ import {caPin, formatJoinToken, parseJoinToken} from '../../../src/protocol/edge
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {TOKEN_PREFIX} from '../../../src/protocol/tokens.js'
 import {CertificateError, signEdgeCsr} from '../../pki/csr.js'
-import {uniqueViolation} from '../../store/db.js'
-import {createEdge, type EdgeRecord, findEdgeByToken, getEdge, getEdgeByName, listEdges, recordEnrolment, revokeEdge} from '../../store/config/edges.js'
+import {appendAudit} from '../../store/config/audit.js'
+import {transaction, uniqueViolation} from '../../store/db.js'
+import {createEdge, type EdgeRecord, findEdgeByToken, getEdge, getEdgeByName, listEdges, recordEnrolment, recordRenewal, revokeEdge} from '../../store/config/edges.js'
 import {requireScope, type Scope} from '../access.js'
-import {type ControlContext, change} from '../context.js'
+import {announce, type ControlContext, change} from '../context.js'
 import {edgeCertNames, MAX_EDGE_NAMES} from '../edge-cert-names.js'
 import {ApiError, notFound} from '../errors.js'
 import {Name, RefParams, type RefParamsT} from '../schemas.js'
 
 /** A join token that is never used stops working after this long. */
 const TOKEN_TTL_MS = 24 * 60 * 60 * 1000
-/**
- * Lifetime of an edge certificate. Fixed rather than a setting: edges will renew over their
- * control channel well before it runs out, and until then 30 days lets an edge ride out a long
- * control-plane outage without losing its identity.
- */
-export const EDGE_CERT_TTL_MS = 30 * 24 * 60 * 60 * 1000
 
 const CreateBody = Type.Object({name: Type.Optional(Name)}, {additionalProperties: false})
 const NoQuery = Type.Object({}, {additionalProperties: false})
@@ -135,6 +130,43 @@ export function registerEdgeRoutes(app: FastifyInstance, ctx: ControlContext): v
   })
 }
 
+/** A renewal an edge asks for over its control channel (already authenticated by its certificate). */
+export interface EdgeRenewal {
+  csr: string
+  dns?: string[]
+  ips?: string[]
+}
+
+/**
+ * Signs a fresh certificate for a connected edge: a new key of its own (the CSR), the names it
+ * would get at enrolment, checked the same way. A revoked edge gets nothing; the certificate,
+ * its record and the audit entry commit together.
+ */
+export async function renewEdgeCertificate(ctx: ControlContext, edgeId: string, body: EdgeRenewal): Promise<{certificatePem: string; expiresAt: string}> {
+  if (typeof body.csr !== 'string' || body.csr.length < 100 || body.csr.length > 16_384) throw new ApiError('invalid_request', 'csr must be a PEM certificate request', 'csr')
+  for (const k of ['dns', 'ips'] as const) {
+    const v = body[k]
+    if (v !== undefined && (!Array.isArray(v) || v.length > MAX_EDGE_NAMES || v.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 253))) {
+      throw new ApiError('invalid_request', `${k} must be a list of at most ${MAX_EDGE_NAMES} names`, k)
+    }
+  }
+  const names = edgeCertNames(ctx.config.domain, body)
+  const e = await getEdge(ctx.cdb, edgeId)
+  if (!e || e.revokedAt !== null) throw new ApiError('forbidden', `edge ${edgeId} is not enrolled or is revoked`)
+  const issued = await issue(ctx, e, body.csr, names)
+  await transaction(ctx.cdb, async (onCommit) => {
+    if (!(await recordRenewal(ctx.cdb, e.id, {certSerial: issued.serial, certExpiresAt: issued.notAfter.getTime()}))) {
+      throw new ApiError('forbidden', `edge ${edgeId} was revoked`)
+    }
+    await appendAudit(ctx.cdb, {
+      actor: {kind: 'system', id: e.id, name: `edge ${e.name}`}, action: 'edge.renew', target: {type: 'edge', id: e.id, name: e.name}, ip: null,
+      details: {serial: issued.serial, expiresAt: issued.notAfter.toISOString()},
+    })
+    await announce(ctx, onCommit, {kind: 'edge', id: e.id, action: 'updated'})
+  })
+  return {certificatePem: issued.certPem.trimEnd() + '\n' + ctx.ca.certPem.trimEnd() + '\n', expiresAt: issued.notAfter.toISOString()}
+}
+
 /** Creates the edge and writes the audit entry; a default name (`edge-N`) is retried if a concurrent create took it. */
 async function create(ctx: ControlContext, req: FastifyRequest, requested: string | undefined): Promise<{token: string; edge: EdgeRecord}> {
   for (let attempt = 0; ; attempt++) {
@@ -169,7 +201,7 @@ function joinSecret(ctx: ControlContext, token: string): string {
 
 async function issue(ctx: ControlContext, e: EdgeRecord, csr: string, names: {dns: string[]; ips: string[]}) {
   try {
-    return await signEdgeCsr(ctx.ca, csr, e.id, names, EDGE_CERT_TTL_MS)
+    return await signEdgeCsr(ctx.ca, csr, e.id, names, ctx.config.edgeCertTtlMs)
   } catch (error) {
     if (error instanceof CertificateError) throw new ApiError('invalid_request', error.message, 'csr')
     throw error

@@ -4,7 +4,7 @@ import type {RequestLogEntry} from '../../../src/lib/api-types/index.js'
 import type {TunnelEdge} from '../../../src/protocol/tunnel.js'
 import type {ConfigSource, EdgeSnapshot} from '../config-source.js'
 import type {ChangeEvents, EdgeChangeEvent, EdgeSigningKey} from '../identity-snapshot.js'
-import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, type EdgeMethod, type EdgeSecrets, type FromEdge, type ToEdge, type WireWarpgate} from './messages.js'
+import {EDGE_CHANNEL_PATH, EDGE_CHANNEL_PROTOCOL, type EdgeMethod, type EdgeSecrets, type EdgeSelfMethod, type FromEdge, type ToEdge, type WireWarpgate} from './messages.js'
 import {applyDelta, decodeSnapshot} from './wire.js'
 import {AuthorityUnavailable} from '../edge-authority.js'
 
@@ -41,7 +41,7 @@ const MAX_LOG_QUEUE = 10_000
  * while the control plane is away, so the edge goes on serving; each reconnection starts with a
  * fresh snapshot, which is also how a gap in versions is repaired.
  */
-export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], string[]]; edges: [TunnelEdge[]]; refused: [string]}> implements ConfigSource, ChangeEvents {
+export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], string[]]; edges: [TunnelEdge[]]; refused: [string]; connected: []}> implements ConfigSource, ChangeEvents {
   private snapshot?: EdgeSnapshot
   private ws?: WebSocket
   private readonly snapshotListeners = new Set<(s: EdgeSnapshot) => void>()
@@ -93,8 +93,8 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
     return () => this.eventListeners.delete(listener)
   }
 
-  /** Calls an EdgeAuthority method on the control plane. */
-  call<T>(method: EdgeMethod, params: object): Promise<T> {
+  /** Calls an EdgeAuthority method (or one about this edge itself) on the control plane. */
+  call<T>(method: EdgeMethod | EdgeSelfMethod, params: object): Promise<T> {
     const ws = this.ws
     if (!ws || ws.readyState !== WebSocket.OPEN || !this.connected) return Promise.reject(new AuthorityUnavailable('the control plane is unreachable from this edge'))
     const id = this.nextId++
@@ -120,6 +120,11 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
     const ws = this.ws
     if (!ws || ws.readyState !== WebSocket.OPEN || !this.snapshot || !this.connected) return
     ws.send(JSON.stringify({t: 'status', configVersion: this.snapshot.version, ...this.opts.status()} satisfies FromEdge))
+  }
+
+  /** The key and certificate the next connection presents (after a renewal); the open one keeps its own. */
+  setTls(tls: {key: string; cert: string}): void {
+    this.opts.tls = {...this.opts.tls, ...tls}
   }
 
   close(): void {
@@ -200,7 +205,8 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
       this.connectedSince = null
       if (wasUp) {
         this.disconnectedSince = Date.now()
-        this.opts.log?.warn({code, reason: reason.toString()}, 'the control channel is down; serving the last snapshot')
+        // a stopping edge closed it itself: nothing to warn about
+        if (!this.stopped) this.opts.log?.warn({code, reason: reason.toString()}, 'the control channel is down; serving the last snapshot')
       }
       this.failPending('the control channel closed')
       if (code === 4003) return this.refuse('the control plane revoked this edge')
@@ -230,6 +236,7 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
         this.flushLog()
         this.statusTimer = setInterval(() => this.reportStatus(), STATUS_EVERY_MS)
         this.statusTimer.unref()
+        this.emit('connected')
         return
       }
       case 'delta':

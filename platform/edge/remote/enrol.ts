@@ -17,6 +17,8 @@ export interface EdgeNodeState {
   certPem: string
   keyPem: string
   expiresAt: string
+  /** when the certificate was received (ms, this machine's clock), to schedule its renewal; absent in state saved before renewal existed */
+  issuedAt?: number
   signingKey: EdgeSigningKey
 }
 
@@ -33,7 +35,8 @@ export function loadEdgeState(dataDir: string): EdgeNodeState | undefined {
   }
 }
 
-function saveEdgeState(dataDir: string, state: EdgeNodeState): void {
+/** Saves the state whole (key files 0600), replacing the old one atomically. */
+export function saveEdgeState(dataDir: string, state: EdgeNodeState): void {
   mkdirSync(dataDir, {recursive: true, mode: 0o700})
   const path = join(dataDir, STATE_FILE)
   // written whole then renamed: a crash never leaves half a key behind
@@ -68,7 +71,7 @@ export async function enrolEdge(opts: {dataDir: string; controlUrl: string; join
   }, {caPem})
   const state: EdgeNodeState = {
     edgeId: e.edgeId, name: e.name, controlUrl: opts.controlUrl, domain: e.domain, caPem: e.caPem, certPem: e.certificatePem, keyPem,
-    expiresAt: e.expiresAt, signingKey: {kid, publicJwk: {...publicJwk, kid}, privateJwk: {...privateJwk, kid}},
+    expiresAt: e.expiresAt, issuedAt: Date.now(), signingKey: {kid, publicJwk: {...publicJwk, kid}, privateJwk: {...privateJwk, kid}},
   }
   saveEdgeState(opts.dataDir, state)
   return state

@@ -54,3 +54,19 @@ export const EDGE_METHODS = [
   'login', 'touchSessions', 'logout', 'invitation', 'acceptInvitation', 'deviceLogin', 'decideDeviceLogin', 'issueCallbackCode', 'consumeCallbackCode',
 ] as const
 export type EdgeMethod = (typeof EDGE_METHODS)[number]
+
+/** Methods about the edge itself rather than end users: a fresh certificate before its own runs out. */
+export const EDGE_SELF_METHODS = ['renewCertificate'] as const
+export type EdgeSelfMethod = (typeof EDGE_SELF_METHODS)[number]
+
+/** renewCertificate: a CSR for a key the edge just made, and the names its certificate must carry besides the platform's. */
+export interface RenewCertificateParams {
+  csr: string
+  dns: string[]
+  ips: string[]
+}
+export interface RenewedCertificate {
+  /** leaf + CA */
+  certificatePem: string
+  expiresAt: string
+}

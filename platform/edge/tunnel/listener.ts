@@ -32,22 +32,25 @@ export class TunnelListener {
   private readonly sessions = new Set<TunnelSession>()
 
   constructor(private readonly opts: TunnelListenerOptions) {
-    this.server = tls.createServer({
-      key: opts.tls.key,
-      cert: opts.tls.cert,
-      ca: [opts.caPem],
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
-      maxVersion: 'TLSv1.3',
-      ALPNProtocols: [TUNNEL_ALPN],
-      handshakeTimeout: 10_000,
-    })
+    this.server = tls.createServer({...this.secureOptions(opts.tls), handshakeTimeout: 10_000})
     this.server.on('secureConnection', (socket) => this.accept(socket))
     this.server.on('tlsClientError', (err, socket) => {
       opts.onRefused?.(err.message, socket.remoteAddress)
       socket.destroy()
     })
+  }
+
+  /** Serves a new certificate (an edge node's renewal) to connections from now on; open ones keep theirs. */
+  setCertificate(pair: {key: string; cert: string}): void {
+    this.server.setSecureContext(this.secureOptions(pair))
+  }
+
+  /** setSecureContext replaces every TLS setting, so they are given whole each time. */
+  private secureOptions(pair: {key: string; cert: string}): tls.SecureContextOptions & tls.TlsOptions {
+    return {
+      key: pair.key, cert: pair.cert, ca: [this.opts.caPem], requestCert: true, rejectUnauthorized: true,
+      minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ALPNProtocols: [TUNNEL_ALPN],
+    }
   }
 
   private accept(socket: tls.TLSSocket): void {

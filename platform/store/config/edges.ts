@@ -124,6 +124,25 @@ export async function recordEnrolment(c: StoreCtx, id: string, secret: string, e
 }
 
 /**
+ * Records a renewed certificate; false when the edge was revoked (or deleted) meanwhile, so a
+ * renewal racing a revocation never leaves a revoked edge with a fresh certificate on record.
+ */
+export async function recordRenewal(c: StoreCtx, id: string, r: {certSerial: string; certExpiresAt: number; at?: number}): Promise<boolean> {
+  const at = r.at ?? Date.now()
+  return transaction(c, async () => {
+    const cur = await getEdge(c, id)
+    if (!cur || cur.revokedAt !== null) return false
+    const {id: _id, hasToken: _t, tokenExpiresAt: _te, createdAt: _c, updatedAt: _u, enrolledAt: _e, certExpiresAt: _x, revokedAt: _r, lastSeenAt: _l, ...doc} = cur
+    const result = await c.db.updateTable(T)
+      .set({cert_expires_at: r.certExpiresAt, updated_at: at, doc: c.cipher.sealJson(T, id, {...doc, certSerial: r.certSerial} satisfies EdgeDoc)})
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return changed(result) === 1
+  })
+}
+
+/**
  * What the edge's control connection reported (on connect and disconnect, not per request):
  * address and version always, the advertised URLs when it sent them.
  */
