@@ -11,6 +11,12 @@
 // in alternating rounds (BENCH_ROUNDS=3) so that the machine's other load hits both alike.
 // `npm run bench -- --control` instead measures the control plane's edge snapshot at scale
 // (bench/control-plane.ts): full build, one change of each kind, event-loop blocking.
+// `npm run bench -- --edges 2` instead compares small requests through one edge (the all-in-one
+// platform, as above) and through 2 (or N, up to 8) edge nodes: `--role control` plus `--role edge`
+// nodes joined with `mezu edges create` tokens, one Warpgate keeping its connections to each
+// (bench/edges.ts). Both scenarios split BENCH_CONNS over N load generators run at once (one per
+// edge in the second); per share req/s, p50/p99 and errors, CPU µs/req and idle/peak RSS of
+// control, each edge and the Warpgate. A scenario with errors does not count (no ratios).
 import {spawn} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
@@ -18,6 +24,7 @@ import {dirname, join} from 'node:path'
 import {createInterface} from 'node:readline'
 import {fileURLToPath} from 'node:url'
 import {controlPlaneBench} from './control-plane.js'
+import {compareEdges} from './edges.js'
 import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
 import {cpuMs, peakMiB, rssMiB, writeCalls} from './memory.js'
 import {type MezuTarget, startThroughMezu} from './through-mezu.js'
@@ -32,6 +39,20 @@ const PROFILE_DIR = process.argv.includes('--profile') ? join(process.cwd(), 'be
 const METRICS_AB = process.argv.includes('--metrics')
 const ROUNDS = env('BENCH_ROUNDS', 3)
 const CONTROL = process.argv.includes('--control')
+const EDGES = edgesFlag(process.argv)
+
+/** `--edges N` or `--edges=N`: 2 to 8 edge nodes; undefined without the flag. */
+function edgesFlag(argv: string[]): number | undefined {
+  const i = argv.findIndex((a) => a === '--edges' || a.startsWith('--edges='))
+  if (i < 0) return undefined
+  const raw = argv[i].startsWith('--edges=') ? argv[i].slice('--edges='.length) : argv[i + 1]
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 2 || n > 8) {
+    console.error(`bench: --edges takes a whole number of edge nodes from 2 to 8 (got ${raw ?? 'nothing'}), e.g. npm run bench -- --edges 2`)
+    process.exit(2)
+  }
+  return n
+}
 
 interface Measured {
   small: SmallResult
@@ -205,10 +226,11 @@ async function main(): Promise<void> {
   if (CONTROL) return controlPlaneBench()
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, {recursive: true})
   const origin = await startOrigin()
-  if (METRICS_AB) {
+  if (METRICS_AB || EDGES) {
     const workDir = mkdtempSync(join(tmpdir(), 'mezu-bench-'))
     try {
-      await compareMetrics(origin, workDir)
+      if (EDGES) await compareEdges(origin, workDir, {edges: EDGES, connections: CONNS, durationMs: DURATION_MS, warmupMs: WARMUP_MS, useWrk: USE_WRK})
+      else await compareMetrics(origin, workDir)
     } finally {
       origin.stop()
       rmSync(workDir, {recursive: true, force: true})
