@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {buildConfig} from './config.js'
 import {fingerprint} from './pki/ca.js'
 import {CA_CERT_FILE} from './init.js'
+import {EDGE_LOCK_FILE, EDGE_STATE_FILE} from './edge/remote/enrol.js'
 import {LOCK_FILE} from './server.js'
 import {rotateSigningKey} from './store/config/signing-keys.js'
 import {openStores, storeMarker, type StoreLocation, storesExist} from './store/stores.js'
@@ -19,6 +20,8 @@ export {CONFIG_FILE} from './config-file.js'
 export interface LocalStatus {
   dataDir: string
   initialized: boolean
+  /** what runs (or last ran) here: all, control, or an edge node; null before the first start */
+  role: 'all' | 'control' | 'edge' | null
   running: boolean
   pid: number | null
   apiUrl: string | null
@@ -28,6 +31,9 @@ export interface LocalStatus {
   startedAt: string | null
   caPath: string | null
   caFingerprint: string | null
+  /** an edge node's: its control plane and id */
+  controlUrl: string | null
+  edgeId: string | null
   /** Why the directory cannot be used (not a directory, not readable), if it cannot. */
   problem: string | null
 }
@@ -45,30 +51,43 @@ function dataDirProblem(dataDir: string): string | null {
 
 export function localStatus(dataDir: string): LocalStatus {
   const problem = dataDirProblem(dataDir)
-  const initialized = storesExist(dataDir) || storeMarker(dataDir) !== undefined
   const caPath = join(dataDir, CA_CERT_FILE)
   const hasCa = existsSync(caPath)
-  let lock: {pid: number; apiUrl: string; edgeUrl: string | null; tunnelUrl: string | null; domain: string; startedAt: string} | undefined
-  const lockPath = join(dataDir, LOCK_FILE)
-  if (existsSync(lockPath)) {
-    try {
-      lock = JSON.parse(readFileSync(lockPath, 'utf8'))
-    } catch {
-      lock = undefined
+  const common = {dataDir, caPath: hasCa ? caPath : null, caFingerprint: hasCa ? fingerprint(readFileSync(caPath, 'utf8')) : null, problem}
+  // an edge node's directory holds its enrolment and edge.json, never stores
+  const edgeState = readJson<{edgeId: string; controlUrl: string; domain: string}>(join(dataDir, EDGE_STATE_FILE))
+  if (edgeState) {
+    const lock = readJson<{pid: number; edgeUrl: string; tunnelUrls: string[]; startedAt: string}>(join(dataDir, EDGE_LOCK_FILE))
+    const running = !!lock && pidAlive(lock.pid)
+    return {
+      ...common, initialized: true, role: 'edge', running, pid: running ? lock!.pid : null,
+      apiUrl: null, edgeUrl: running ? lock!.edgeUrl : null, tunnelUrl: running ? lock!.tunnelUrls[0] ?? null : null,
+      domain: edgeState.domain ?? null, startedAt: running ? lock!.startedAt : null, controlUrl: edgeState.controlUrl, edgeId: edgeState.edgeId,
     }
   }
+  const initialized = storesExist(dataDir) || storeMarker(dataDir) !== undefined
+  const lock = readJson<{pid: number; role?: 'all' | 'control'; apiUrl: string; edgeUrl: string | null; tunnelUrl: string | null; domain: string; startedAt: string}>(join(dataDir, LOCK_FILE))
   const running = !!lock && pidAlive(lock.pid)
   return {
-    dataDir, initialized, running,
+    ...common, initialized, running,
+    role: lock ? lock.role ?? 'all' : null,
     pid: running ? lock!.pid : null,
     apiUrl: running ? lock!.apiUrl : null,
     edgeUrl: running ? lock!.edgeUrl : null,
     tunnelUrl: running ? lock!.tunnelUrl : null,
     domain: lock?.domain ?? null,
     startedAt: running ? lock!.startedAt : null,
-    caPath: hasCa ? caPath : null,
-    caFingerprint: hasCa ? fingerprint(readFileSync(caPath, 'utf8')) : null,
-    problem,
+    controlUrl: null, edgeId: null,
+  }
+}
+
+/** A JSON file written by the platform, or undefined when missing or unreadable (a crash mid-write). */
+function readJson<T>(path: string): T | undefined {
+  if (!existsSync(path)) return undefined
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T
+  } catch {
+    return undefined
   }
 }
 

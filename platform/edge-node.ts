@@ -10,7 +10,7 @@ import type {Admission} from './edge/tunnel/admission.js'
 import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {ControlChannel} from './edge/remote/control-channel.js'
 import {EdgeCertRenewer} from './edge/remote/cert-renewal.js'
-import {enrolEdge, type EdgeNodeState, loadEdgeState} from './edge/remote/enrol.js'
+import {EDGE_LOCK_FILE, enrolEdge, type EdgeNodeState, loadEdgeState} from './edge/remote/enrol.js'
 import type {EdgeWarpgateLive, WireWarpgate} from './edge/remote/messages.js'
 import {remoteAuthority} from './edge/remote/remote-authority.js'
 import {MetricsServer} from './metrics/metrics-server.js'
@@ -22,7 +22,7 @@ import {parseListenAddress} from '../src/lib/listen-address.js'
 import {MEZU_VERSION} from '../src/protocol/version.js'
 import {AccessLog} from './access-log.js'
 
-export const EDGE_LOCK_FILE = 'edge.json'
+export {EDGE_LOCK_FILE}
 
 export interface RunningEdgeNode {
   role: 'edge'

@@ -276,7 +276,7 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
       rmSync(lockPath, {force: true})
     },
   }
-  writeFileSync(lockPath, JSON.stringify({pid: process.pid, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, tunnelUrls: running.tunnelUrls, metricsUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
+  writeFileSync(lockPath, JSON.stringify({pid: process.pid, role: running.role, apiUrl: running.apiUrl, edgeUrl: running.edgeUrl, tunnelUrl: running.tunnelUrl, tunnelUrls: running.tunnelUrls, metricsUrl, domain: config.domain, startedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600})
   return running
 }
 

@@ -2,7 +2,7 @@ import {setTimeout as delay} from 'node:timers/promises'
 import test, {type ExecutionContext} from 'ava'
 import {api, loginToken} from '../helpers/api.js'
 import {AuthBrowser, formField} from '../helpers/auth-browser.js'
-import {WARPGATE_BIN} from '../helpers/cli.js'
+import {mezu, WARPGATE_BIN} from '../helpers/cli.js'
 import {createEdge, type EdgeNodeProcess, startEdgeNode} from '../helpers/edge-node.js'
 import {startLoad} from '../helpers/load.js'
 import {startOrigin} from '../helpers/origin.js'
@@ -142,10 +142,21 @@ test('a session made at one edge works at the other; a login started at one edge
 test('mezu edges revoke stops an edge: its channel closes, it stops serving and exits, and it cannot come back', async (t) => {
   const c = await startCluster(t, 1)
   const [a] = c.edges
+  // `mezu platform status` tells an edge node's directory from a control plane's
+  const status = async (dir: string) => {
+    const r = await mezu(['platform', 'status', '--data-dir', dir, '--json'])
+    if (r.code !== 0) throw new Error(r.stderr)
+    return r.json()
+  }
+  const running = await status(c.dirs[0])
+  t.like(running, {role: 'edge', initialized: true, running: true, pid: a.child.pid, edgeId: a.summary.edgeId, controlUrl: c.control.summary.apiUrl, edgeUrl: a.summary.edgeUrl, apiUrl: null})
+  t.like(await status(c.control.summary.dataDir), {role: 'control', running: true, edgeId: null})
+
   await call(c, 'POST', `/v1/edges/${a.summary.edgeId}/revoke`, undefined, 200)
   const code = await Promise.race([a.exited, delay(5000).then(() => 'still running')])
   t.is(code, 1, a.stderr())
   t.regex(a.stderr(), /revoked/)
+  t.like(await status(c.dirs[0]), {role: 'edge', running: false, pid: null})
   const again = await startEdgeNode(t, c.dirs[0], c.control.summary.apiUrl, c.control.caPem).then(() => 'started', (e: Error) => e.message)
   t.regex(again, /refused this edge/)
 })

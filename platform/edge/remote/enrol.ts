@@ -22,11 +22,13 @@ export interface EdgeNodeState {
   signingKey: EdgeSigningKey
 }
 
-const STATE_FILE = 'edge-node.json'
+export const EDGE_STATE_FILE = 'edge-node.json'
+/** Written while an edge node runs (pid, addresses), removed when it stops: what `mezu platform status` reads. */
+export const EDGE_LOCK_FILE = 'edge.json'
 
 /** The edge node's saved enrolment, or undefined before its first start. */
 export function loadEdgeState(dataDir: string): EdgeNodeState | undefined {
-  const path = join(dataDir, STATE_FILE)
+  const path = join(dataDir, EDGE_STATE_FILE)
   if (!existsSync(path)) return undefined
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as EdgeNodeState
@@ -38,7 +40,7 @@ export function loadEdgeState(dataDir: string): EdgeNodeState | undefined {
 /** Saves the state whole (key files 0600), replacing the old one atomically. */
 export function saveEdgeState(dataDir: string, state: EdgeNodeState): void {
   mkdirSync(dataDir, {recursive: true, mode: 0o700})
-  const path = join(dataDir, STATE_FILE)
+  const path = join(dataDir, EDGE_STATE_FILE)
   // written whole then renamed: a crash never leaves half a key behind
   writeFileSync(`${path}.tmp`, JSON.stringify(state, null, 2) + '\n', {mode: 0o600})
   renameSync(`${path}.tmp`, path)

@@ -25,8 +25,10 @@ export default class PlatformStatus extends MezuCommand<typeof PlatformStatus> {
     this.log(details([
       ['data directory', status.problem ?? status.dataDir],
       ['initialised', status.initialized ? 'yes' : 'no (mezu platform init)'],
+      ['role', status.role === 'edge' ? `edge node ${status.edgeId}` : status.role],
       ['running', status.running ? `yes (pid ${status.pid}${healthy === false ? ', not answering' : ''})` : 'no'],
       ['control API', status.apiUrl],
+      ['control plane', status.controlUrl],
       ['edge', status.edgeUrl],
       ['tunnel', status.tunnelUrl],
       ['CA fingerprint', status.caFingerprint],
