@@ -12,6 +12,7 @@ import {createKeyAndCsr} from '../../src/protocol/csr.js'
 import {formatJoinToken} from '../../src/protocol/edge-join.js'
 import {CONTROL_URI} from '../../src/protocol/identity.js'
 import {mezu, spawnMezu, WARPGATE_BIN} from '../helpers/cli.js'
+import {createTestCa, issueTestCert} from '../helpers/test-ca.js'
 
 // One platform CA, as `mezu platform init` makes it, and an edge certificate from it as
 // `POST /v1/edges/enrol` signs one: what an enrolled (or compromised) edge node holds.
@@ -82,12 +83,17 @@ test('mezu refuses an edge certificate where the API should be and sends it neit
   t.false(existsSync(join(dir, 'config', 'credentials.json')), 'the refused login saved nothing')
 })
 
-test('mezu goes on to talk to a server presenting the control API certificate from the same CA', async (t) => {
-  const api = await standIn(t, {certPem: apiCert.chainPem, keyPem: apiCert.keyPem})
+test('mezu goes on to talk to the control API certificate from the same CA, and to an operator\'s API certificate from the CA it pins', async (t) => {
   const dir = tempDir(t)
-  const r = await mezu(['projects', 'list', '--json'], {env: {MEZU_CONFIG_DIR: join(dir, 'config'), MEZU_API_URL: api.url, MEZU_CA_FILE: caFile(dir), MEZU_TOKEN: 'mezu_sa_secretsecretsecret'}})
-  t.is(r.code, 0, r.stderr)
-  t.deepEqual(api.requests.map((q) => q.replace(/\?.*? /, ' ')), ['GET /v1/projects Bearer mezu_sa_secretsecretsecret'])
+  const operator = createTestCa(dir, 'Operator CA')
+  const operatorCaFile = join(dir, 'operator-ca.pem')
+  writeFileSync(operatorCaFile, operator.certPem)
+  for (const [cert, pinned] of [[{certPem: apiCert.chainPem, keyPem: apiCert.keyPem}, caFile(dir)], [issueTestCert(operator, ['127.0.0.1'], '2c'), operatorCaFile]] as const) {
+    const api = await standIn(t, cert)
+    const r = await mezu(['projects', 'list', '--json'], {env: {MEZU_CONFIG_DIR: join(dir, 'config'), MEZU_API_URL: api.url, MEZU_CA_FILE: pinned, MEZU_TOKEN: 'mezu_sa_secretsecretsecret'}})
+    t.is(r.code, 0, r.stderr)
+    t.deepEqual(api.requests.map((q) => q.replace(/\?.*? /, ' ')), ['GET /v1/projects Bearer mezu_sa_secretsecretsecret'])
+  }
 })
 
 test('mezu-warpgate refuses to register at an edge certificate and does not send its token', async (t) => {
