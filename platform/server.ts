@@ -29,6 +29,7 @@ import {MutableTunnelDirectory} from './edge/tunnel/directory.js'
 import {touchWarpgate} from './store/config/warpgates.js'
 import {CA_CERT_FILE, initDataDir, type InitResult} from './init.js'
 import {issueServerCert, type ServerCert} from './pki/ca.js'
+import {CONTROL_URI} from '../src/protocol/identity.js'
 import {CertFileWatcher, coversHost, loadCertPair, type LoadedCert} from './pki/cert-files.js'
 import {listRoutes} from './store/config/routes.js'
 import {loadCa} from './store/config/ca.js'
@@ -119,7 +120,8 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
   const tunnelDirectory = new MutableTunnelDirectory()
   ctx.tunnelDirectory = tunnelDirectory
   const names = serverNames(config)
-  const apiCert = await issueServerCert(ca, names)
+  // Issued at every start, so a data directory from before the control mark gets it on restart.
+  const apiCert = await issueServerCert(ca, {...names, uris: [CONTROL_URI]})
   const api = await buildControlServer(ctx, fileCerts.api ?? {key: apiCert.keyPem, cert: apiCert.chainPem})
   try {
     await api.listen({host: config.host, port: config.apiPort})

@@ -1,5 +1,6 @@
 import {X509Certificate} from 'node:crypto'
 import selfsigned from 'selfsigned'
+import {PLATFORM_CA_ORGANIZATION} from '../../src/protocol/identity.js'
 
 /** The platform CA: signs the API and edge server certificates and Warpgate client certificates. */
 export interface CaMaterial {
@@ -18,7 +19,7 @@ const DAY = 24 * 60 * 60 * 1000
 
 export async function createCa(commonName = 'Mezusphere platform CA', years = 10): Promise<CaMaterial> {
   const now = new Date(Date.now() - 60_000)
-  const pems = await selfsigned.generate([{name: 'commonName', value: commonName}, {name: 'organizationName', value: 'Mezusphere'}], {
+  const pems = await selfsigned.generate([{name: 'commonName', value: commonName}, {name: 'organizationName', value: PLATFORM_CA_ORGANIZATION}], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
@@ -32,8 +33,11 @@ export async function createCa(commonName = 'Mezusphere platform CA', years = 10
   return {certPem: pems.cert, keyPem: pems.private}
 }
 
-/** A server certificate for the given DNS names and IPs, signed by the CA. */
-export async function issueServerCert(ca: CaMaterial, names: {dns: string[]; ips: string[]}, days = 90): Promise<ServerCert> {
+/**
+ * A server certificate for the given DNS names and IPs (and URI SANs: CONTROL_URI marks the
+ * control API's, which clients of the API require of a certificate from this CA), signed by the CA.
+ */
+export async function issueServerCert(ca: CaMaterial, names: {dns: string[]; ips: string[]; uris?: string[]}, days = 90): Promise<ServerCert> {
   const now = new Date(Date.now() - 60_000)
   const pems = await selfsigned.generate([{name: 'commonName', value: names.dns[0] ?? names.ips[0] ?? 'mezu'}], {
     keyType: 'ec',
@@ -48,7 +52,7 @@ export async function issueServerCert(ca: CaMaterial, names: {dns: string[]; ips
       {name: 'extKeyUsage', serverAuth: true},
       {
         name: 'subjectAltName',
-        altNames: [...names.dns.map((value) => ({type: 2 as const, value})), ...names.ips.map((ip) => ({type: 7 as const, ip}))],
+        altNames: [...(names.uris ?? []).map((value) => ({type: 6 as const, value})), ...names.dns.map((value) => ({type: 2 as const, value})), ...names.ips.map((ip) => ({type: 7 as const, ip}))],
       },
     ],
   })

@@ -1,6 +1,6 @@
 import * as x509 from '@peculiar/x509'
 import {createPrivateKey, randomBytes, webcrypto} from 'node:crypto'
-import {edgeIdFromSan, edgeUri, renewalMessage, warpgateIdFromSan, warpgateUri} from '../../src/protocol/identity.js'
+import {CONTROL_URI, edgeIdFromSan, edgeUri, renewalMessage, warpgateIdFromSan, warpgateUri} from '../../src/protocol/identity.js'
 import type {CaMaterial} from './ca.js'
 
 x509.cryptoProvider.set(webcrypto as never)
@@ -76,6 +76,9 @@ export async function signEdgeCsr(ca: CaMaterial, csrPem: string, edgeId: string
 }
 
 async function signCsr(ca: CaMaterial, csrPem: string, what: {subject: string; usages: x509.ExtendedKeyUsageType[]; names: x509.JsonGeneralName[]}, ttlMs: number, now: number): Promise<IssuedCert> {
+  // Only the control API's own certificate (issueServerCert) may carry the control mark; clients
+  // of the API would take anything else that did for the control plane.
+  if (what.names.some((n) => n.value.trim().toLowerCase() === CONTROL_URI)) throw new CertificateError(`${CONTROL_URI} is the control plane's mark; no CSR is signed with it`)
   const csr = await readCsr(csrPem)
   const caCert = new x509.X509Certificate(ca.certPem)
   const notBefore = new Date(now - 60_000)

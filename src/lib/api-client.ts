@@ -1,5 +1,6 @@
 import type {Got, Method, RequestError} from 'got'
 import type {ApiErrorBody} from './api-types/index.js'
+import {controlServerIdentity, NOT_CONTROL_PLANE} from '../protocol/control-identity.js'
 import {MezuError} from './errors.js'
 
 export interface ApiClientOptions {
@@ -21,7 +22,7 @@ export class ApiClient {
     const opts = this.opts
     return (this.http ??= import('got').then(({default: got}) => got.extend({
       prefixUrl: opts.apiUrl.replace(/\/+$/, '') + '/v1/',
-      https: {certificateAuthority: opts.caPem, minVersion: 'TLSv1.3'},
+      https: {certificateAuthority: opts.caPem, minVersion: 'TLSv1.3', checkServerIdentity: controlServerIdentity(opts.caPem, opts.apiUrl)},
       headers: {
         'user-agent': 'mezu-cli',
         ...(opts.token ? {authorization: `Bearer ${opts.token}`} : {}),
@@ -92,6 +93,7 @@ export function networkError(error: unknown, apiUrl: string): MezuError {
   if (error instanceof MezuError) return error
   const e = error as RequestError
   const code = e.code ?? ''
+  if (code === NOT_CONTROL_PLANE) return new MezuError('ca_untrusted', e.message)
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return new MezuError('ca_untrusted', `${apiUrl} presented a certificate the pinned CA did not sign (${code}); check --ca-file / MEZU_CA_FILE, or log in again`)
   }

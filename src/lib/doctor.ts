@@ -2,6 +2,7 @@ import {X509Certificate} from 'node:crypto'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
+import {controlServerIdentity, NOT_CONTROL_PLANE} from '../protocol/control-identity.js'
 import {TUNNEL_ALPN} from '../protocol/settings.js'
 import type {ApiErrorBody, Page, Route, Warpgate, WhoAmI} from './api-types/index.js'
 import {fetchPresentedCa} from './ca-pin.js'
@@ -107,6 +108,9 @@ async function checkCaPinned(s: State): Promise<Check[]> {
     s.caVerified = true
     return [result('ca', t, 'pass', `the API's certificate chain verifies against the pinned CA ${pinned} (${s.input.caSource ?? 'pinned'})`)]
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === NOT_CONTROL_PLANE) {
+      return [result('ca', t, 'fail', (error as Error).message, 'check the address (--api-url, MEZU_API_URL, `mezu context list`) and what it resolves to: it reaches an edge node or a Warpgate, not the control plane')]
+    }
     const presented = await fetchPresentedCa(`https://${s.api.servername ?? s.api.host}:${s.api.port}`).then((p) => p.fingerprint, () => 'unknown')
     return [result('ca', t, 'fail', `the API's certificate does not verify against the pinned CA ${pinned} (${describeNetError(error)}); it presents a CA with fingerprint ${presented}`,
       'if the platform was set up again, compare that fingerprint with `mezu platform trust` on its machine, then `mezu login --ca-file NEW.pem`; otherwise check --ca-file / MEZU_CA_FILE')]
@@ -248,16 +252,17 @@ function tcpConnect(ep: Endpoint, timeoutMs: number): Promise<void> {
 }
 
 /**
- * A TLS handshake that verifies the chain against the pinned CA. `anyName` skips only the host
- * name match: the edge's certificate names route hostnames and the tunnel's its own identity,
- * neither of which is the address dialled here; the chain is still verified.
+ * A TLS handshake that verifies the chain against the pinned CA and, by default, that the server
+ * is the control plane (controlServerIdentity). `anyName` skips both name checks: the edge's
+ * certificate names route hostnames and the tunnel's its own identity, neither of which is the
+ * address dialled here; the chain is still verified.
  */
 function tlsConnect(opts: Endpoint & {ca: string | string[]; alpn?: string; anyName?: boolean}, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: opts.host, port: opts.port, servername: opts.servername, ca: opts.ca, minVersion: 'TLSv1.3',
       ALPNProtocols: opts.alpn ? [opts.alpn] : undefined,
-      ...(opts.anyName ? {checkServerIdentity: () => undefined} : {}),
+      checkServerIdentity: opts.anyName ? () => undefined : controlServerIdentity(opts.ca),
     })
     socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error(`no TLS answer within ${timeoutMs} ms`), {code: 'ETIMEDOUT'})))
     socket.once('secureConnect', () => {
@@ -272,7 +277,7 @@ function httpsGet(ep: Endpoint, path: string, ca: string, token: string | undefi
   return new Promise((resolve, reject) => {
     const sent = now()
     const req = https.request({
-      host: ep.host, port: ep.port, servername: ep.servername, path, method: 'GET', ca, minVersion: 'TLSv1.3', agent: false,
+      host: ep.host, port: ep.port, servername: ep.servername, path, method: 'GET', ca, checkServerIdentity: controlServerIdentity(ca), minVersion: 'TLSv1.3', agent: false,
       headers: {'user-agent': 'mezu-doctor', accept: 'application/json', ...(token ? {authorization: `Bearer ${token}`} : {})},
     }, (res) => {
       // The Date header is stamped while the request is answered: compare it with the midpoint.

@@ -7,7 +7,7 @@ export const CLI_ERRORS = {
   missing_value: 'A value is needed and no terminal is there to ask for it; the message names the flag.',
   not_logged_in: 'No credentials: run `mezu login` or set MEZU_TOKEN.',
   no_api_url: 'No platform address: pass --api-url or set MEZU_API_URL.',
-  ca_untrusted: 'The platform\'s certificate is not signed by the pinned CA, or no CA is pinned yet.',
+  ca_untrusted: 'The platform\'s certificate is not signed by the pinned CA, or no CA is pinned yet, or the address answers with a certificate from the platform CA that is not the control plane\'s (an edge\'s or a Warpgate\'s).',
   network: 'The platform could not be reached.',
   no_scope: 'A project (or environment) is needed: pass --project/--env, set MEZU_PROJECT/MEZU_ENV, or run `mezu use`.',
   bad_input: 'A value given to the CLI is invalid (a file, a duration, a name).',

@@ -2,6 +2,7 @@ import WebSocket from 'ws'
 import type {ApiClientOptions} from './api-client.js'
 import type {RequestLogEntry} from './api-types/index.js'
 import {networkError} from './api-client.js'
+import {controlServerIdentity} from '../protocol/control-identity.js'
 import {MezuError} from './errors.js'
 
 /** One entry as a line for people: time, host, method path, status, duration, bytes, client, protocol, request id. */
@@ -23,7 +24,9 @@ export function followLogs(api: ApiClientOptions, q: {route?: string; backlog: n
   if (q.route) url.searchParams.set('route', q.route)
   url.searchParams.set('limit', String(q.backlog))
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, {ca: api.caPem, minVersion: 'TLSv1.3', headers: {authorization: `Bearer ${api.token ?? ''}`, 'user-agent': 'mezu-cli'}, handshakeTimeout: 30_000, perMessageDeflate: false})
+    // ws's types still describe a boolean-returning check; ws hands it to tls.connect, which takes an Error
+    const checkServerIdentity = controlServerIdentity(api.caPem, api.apiUrl) as unknown as WebSocket.ClientOptions['checkServerIdentity']
+    const ws = new WebSocket(url, {ca: api.caPem, checkServerIdentity, minVersion: 'TLSv1.3', headers: {authorization: `Bearer ${api.token ?? ''}`, 'user-agent': 'mezu-cli'}, handshakeTimeout: 30_000, perMessageDeflate: false})
     let stopping = false
     const stop = () => {
       stopping = true

@@ -32,6 +32,16 @@ export function edgeIdFromSan(subjectAltName: string | undefined): string | unde
   return ids.length === 1 && /^edg_[0-9a-z]{20}$/.test(ids[0]) ? ids[0] : undefined
 }
 
+/**
+ * The URI SAN that marks the control API's own certificate from the platform CA. Edge and
+ * Warpgate certificates come from the same CA and never carry it, so a client of the API can
+ * tell the control plane from an edge that also holds a certificate for its names.
+ */
+export const CONTROL_URI = 'urn:mezu:control'
+
+/** The Organization the platform CA's subject has always carried (`createCa`), which tells it from an operator's CA. */
+export const PLATFORM_CA_ORGANIZATION = 'Mezusphere'
+
 /** How far a renewal's signedAt may be from the platform's clock. */
 export const RENEWAL_MAX_SKEW_MS = 5 * 60_000
 

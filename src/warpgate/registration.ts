@@ -2,6 +2,7 @@ import {EventEmitter} from 'node:events'
 import {request} from 'node:https'
 import {webcrypto} from 'node:crypto'
 import type {WarpgateCertificate} from '../lib/api-types/warpgates.js'
+import {controlServerIdentity, NOT_CONTROL_PLANE} from '../protocol/control-identity.js'
 import {renewalMessage} from '../protocol/identity.js'
 
 /** The Warpgate's key and the certificate the platform signed for it; the key never leaves this process. */
@@ -131,7 +132,7 @@ function postJson<T>(api: {apiUrl: string; caPem: string}, path: string, body: u
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body)
     const req = request(new URL(path, api.apiUrl), {
-      method: 'POST', ca: api.caPem, minVersion: 'TLSv1.3', timeout: 30_000,
+      method: 'POST', ca: api.caPem, checkServerIdentity: controlServerIdentity(api.caPem, api.apiUrl), minVersion: 'TLSv1.3', timeout: 30_000,
       headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'user-agent': 'mezu-warpgate'},
     }, (res) => {
       const chunks: Buffer[] = []
@@ -150,7 +151,11 @@ function postJson<T>(api: {apiUrl: string; caPem: string}, path: string, body: u
       })
     })
     req.on('timeout', () => req.destroy(new RegistrationError('network', `${api.apiUrl} did not answer in time`, 0)))
-    req.on('error', (e) => reject(e instanceof RegistrationError ? e : new RegistrationError('network', `cannot reach ${api.apiUrl}: ${e.message}`, 0)))
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e instanceof RegistrationError) reject(e)
+      else if (e.code === NOT_CONTROL_PLANE) reject(new RegistrationError('ca_untrusted', e.message, 0))
+      else reject(new RegistrationError('network', `cannot reach ${api.apiUrl}: ${e.message}`, 0))
+    })
     req.end(payload)
   })
 }

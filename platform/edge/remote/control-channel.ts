@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events'
 import WebSocket from 'ws'
 import type {RequestLogEntry} from '../../../src/lib/api-types/index.js'
+import {controlServerIdentity, NOT_CONTROL_PLANE} from '../../../src/protocol/control-identity.js'
 import type {TunnelEdge} from '../../../src/protocol/tunnel.js'
 import type {ConfigSource, EdgeSnapshot} from '../config-source.js'
 import type {ChangeEvents, EdgeChangeEvent, EdgeSigningKey} from '../identity-snapshot.js'
@@ -63,8 +64,11 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
   connectedSince: number | null = null
   disconnectedSince: number | null = Date.now()
 
+  private readonly serverIdentity: ReturnType<typeof controlServerIdentity>
+
   constructor(private readonly opts: ControlChannelOptions) {
     super()
+    this.serverIdentity = controlServerIdentity(opts.tls.ca, opts.controlUrl)
   }
 
   /** Connects and resolves with the first snapshot; rejects only on a refusal that retrying cannot fix (revoked, unknown edge). */
@@ -148,6 +152,8 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
     const url = new URL(EDGE_CHANNEL_PATH, this.opts.controlUrl).toString().replace(/^https:/, 'wss:')
     const ws = new WebSocket(url, EDGE_CHANNEL_PROTOCOL, {
       key: this.opts.tls.key, cert: this.opts.tls.cert, ca: [this.opts.tls.ca], minVersion: 'TLSv1.3',
+      // ws's types still describe a boolean-returning check; ws hands it to tls.connect, which takes an Error
+      checkServerIdentity: this.serverIdentity as unknown as WebSocket.ClientOptions['checkServerIdentity'],
       maxPayload: 512 * 1024 * 1024, perMessageDeflate: false, handshakeTimeout: 10_000,
     })
     this.ws = ws
@@ -196,7 +202,10 @@ export class ControlChannel extends EventEmitter<{warpgates: [WireWarpgate[], st
         ws.close(1007, 'resync')
       }
     })
-    ws.on('error', () => {})
+    ws.on('error', (error: NodeJS.ErrnoException) => {
+      // the rest (refused, timed out) is retried quietly; this one means something else answers at the address
+      if (error.code === NOT_CONTROL_PLANE) this.opts.log?.warn({err: error}, error.message)
+    })
     ws.on('close', (code, reason) => {
       clearInterval(pinger)
       clearInterval(this.statusTimer)

@@ -3,6 +3,7 @@ import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'no
 import {request} from 'node:https'
 import {join} from 'node:path'
 import type {EdgeEnrolment} from '../../../src/lib/api-types/index.js'
+import {controlServerIdentity} from '../../../src/protocol/control-identity.js'
 import {caPin, parseJoinToken} from '../../../src/protocol/edge-join.js'
 import {createKeyAndCsr} from '../../../src/protocol/csr.js'
 import type {EdgeSigningKey} from '../identity-snapshot.js'
@@ -84,7 +85,8 @@ function jsonRequest<T>(base: string, path: string, method: 'GET' | 'POST', body
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const req = request(new URL(path, base), {
       method, minVersion: 'TLSv1.3', timeout: 30_000,
-      ...(tls.insecure ? {rejectUnauthorized: false} : {ca: tls.caPem}),
+      // the join token is sent only to the control plane, not to another edge holding a certificate from the CA
+      ...(tls.insecure ? {rejectUnauthorized: false} : {ca: tls.caPem, checkServerIdentity: controlServerIdentity(tls.caPem!, base)}),
       headers: {'user-agent': 'mezu-edge', ...(payload && {'content-type': 'application/json', 'content-length': Buffer.byteLength(payload)})},
     }, (res) => {
       const chunks: Buffer[] = []
