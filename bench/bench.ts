@@ -8,7 +8,9 @@
 // (bench-profiles/edge.cpuprofile, warpgate.cpuprofile; open them in Chrome DevTools).
 // `npm run bench -- --metrics` instead compares small-request throughput through two platforms,
 // one with metrics off and one with `--metrics-addr` (scraped every 5 s during the run),
-// in alternating rounds (BENCH_ROUNDS=3) so that the machine's other load hits both alike.
+// in alternating rounds (BENCH_ROUNDS=3, the order flipped every round) so that the machine's
+// other load hits both alike. `--metrics --aa` runs the same with metrics off on both platforms:
+// the difference it shows is the noise floor to read the real comparison against.
 // `npm run bench -- --control` instead measures the control plane's edge snapshot at scale
 // (bench/control-plane.ts): full build, one change of each kind, event-loop blocking.
 // `npm run bench -- --edges 2` instead compares small requests through one edge (the all-in-one
@@ -37,6 +39,7 @@ const LARGE_MB = env('BENCH_LARGE_MB', 256)
 const USE_WRK = process.env.BENCH_TOOL ? process.env.BENCH_TOOL === 'wrk' : hasWrk()
 const PROFILE_DIR = process.argv.includes('--profile') ? join(process.cwd(), 'bench-profiles') : undefined
 const METRICS_AB = process.argv.includes('--metrics')
+const METRICS_AA = process.argv.includes('--aa')
 const ROUNDS = env('BENCH_ROUNDS', 3)
 const CONTROL = process.argv.includes('--control')
 const EDGES = edgesFlag(process.argv)
@@ -170,12 +173,14 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
   const off = await startThroughMezu({...origin, workDir, nodeArgs})
   let on: MezuTarget | undefined
   try {
-    on = await startThroughMezu({...origin, workDir, nodeArgs, platformArgs: ['--metrics-addr', '127.0.0.1:0']})
+    on = await startThroughMezu({...origin, workDir, nodeArgs, platformArgs: METRICS_AA ? [] : ['--metrics-addr', '127.0.0.1:0']})
     const metricsUrl = on.metricsUrl
-    if (!metricsUrl) throw new Error('the platform started with --metrics-addr printed no metricsUrl')
+    if (!metricsUrl && !METRICS_AA) throw new Error('the platform started with --metrics-addr printed no metricsUrl')
     const runs: Record<'off' | 'on', Array<SmallResult & {edgeCpuUs: number; scrapes: number}>> = {off: [], on: []}
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [label, target] of [['off', off], ['on', on]] as const) {
+      // which goes first alternates: a machine warming up or slowing down favours neither
+      const order = [['off', off], ['on', on]] as const
+      for (const [label, target] of round % 2 === 1 ? order : [order[1], order[0]]) {
         await waitReady(target)
         process.stderr.write(`[bench] round ${round}/${ROUNDS}, metrics ${label}: small requests (${CONNS} connections, ${DURATION_MS / 1000}s)\n`)
         let cpuBefore = 0
@@ -185,7 +190,7 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
         const around = {
           start: () => {
             cpuBefore = cpuMs(target.processes.edge)
-            if (label === 'on') scraper = setInterval(() => void fetch(metricsUrl).then((r) => r.text()).then(() => scrapes++, () => {}), 5000)
+            if (label === 'on' && metricsUrl) scraper = setInterval(() => void fetch(metricsUrl).then((r) => r.text()).then(() => scrapes++, () => {}), 5000)
           },
           end: () => {
             clearInterval(scraper)
@@ -196,7 +201,7 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
         runs[label].push({...r, edgeCpuUs: (cpuBefore * 1000) / Math.max(1, r.requests), scrapes})
       }
     }
-    const text = await (await fetch(metricsUrl)).text()
+    const text = metricsUrl ? await (await fetch(metricsUrl)).text() : ''
     const counted = [...text.matchAll(/^mezu_edge_requests_total\{[^}]*class="2xx"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     const row = (name: string, pick: (r: SmallResult & {edgeCpuUs: number}) => number, digits = 0) => {
@@ -211,10 +216,10 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
       row('edge CPU µs/req', (r) => r.edgeCpuUs),
       ['small requests, errors', String(runs.off.reduce((n, r) => n + r.errors, 0)), String(runs.on.reduce((n, r) => n + r.errors, 0)), ''],
     ]
-    const head = ['metric', 'metrics off: mean (rounds)', 'metrics on: mean (rounds)', 'on vs off']
-    console.log(`\nMezusphere metrics overhead: node ${process.version}, ${cpus().length} CPUs, load by ${runs.off[0].tool}, ${CONNS} keep-alive connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), /metrics scraped every 5 s while on (${runs.on.reduce((n, r) => n + r.scrapes, 0)} scrapes)\n`)
+    const head = ['metric', 'metrics off: mean (rounds)', `${METRICS_AA ? 'metrics off too (A/A control)' : 'metrics on'}: mean (rounds)`, 'on vs off']
+    console.log(`\nMezusphere metrics overhead${METRICS_AA ? ' (A/A control: both off)' : ''}: node ${process.version}, ${cpus().length} CPUs, load by ${runs.off[0].tool}, ${CONNS} keep-alive connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), /metrics scraped every 5 s while on (${runs.on.reduce((n, r) => n + r.scrapes, 0)} scrapes)\n`)
     console.log([head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'))
-    console.log(`\nthe metrics-on edge counted ${counted} 2xx requests (the load generator made ${runs.on.reduce((n, r) => n + r.requests, 0)} in the measured windows, plus warm-ups and readiness probes)`)
+    if (metricsUrl) console.log(`\nthe metrics-on edge counted ${counted} 2xx requests (the load generator made ${runs.on.reduce((n, r) => n + r.requests, 0)} in the measured windows, plus warm-ups and readiness probes)`)
     if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({metricsOff: runs.off, metricsOn: runs.on, conns: CONNS, durationMs: DURATION_MS}, null, 2) + '\n')
   } finally {
     await on?.stop()
