@@ -6,10 +6,11 @@
 //   BENCH_TOOL=node|wrk (default: wrk when installed) BENCH_JSON=<file> (also write the results).
 // `npm run bench -- --profile` also writes V8 CPU profiles of the edge and the Warpgate
 // (bench-profiles/edge.cpuprofile, warpgate.cpuprofile; open them in Chrome DevTools).
-// `npm run bench -- --metrics` instead compares small-request throughput through two platforms,
-// one with metrics off and one with `--metrics-addr` (scraped every 5 s during the run),
-// in alternating rounds (BENCH_ROUNDS=3, the order flipped every round) so that the machine's
-// other load hits both alike. `--metrics --aa` runs the same with metrics off on both platforms:
+// `npm run bench -- --metrics` instead compares small-request throughput through four platforms,
+// two with metrics off and two with `--metrics-addr` (scraped every 5 s during the run), started in
+// the order off, on, on, off so that start order cancels out, in rounds (BENCH_ROUNDS=3, the order
+// rotated every round) so that the machine's other load hits all alike. `--metrics --aa` runs the
+// same with metrics off on all four:
 // the difference it shows is the noise floor to read the real comparison against.
 // `npm run bench -- --control` instead measures the control plane's edge snapshot at scale
 // (bench/control-plane.ts): full build, one change of each kind, event-loop blocking.
@@ -166,31 +167,41 @@ function keepProfiles(dir: string, pids: Record<string, number>): string[] {
   return kept
 }
 
-/** Small requests through a platform with metrics off and one with metrics on, in alternating rounds. */
+/**
+ * Small requests through platforms with metrics off and with metrics on, in alternating rounds.
+ * Four platforms started in the order off, on, on, off (ABBA): a run showed the platform started
+ * second measuring ~4% slower with both off, so a lone pair would charge the start order to metrics.
+ */
 async function compareMetrics(origin: {url: string; port: number}, workDir: string): Promise<void> {
-  // with --profile, both platforms and Warpgates write CPU profiles (compare the two edges')
+  // with --profile, every platform and Warpgate writes a CPU profile (compare the edges')
   const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : undefined
-  const off = await startThroughMezu({...origin, workDir, nodeArgs})
-  let on: MezuTarget | undefined
+  const onArgs = METRICS_AA ? [] : ['--metrics-addr', '127.0.0.1:0']
+  const started: MezuTarget[] = []
   try {
-    on = await startThroughMezu({...origin, workDir, nodeArgs, platformArgs: METRICS_AA ? [] : ['--metrics-addr', '127.0.0.1:0']})
-    const metricsUrl = on.metricsUrl
-    if (!metricsUrl && !METRICS_AA) throw new Error('the platform started with --metrics-addr printed no metricsUrl')
+    const targets: Array<{label: 'off' | 'on'; target: MezuTarget}> = []
+    for (const label of ['off', 'on', 'on', 'off'] as const) {
+      const target = await startThroughMezu({...origin, workDir, nodeArgs, ...(label === 'on' && {platformArgs: onArgs})})
+      started.push(target)
+      if (label === 'on' && !METRICS_AA && !target.metricsUrl) throw new Error('the platform started with --metrics-addr printed no metricsUrl')
+      targets.push({label, target})
+    }
+    const metricsUrl = targets[1].target.metricsUrl
     const runs: Record<'off' | 'on', Array<SmallResult & {edgeCpuUs: number; scrapes: number}>> = {off: [], on: []}
     for (let round = 1; round <= ROUNDS; round++) {
-      // which goes first alternates: a machine warming up or slowing down favours neither
-      const order = [['off', off], ['on', on]] as const
-      for (const [label, target] of round % 2 === 1 ? order : [order[1], order[0]]) {
+      // which goes first rotates: a machine warming up or slowing down favours neither
+      const order = [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)]
+      for (const {label, target} of order) {
         await waitReady(target)
         process.stderr.write(`[bench] round ${round}/${ROUNDS}, metrics ${label}: small requests (${CONNS} connections, ${DURATION_MS / 1000}s)\n`)
         let cpuBefore = 0
         let scrapes = 0
         // Prometheus scrapes every 15 s or more; every 5 s here, so its cost is in the numbers
         let scraper: NodeJS.Timeout | undefined
+        const url = target.metricsUrl
         const around = {
           start: () => {
             cpuBefore = cpuMs(target.processes.edge)
-            if (label === 'on' && metricsUrl) scraper = setInterval(() => void fetch(metricsUrl).then((r) => r.text()).then(() => scrapes++, () => {}), 5000)
+            if (url) scraper = setInterval(() => void fetch(url).then((r) => r.text()).then(() => scrapes++, () => {}), 5000)
           },
           end: () => {
             clearInterval(scraper)
@@ -201,6 +212,7 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
         runs[label].push({...r, edgeCpuUs: (cpuBefore * 1000) / Math.max(1, r.requests), scrapes})
       }
     }
+    // one of the two metrics-on platforms, which had half the "on" rounds
     const text = metricsUrl ? await (await fetch(metricsUrl)).text() : ''
     const counted = [...text.matchAll(/^mezu_edge_requests_total\{[^}]*class="2xx"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
@@ -217,13 +229,12 @@ async function compareMetrics(origin: {url: string; port: number}, workDir: stri
       ['small requests, errors', String(runs.off.reduce((n, r) => n + r.errors, 0)), String(runs.on.reduce((n, r) => n + r.errors, 0)), ''],
     ]
     const head = ['metric', 'metrics off: mean (rounds)', `${METRICS_AA ? 'metrics off too (A/A control)' : 'metrics on'}: mean (rounds)`, 'on vs off']
-    console.log(`\nMezusphere metrics overhead${METRICS_AA ? ' (A/A control: both off)' : ''}: node ${process.version}, ${cpus().length} CPUs, load by ${runs.off[0].tool}, ${CONNS} keep-alive connections, ${ROUNDS} alternating rounds of ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), /metrics scraped every 5 s while on (${runs.on.reduce((n, r) => n + r.scrapes, 0)} scrapes)\n`)
+    console.log(`\nMezusphere metrics overhead${METRICS_AA ? ' (A/A control: both off)' : ''}: node ${process.version}, ${cpus().length} CPUs, load by ${runs.off[0].tool}, ${CONNS} keep-alive connections, ${ROUNDS} rounds (4 platforms started off, on, on, off, the order rotated each round) of ${DURATION_MS / 1000}s (+${WARMUP_MS / 1000}s warm-up), /metrics scraped every 5 s while on (${runs.on.reduce((n, r) => n + r.scrapes, 0)} scrapes)\n`)
     console.log([head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'))
-    if (metricsUrl) console.log(`\nthe metrics-on edge counted ${counted} 2xx requests (the load generator made ${runs.on.reduce((n, r) => n + r.requests, 0)} in the measured windows, plus warm-ups and readiness probes)`)
+    if (metricsUrl) console.log(`\nthe first metrics-on edge counted ${counted} 2xx requests (the load generator made ${runs.on.reduce((n, r) => n + r.requests, 0) / 2} on average per metrics-on platform in the measured windows, plus warm-ups and readiness probes)`)
     if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({metricsOff: runs.off, metricsOn: runs.on, conns: CONNS, durationMs: DURATION_MS}, null, 2) + '\n')
   } finally {
-    await on?.stop()
-    await off.stop()
+    for (const t of started.reverse()) await t.stop()
   }
 }
 
