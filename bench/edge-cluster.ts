@@ -1,10 +1,8 @@
-import type {ChildProcess} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {firstLine, LocalMezu, stopChild} from '../src/lib/local-platform.js'
+import {firstLine} from '../src/lib/local-platform.js'
 import type {Endpoint} from './load.js'
-import {EMAIL, publishOrigin, type TunnelState, waitServed} from './through-mezu.js'
+import {publishOrigin, startScratchPlatform, type TunnelState, waitServed} from './through-mezu.js'
 
 /** What `mezu platform start --role edge --json` prints once it serves (the fields used here). */
 interface EdgeSummary {
@@ -37,20 +35,9 @@ export const edgeName = (i: number) => `edge-${String.fromCharCode(97 + i)}`
  * edges are up before the Warpgate registers, so it learns all of them at registration.
  */
 export async function startEdgeCluster(origin: {url: string; workDir: string; count: number}): Promise<EdgeCluster> {
-  const dir = mkdtempSync(join(origin.workDir, 'cluster-'))
-  const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'control'), })
-  const password = randomBytes(18).toString('base64url')
-  const children: ChildProcess[] = []
-  const stop = async () => {
-    // the Warpgate first (it drains), then the edges, then the control plane they report to
-    for (const c of children.reverse()) await stopChild(c)
-    rmSync(dir, {recursive: true, force: true})
-  }
+  const {dir, mezu, platform: control, children, stop} = await startScratchPlatform({workDir: origin.workDir, prefix: 'cluster-', platformArgs: ['--role', 'control']})
   try {
-    const control = await mezu.startPlatform({email: EMAIL, password, ports: {api: 0, edge: 0, tunnel: 0}, args: ['--role', 'control']})
-    children.push(control.child)
     const {info} = control
-    mezu.loginAndUse(info, {email: EMAIL, password, project: 'bench', env: 'prod'})
     const processes: Record<string, number> = {control: control.child.pid!}
     const edges: EdgeSummary[] = []
     const names = Array.from({length: origin.count}, (_, i) => edgeName(i))

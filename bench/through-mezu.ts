@@ -41,20 +41,9 @@ export const EMAIL = 'bench@mezu.localhost'
  * limit, so the data plane is what gets measured.
  */
 export async function startThroughMezu(origin: {url: string; port: number; workDir: string; nodeArgs?: string[]; platformArgs?: string[]}): Promise<MezuTarget> {
-  const dir = mkdtempSync(join(origin.workDir, 'mezu-'))
-  const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'data'), nodeArgs: origin.nodeArgs})
-  const password = randomBytes(18).toString('base64url')
-  const children: ChildProcess[] = []
-  const stop = async () => {
-    // The Warpgate first (--grace 1s), so the edge sees a clean drain rather than a dead tunnel.
-    for (const c of children.reverse()) await stopChild(c)
-    rmSync(dir, {recursive: true, force: true})
-  }
+  const {mezu, platform, children, stop} = await startScratchPlatform({workDir: origin.workDir, prefix: 'mezu-', nodeArgs: origin.nodeArgs, platformArgs: origin.platformArgs})
   try {
-    const platform = await mezu.startPlatform({email: EMAIL, password, ports: {api: 0, edge: 0, tunnel: 0}, args: origin.platformArgs})
-    children.push(platform.child)
     const {info} = platform
-    mezu.loginAndUse(info, {email: EMAIL, password, project: 'bench', env: 'prod'})
     const tunnel = publishOrigin(mezu, info, origin.url)
     children.push(tunnel.child)
     const url = await tunnel.ready
@@ -68,6 +57,31 @@ export async function startThroughMezu(origin: {url: string; port: number; workD
       tunnelState: tunnel.state,
       stop,
     }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+/**
+ * A platform in a scratch directory with the CLI logged in to it (project bench, env prod), and
+ * the stop that ends every child pushed to `children` in reverse order and removes the directory.
+ */
+export async function startScratchPlatform(o: {workDir: string; prefix: string; nodeArgs?: string[]; platformArgs?: string[]}) {
+  const dir = mkdtempSync(join(o.workDir, o.prefix))
+  const mezu = new LocalMezu({configDir: join(dir, 'cli'), dataDir: join(dir, 'data'), nodeArgs: o.nodeArgs})
+  const password = randomBytes(18).toString('base64url')
+  const children: ChildProcess[] = []
+  const stop = async () => {
+    // later children first: the Warpgate drains before its edge, edges stop before their control plane
+    for (const c of children.reverse()) await stopChild(c)
+    rmSync(dir, {recursive: true, force: true})
+  }
+  try {
+    const platform = await mezu.startPlatform({email: EMAIL, password, ports: {api: 0, edge: 0, tunnel: 0}, args: o.platformArgs})
+    children.push(platform.child)
+    mezu.loginAndUse(platform.info, {email: EMAIL, password, project: 'bench', env: 'prod'})
+    return {dir, mezu, platform, children, stop}
   } catch (error) {
     await stop()
     throw error
