@@ -29,7 +29,7 @@ import {fileURLToPath} from 'node:url'
 import {controlPlaneBench} from './control-plane.js'
 import {compareEdges} from './edges.js'
 import {download, type Endpoint, hasWrk, smallRequests, type SmallResult, upload, waitReady} from './load.js'
-import {cpuMs, peakMiB, rssMiB, writeCalls} from './memory.js'
+import {cpuMs, peakMiB, rssMiB, sampleRss, writeCalls} from './memory.js'
 import {type MezuTarget, startThroughMezu} from './through-mezu.js'
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d)
@@ -68,7 +68,8 @@ interface Measured {
   cpuMsPerMiB: {download: Record<string, number>; upload: Record<string, number>}
   downloadMiBs: number
   uploadMiBs: number
-  memory: Record<string, {idle: number; peak: number}>
+  /** idle: right after start; transfers: the largest sampled during the download and upload; peak: the lifetime high-water mark */
+  memory: Record<string, {idle: number; transfers: number; peak: number}>
 }
 
 /** Starts the origin as its own process on a free port. */
@@ -106,6 +107,7 @@ async function measure(label: string, ep: Endpoint, processes: Record<string, nu
   const cpuUsPerRequest = Object.fromEntries(Object.entries(cpuUsed).map(([k, ms]) => [k, (ms * 1000) / Math.max(1, small.requests)]))
   const requestsPerWrite = Object.fromEntries(Object.entries(writesMade).map(([k, n]) => [k, small.requests / Math.max(1, n)]))
   process.stderr.write(`[bench] ${label}: ${LARGE_MB} MiB download\n`)
+  const rssDuringTransfers = sampleRss(processes)
   before = cpu()
   const downloadMiBs = await download(ep, LARGE_MB)
   const perMiB = (u: Record<string, number>) => Object.fromEntries(Object.entries(u).map(([k, ms]) => [k, ms / LARGE_MB]))
@@ -114,7 +116,8 @@ async function measure(label: string, ep: Endpoint, processes: Record<string, nu
   before = cpu()
   const uploadMiBs = await upload(ep, LARGE_MB)
   const ul = perMiB(used(before))
-  const memory = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, {idle: idle[k], peak: peakMiB(pid)}]))
+  const transfers = rssDuringTransfers.stop()
+  const memory = Object.fromEntries(Object.entries(processes).map(([k, pid]) => [k, {idle: idle[k], transfers: transfers[k], peak: peakMiB(pid)}]))
   return {small, cpuUsPerRequest, requestsPerWrite, cpuMsPerMiB: {download: dl, upload: ul}, downloadMiBs, uploadMiBs, memory}
 }
 
@@ -145,7 +148,8 @@ function table(direct: Measured, mezu: Measured | undefined): string {
   for (const n of names) {
     const d = direct.memory[n]
     const m = mezu?.memory[n]
-    rows.push([`${n} RSS idle / peak, MiB`, d ? `${f(d.idle)} / ${f(d.peak)}` : '-', m ? `${f(m.idle)} / ${f(m.peak)}` : '-', ''])
+    const cell = (x: Measured['memory'][string] | undefined) => (x ? `${f(x.idle)} / ${f(x.transfers)} / ${f(x.peak)}` : '-')
+    rows.push([`${n} RSS idle / during transfers / lifetime peak, MiB`, cell(d), cell(m), ''])
   }
   const head = ['metric', 'direct', 'through Mezusphere', 'ratio']
   const lines = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`)

@@ -59,3 +59,24 @@ export function writeCalls(pid: number): number {
   }
   return n
 }
+
+/**
+ * Samples the resident memory of each named process tree every `everyMs` until stopped and keeps
+ * the largest: the peak of one phase (the transfers), where VmHWM is the whole life's, start-up
+ * and password hashing included.
+ */
+export function sampleRss(processes: Record<string, number>, everyMs = 50): {stop(): Record<string, number>} {
+  const max: Record<string, number> = Object.fromEntries(Object.keys(processes).map((k) => [k, 0]))
+  const take = () => {
+    for (const [k, pid] of Object.entries(processes)) max[k] = Math.max(max[k], rssMiB(pid))
+  }
+  take()
+  const timer = setInterval(take, everyMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      take()
+      return max
+    },
+  }
+}
