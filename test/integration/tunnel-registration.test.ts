@@ -1,5 +1,6 @@
-import {webcrypto} from 'node:crypto'
+import {webcrypto, X509Certificate} from 'node:crypto'
 import test from 'ava'
+import {recordRegistration} from '../../platform/store/config/warpgates.js'
 import {renewalMessage} from '../../src/protocol/identity.js'
 import {createKeyAndCsr, register, RegistrationError, renew} from '../../src/warpgate/registration.js'
 import {api, loginToken} from '../helpers/api.js'
@@ -34,6 +35,29 @@ test('registration tokens work once, are stored only as a keyed hash, and a CSR 
 
   const bogus = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates/register', {body: {token: 'mezu_wg_' + 'A'.repeat(43), csr: (await createKeyAndCsr()).csrPem}})
   t.is(bogus.status, 401)
+})
+
+test('one registration token raced by several registrations registers exactly one; the losers get nothing and leave no audit entry', async (t) => {
+  const platform = await startTestPlatform(t)
+  await addProjectEnv(platform, 'demo', 'prod')
+  const token = await loginToken(platform.apiUrl, platform.caPem, ADMIN_EMAIL, ADMIN_PASSWORD)
+  const created = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates', {token, body: {project: 'demo', environment: 'prod', name: 'raced'}})
+  const csrs = await Promise.all([0, 1, 2, 3].map(() => createKeyAndCsr()))
+  const results = await Promise.all(csrs.map((c) => api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates/register', {body: {token: created.body.token, csr: c.csrPem}})))
+  t.deepEqual(results.map((r) => r.status).sort(), [201, 401, 401, 401], results.map((r) => r.text).join('\n'))
+  const audit = (await api(platform.apiUrl, platform.caPem, 'GET', '/v1/audit?limit=200', {token})).body.items.filter((e: {action: string}) => e.action === 'warpgate.register')
+  t.is(audit.length, 1)
+  // the one audited certificate is the one the winner got
+  const winner = results.find((r) => r.status === 201)!
+  const serial = (x: string) => x.toLowerCase().replace(/^0+/, '')
+  t.is(serial(new X509Certificate(winner.body.certificatePem).serialNumber), serial(audit[0].details.serial))
+
+  // the store's own guarantee, without the API's timing in front: one burn per token
+  const other = await api(platform.apiUrl, platform.caPem, 'POST', '/v1/warpgates', {token, body: {project: 'demo', environment: 'prod', name: 'store-race'}})
+  const cert = {serial: '01ab', expiresAt: Date.now() + 60_000}
+  const outcomes = await Promise.all([0, 1, 2, 3].map(() => recordRegistration(platform.ctx.cdb, other.body.warpgate.id, other.body.token, cert)))
+  t.deepEqual(outcomes.filter(Boolean), [true])
+  t.false(await recordRegistration(platform.ctx.cdb, other.body.warpgate.id, 'mezu_wg_' + 'A'.repeat(43), cert), 'another token burns nothing')
 })
 
 test('refuses a malformed CSR and a CSR whose self-signature does not verify, and keeps the token usable', async (t) => {

@@ -8,7 +8,7 @@ import {LOCAL_EDGE_ID} from '../../../src/protocol/tunnel.js'
 import {CertificateError, signWarpgateCsr, verifyRenewalSignature, verifyWarpgateCert} from '../../pki/csr.js'
 import {getEnvironment} from '../../store/config/environments.js'
 import {listRoutes} from '../../store/config/routes.js'
-import {createWarpgate, findWarpgateByToken, getWarpgate, listWarpgates, recordCertificate, revokeWarpgate, type WarpgateRecord} from '../../store/config/warpgates.js'
+import {createWarpgate, findWarpgateByToken, getWarpgate, listWarpgates, recordCertificate, recordRegistration, revokeWarpgate, type WarpgateRecord} from '../../store/config/warpgates.js'
 import {canReachProject, projectReach, requireScope} from '../access.js'
 import {type ControlContext, change} from '../context.js'
 import {routeUrl} from '../edge-config.js'
@@ -82,17 +82,18 @@ export function registerWarpgateRoutes(app: FastifyInstance, ctx: ControlContext
   })
 
   // Public: the token is the credential. Burning it and recording the certificate commit together,
-  // so a token can never register twice.
+  // and the burn matches only that token, so a token registers once even when raced.
   app.post<{Body: Static<typeof RegisterBody>}>('/v1/warpgates/register', {schema: {body: RegisterBody}, config: {public: true}}, async (req, reply): Promise<WarpgateCertificate> => {
     const w = await findWarpgateByToken(ctx.cdb, req.body.token)
     if (!w || w.revokedAt !== null) throw new ApiError('unauthenticated', 'the registration token is unknown, already used or revoked: create a new one with `mezu warpgates create`')
     if (w.tokenExpiresAt < Date.now()) throw new ApiError('token_expired', 'the registration token has expired: create a new one with `mezu warpgates create`')
     const issued = await issue(ctx, w, req.body.csr)
-    const still = await findWarpgateByToken(ctx.cdb, req.body.token)
-    if (!still) throw new ApiError('unauthenticated', 'the registration token was used concurrently')
-    await change(ctx, req, {action: 'warpgate.register', target: {type: 'warpgate', id: w.id, name: w.name}, details: {serial: issued.serial}},
-      () => recordCertificate(ctx.cdb, w.id, {serial: issued.serial, expiresAt: issued.notAfter.getTime()}),
-      {kind: 'warpgate', id: () => w.id, action: 'updated'})
+    await change(ctx, req, {action: 'warpgate.register', target: {type: 'warpgate', id: w.id, name: w.name}, details: {serial: issued.serial}}, async () => {
+      // rolls back the audit entry: of two registrations racing with one token, the loser recorded nothing
+      if (!(await recordRegistration(ctx.cdb, w.id, req.body.token, {serial: issued.serial, expiresAt: issued.notAfter.getTime()}))) {
+        throw new ApiError('unauthenticated', 'the registration token was used by another registration at the same time')
+      }
+    }, {kind: 'warpgate', id: () => w.id, action: 'updated'})
     reply.code(201)
     return certificateAnswer(ctx, w, issued)
   })

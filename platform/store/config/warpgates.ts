@@ -1,6 +1,6 @@
 import {newId} from '../../../src/protocol/ids.js'
 import {newToken} from '../../../src/protocol/tokens.js'
-import {changed, type StoreCtx} from '../db.js'
+import {changed, type StoreCtx, transaction} from '../db.js'
 import type {WarpgatesTable} from '../schema.js'
 
 type Row = WarpgatesTable
@@ -72,7 +72,7 @@ export async function listWarpgates(c: StoreCtx, filter: {projectIds?: readonly 
   return (await q.orderBy('created_at').orderBy('id').execute()).map((r) => toRecord(c, r))
 }
 
-/** Records an issued certificate; the first one also burns the registration token. */
+/** Records a renewed certificate. */
 export async function recordCertificate(c: StoreCtx, id: string, cert: {serial: string; expiresAt: number}): Promise<void> {
   const cur = await getWarpgate(c, id)
   if (!cur) return
@@ -82,6 +82,30 @@ export async function recordCertificate(c: StoreCtx, id: string, cert: {serial: 
     registeredAt: cur.registeredAt ?? now, certSerial: cert.serial, certExpiresAt: cert.expiresAt,
   }
   await c.db.updateTable(T).set({token_hash: null, updated_at: now, doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
+}
+
+/**
+ * Records the first certificate and burns the registration token, matching only while that token
+ * is still the registration's and it is unrevoked: of two registrations racing with one token,
+ * exactly one returns true (on PostgreSQL the writers' lock orders them; the loser finds the hash gone).
+ */
+export async function recordRegistration(c: StoreCtx, id: string, token: string, cert: {serial: string; expiresAt: number}): Promise<boolean> {
+  return transaction(c, async () => {
+    const cur = await getWarpgate(c, id)
+    if (!cur) return false
+    const now = Date.now()
+    const doc: WarpgateDoc = {
+      name: cur.name, service: cur.service, tokenExpiresAt: cur.tokenExpiresAt,
+      registeredAt: now, certSerial: cert.serial, certExpiresAt: cert.expiresAt,
+    }
+    const result = await c.db.updateTable(T)
+      .set({token_hash: null, updated_at: now, doc: c.cipher.sealJson(T, id, doc)})
+      .where('id', '=', id)
+      .where('token_hash', '=', c.hasher.tokenHash(token))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return changed(result) === 1
+  })
 }
 
 /** Revokes a registration (and any unused token); returns false when it was already revoked or is missing. */
