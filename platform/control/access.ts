@@ -27,6 +27,18 @@ const MEMBER_SCOPES = new Set<string>([
   'warpgates:read', 'warpgates:write', 'logs:read',
 ])
 
+/**
+ * Scopes over resources of the whole platform rather than of a project: a service account limited
+ * to one project never holds them, whatever it was given (`*` included).
+ */
+const PLATFORM_SCOPES = new Set<string>(['users:read', 'users:write', 'directories:read', 'directories:write', 'sessions:read', 'sessions:write', 'audit:read', 'edges:read', 'edges:write'])
+
+/** Whether `scope` covers the whole platform (users, directories, sessions, audit, edges). */
+export function isPlatformScope(scope: string): boolean {
+  const [resource] = scope.split(':')
+  return [...PLATFORM_SCOPES].some((s) => s.startsWith(`${resource}:`))
+}
+
 export function isValidScope(s: string): boolean {
   if (s === '*') return true
   const [resource, verb] = s.split(':')
@@ -43,13 +55,20 @@ function grants(held: string, wanted: string): boolean {
 
 export function hasScope(p: Principal, scope: Scope): boolean {
   if (p.kind === 'user') return p.role === 'owner' || p.role === 'admin' || MEMBER_SCOPES.has(scope)
+  if (p.projectId && PLATFORM_SCOPES.has(scope)) return false
   return (p.scopes ?? []).some((s) => grants(s, scope))
 }
 
 export function requireScope(p: Principal, scope: Scope): void {
-  if (!hasScope(p, scope)) {
-    throw new ApiError('forbidden', p.kind === 'user' ? `your role (${p.role}) does not allow ${scope}` : `the service account lacks the ${scope} scope`)
+  if (!hasScope(p, scope)) throw scopeRefusal(p, scope)
+}
+
+/** The 403 for a principal without `scope`, saying why. */
+export function scopeRefusal(p: Principal, scope: Scope): ApiError {
+  if (p.kind === 'service-account' && p.projectId && PLATFORM_SCOPES.has(scope)) {
+    return new ApiError('forbidden', `${scope} covers the whole platform: a service account limited to one project cannot use it`)
   }
+  return new ApiError('forbidden', p.kind === 'user' ? `your role (${p.role}) does not allow ${scope}` : `the service account lacks the ${scope} scope`)
 }
 
 export function requireRole(p: Principal, roles: Array<'owner' | 'admin'>): void {

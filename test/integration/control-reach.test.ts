@@ -144,3 +144,27 @@ test('members and scoped accounts cannot manage membership or read the audit log
   }
   t.deepEqual((await call(t, 'GET', '/v1/projects', t.context.loner)).body.items, [])
 })
+
+test('a service account limited to one project never reaches platform-wide resources, even with *; naming such a scope for it is refused by name', async (t) => {
+  const wide = await call(t, 'POST', '/v1/service-accounts', t.context.owner, {name: 'alpha-everything', project: 'alpha', scopes: ['*']})
+  t.is(wide.status, 201, wide.text)
+  const key = wide.body.apiKey as string
+  for (const path of ['/v1/users', '/v1/audit', '/v1/sessions', '/v1/directories', '/v1/edges']) {
+    const r = await call(t, 'GET', path, key)
+    t.is(r.status, 403, `${path}: ${r.text}`)
+    t.regex(r.body.error.message, /covers the whole platform: a service account limited to one project/, path)
+  }
+  t.is((await call(t, 'POST', '/v1/users', key, {email: 'sneaky@example.test', role: 'owner'})).status, 403)
+  // its own project stays in reach
+  t.is((await call(t, 'GET', '/v1/projects/alpha', key)).status, 200)
+  t.is((await call(t, 'GET', '/v1/projects/bravo', key)).status, 404)
+
+  for (const scopes of [['users:read'], ['routes:read', 'audit:read'], ['sessions:*']]) {
+    const r = await call(t, 'POST', '/v1/service-accounts', t.context.owner, {name: `alpha-${scopes.join('-').replace(/[^a-z]/g, '')}`, project: 'alpha', scopes})
+    t.is(r.status, 400, r.text)
+    t.is(r.body.error.field, 'scopes')
+    t.regex(r.body.error.message, /covers the whole platform: an account limited to project "alpha" cannot hold it/)
+  }
+  // without a project, the same scopes are fine
+  t.is((await call(t, 'POST', '/v1/service-accounts', t.context.owner, {name: 'platform-auditor', scopes: ['audit:read']})).status, 201)
+})

@@ -9,7 +9,7 @@ import {CertificateError, signEdgeCsr} from '../../pki/csr.js'
 import {appendAudit} from '../../store/config/audit.js'
 import {transaction, uniqueViolation} from '../../store/db.js'
 import {createEdge, type EdgeRecord, findEdgeByToken, getEdge, getEdgeByName, listEdges, recordEnrolment, recordRenewal, revokeEdge} from '../../store/config/edges.js'
-import {requireScope, type Scope} from '../access.js'
+import {requireScope} from '../access.js'
 import {announce, type ControlContext, change} from '../context.js'
 import {edgeCertNames, MAX_EDGE_NAMES} from '../edge-cert-names.js'
 import {ApiError, notFound} from '../errors.js'
@@ -56,15 +56,9 @@ export function edgeView(ctx: ControlContext, e: EdgeRecord): Edge {
   }
 }
 
-/** Edges serve every project: a service account limited to one project may not manage them, whatever its scopes. */
-function requireEdgeScope(p: Principal, scope: Scope): void {
-  requireScope(p, scope)
-  if (p.kind === 'service-account' && p.projectId) throw new ApiError('forbidden', `edges serve every project: a service account limited to one project cannot use ${scope}`)
-}
-
 export function registerEdgeRoutes(app: FastifyInstance, ctx: ControlContext): void {
   app.post<{Body: Static<typeof CreateBody>}>('/v1/edges', {schema: {body: CreateBody}}, async (req, reply): Promise<EdgeCreated> => {
-    requireEdgeScope(req.principal!, 'edges:write')
+    requireScope(req.principal!, 'edges:write')
     const created = await create(ctx, req, req.body.name)
     const joinToken = formatJoinToken(created.token, ctx.ca.certPem)
     reply.code(201)
@@ -75,17 +69,17 @@ export function registerEdgeRoutes(app: FastifyInstance, ctx: ControlContext): v
   })
 
   app.get<{Querystring: Static<typeof NoQuery>}>('/v1/edges', {schema: {querystring: NoQuery}}, async (req): Promise<Page<Edge>> => {
-    requireEdgeScope(req.principal!, 'edges:read')
+    requireScope(req.principal!, 'edges:read')
     return {items: (await listEdges(ctx.cdb)).map((e) => edgeView(ctx, e)), nextCursor: null}
   })
 
   app.get<{Params: RefParamsT}>('/v1/edges/:ref', {schema: {params: RefParams}}, async (req): Promise<Edge> => {
-    requireEdgeScope(req.principal!, 'edges:read')
+    requireScope(req.principal!, 'edges:read')
     return edgeView(ctx, await resolveEdge(ctx, req.params.ref))
   })
 
   app.post<{Params: RefParamsT}>('/v1/edges/:ref/revoke', {schema: {params: RefParams}}, async (req): Promise<Edge> => {
-    requireEdgeScope(req.principal!, 'edges:write')
+    requireScope(req.principal!, 'edges:write')
     const e = await resolveEdge(ctx, req.params.ref)
     if (e.revokedAt !== null) throw new ApiError('conflict', `edge "${e.name}" (${e.id}) is already revoked`)
     await change(ctx, req, {action: 'edge.revoke', target: {type: 'edge', id: e.id, name: e.name}}, () => revokeEdge(ctx.cdb, e.id), {kind: 'edge', id: () => e.id, action: 'revoked'})
@@ -171,14 +165,17 @@ export async function renewEdgeCertificate(ctx: ControlContext, edgeId: string, 
 async function create(ctx: ControlContext, req: FastifyRequest, requested: string | undefined): Promise<{token: string; edge: EdgeRecord}> {
   for (let attempt = 0; ; attempt++) {
     const name = requested ?? (await defaultName(ctx))
-    if (await getEdgeByName(ctx.cdb, name)) throw new ApiError('conflict', `an edge named "${name}" already exists`, 'name')
+    const taken = await getEdgeByName(ctx.cdb, name)
+    // a default name taken since it was picked (a concurrent create) is picked again
+    if (taken && requested === undefined && attempt < 10) continue
+    if (taken) throw new ApiError('conflict', `an edge named "${name}" already exists`, 'name')
     try {
       return await change(ctx, req, {action: 'edge.create', target: {type: 'edge', id: null, name}},
         () => createEdge(ctx.cdb, {name, tokenTtlMs: TOKEN_TTL_MS}),
         {kind: 'edge', id: (r) => r.edge.id, action: 'created'})
     } catch (error) {
       if (!uniqueViolation(error)) throw error
-      if (requested !== undefined || attempt >= 4) throw new ApiError('conflict', `an edge named "${name}" already exists`, 'name')
+      if (requested !== undefined || attempt >= 10) throw new ApiError('conflict', `an edge named "${name}" already exists`, 'name')
     }
   }
 }

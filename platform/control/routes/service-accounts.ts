@@ -7,7 +7,7 @@ import {
   createServiceAccount, deleteServiceAccount, findServiceAccountByName, getServiceAccount, listServiceAccounts,
   revokeServiceAccount, rotateApiKey, type ServiceAccountRecord,
 } from '../../store/identity/service-accounts.js'
-import {isValidScope, requireScope, SCOPES} from '../access.js'
+import {isPlatformScope, isValidScope, requireScope, SCOPES} from '../access.js'
 import {type ControlContext, change} from '../context.js'
 import {ApiError, notFound} from '../errors.js'
 import {resolveProject} from '../resolve.js'
@@ -65,6 +65,9 @@ export function registerServiceAccountRoutes(app: FastifyInstance, ctx: ControlC
       expiresAt = t
     }
     const project = req.body.project ? await resolveProject(ctx, p, req.body.project) : null
+    // `*` stays allowed (it grants every project scope); naming a platform scope is a mistake worth saying
+    const platformWide = project && req.body.scopes.find((s) => s !== '*' && isPlatformScope(s))
+    if (platformWide) throw new ApiError('invalid_request', `scope "${platformWide}" covers the whole platform: an account limited to project "${project.name}" cannot hold it; drop it or create the account without --project`, 'scopes')
     if (p.kind === 'service-account' && p.projectId && project?.id !== p.projectId) throw new ApiError('forbidden', 'a project-scoped service account can only create accounts for its project')
     if (await findServiceAccountByName(ctx.idb, req.body.name)) throw new ApiError('conflict', `a service account named "${req.body.name}" already exists`, 'name')
     const {account, apiKey} = await change(ctx, req, {action: 'service-account.create', target: {type: 'service-account', id: null, name: req.body.name}, details: {scopes: req.body.scopes, projectId: project?.id ?? null}}, () =>

@@ -4,7 +4,7 @@ import type {Page, Principal, SessionInfo, SessionListItem, SessionRevokeResult}
 import {looksLikeId} from '../../../src/protocol/ids.js'
 import {getSession, listSessions, revokeSession, type SessionRecord} from '../../store/identity/sessions.js'
 import {findUserByEmail, getUser} from '../../store/identity/users.js'
-import {hasScope} from '../access.js'
+import {hasScope, scopeRefusal} from '../access.js'
 import {type ControlContext, change} from '../context.js'
 import {ApiError, notFound} from '../errors.js'
 import {PageQuery} from '../schemas.js'
@@ -29,7 +29,7 @@ export function publicSession(s: SessionRecord): SessionInfo {
 function onlyOwn(p: Principal, scope: 'sessions:read' | 'sessions:write'): string | undefined {
   if (hasScope(p, scope)) return undefined
   if (p.kind === 'user') return p.id
-  throw new ApiError('forbidden', `the service account lacks the ${scope} scope`)
+  throw scopeRefusal(p, scope)
 }
 
 async function userIdOf(ctx: ControlContext, ref: string): Promise<string> {
