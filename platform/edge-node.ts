@@ -129,9 +129,9 @@ export async function startEdgeNode(config: PlatformConfig, opts: {log?: Logger}
   const checks: Array<[string, Check]> = [
     ['edge', listening(dp.edge.server, 'edge')],
     ['tunnel', listening(dp.tunnel.server, 'tunnel')],
-    // the edge still serves its last snapshot; this says it may be stale
     // Warpgates refuse an expired certificate: the edge cannot serve them any more
-    ['certificate', () => (renewer.expiresAt() > Date.now() ? {ok: true} : {ok: false, message: `the edge certificate expired at ${new Date(renewer.expiresAt()).toISOString()} and could not be renewed: the control plane has been unreachable`})],
+    ['certificate', () => (renewer.expiresAt() > Date.now() ? {ok: true} : {ok: false, message: `the edge certificate expired at ${new Date(renewer.expiresAt()).toISOString()} before it could be renewed over the control channel`})],
+    // the edge still serves its last snapshot; this says it may be stale
     ['control-channel', () => (channel.connected ? {ok: true} : {ok: false, message: `the control plane has been unreachable since ${new Date(channel.disconnectedSince ?? Date.now()).toISOString()}; serving the configuration of version ${channel.get().version}`})],
   ]
   const ready = () => runChecks(checks)

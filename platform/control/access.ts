@@ -28,15 +28,14 @@ const MEMBER_SCOPES = new Set<string>([
 ])
 
 /**
- * Scopes over resources of the whole platform rather than of a project: a service account limited
- * to one project never holds them, whatever it was given (`*` included).
+ * Resources of the whole platform rather than of a project: a service account limited to one
+ * project never holds their scopes, whatever it was given (`*` included).
  */
-const PLATFORM_SCOPES = new Set<string>(['users:read', 'users:write', 'directories:read', 'directories:write', 'sessions:read', 'sessions:write', 'audit:read', 'edges:read', 'edges:write'])
+const PLATFORM_RESOURCES = new Set(['users', 'directories', 'sessions', 'audit', 'edges'])
 
-/** Whether `scope` covers the whole platform (users, directories, sessions, audit, edges). */
+/** Whether `scope` (`resource:verb`) covers the whole platform. */
 export function isPlatformScope(scope: string): boolean {
-  const [resource] = scope.split(':')
-  return [...PLATFORM_SCOPES].some((s) => s.startsWith(`${resource}:`))
+  return PLATFORM_RESOURCES.has(scope.split(':')[0])
 }
 
 export function isValidScope(s: string): boolean {
@@ -55,7 +54,7 @@ function grants(held: string, wanted: string): boolean {
 
 export function hasScope(p: Principal, scope: Scope): boolean {
   if (p.kind === 'user') return p.role === 'owner' || p.role === 'admin' || MEMBER_SCOPES.has(scope)
-  if (p.projectId && PLATFORM_SCOPES.has(scope)) return false
+  if (p.projectId && isPlatformScope(scope)) return false
   return (p.scopes ?? []).some((s) => grants(s, scope))
 }
 
@@ -65,7 +64,7 @@ export function requireScope(p: Principal, scope: Scope): void {
 
 /** The 403 for a principal without `scope`, saying why. */
 export function scopeRefusal(p: Principal, scope: Scope): ApiError {
-  if (p.kind === 'service-account' && p.projectId && PLATFORM_SCOPES.has(scope)) {
+  if (p.kind === 'service-account' && p.projectId && isPlatformScope(scope)) {
     return new ApiError('forbidden', `${scope} covers the whole platform: a service account limited to one project cannot use it`)
   }
   return new ApiError('forbidden', p.kind === 'user' ? `your role (${p.role}) does not allow ${scope}` : `the service account lacks the ${scope} scope`)

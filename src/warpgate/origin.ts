@@ -4,7 +4,7 @@ import type {Socket} from 'node:net'
 import {FLAG_END_STREAM, FLAG_INFO, FLAG_UPGRADE, type HeadFields, ResetCode} from '../protocol/frames.js'
 import {headValue, REQUEST_PAIRS_AT} from '../protocol/head.js'
 import type {MuxStream} from '../protocol/mux.js'
-import {pipeStreamTo, pipeToStream} from '../protocol/stream-pipe.js'
+import {pipeStreamTo, pipeToStream, type Sink} from '../protocol/stream-pipe.js'
 import {CLOSED_BEFORE_RESPONDING, type ResponseHandler} from './http1-response.js'
 import {type ConnectionUser, type OriginConnection, OriginPool} from './origin-pool.js'
 import {HEADER_TUNNEL_ERROR, HOP_BY_HOP_HEADERS, TUNNEL_HEADER_PREFIX, type TunnelError} from '../protocol/tunnel.js'
@@ -137,18 +137,11 @@ class OriginExchange implements ResponseHandler, ConnectionUser {
     if (this.bodySent) return
     const s = this.s
     if (this.chunked) {
-      pipeStreamTo(s, {
-        write(chunk: Buffer) {
-          corkForTurn(socket)
-          socket.write(chunk.length.toString(16) + '\r\n', 'latin1')
-          socket.write(chunk)
-          return socket.write('\r\n', 'latin1')
-        },
-        once: (event, listener) => socket.once(event, listener),
-        get destroyed() {
-          return socket.destroyed
-        },
-      })
+      pipeStreamTo(s, corkedSink(socket, (chunk) => {
+        socket.write(chunk.length.toString(16) + '\r\n', 'latin1')
+        socket.write(chunk)
+        return socket.write('\r\n', 'latin1')
+      }))
       s.onTrailers = (fields) => {
         let t = '0\r\n'
         for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -162,19 +155,7 @@ class OriginExchange implements ResponseHandler, ConnectionUser {
         this.bodySent = true
       }
     } else {
-      pipeStreamTo(s, {
-        write(chunk: Buffer) {
-          corkForTurn(socket)
-          return socket.write(chunk)
-        },
-        once: (event, listener) => socket.once(event, listener),
-        get writableEnded() {
-          return socket.writableEnded
-        },
-        get destroyed() {
-          return socket.destroyed
-        },
-      })
+      pipeStreamTo(s, corkedSink(socket, (chunk) => socket.write(chunk)))
       s.onEnd = () => (this.bodySent = true)
     }
   }
@@ -335,6 +316,22 @@ export class OriginProxy implements StreamHandler {
  * until the loop has delivered all it read (setImmediate runs right after the poll phase), they
  * leave as one writev.
  */
+function corkedSink(socket: Socket, write: (chunk: Buffer) => boolean): Sink {
+  return {
+    write(chunk) {
+      corkForTurn(socket)
+      return write(chunk)
+    },
+    once: (event, listener) => socket.once(event, listener),
+    get writableEnded() {
+      return socket.writableEnded
+    },
+    get destroyed() {
+      return socket.destroyed
+    },
+  }
+}
+
 function corkForTurn(socket: Socket): void {
   if (socket.writableCorked > 0) return
   socket.cork()

@@ -49,6 +49,14 @@ function toRecord(c: StoreCtx, r: Row): EdgeRecord {
   }
 }
 
+/** The sealed part of a record, with `changes` applied: every update re-seals the whole doc. */
+function docOf(r: EdgeRecord, changes: Partial<EdgeDoc>): EdgeDoc {
+  return {
+    name: r.name, certSerial: r.certSerial, address: r.address, version: r.version, edgeUrl: r.edgeUrl, tunnelUrls: r.tunnelUrls, signingJwk: r.signingJwk,
+    ...changes,
+  }
+}
+
 /**
  * Creates an edge and the secret part of its one-time join token (`mezu_edge_…`), stored only as
  * a keyed hash and shown once. A name taken (in any letter case) breaks the unique index.
@@ -108,10 +116,7 @@ export async function recordEnrolment(c: StoreCtx, id: string, secret: string, e
   return transaction(c, async () => {
     const cur = await getEdge(c, id)
     if (!cur) return false
-    const doc: EdgeDoc = {
-      name: cur.name, certSerial: e.certSerial, address: cur.address, version: cur.version,
-      edgeUrl: e.edgeUrl, tunnelUrls: e.tunnelUrls, signingJwk: e.signingJwk,
-    }
+    const doc = docOf(cur, {certSerial: e.certSerial, edgeUrl: e.edgeUrl, tunnelUrls: e.tunnelUrls, signingJwk: e.signingJwk})
     const result = await c.db.updateTable(T)
       .set({join_token_hash: null, enrolled_at: at, cert_expires_at: e.certExpiresAt, updated_at: at, doc: c.cipher.sealJson(T, id, doc)})
       .where('id', '=', id)
@@ -132,9 +137,8 @@ export async function recordRenewal(c: StoreCtx, id: string, r: {certSerial: str
   return transaction(c, async () => {
     const cur = await getEdge(c, id)
     if (!cur || cur.revokedAt !== null) return false
-    const {id: _id, hasToken: _t, tokenExpiresAt: _te, createdAt: _c, updatedAt: _u, enrolledAt: _e, certExpiresAt: _x, revokedAt: _r, lastSeenAt: _l, ...doc} = cur
     const result = await c.db.updateTable(T)
-      .set({cert_expires_at: r.certExpiresAt, updated_at: at, doc: c.cipher.sealJson(T, id, {...doc, certSerial: r.certSerial} satisfies EdgeDoc)})
+      .set({cert_expires_at: r.certExpiresAt, updated_at: at, doc: c.cipher.sealJson(T, id, docOf(cur, {certSerial: r.certSerial}))})
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst()
@@ -151,10 +155,7 @@ export async function recordEdgeSeen(c: StoreCtx, id: string, seen: {address: st
   await transaction(c, async () => {
     const cur = await getEdge(c, id)
     if (!cur) return
-    const doc: EdgeDoc = {
-      name: cur.name, certSerial: cur.certSerial, address: seen.address, version: seen.version,
-      edgeUrl: seen.edgeUrl === undefined ? cur.edgeUrl : seen.edgeUrl, tunnelUrls: seen.tunnelUrls ?? cur.tunnelUrls, signingJwk: cur.signingJwk,
-    }
+    const doc = docOf(cur, {address: seen.address, version: seen.version, edgeUrl: seen.edgeUrl === undefined ? cur.edgeUrl : seen.edgeUrl, tunnelUrls: seen.tunnelUrls ?? cur.tunnelUrls})
     await c.db.updateTable(T).set({last_seen_at: at, doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
   })
 }

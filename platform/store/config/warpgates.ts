@@ -72,16 +72,20 @@ export async function listWarpgates(c: StoreCtx, filter: {projectIds?: readonly 
   return (await q.orderBy('created_at').orderBy('id').execute()).map((r) => toRecord(c, r))
 }
 
+/** The sealed doc of `r` with a newly issued certificate; the first one also dates the registration. */
+function withCertificate(r: WarpgateRecord, cert: {serial: string; expiresAt: number}, now: number): WarpgateDoc {
+  return {
+    name: r.name, service: r.service, tokenExpiresAt: r.tokenExpiresAt,
+    registeredAt: r.registeredAt ?? now, certSerial: cert.serial, certExpiresAt: cert.expiresAt,
+  }
+}
+
 /** Records a renewed certificate. */
 export async function recordCertificate(c: StoreCtx, id: string, cert: {serial: string; expiresAt: number}): Promise<void> {
   const cur = await getWarpgate(c, id)
   if (!cur) return
   const now = Date.now()
-  const doc: WarpgateDoc = {
-    name: cur.name, service: cur.service, tokenExpiresAt: cur.tokenExpiresAt,
-    registeredAt: cur.registeredAt ?? now, certSerial: cert.serial, certExpiresAt: cert.expiresAt,
-  }
-  await c.db.updateTable(T).set({token_hash: null, updated_at: now, doc: c.cipher.sealJson(T, id, doc)}).where('id', '=', id).execute()
+  await c.db.updateTable(T).set({updated_at: now, doc: c.cipher.sealJson(T, id, withCertificate(cur, cert, now))}).where('id', '=', id).execute()
 }
 
 /**
@@ -94,12 +98,8 @@ export async function recordRegistration(c: StoreCtx, id: string, token: string,
     const cur = await getWarpgate(c, id)
     if (!cur) return false
     const now = Date.now()
-    const doc: WarpgateDoc = {
-      name: cur.name, service: cur.service, tokenExpiresAt: cur.tokenExpiresAt,
-      registeredAt: now, certSerial: cert.serial, certExpiresAt: cert.expiresAt,
-    }
     const result = await c.db.updateTable(T)
-      .set({token_hash: null, updated_at: now, doc: c.cipher.sealJson(T, id, doc)})
+      .set({token_hash: null, updated_at: now, doc: c.cipher.sealJson(T, id, withCertificate(cur, cert, now))})
       .where('id', '=', id)
       .where('token_hash', '=', c.hasher.tokenHash(token))
       .where('revoked_at', 'is', null)
