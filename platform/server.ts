@@ -7,7 +7,7 @@ import pino, {type Logger} from 'pino'
 import {isWildcardHost, type PlatformConfig, urlHostname} from './config.js'
 import type {ControlContext, WarpgateLive} from './control/context.js'
 import type {FastifyInstance} from 'fastify'
-import {getEdge, recordEdgeSeen} from './store/config/edges.js'
+import {getEdge, listEdges, recordEdgeSeen} from './store/config/edges.js'
 import {ChangeFeed} from './control/feed.js'
 import {DeviceLogins} from './control/device-logins.js'
 import {LoginLimiter} from './control/login-limiter.js'
@@ -373,6 +373,12 @@ async function attachEdgeChannel(api: FastifyInstance, ctx: ControlContext, sour
     localTunnels: () => local,
     seen: (edgeId, info) => recordEdgeSeen(ctx.cdb, edgeId, info),
     renew: (edgeId, params) => renewEdgeCertificate(ctx, edgeId, params),
+    // on PostgreSQL other control planes may hold some edges' channels: the store says which serve
+    recorded: ctx.stores.postgres
+      ? async () => (await listEdges(ctx.cdb))
+        .filter((e) => e.revokedAt === null && e.lastSeenAt !== null)
+        .map((e) => ({edgeId: e.id, lastSeenAt: e.lastSeenAt!, tunnelUrls: e.tunnelUrls}))
+      : undefined,
   })
   ctx.edgesLive = channel
   // Warpgates registering or renewing are given every serving edge's tunnel addresses

@@ -22,8 +22,14 @@ const PING_EVERY_MS = 5_000
 /** Messages an edge sends are small; request logs come in batches. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 const MAX_LOG_BATCH = 1_000
-/** How often a connected edge's last-seen time is written to the store. */
-const SEEN_EVERY_MS = 60_000
+/** How often a connected edge's last-seen time (and its tunnel addresses) is written to the store. */
+const SEEN_EVERY_MS = 15_000
+/**
+ * Other control planes on the same store: how often their edges are read from it, and how recently
+ * an edge must have been recorded as seen to count as serving (a few missed records' worth).
+ */
+const PEERS_EVERY_MS = 5_000
+const PEER_FRESH_MS = 3 * SEEN_EVERY_MS + PEERS_EVERY_MS
 
 /** Who may hold an edge channel: an enrolled, unrevoked edge, with what it may see of the platform. */
 export interface EdgeRegistry {
@@ -35,6 +41,11 @@ export interface EdgeRegistry {
   seen(edgeId: string, info: {address: string; version: string; edgeUrl: string | null; tunnelUrls: string[]}): Promise<void>
   /** signs a fresh certificate for a connected edge (ApiError when it may not have one) */
   renew(edgeId: string, params: RenewCertificateParams): Promise<RenewedCertificate>
+  /**
+   * Every unrevoked edge the store has seen, with when and its tunnel addresses: edges connected to
+   * other control planes on the same store. Absent when no other control plane can share it (SQLite).
+   */
+  recorded?(): Promise<Array<{edgeId: string; lastSeenAt: number; tunnelUrls: string[]}>>
 }
 
 interface Connected {
@@ -64,6 +75,11 @@ export class EdgeChannelServer implements EdgesLiveView {
   private current: EdgeSnapshot
   private warpgates: WireWarpgate[]
   private readonly pinger: NodeJS.Timeout
+  private readonly peerTimer?: NodeJS.Timeout
+  /** serving edges connected to other control planes on the same store (from `recorded`) */
+  private peers: TunnelEdge[] = []
+  /** when an edge's channel to this process closed: its store record from before that is stale */
+  private readonly goneAt = new Map<string, number>()
 
   private constructor(
     private readonly ctx: ControlContext,
@@ -77,6 +93,10 @@ export class EdgeChannelServer implements EdgesLiveView {
     this.warpgates = warpgates
     this.pinger = setInterval(() => this.ping(), PING_EVERY_MS)
     this.pinger.unref()
+    if (registry.recorded) {
+      this.peerTimer = setInterval(() => void this.refreshPeers(), PEERS_EVERY_MS)
+      this.peerTimer.unref()
+    }
   }
 
   static async attach(app: FastifyInstance, ctx: ControlContext, source: ConfigSource, authority: EdgeAuthority, registry: EdgeRegistry): Promise<EdgeChannelServer> {
@@ -88,7 +108,34 @@ export class EdgeChannelServer implements EdgesLiveView {
     server.offs.push(source.onChange((s) => server.onSnapshot(s)))
     server.offs.push(ctx.feed.subscribe((e) => server.onEvent(e)))
     onUpgrade(app, EDGE_CHANNEL_PATH, (req, socket, head) => server.upgrade(req, socket, head))
+    await server.refreshPeers()
     return server
+  }
+
+  /**
+   * Reads the edges other control planes on the same store keep (recorded as seen lately) and tells
+   * edges and Warpgates when that set changed, so a Warpgate registered here also dials edges whose
+   * channel is held by another control plane.
+   */
+  async refreshPeers(): Promise<void> {
+    if (!this.registry.recorded) return
+    let recorded
+    try {
+      recorded = await this.registry.recorded()
+    } catch (error) {
+      // the store is away: keep the last list; the next round tries again
+      this.ctx.log.debug({err: error}, 'could not read the edges of other control planes')
+      return
+    }
+    const now = Date.now()
+    const here = new Set(this.connectedIds())
+    const peers = recorded
+      .filter((e) => !here.has(e.edgeId) && e.tunnelUrls.length > 0 && now - e.lastSeenAt < PEER_FRESH_MS && e.lastSeenAt > (this.goneAt.get(e.edgeId) ?? 0))
+      .sort((a, b) => (a.edgeId < b.edgeId ? -1 : 1))
+      .map((e) => ({edge: e.edgeId, urls: [...e.tunnelUrls]}))
+    if (JSON.stringify(peers) === JSON.stringify(this.peers)) return
+    this.peers = peers
+    this.announceEdges()
   }
 
   live(edgeId: string): EdgeLive | undefined {
@@ -140,6 +187,7 @@ export class EdgeChannelServer implements EdgesLiveView {
       seen.add(c.edgeId)
       out.push({edge: c.edgeId, urls: [...c.status.tunnelUrls]})
     }
+    for (const p of this.peers) if (!seen.has(p.edge)) out.push({edge: p.edge, urls: [...p.urls]})
     return out
   }
 
@@ -159,6 +207,7 @@ export class EdgeChannelServer implements EdgesLiveView {
   close(): void {
     for (const off of this.offs.splice(0)) off()
     clearInterval(this.pinger)
+    clearInterval(this.peerTimer)
     this.edgeListeners.clear()
     for (const ws of this.wss.clients) ws.terminate()
     this.wss.close()
@@ -215,6 +264,8 @@ export class EdgeChannelServer implements EdgesLiveView {
     })
     ws.on('close', () => {
       this.edges.delete(ws)
+      // a record of this edge written before now no longer says it serves (it may be on another control plane later)
+      this.goneAt.set(edgeId, Date.now())
       if (c.status) this.announceEdges()
       this.ctx.log.info({edgeId, name}, 'edge disconnected')
     })
