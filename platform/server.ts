@@ -21,7 +21,6 @@ export type {EdgePlugins} from './data-plane.js'
 // `mezu platform start --role edge`: commands reach the platform through this module
 export {startEdgeNode} from './edge-node.js'
 import {PostgresFeedListener} from './control/pg-feed.js'
-import {CallbackCodes} from './edge/login/callback-codes.js'
 import {createEdgeAuthority} from './control/edge-identity.js'
 import {RequestLog} from './edge/request-log.js'
 import {WarpgateAdmission} from './control/warpgate-admission.js'
@@ -111,7 +110,6 @@ export async function startPlatform(config: PlatformConfig, opts: {log?: Logger;
     feed: new ChangeFeed((err, event) => log.error({err, event}, 'a change-feed listener failed')),
     passwordLimiter: new LoginLimiter(config.loginLimit),
     codeLimiter: new LoginLimiter(config.loginLimit),
-    callbackCodes: new CallbackCodes(),
     deviceLogins: new DeviceLogins((secret) => stores.hasher.tokenHash(secret), config.deviceLogin),
     urls: {api: '', edge: '', tunnel: '', tunnels: []},
     metrics,

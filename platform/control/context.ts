@@ -4,7 +4,6 @@ import type {Logger} from 'pino'
 import type {AcmeCertificateStatus, Principal} from '../../src/lib/api-types/index.js'
 import type {PlatformConfig} from '../config.js'
 import type {RequestLog} from '../edge/request-log.js'
-import type {CallbackCodes} from '../edge/login/callback-codes.js'
 import type {TunnelDirectory} from '../edge/tunnel/directory.js'
 import type {ReadinessReport} from '../readiness.js'
 import type {CaMaterial} from '../pki/ca.js'
@@ -32,8 +31,6 @@ export interface ControlContext {
   passwordLimiter: LoginLimiter
   /** wrong web-login user codes, per person and client address, with the same limits */
   codeLimiter: LoginLimiter
-  /** login callback codes for every edge of this control plane (in memory, one minute, single use) */
-  callbackCodes: CallbackCodes
   /** pending `mezu login --web` logins (in memory: see device-logins.ts) */
   deviceLogins: DeviceLogins
   log: Logger

@@ -12,7 +12,11 @@ import {buildIdentity} from './edge-build.js'
 import {BROWSER_CLIENT, directoryIndex, type SnapshotCtx, toEdgeUser} from './edge-parts.js'
 import {ApiError} from './errors.js'
 import {passwordLogin} from './routes/auth.js'
+import {consumeCallbackCode, issueCallbackCode} from '../store/identity/callback-codes.js'
 import {DEVICE_LOGIN_METHOD} from './routes/device-logins.js'
+
+/** How long a sign-in callback code can be redeemed. */
+const CALLBACK_CODE_TTL_MS = 60_000
 
 export {BROWSER_CLIENT} from './edge-parts.js'
 const MIN_PASSWORD = 12
@@ -111,12 +115,12 @@ export function createEdgeAuthority(ctx: ControlContext): EdgeAuthority {
     },
 
     async issueCallbackCode(input) {
-      return ctx.callbackCodes.issue(input.token, input.host, input.returnUrl)
+      return issueCallbackCode(ctx.idb, input, CALLBACK_CODE_TTL_MS)
     },
 
     async consumeCallbackCode(input) {
       if (input.code.length > 256) return undefined
-      const pending = ctx.callbackCodes.consume(input.code, input.host)
+      const pending = await consumeCallbackCode(ctx.idb, input.code, input.host)
       if (!pending) return undefined
       const s = await findSessionByToken(ctx.idb, pending.token)
       if (!s || s.revokedAtMs !== null) return undefined

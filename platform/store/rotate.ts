@@ -33,7 +33,7 @@ export async function rotateMasterKey(dataDir: string, envKey: string | undefine
 }
 
 /** Every table with a sealed `doc` column keyed by `id` (user_keys, keyed by user_id, is re-wrapped on its own). */
-const SEALED_TABLES = ['keyring', 'users', 'directories', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates', 'edges'] as const
+const SEALED_TABLES = ['keyring', 'users', 'directories', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates', 'edges', 'callback_codes'] as const
 
 /**
  * Re-seals every master-sealed doc with the target key, in one transaction over both stores.

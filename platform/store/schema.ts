@@ -19,6 +19,7 @@ export interface SessionsTable { id: string; user_id: string; token_hash: Bytes;
 export interface LoginHistoryTable { id: string; user_id: string | null; at: Ms; doc: Bytes }
 /** A user's data key, sealed with the master key (AD: user_keys, doc, user id); see identity/user-keys.ts. */
 export interface UserKeysTable { user_id: string; created_at: Ms; doc: Bytes }
+export interface CallbackCodesTable { id: string; code_hash: Bytes; expires_at: Ms; doc: Bytes }
 export interface InvitesTable { id: string; user_id: string; code_hash: Bytes; created_at: Ms; expires_at: Ms; used_at: Ms | null }
 
 // config store
@@ -47,6 +48,7 @@ export interface IdentityTables {
   login_history: LoginHistoryTable
   invites: InvitesTable
   user_keys: UserKeysTable
+  callback_codes: CallbackCodesTable
 }
 
 export interface ConfigTables {
@@ -74,5 +76,5 @@ export interface Schema extends IdentityTables, ConfigTables {}
 /** The root handle or the current transaction: store functions take either. */
 export type Executor = Kysely<Schema>
 
-export const IDENTITY_TABLES = ['keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites', 'user_keys'] as const satisfies ReadonlyArray<keyof IdentityTables>
+export const IDENTITY_TABLES = ['keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites', 'user_keys', 'callback_codes'] as const satisfies ReadonlyArray<keyof IdentityTables>
 export const CONFIG_TABLES = ['meta', 'ca', 'signing_keys', 'projects', 'environments', 'policies', 'routes', 'warpgates', 'audit', 'acme_accounts', 'acme_certificates', 'edges'] as const satisfies ReadonlyArray<keyof ConfigTables>

@@ -13,7 +13,8 @@ export class TargetNotEmptyError extends Error {
 /**
  * Tables in an order that satisfies every foreign key (parents first); `meta` is not copied row by
  * row: the target's version counter is set to the source's. Directories reference each other and
- * are copied parents first.
+ * are copied parents first. Sign-in callback codes are not copied: they last a minute and the
+ * source is stopped, so none of them can be redeemed any more.
  */
 const COPY_ORDER = [
   'keyring', 'users', 'directories', 'memberships', 'project_members', 'service_accounts', 'api_keys', 'sessions', 'login_history', 'invites', 'user_keys',

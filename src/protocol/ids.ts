@@ -17,6 +17,7 @@ export const ID_PREFIX = {
   login: 'lgn',
   deviceLogin: 'dvl',
   edge: 'edg',
+  callbackCode: 'cbc',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIX

@@ -1,4 +1,5 @@
 import {configMigrations} from '../../platform/store/migrations/config/index.js'
+import {identityMigrations} from '../../platform/store/migrations/identity/index.js'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 import test, {type ExecutionContext} from 'ava'
@@ -77,16 +78,17 @@ test('a store from before user keys: its master-sealed docs open, and opening it
   t.is((await listSessions(first.ctx, {userId: 'usr_legacy0000000000000001'}))[0]!.userAgent, 'agent-legacy')
   t.is((await loginHistory(first.ctx, 'usr_legacy0000000000000001'))[0]!.userAgent, 'agent-legacy')
   await first.close()
-  // make it a schema-1 store, as an older mezu left it: no user_keys table (nor the later users index)
+  // make it a schema-1 store, as an older mezu left it: no user_keys table (nor the later users index and callback codes)
   const raw = new Database(join(dataDir, 'identity.db'))
   raw.exec('DROP TABLE user_keys')
   raw.exec('DROP INDEX users_created')
+  raw.exec('DROP TABLE callback_codes')
   raw.pragma('user_version = 1')
   raw.close()
   const legacy = ['usr_legacy0000000000000001', 'usr_legacy0000000000000002']
 
   const s = await open(t, dataDir)
-  t.deepEqual(await s.schemaVersions(), {identity: 3, config: configMigrations.length})
+  t.deepEqual(await s.schemaVersions(), {identity: identityMigrations.length, config: configMigrations.length})
   for (const id of legacy) {
     const docs = await docsOf(s, id)
     t.is(docs.length, 3)

@@ -1,5 +1,4 @@
 import test from 'ava'
-import {CallbackCodes} from '../../platform/edge/login/callback-codes.js'
 import {CsrfTokens} from '../../platform/edge/login/csrf.js'
 
 test('a CSRF token verifies only with the cookie it was minted for', (t) => {
@@ -22,16 +21,3 @@ test('a login-form token is no sign-out token for the same cookie value, nor the
   t.false(csrf.verify(value, csrf.tokenFor(value, 'logout')))
 })
 
-test('a callback code works once, on its host, before it expires', (t) => {
-  let now = 0
-  const codes = new CallbackCodes(60_000, () => now)
-  const a = codes.issue('tok', 'hello.test', 'https://hello.test/')
-  t.is(codes.consume(a, 'hello.test')?.token, 'tok')
-  t.is(codes.consume(a, 'hello.test'), undefined, 'second use')
-  const b = codes.issue('tok', 'hello.test', 'https://hello.test/')
-  t.is(codes.consume(b, 'evil.test'), undefined, 'other host')
-  t.is(codes.consume(b, 'hello.test'), undefined, 'a code tried on the wrong host is burnt')
-  const c = codes.issue('tok', 'hello.test', 'https://hello.test/')
-  now += 60_001
-  t.is(codes.consume(c, 'hello.test'), undefined, 'expired')
-})
